@@ -1,0 +1,195 @@
+//! The `ctest` command line.
+//!
+//! Exit codes: 0 when every test passed (or was skipped), 1 when any failed, 2
+//! when the run could not happen (bad arguments, a missing or unreadable file, a
+//! file that is not a component of this contract, a config that is not JSON).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use crate::report::{ConsoleReporter, JsonReport, Reporter, Summary, TestResult};
+use crate::sandbox::{CompileCache, Limits, Sandbox};
+use crate::suites::{self, RunOptions, Timeouts};
+
+#[derive(Parser)]
+#[command(name = "ctest", version, about = "Acceptance tests for WebAssembly data connectors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the standard suites against a connector component.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The connector: a WebAssembly component (`.wasm`) built against ctest's contract.
+    plugin: PathBuf,
+
+    /// The connector's config, a JSON file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+
+    /// Also write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
+
+    /// Run only the tests whose `suite/name` contains FILTER (repeatable).
+    #[arg(long = "run", value_name = "FILTER")]
+    filters: Vec<String>,
+
+    /// Time limit of each test, in seconds (defaults: spec 10, connection 30,
+    /// discovery 30, reads 120).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+
+    /// Memory a plugin instance may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    memory_limit: usize,
+
+    /// The largest message a read may return, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_message_bytes)]
+    max_message_size: usize,
+
+    /// The most messages one read may return.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_messages)]
+    max_messages: u64,
+
+    /// Where compiled components are cached (default: $CTEST_CACHE_DIR, else the
+    /// user's cache directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile the component afresh and keep no compiled copy.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// A problem with what the user gave: printed as is, exit code 2.
+struct UsageError(String);
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(UsageError(message)) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<Summary, UsageError> {
+    let config = read_config(&args.config)?;
+    let timeouts = match args.timeout {
+        None => Timeouts::default(),
+        Some(s) if s.is_finite() && s > 0.0 => Timeouts::all(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return Err(UsageError(format!(
+                "--timeout {s}: expected a positive number of seconds, for example `--timeout 30`"
+            )));
+        }
+    };
+    if args.memory_limit == 0 {
+        return Err(UsageError("--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`".into()));
+    }
+    let limits = Limits {
+        memory_bytes: args.memory_limit.saturating_mul(1 << 20),
+        max_message_bytes: args.max_message_size,
+        max_messages: args.max_messages,
+        ..Limits::default()
+    };
+    let cache = CompileCache::new(if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(CompileCache::default_dir)
+    });
+    let sandbox = Sandbox::load(&args.plugin, &cache).map_err(|e| UsageError(e.to_string()))?;
+
+    let options = RunOptions {
+        config,
+        config_source: format!("`{}`", args.config.display()),
+        limits,
+        timeouts,
+        filters: args.filters,
+    };
+    let stdout = std::io::stdout();
+    let mut console = ConsoleReporter::new(stdout.lock());
+    let mut json = args
+        .report_json
+        .as_ref()
+        .map(|_| JsonReport::new(args.plugin.display().to_string()));
+    let summary = {
+        let mut fan_out = FanOut {
+            reporters: match json.as_mut() {
+                Some(j) => vec![&mut console, j],
+                None => vec![&mut console],
+            },
+        };
+        suites::run_all(&sandbox, &options, &mut fan_out)
+    };
+    if let (Some(path), Some(json)) = (&args.report_json, &json) {
+        std::fs::write(path, json.to_json()).map_err(|e| {
+            UsageError(format!(
+                "{}: cannot write the JSON report: {e}\n  fix: choose a writable path for --report-json",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(summary)
+}
+
+fn read_config(path: &Path) -> Result<Value, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "{}: cannot read the config: {e}\n  fix: pass the path of the connector's JSON config with --config",
+            path.display()
+        ))
+    })?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "{}:{}:{}: the config is not valid JSON: {e}\n  fix: correct the JSON at that line and column",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if !value.is_object() {
+        return Err(UsageError(format!(
+            "{}: the config is {}, not a JSON object\n  fix: write the config as an object, for example {{\"count\": 100}}",
+            path.display(),
+            crate::schema::kind_of(&value)
+        )));
+    }
+    Ok(value)
+}
+
+/// Hands each result to several reporters.
+struct FanOut<'a> {
+    reporters: Vec<&'a mut dyn Reporter>,
+}
+
+impl Reporter for FanOut<'_> {
+    fn test_finished(&mut self, result: &TestResult) {
+        for r in &mut self.reporters {
+            r.test_finished(result);
+        }
+    }
+    fn run_finished(&mut self, summary: &Summary) {
+        for r in &mut self.reporters {
+            r.run_finished(summary);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The machine-readable report (`--report-json FILE`).
+
+use serde::Serialize;
+
+use super::{Reporter, Summary, TestResult};
+
+#[derive(Serialize)]
+struct TestEntry {
+    suite: &'static str,
+    name: String,
+    status: &'static str,
+    message: Option<String>,
+    duration_ms: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logs: Vec<LogEntry>,
+}
+
+#[derive(Serialize)]
+struct LogEntry {
+    level: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct SummaryEntry {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    ctest_version: &'static str,
+    plugin: &'a str,
+    tests: &'a [TestEntry],
+    summary: SummaryEntry,
+}
+
+/// Collects results; [`JsonReport::to_json`] renders them once the run is over.
+pub struct JsonReport {
+    plugin: String,
+    tests: Vec<TestEntry>,
+    summary: Summary,
+}
+
+impl JsonReport {
+    pub fn new(plugin: impl Into<String>) -> Self {
+        JsonReport {
+            plugin: plugin.into(),
+            tests: Vec::new(),
+            summary: Summary::default(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let report = Report {
+            ctest_version: env!("CARGO_PKG_VERSION"),
+            plugin: &self.plugin,
+            tests: &self.tests,
+            summary: SummaryEntry {
+                passed: self.summary.passed,
+                failed: self.summary.failed,
+                skipped: self.summary.skipped,
+            },
+        };
+        serde_json::to_string_pretty(&report).expect("the report is plain data")
+    }
+}
+
+impl Reporter for JsonReport {
+    fn test_finished(&mut self, r: &TestResult) {
+        self.tests.push(TestEntry {
+            suite: r.suite,
+            name: r.name.clone(),
+            status: r.status.as_str(),
+            message: r.message.clone(),
+            duration_ms: r.duration.as_millis() as u64,
+            logs: r
+                .logs
+                .iter()
+                .map(|l| LogEntry {
+                    level: l.level.clone(),
+                    message: l.message.clone(),
+                })
+                .collect(),
+        });
+    }
+
+    fn run_finished(&mut self, summary: &Summary) {
+        self.summary = *summary;
+    }
+}

@@ -1,0 +1,97 @@
+//! Load-time checks of a plugin against the contract: is it a component, does it
+//! export the contract's `source` interface at the version this host speaks, and
+//! are its imports ones the host provides.
+
+use std::path::Path;
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::errors::LoadError;
+
+/// The version of `wit/connector.wit` this host implements.
+pub const CONTRACT_VERSION: &str = "0.1.0";
+const PACKAGE: &str = "ctest:connector";
+
+/// A component and a core module share the `\0asm` magic and differ in the
+/// version/layer field that follows it.
+pub(super) fn check_binary_kind(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm {
+            path: path.to_path_buf(),
+        });
+    }
+    // Core modules: version 1, layer 0. Components: layer 1.
+    if bytes[4..8] == [1, 0, 0, 0] {
+        return Err(LoadError::CoreModule {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn source_export() -> String {
+    format!("{PACKAGE}/source@{CONTRACT_VERSION}")
+}
+
+pub(super) fn check_exports(
+    path: &Path,
+    engine: &Engine,
+    component: &Component,
+) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    if exports.iter().any(|e| *e == source_export()) {
+        return Ok(());
+    }
+    if let Some(other) = exports
+        .iter()
+        .find(|e| e.starts_with(&format!("{PACKAGE}/source@")))
+    {
+        let found = other.replace("/source", "");
+        return Err(LoadError::WrongContractVersion {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    Err(LoadError::MissingExport {
+        path: path.to_path_buf(),
+        exports,
+    })
+}
+
+/// Explains a linking failure: names the import the host cannot satisfy.
+pub(super) fn link_error(
+    path: &Path,
+    engine: &Engine,
+    component: &Component,
+    error: wasmtime::Error,
+) -> LoadError {
+    let text = format!("{error:#}");
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
+    // A plugin built for another contract version imports its `host` interface.
+    if let Some(name) = imports.iter().find(|name| {
+        name.starts_with(&format!("{PACKAGE}/")) && !name.ends_with(&format!("@{CONTRACT_VERSION}"))
+    }) {
+        let found = name
+            .split_once('@')
+            .map(|(_, v)| format!("{PACKAGE}@{v}"))
+            .unwrap_or_else(|| name.clone());
+        return LoadError::WrongContractVersion {
+            path: path.to_path_buf(),
+            found,
+        };
+    }
+    let import = imports
+        .iter()
+        .map(String::as_str)
+        .find(|name| text.contains(name))
+        .unwrap_or("unknown")
+        .to_string();
+    LoadError::UnsupportedImport {
+        path: path.to_path_buf(),
+        import,
+        error: text,
+    }
+}

@@ -1,0 +1,212 @@
+//! Errors of loading a plugin (the run cannot happen: exit 2) and of calling one
+//! (a failed test).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::Limits;
+use super::bindings::ctest::connector::types as wit;
+use super::output::{CapturedOutput, LogBuffer};
+
+/// Why a plugin could not be loaded. Each message names the file and the fix.
+#[derive(Debug)]
+pub enum LoadError {
+    Unreadable { path: PathBuf, error: String },
+    NotWasm { path: PathBuf },
+    CoreModule { path: PathBuf },
+    Invalid { path: PathBuf, error: String },
+    WrongContractVersion { path: PathBuf, found: String },
+    MissingExport { path: PathBuf, exports: Vec<String> },
+    UnsupportedImport { path: PathBuf, import: String, error: String },
+    Engine(String),
+}
+
+const BUILD_HINT: &str = "build it against ctest's contract (wit/connector.wit), for Rust with the \
+     ctest-sdk crate and `cargo build --target wasm32-wasip2 --release`";
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Unreadable { path, error } => write!(
+                f,
+                "{}: cannot read the plugin: {error}\n  fix: check the path; build the plugin first if it does not exist yet",
+                path.display()
+            ),
+            LoadError::NotWasm { path } => write!(
+                f,
+                "{}: not a WebAssembly file (it does not start with the `\\0asm` header)\n  fix: pass the `.wasm` component your build produced; {BUILD_HINT}",
+                path.display()
+            ),
+            LoadError::CoreModule { path } => write!(
+                f,
+                "{}: this is a core WebAssembly module, not a component\n  fix: build for the `wasm32-wasip2` target, which emits a component (`wasm32-wasip1` and `wasm32-unknown-unknown` emit modules), or wrap the module with `wasm-tools component new`",
+                path.display()
+            ),
+            LoadError::Invalid { path, error } => write!(
+                f,
+                "{}: not a valid WebAssembly component: {error}\n  fix: rebuild the plugin; {BUILD_HINT}",
+                path.display()
+            ),
+            LoadError::WrongContractVersion { path, found } => write!(
+                f,
+                "{}: the plugin was built for contract {found}, but this ctest speaks ctest:connector@{}\n  fix: rebuild the plugin against this version's wit/connector.wit (update the SDK), or use a ctest that speaks {found}",
+                path.display(),
+                super::CONTRACT_VERSION
+            ),
+            LoadError::MissingExport { path, exports } => write!(
+                f,
+                "{}: the component does not export `ctest:connector/source@{}` (it exports: {})\n  fix: implement the `connector` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_connector!(YourConnector)`",
+                path.display(),
+                super::CONTRACT_VERSION,
+                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+            ),
+            LoadError::UnsupportedImport { path, import, error } => write!(
+                f,
+                "{}: the component imports `{import}`, which ctest does not provide ({error})\n  fix: remove that dependency from the plugin; ctest provides ctest:connector/host and the WASI 0.2 interfaces",
+                path.display()
+            ),
+            LoadError::Engine(e) => write!(f, "cannot set up the WebAssembly engine: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Why a call into a plugin did not return a value.
+#[derive(Debug, Clone)]
+pub enum PluginError {
+    /// The plugin trapped (a panic, an `unreachable`, an out-of-bounds access).
+    Trap { call: String, message: String },
+    /// The call ran past the test's deadline.
+    Timeout { call: String },
+    /// The plugin tried to grow its memory past the cap.
+    MemoryLimit { call: String, limit: usize },
+    /// A read returned more messages than allowed.
+    TooManyMessages { limit: u64 },
+    /// A read returned a message larger than allowed.
+    MessageTooLarge { size: usize, limit: usize, what: String },
+    /// `reader.next` returned an error.
+    ReadFailed(ConnectorError),
+    /// An earlier failure left the instance unusable.
+    Unusable { call: String, reason: String },
+}
+
+/// A `connector-error` from the plugin, as the host keeps it.
+#[derive(Debug, Clone)]
+pub struct ConnectorError {
+    pub message: String,
+    pub internal_message: Option<String>,
+    pub failure_type: String,
+}
+
+impl From<wit::ConnectorError> for ConnectorError {
+    fn from(e: wit::ConnectorError) -> Self {
+        ConnectorError {
+            message: e.message,
+            internal_message: e.internal_message,
+            failure_type: match e.failure_type {
+                wit::FailureType::SystemError => "system_error",
+                wit::FailureType::ConfigError => "config_error",
+                wit::FailureType::TransientError => "transient_error",
+            }
+            .to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.failure_type)?;
+        if let Some(internal) = &self.internal_message {
+            write!(f, "; detail: {internal}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PluginError::Trap { call, message } => {
+                write!(f, "the plugin trapped during `{call}`: {message}")
+            }
+            PluginError::Timeout { call } => write!(
+                f,
+                "`{call}` did not finish within the test's time limit; fix: make the call faster, or raise the limit with `--timeout SECONDS`"
+            ),
+            PluginError::MemoryLimit { call, limit } => write!(
+                f,
+                "the plugin needed more than the memory limit of {} MiB during `{call}`; fix: use less memory (stream records instead of collecting them), or raise the limit with `--memory-limit MIB`",
+                limit >> 20
+            ),
+            PluginError::TooManyMessages { limit } => write!(
+                f,
+                "the read returned more than {limit} messages, the message limit; fix: check that the read ends, or raise the limit with `--max-messages N`"
+            ),
+            PluginError::MessageTooLarge { size, limit, what } => write!(
+                f,
+                "{what} is {size} bytes, over the message size limit of {limit} bytes; fix: split it, or raise the limit with `--max-message-size BYTES`"
+            ),
+            PluginError::ReadFailed(e) => write!(f, "the read failed: {e}"),
+            PluginError::Unusable { call, reason } => write!(
+                f,
+                "cannot call `{call}`: the instance is unusable after an earlier failure ({reason})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PluginError {}
+
+/// Turns an error from wasmtime into the failure the user needs to see.
+pub(super) fn classify(
+    call: &str,
+    error: wasmtime::Error,
+    limits: &Limits,
+    logs: &LogBuffer,
+    stderr: &CapturedOutput,
+    past_deadline: bool,
+) -> PluginError {
+    let trap = error.downcast_ref::<wasmtime::Trap>().copied();
+    let text = format!("{error:#}");
+    if text.contains("forcing trap when growing memory") {
+        return PluginError::MemoryLimit {
+            call: call.to_string(),
+            limit: limits.memory_bytes,
+        };
+    }
+    if trap == Some(wasmtime::Trap::Interrupt) || past_deadline {
+        return PluginError::Timeout {
+            call: call.to_string(),
+        };
+    }
+    // A panicking guest traps with `unreachable`; its message is in what it
+    // logged last (the SDK's panic hook) or wrote to stderr.
+    let mut message = match trap {
+        Some(t) => t.to_string(),
+        None => text.lines().next().unwrap_or("unknown error").to_string(),
+    };
+    let fatal = logs
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.level == "fatal")
+        .map(|l| l.message.clone());
+    let (stderr_text, _) = stderr.text();
+    let stderr_tail: Vec<&str> = stderr_text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .rev()
+        .take(5)
+        .collect();
+    if let Some(fatal) = fatal {
+        message = format!("{message}; the plugin said: {fatal}");
+    } else if !stderr_tail.is_empty() {
+        let tail: Vec<&str> = stderr_tail.into_iter().rev().collect();
+        message = format!("{message}; its stderr ends with: {}", tail.join(" | "));
+    }
+    PluginError::Trap {
+        call: call.to_string(),
+        message,
+    }
+}

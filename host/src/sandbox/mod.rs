@@ -1,0 +1,474 @@
+//! The sandbox: loads a plugin component into wasmtime and runs its calls under
+//! limits.
+//!
+//! - One [`Sandbox`] per plugin file: the engine, the compiled component (from the
+//!   on-disk [`CompileCache`]) and a pre-instantiated linker.
+//! - One [`Plugin`] per test: a fresh store and instance, so no state leaks between
+//!   tests. It gets no preopened directory, an empty environment, no arguments, an
+//!   empty stdin, captured stdout and stderr, and no network.
+//! - Every call runs under the [`Limits`]: a wall-clock deadline (epoch
+//!   interruption inside wasm, a timer around host calls), a memory cap, and caps on
+//!   the size and number of messages a read may return. Whatever the plugin does,
+//!   the host gets a [`PluginError`] back, never a panic or a hang.
+
+mod cache;
+mod contract;
+mod errors;
+mod output;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub use cache::{CacheOutcome, CompileCache};
+pub use contract::CONTRACT_VERSION;
+pub use errors::{ConnectorError, LoadError, PluginError};
+pub use output::{CapturedOutput, LogLine};
+
+use output::LogBuffer;
+
+/// Host bindings generated from the contract in `wit/`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "connector",
+        imports: { default: trappable },
+        exports: { default: async },
+    });
+}
+
+use bindings::ctest::connector::types as wit;
+
+/// How often the epoch advances; the granularity of deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Limits applied to every plugin call.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory a plugin instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// The largest message (record data, state, log text) accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// The most messages one read may return.
+    pub max_messages: u64,
+    /// How many messages the host asks for per `next` call.
+    pub batch_size: u32,
+    /// Bytes of stdout and of stderr kept per instance.
+    pub output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            max_message_bytes: 8 << 20,
+            max_messages: 10_000_000,
+            batch_size: 1024,
+            output_bytes: 64 << 10,
+        }
+    }
+}
+
+/// A loaded plugin, ready to be instantiated for each test.
+pub struct Sandbox {
+    engine: Engine,
+    pre: bindings::ConnectorPre<PluginState>,
+    runtime: tokio::runtime::Runtime,
+    ticker_stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+    pub cache_outcome: CacheOutcome,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a plugin instance owns.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    logs: LogBuffer,
+    deadline: Instant,
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::ctest::connector::host::Host for PluginState {
+    fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
+        self.logs.push(level_name(level), &message);
+        Ok(())
+    }
+}
+
+impl wit::Host for PluginState {}
+
+pub fn level_name(level: wit::LogLevel) -> &'static str {
+    match level {
+        wit::LogLevel::Trace => "trace",
+        wit::LogLevel::Debug => "debug",
+        wit::LogLevel::Info => "info",
+        wit::LogLevel::Warn => "warn",
+        wit::LogLevel::Error => "error",
+        wit::LogLevel::Fatal => "fatal",
+    }
+}
+
+impl Sandbox {
+    /// Loads the component at `path`, compiling it or taking it from `cache`.
+    pub fn load(path: &Path, cache: &CompileCache) -> Result<Sandbox, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+            path: path.to_path_buf(),
+            error: e.to_string(),
+        })?;
+        Self::from_bytes(path, &bytes, cache)
+    }
+
+    /// Loads a component from its bytes; `path` names it in messages.
+    pub fn from_bytes(path: &Path, bytes: &[u8], cache: &CompileCache) -> Result<Sandbox, LoadError> {
+        contract::check_binary_kind(path, bytes)?;
+        let engine = new_engine().map_err(|e| LoadError::Engine(e.to_string()))?;
+        let (component, cache_outcome) =
+            cache
+                .load(&engine, bytes)
+                .map_err(|e| LoadError::Invalid {
+                    path: path.to_path_buf(),
+                    error: format!("{e:#}"),
+                })?;
+        contract::check_exports(path, &engine, &component)?;
+
+        let mut linker = Linker::<PluginState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| contract::link_error(path, &engine, &component, e))?;
+        let pre = bindings::ConnectorPre::new(instance_pre)
+            .map_err(|e| contract::link_error(path, &engine, &component, e))?;
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("ctest-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| LoadError::Engine(e.to_string()))?
+        };
+
+        Ok(Sandbox {
+            engine,
+            pre,
+            runtime,
+            ticker_stop,
+            ticker: Some(ticker),
+            cache_outcome,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A fresh instance of the plugin, with its own store, under `limits`.
+    /// Its calls must all finish before `deadline`.
+    pub fn instantiate(&self, limits: &Limits, deadline: Instant) -> Result<Plugin<'_>, PluginError> {
+        let stdout = CapturedOutput::new(limits.output_bytes);
+        let stderr = CapturedOutput::new(limits.output_bytes);
+        // Default deny: no preopens, no environment, no arguments, no network.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let state = PluginState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .instances(64)
+                .tables(64)
+                .memories(16)
+                .build(),
+            logs: LogBuffer::default(),
+            deadline,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                // Yield to the executor so that the timer around the call can fire.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let mut plugin = Plugin {
+            sandbox: self,
+            store,
+            bindings: None,
+            limits: limits.clone(),
+            stdout,
+            stderr,
+            poisoned: None,
+        };
+        let pre = self.pre.clone();
+        let bindings = plugin.call("instantiate", |store| {
+            Box::pin(async move { pre.instantiate_async(store).await })
+        })?;
+        plugin.bindings = Some(bindings);
+        Ok(plugin)
+    }
+}
+
+fn new_engine() -> wasmtime::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // Guests get a generous but finite native stack.
+    config.max_wasm_stack(2 << 20);
+    config.async_stack_size(4 << 20);
+    Engine::new(&config)
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// One instance of a plugin, for one test.
+pub struct Plugin<'s> {
+    sandbox: &'s Sandbox,
+    store: Store<PluginState>,
+    bindings: Option<bindings::Connector>,
+    limits: Limits,
+    stdout: CapturedOutput,
+    stderr: CapturedOutput,
+    /// Set once a call failed in a way that leaves the instance unusable.
+    poisoned: Option<String>,
+}
+
+/// A read in progress.
+pub struct ReadSession {
+    reader: wasmtime::component::ResourceAny,
+    messages: u64,
+    done: bool,
+}
+
+impl<'s> Plugin<'s> {
+    /// Runs one call against the store under the deadline, turning every way it
+    /// can fail into a [`PluginError`].
+    fn call<R>(
+        &mut self,
+        what: &str,
+        f: impl for<'a> FnOnce(&'a mut Store<PluginState>) -> BoxFuture<'a, wasmtime::Result<R>>,
+    ) -> Result<R, PluginError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(PluginError::Unusable {
+                call: what.to_string(),
+                reason: reason.clone(),
+            });
+        }
+        let deadline = self.store.data().deadline;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        // The epoch callback interrupts wasm at the deadline; the timer catches a
+        // plugin stuck in a host call (a sleep, a poll). A little grace lets the
+        // cleaner of the two fire first.
+        let grace = Duration::from_millis(250);
+        let store = &mut self.store;
+        let outcome = self
+            .sandbox
+            .runtime
+            .block_on(async { tokio::time::timeout(remaining + grace, f(store)).await });
+        let result = match outcome {
+            Err(_elapsed) => Err(PluginError::Timeout {
+                call: what.to_string(),
+            }),
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => Err(errors::classify(
+                what,
+                error,
+                &self.limits,
+                &self.store.data().logs,
+                &self.stderr,
+                Instant::now() >= deadline,
+            )),
+        };
+        if let Err(e) = &result {
+            self.poisoned = Some(e.to_string());
+        }
+        result
+    }
+
+    fn source(&self) -> &bindings::exports::ctest::connector::source::Guest {
+        self.bindings
+            .as_ref()
+            .expect("instantiate sets the bindings")
+            .ctest_connector_source()
+    }
+
+    pub fn spec(&mut self) -> Result<wit::ConnectorSpec, PluginError> {
+        let source = self.source().clone();
+        self.call("spec", move |store| {
+            Box::pin(async move { source.call_spec(store).await })
+        })
+    }
+
+    pub fn check(&mut self, config: &str) -> Result<Result<wit::CheckOutcome, wit::ConnectorError>, PluginError> {
+        let source = self.source().clone();
+        let config = config.to_string();
+        self.call("check", move |store| {
+            Box::pin(async move { source.call_check(store, &config).await })
+        })
+    }
+
+    pub fn discover(&mut self, config: &str) -> Result<Result<wit::Catalog, wit::ConnectorError>, PluginError> {
+        let source = self.source().clone();
+        let config = config.to_string();
+        self.call("discover", move |store| {
+            Box::pin(async move { source.call_discover(store, &config).await })
+        })
+    }
+
+    /// Starts a read; pull its messages with [`Plugin::next_batch`].
+    pub fn read(
+        &mut self,
+        config: &str,
+        catalog: &wit::ConfiguredCatalog,
+        state: &[wit::StreamState],
+    ) -> Result<Result<ReadSession, wit::ConnectorError>, PluginError> {
+        let source = self.source().clone();
+        let config = config.to_string();
+        let catalog = catalog.clone();
+        let state = state.to_vec();
+        let started = self.call("read", move |store| {
+            Box::pin(async move { source.call_read(store, &config, &catalog, &state).await })
+        })?;
+        Ok(started.map(|reader| ReadSession {
+            reader,
+            messages: 0,
+            done: false,
+        }))
+    }
+
+    /// The next batch of a read: `Ok(None)` when the read is over.
+    pub fn next_batch(
+        &mut self,
+        session: &mut ReadSession,
+    ) -> Result<Option<Vec<wit::Message>>, PluginError> {
+        if session.done {
+            return Ok(None);
+        }
+        let source = self.source().clone();
+        let reader = session.reader;
+        let max = self.limits.batch_size;
+        let batch = self.call("read (reader.next)", move |store| {
+            Box::pin(async move { source.reader().call_next(store, reader, max).await })
+        })?;
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(error) => {
+                session.done = true;
+                return Err(PluginError::ReadFailed(error.into()));
+            }
+        };
+        if batch.is_empty() {
+            session.done = true;
+            return Ok(None);
+        }
+        session.messages += batch.len() as u64;
+        if session.messages > self.limits.max_messages {
+            session.done = true;
+            self.poisoned = Some("the read exceeded the message limit".into());
+            return Err(PluginError::TooManyMessages {
+                limit: self.limits.max_messages,
+            });
+        }
+        for message in &batch {
+            let size = message_size(message);
+            if size > self.limits.max_message_bytes {
+                session.done = true;
+                self.poisoned = Some("the read returned an oversized message".into());
+                return Err(PluginError::MessageTooLarge {
+                    size,
+                    limit: self.limits.max_message_bytes,
+                    what: describe_message(message),
+                });
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    /// Everything the plugin logged so far: `host.log` lines, then stdout and stderr.
+    pub fn logs(&self) -> Vec<LogLine> {
+        let mut lines = self.store.data().logs.lines.clone();
+        for (name, out) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let (text, dropped) = out.text();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                lines.push(LogLine {
+                    level: name.to_string(),
+                    message: line.to_string(),
+                });
+            }
+            if dropped > 0 {
+                lines.push(LogLine {
+                    level: name.to_string(),
+                    message: format!("[{dropped} more bytes dropped: output is capped per instance]"),
+                });
+            }
+        }
+        lines
+    }
+}
+
+fn message_size(message: &wit::Message) -> usize {
+    match message {
+        wit::Message::Record(r) => r.data.len() + r.stream.len(),
+        wit::Message::State(s) => s.data.len() + s.stream.len(),
+        wit::Message::Log(l) => l.message.len(),
+        wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+            e.error.message.len() + e.error.internal_message.as_ref().map_or(0, |m| m.len())
+        }
+        wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => s.stream.len(),
+    }
+}
+
+fn describe_message(message: &wit::Message) -> String {
+    match message {
+        wit::Message::Record(r) => format!("a record of stream `{}`", r.stream),
+        wit::Message::State(s) => format!("a state of stream `{}`", s.stream),
+        wit::Message::Log(_) => "a log message".into(),
+        wit::Message::Trace(_) => "a trace message".into(),
+    }
+}

@@ -1,0 +1,352 @@
+//! JSON Schema helpers shared by the suites: compiling and meta-validating
+//! schemas, finding secret properties, walking declared fields, and deriving
+//! invalid configs from a spec.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+/// Why a schema is not usable, with the JSON path of the problem.
+pub fn schema_problem(schema: &Value) -> Option<String> {
+    if !schema.is_object() && !schema.is_boolean() {
+        return Some(format!(
+            "a JSON Schema must be an object, found {}",
+            kind_of(schema)
+        ));
+    }
+    if let Err(e) = jsonschema::draft7::meta::validate(schema) {
+        return Some(format!(
+            "at `{}`: {} (meta-schema rule {})",
+            pointer_or_root(e.instance_path().as_str()),
+            e,
+            e.schema_path().as_str()
+        ));
+    }
+    if let Err(e) = jsonschema::draft7::new(schema) {
+        return Some(format!("it does not compile: {e}"));
+    }
+    None
+}
+
+pub fn pointer_or_root(p: &str) -> &str {
+    if p.is_empty() { "/" } else { p }
+}
+
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Property names that usually hold credentials.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    const NOT_SECRET_SUFFIXES: &[&str] = &["_url", "_uri", "_endpoint", "_type", "_method", "_path", "_name", "_expires_at", "_expiry"];
+    if NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s)) {
+        return false;
+    }
+    const WORDS: &[&str] = &[
+        "password", "passwd", "passphrase", "secret", "token", "api_key", "apikey", "private_key",
+        "access_key", "auth_key", "credential", "client_secret", "session_key", "signing_key",
+    ];
+    WORDS.iter().any(|w| n.contains(w))
+}
+
+pub fn is_marked_secret(schema: &Value) -> bool {
+    let flag = |k: &str| schema.get(k).and_then(Value::as_bool).unwrap_or(false);
+    flag("secret") || flag("airbyte_secret")
+}
+
+/// Calls `visit(path, property_name, property_schema)` for every property
+/// declared in `schema`, descending into objects, arrays and combinators.
+/// Array items appear as `*` in the path.
+pub fn walk_properties(schema: &Value, visit: &mut dyn FnMut(&[String], &str, &Value)) {
+    fn walk(schema: &Value, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &str, &Value)) {
+        let Some(obj) = schema.as_object() else { return };
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            for (name, sub) in props {
+                visit(path, name, sub);
+                path.push(name.clone());
+                walk(sub, path, visit);
+                path.pop();
+            }
+        }
+        if let Some(items) = obj.get("items") {
+            path.push("*".into());
+            walk(items, path, visit);
+            path.pop();
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            if let Some(options) = obj.get(key).and_then(Value::as_array) {
+                for option in options {
+                    walk(option, path, visit);
+                }
+            }
+        }
+    }
+    walk(schema, &mut Vec::new(), visit);
+}
+
+/// Paths of the properties marked secret.
+pub fn secret_paths(schema: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    walk_properties(schema, &mut |path, name, sub| {
+        if is_marked_secret(sub) {
+            let mut p = path.to_vec();
+            p.push(name.to_string());
+            out.push(p);
+        }
+    });
+    out
+}
+
+/// Secret-looking properties that are not marked secret, as dotted paths.
+pub fn unmarked_secrets(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_properties(schema, &mut |path, name, sub| {
+        let is_container = matches!(
+            sub.get("type").and_then(Value::as_str),
+            Some("object") | Some("array")
+        ) || sub.get("properties").is_some()
+            || sub.get("oneOf").is_some();
+        if looks_secret(name) && !is_container && !is_marked_secret(sub) {
+            let mut p = path.to_vec();
+            p.push(name.to_string());
+            out.push(p.join("."));
+        }
+    });
+    out
+}
+
+/// The declared types of a schema (`type` as a string or a list).
+pub fn declared_types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The schema of the field at `path` (top-level property first), if declared.
+pub fn field_schema<'a>(schema: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut current = schema;
+    for name in path {
+        current = current.get("properties")?.get(name)?;
+    }
+    Some(current)
+}
+
+/// The fields a stream's schema declares, as a tree, for finding undeclared
+/// fields in records quickly.
+#[derive(Debug, Clone, Default)]
+pub struct FieldTree {
+    /// `None`: the object accepts any field (no `properties` declared).
+    fields: Option<BTreeMap<String, FieldTree>>,
+    items: Option<Box<FieldTree>>,
+}
+
+impl FieldTree {
+    pub fn from_schema(schema: &Value) -> FieldTree {
+        let mut tree = FieldTree::default();
+        let Some(obj) = schema.as_object() else { return tree };
+        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+            tree.fields = Some(
+                props
+                    .iter()
+                    .map(|(k, v)| (k.clone(), FieldTree::from_schema(v)))
+                    .collect(),
+            );
+        }
+        if let Some(items) = obj.get("items") {
+            tree.items = Some(Box::new(FieldTree::from_schema(items)));
+        }
+        // Combinators may declare further fields: accept them all rather than
+        // report a field one of the options declares.
+        for key in ["oneOf", "anyOf", "allOf"] {
+            if let Some(options) = obj.get(key).and_then(Value::as_array) {
+                for option in options {
+                    tree.merge(FieldTree::from_schema(option));
+                }
+            }
+        }
+        tree
+    }
+
+    fn merge(&mut self, other: FieldTree) {
+        if let Some(other_fields) = other.fields {
+            let fields = self.fields.get_or_insert_with(BTreeMap::new);
+            for (k, v) in other_fields {
+                match fields.get_mut(&k) {
+                    Some(existing) => existing.merge(v),
+                    None => {
+                        fields.insert(k, v);
+                    }
+                }
+            }
+        }
+        if let Some(items) = other.items {
+            match &mut self.items {
+                Some(existing) => existing.merge(*items),
+                None => self.items = Some(items),
+            }
+        }
+    }
+
+    /// The JSON pointer of the first field of `value` the schema does not declare.
+    pub fn first_undeclared(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::Object(map) => {
+                let fields = self.fields.as_ref()?;
+                for (k, v) in map {
+                    match fields.get(k) {
+                        None => return Some(format!("/{}", escape_pointer(k))),
+                        Some(sub) => {
+                            if let Some(p) = sub.first_undeclared(v) {
+                                return Some(format!("/{}{p}", escape_pointer(k)));
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            Value::Array(items) => {
+                let sub = self.items.as_ref()?;
+                items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, v)| sub.first_undeclared(v).map(|p| format!("/{i}{p}")))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// The value at a field path of a record.
+pub fn value_at<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut current = record;
+    for name in path {
+        current = current.as_object()?.get(name)?;
+    }
+    Some(current)
+}
+
+/// Configs that violate the spec, each with a description: the valid config
+/// with one required field removed, or one typed field given a wrong type.
+pub fn configs_missing_required(spec: &Value, config: &Value) -> Vec<(String, Value)> {
+    let Some(config) = config.as_object() else { return Vec::new() };
+    spec.get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|field| {
+            let mut broken: Map<String, Value> = config.clone();
+            broken.remove(field);
+            (format!("without the required field `{field}`"), Value::Object(broken))
+        })
+        .collect()
+}
+
+pub fn configs_with_wrong_type(spec: &Value, config: &Value) -> Vec<(String, Value)> {
+    let Some(config) = config.as_object() else { return Vec::new() };
+    let Some(props) = spec.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (field, sub) in props {
+        let types = declared_types(sub);
+        if types.is_empty() || !config.contains_key(field) {
+            continue;
+        }
+        // A value of a type the property does not allow.
+        let candidates = [
+            ("string", Value::String("ctest-not-a-valid-value".into())),
+            ("integer", Value::from(-424242)),
+            ("boolean", Value::Bool(true)),
+            ("object", Value::Object(Map::new())),
+            ("array", Value::Array(Vec::new())),
+        ];
+        let Some((kind, wrong)) = candidates.into_iter().find(|(kind, _)| {
+            !types.contains(kind) && !(*kind == "integer" && types.contains(&"number"))
+        }) else {
+            continue;
+        };
+        let mut broken = config.clone();
+        broken.insert(field.clone(), wrong);
+        out.push((
+            format!("with `{field}` set to {} ({kind}) where the spec says {}", broken[field], types.join(" or ")),
+            Value::Object(broken),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_names() {
+        for s in ["password", "api_key", "apiKey", "client_secret", "access_token", "private_key", "db-passwd"] {
+            assert!(looks_secret(s), "{s}");
+        }
+        for s in ["count", "username", "token_url", "seed", "auth_type", "host"] {
+            assert!(!looks_secret(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn undeclared_fields_are_found_with_their_path() {
+        let schema = json!({"type": "object", "properties": {
+            "id": {"type": "integer"},
+            "address": {"type": "object", "properties": {"city": {"type": "string"}}},
+            "tags": {"type": "array", "items": {"type": "object", "properties": {"name": {}}}},
+            "free": {"type": "object"}
+        }});
+        let tree = FieldTree::from_schema(&schema);
+        assert_eq!(tree.first_undeclared(&json!({"id": 1, "free": {"x": 1}})), None);
+        assert_eq!(tree.first_undeclared(&json!({"id": 1, "zip": 2})), Some("/zip".into()));
+        assert_eq!(
+            tree.first_undeclared(&json!({"address": {"city": "x", "zip": 1}})),
+            Some("/address/zip".into())
+        );
+        assert_eq!(
+            tree.first_undeclared(&json!({"tags": [{"name": 1}, {"name": 2, "color": 3}]})),
+            Some("/tags/1/color".into())
+        );
+    }
+
+    #[test]
+    fn derived_invalid_configs() {
+        let spec = json!({"type": "object", "required": ["count"], "properties": {
+            "count": {"type": "integer"}, "name": {"type": "string"}, "ratio": {"type": "number"}
+        }});
+        let config = json!({"count": 3, "name": "x", "ratio": 0.5});
+        let missing = configs_missing_required(&spec, &config);
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].1.get("count").is_none());
+        let wrong = configs_with_wrong_type(&spec, &config);
+        assert_eq!(wrong.len(), 3);
+        for (_, c) in &wrong {
+            assert!(!jsonschema::draft7::is_valid(&spec, c), "{c}");
+        }
+    }
+
+    #[test]
+    fn schema_problems_are_reported() {
+        assert!(schema_problem(&json!({"type": "object"})).is_none());
+        assert!(schema_problem(&json!({"type": "objekt"})).is_some());
+        assert!(schema_problem(&json!([1])).is_some());
+    }
+}

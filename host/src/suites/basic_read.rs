@@ -1,0 +1,509 @@
+//! basic_read: a full-refresh read of every stream, checked record by record as
+//! it streams through (nothing is kept but counts and the first examples of each
+//! problem), then an unknown stream must be refused.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{DiscoveredStream, Run, TestCtx, Verdict};
+use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{PluginError, ReadSession};
+use crate::schema::{self, FieldTree};
+
+const SUITE: &str = "basic_read";
+const CHECKS: &[&str] = &[
+    "records_per_stream",
+    "records_match_schema",
+    "no_undeclared_fields",
+    "only_configured_streams",
+    "primary_key_not_null",
+    "stream_status_order",
+];
+/// Examples kept per problem.
+const EXAMPLES: usize = 3;
+
+pub(super) fn run(run: &mut Run<'_>) {
+    let Some(streams) = run.catalog.take() else {
+        run.skip_all(SUITE, &[&["read"], CHECKS, &["unknown_stream_error"]].concat(), "discovery did not return a catalog");
+        return;
+    };
+    let config_text = run.config_text.clone();
+    let catalog = full_refresh_catalog(&streams);
+
+    let mut findings = None;
+    run.step(SUITE, "read", |ctx| {
+        if catalog.streams.is_empty() {
+            return Verdict::Skip("the catalog has no stream to read".into());
+        }
+        let mut checker = RecordChecker::new(&streams);
+        let verdict = read_all(ctx, &config_text, &catalog, &mut checker);
+        if matches!(verdict, Verdict::Pass) {
+            findings = Some(checker.finish());
+        }
+        verdict
+    });
+    match findings {
+        None => run.skip_all(SUITE, CHECKS, "the full-refresh read did not complete"),
+        Some(findings) => {
+            for (name, verdict) in findings.verdicts() {
+                run.finish(SUITE, name, verdict, Duration::ZERO, Vec::new());
+            }
+        }
+    }
+
+    run.test(SUITE, "unknown_stream_error", |ctx| unknown_stream(ctx, &config_text));
+    run.catalog = Some(streams);
+}
+
+/// Every stream, full refresh, with its source-defined key and cursor.
+fn full_refresh_catalog(streams: &[DiscoveredStream]) -> wit::ConfiguredCatalog {
+    wit::ConfiguredCatalog {
+        streams: streams
+            .iter()
+            .map(|s| wit::ConfiguredStream {
+                name: s.info.name.clone(),
+                sync_mode: wit::SyncMode::FullRefresh,
+                cursor_field: s.info.default_cursor_field.clone(),
+                primary_key: s.info.source_defined_primary_key.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Reads to the end, feeding every message to `checker`.
+fn read_all(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    catalog: &wit::ConfiguredCatalog,
+    checker: &mut RecordChecker,
+) -> Verdict {
+    let mut plugin = match ctx.instance() {
+        Ok(p) => p,
+        Err(e) => return Verdict::Fail(e.to_string()),
+    };
+    let outcome = (|| -> Result<Result<(), String>, PluginError> {
+        let mut session: ReadSession = match plugin.read(config, catalog, &[])? {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "`read` returned an error: {}",
+                    crate::sandbox::ConnectorError::from(e)
+                )));
+            }
+        };
+        while let Some(batch) = plugin.next_batch(&mut session)? {
+            for message in batch {
+                checker.observe(message);
+            }
+        }
+        Ok(Ok(()))
+    })();
+    ctx.keep_logs(&plugin);
+    ctx.logs.extend(checker.logs.drain(..));
+    let errors = std::mem::take(&mut checker.error_traces);
+    match outcome {
+        Err(e) => Verdict::Fail(format!(
+            "expected a full-refresh read of every stream to complete; {e}{}",
+            after_records(checker)
+        )),
+        Ok(Err(e)) => Verdict::Fail(format!("expected a full-refresh read of every stream to complete; {e}")),
+        Ok(Ok(())) if !errors.is_empty() => Verdict::Fail(format!(
+            "expected the read to complete without errors; the connector reported {} error(s):\n  {}\n\
+             fix: the connector's own error message says what went wrong",
+            errors.len(),
+            errors.iter().take(EXAMPLES).cloned().collect::<Vec<_>>().join("\n  ")
+        )),
+        Ok(Ok(())) => Verdict::Pass,
+    }
+}
+
+fn after_records(checker: &RecordChecker) -> String {
+    let total: u64 = checker.streams.values().map(|s| s.records).sum();
+    format!(" (after {total} records)")
+}
+
+/// Where a stream is in its `started, running, complete` sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Pending,
+    Started,
+    Complete,
+}
+
+struct StreamCheck {
+    validator: Option<jsonschema::Validator>,
+    fields: Option<FieldTree>,
+    primary_key: Vec<Vec<String>>,
+    records: u64,
+    phase: Phase,
+}
+
+#[derive(Default)]
+struct Problems {
+    count: u64,
+    examples: Vec<String>,
+}
+
+impl Problems {
+    fn add(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(example());
+        }
+    }
+
+    fn verdict(&self, expected: &str, fix: &str) -> Verdict {
+        if self.count == 0 {
+            return Verdict::Pass;
+        }
+        let more = if self.count > self.examples.len() as u64 {
+            format!("\n  ... and {} more", self.count - self.examples.len() as u64)
+        } else {
+            String::new()
+        };
+        Verdict::Fail(format!(
+            "{expected}; {} problem(s):\n  {}{more}\nfix: {fix}",
+            self.count,
+            self.examples.join("\n  ")
+        ))
+    }
+}
+
+/// Checks each message of a read as it arrives.
+struct RecordChecker {
+    streams: HashMap<String, StreamCheck>,
+    /// Stream names in catalog order, for stable messages.
+    order: Vec<String>,
+    schema: Problems,
+    undeclared: Problems,
+    unconfigured: Problems,
+    pk_null: Problems,
+    status: Problems,
+    error_traces: Vec<String>,
+    logs: Vec<crate::sandbox::LogLine>,
+}
+
+struct Findings {
+    empty_streams: Vec<String>,
+    checker: RecordChecker,
+}
+
+impl RecordChecker {
+    fn new(streams: &[DiscoveredStream]) -> Self {
+        let mut map = HashMap::new();
+        let mut order = Vec::new();
+        for s in streams {
+            order.push(s.info.name.clone());
+            map.insert(
+                s.info.name.clone(),
+                StreamCheck {
+                    validator: s.schema.as_ref().and_then(|sc| jsonschema::draft7::new(sc).ok()),
+                    fields: s.schema.as_ref().map(FieldTree::from_schema),
+                    primary_key: s.info.source_defined_primary_key.clone(),
+                    records: 0,
+                    phase: Phase::Pending,
+                },
+            );
+        }
+        RecordChecker {
+            streams: map,
+            order,
+            schema: Problems::default(),
+            undeclared: Problems::default(),
+            unconfigured: Problems::default(),
+            pk_null: Problems::default(),
+            status: Problems::default(),
+            error_traces: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+
+    fn observe(&mut self, message: wit::Message) {
+        match message {
+            wit::Message::Record(r) => self.record(r),
+            wit::Message::State(s) => {
+                if !self.streams.contains_key(&s.stream) {
+                    self.unconfigured.add(|| {
+                        format!("a state message for stream `{}`, which the catalog does not configure", s.stream)
+                    });
+                }
+            }
+            wit::Message::Log(l) => {
+                if self.logs.len() < 1000 {
+                    self.logs.push(crate::sandbox::LogLine {
+                        level: crate::sandbox::level_name(l.level).to_string(),
+                        message: l.message,
+                    });
+                }
+            }
+            wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+                let on = e.stream.map(|s| format!(" (stream `{s}`)")).unwrap_or_default();
+                self.error_traces
+                    .push(format!("{}{on}", crate::sandbox::ConnectorError::from(e.error)));
+            }
+            wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
+        }
+    }
+
+    fn stream_status(&mut self, s: wit::StreamStatusTrace) {
+        let Some(check) = self.streams.get_mut(&s.stream) else {
+            self.unconfigured.add(|| {
+                format!("a stream status for stream `{}`, which the catalog does not configure", s.stream)
+            });
+            return;
+        };
+        let name = &s.stream;
+        let (next, problem) = match (check.phase, s.status) {
+            (Phase::Pending, wit::StreamStatus::Started) => (Phase::Started, None),
+            (Phase::Started, wit::StreamStatus::Running) => (Phase::Started, None),
+            (Phase::Started, wit::StreamStatus::Complete) => (Phase::Complete, None),
+            (phase, wit::StreamStatus::Incomplete) => (
+                phase,
+                Some(format!("stream `{name}` reported `incomplete` in a read that ended normally")),
+            ),
+            (Phase::Pending, status) => (
+                Phase::Pending,
+                Some(format!("stream `{name}` reported `{}` before `started`", status_name(status))),
+            ),
+            (Phase::Started, wit::StreamStatus::Started) => {
+                (Phase::Started, Some(format!("stream `{name}` reported `started` twice")))
+            }
+            (Phase::Complete, status) => (
+                Phase::Complete,
+                Some(format!("stream `{name}` reported `{}` after `complete`", status_name(status))),
+            ),
+        };
+        check.phase = next;
+        if let Some(p) = problem {
+            self.status.add(|| p);
+        }
+    }
+
+    fn record(&mut self, r: wit::RecordMessage) {
+        let Some(check) = self.streams.get_mut(&r.stream) else {
+            self.unconfigured.add(|| {
+                format!("a record for stream `{}`, which the catalog does not configure", r.stream)
+            });
+            return;
+        };
+        let index = check.records;
+        check.records += 1;
+        let stream = &r.stream;
+        match check.phase {
+            Phase::Started => {}
+            Phase::Pending => self
+                .status
+                .add(|| format!("record #{index} of stream `{stream}` came before its `started` status")),
+            Phase::Complete => self
+                .status
+                .add(|| format!("record #{index} of stream `{stream}` came after its `complete` status")),
+        }
+        let value: Value = match serde_json::from_str(&r.data) {
+            Ok(v) => v,
+            Err(e) => {
+                self.schema
+                    .add(|| format!("record #{index} of stream `{stream}` is not JSON: {e}"));
+                return;
+            }
+        };
+        if !value.is_object() {
+            self.schema.add(|| {
+                format!("record #{index} of stream `{stream}` is {}, not a JSON object", schema::kind_of(&value))
+            });
+            return;
+        }
+        if let Some(validator) = &check.validator
+            && !validator.is_valid(&value)
+        {
+            let detail = validator
+                .iter_errors(&value)
+                .next()
+                .map(|e| {
+                    format!(
+                        "at `{}`: {} (schema rule {})",
+                        schema::pointer_or_root(e.instance_path().as_str()),
+                        e,
+                        e.schema_path().as_str()
+                    )
+                })
+                .unwrap_or_default();
+            self.schema
+                .add(|| format!("record #{index} of stream `{stream}` {detail}"));
+        }
+        if let Some(fields) = &check.fields
+            && let Some(path) = fields.first_undeclared(&value)
+        {
+            self.undeclared.add(|| {
+                format!("record #{index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
+            });
+        }
+        for key in &check.primary_key {
+            let missing = matches!(schema::value_at(&value, key), None | Some(Value::Null));
+            if missing {
+                self.pk_null.add(|| {
+                    format!(
+                        "record #{index} of stream `{stream}` has no value at primary key field `{}`",
+                        key.join(".")
+                    )
+                });
+            }
+        }
+    }
+
+    fn finish(mut self) -> Findings {
+        let mut empty_streams = Vec::new();
+        for name in &self.order {
+            let Some(check) = self.streams.get(name) else { continue };
+            if check.records == 0 {
+                empty_streams.push(name.clone());
+            }
+            match check.phase {
+                Phase::Complete => {}
+                Phase::Pending => self
+                    .status
+                    .add(|| format!("stream `{name}` never reported `started` (nor `complete`)")),
+                Phase::Started => self
+                    .status
+                    .add(|| format!("stream `{name}` never reported `complete`")),
+            }
+        }
+        Findings {
+            empty_streams,
+            checker: self,
+        }
+    }
+}
+
+fn status_name(s: wit::StreamStatus) -> &'static str {
+    match s {
+        wit::StreamStatus::Started => "started",
+        wit::StreamStatus::Running => "running",
+        wit::StreamStatus::Complete => "complete",
+        wit::StreamStatus::Incomplete => "incomplete",
+    }
+}
+
+impl Findings {
+    fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
+        let c = &self.checker;
+        let counts: Vec<String> = c
+            .order
+            .iter()
+            .map(|n| format!("`{n}`: {}", c.streams[n].records))
+            .collect();
+        let records_per_stream = if self.empty_streams.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(format!(
+                "expected every stream to yield records in a full-refresh read; no records from: {}\n  records per stream: {}\n\
+                 fix: check that the config's account has data for these streams, or that the connector reads them",
+                self.empty_streams.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                counts.join(", ")
+            ))
+        };
+        vec![
+            ("records_per_stream", records_per_stream),
+            (
+                "records_match_schema",
+                c.schema.verdict(
+                    "expected every record to be a JSON object valid against its stream's schema",
+                    "emit values of the declared types, or correct the stream's schema in `discover`",
+                ),
+            ),
+            (
+                "no_undeclared_fields",
+                c.undeclared.verdict(
+                    "expected every field of a record to be declared in its stream's schema",
+                    "declare the field in the stream's schema, or stop emitting it",
+                ),
+            ),
+            (
+                "only_configured_streams",
+                c.unconfigured.verdict(
+                    "expected messages only for the streams the catalog configures",
+                    "read only the streams in the configured catalog",
+                ),
+            ),
+            (
+                "primary_key_not_null",
+                c.pk_null.verdict(
+                    "expected every record to have a non-null value at each primary key field",
+                    "emit the key on every record, or declare a key the data always has",
+                ),
+            ),
+            (
+                "stream_status_order",
+                c.status.verdict(
+                    "expected each stream's statuses to go `started`, (`running`), `complete`, with its records between",
+                    "emit `started` before a stream's first record and `complete` after its last",
+                ),
+            ),
+        ]
+    }
+}
+
+/// A catalog naming a stream the connector does not have must be refused with an
+/// error, not read silently.
+fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
+    let name = format!("ctest_unknown_stream_{}", std::process::id());
+    let catalog = wit::ConfiguredCatalog {
+        streams: vec![wit::ConfiguredStream {
+            name: name.clone(),
+            sync_mode: wit::SyncMode::FullRefresh,
+            cursor_field: Vec::new(),
+            primary_key: Vec::new(),
+        }],
+    };
+    let mut plugin = match ctx.instance() {
+        Ok(p) => p,
+        Err(e) => return Verdict::Fail(e.to_string()),
+    };
+    let result = (|| -> Result<Verdict, PluginError> {
+        let mut session = match plugin.read(config, &catalog, &[])? {
+            Err(_) => return Ok(Verdict::Pass),
+            Ok(s) => s,
+        };
+        let mut records = 0u64;
+        let mut errored = false;
+        loop {
+            match plugin.next_batch(&mut session) {
+                Ok(Some(batch)) => {
+                    for m in batch {
+                        match m {
+                            wit::Message::Record(_) => records += 1,
+                            wit::Message::Trace(wit::TraceMessage::Error(_)) => errored = true,
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(PluginError::ReadFailed(_)) => {
+                    errored = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(if records > 0 {
+            Verdict::Fail(format!(
+                "expected an error for the unknown stream `{name}`; the connector emitted {records} records for it\n\
+                 fix: refuse streams that `discover` does not offer"
+            ))
+        } else if errored {
+            Verdict::Pass
+        } else {
+            Verdict::Fail(format!(
+                "expected an error (from `read`, or an error trace) for a catalog naming the unknown stream `{name}`; the read ended silently\n\
+                 fix: return a config error for streams that `discover` does not offer"
+            ))
+        })
+    })();
+    ctx.keep_logs(&plugin);
+    result.unwrap_or_else(|e| {
+        Verdict::Fail(format!(
+            "expected an error for the unknown stream `{name}`, returned cleanly; {e}"
+        ))
+    })
+}

@@ -1,0 +1,96 @@
+//! connection: `check` accepts the given config and rejects invalid ones with a
+//! failed outcome (an answer), not a trap and not success.
+
+use serde_json::Value;
+
+use super::{Run, TestCtx, Verdict};
+use crate::schema;
+use crate::sandbox::bindings::ctest::connector::types::CheckOutcome;
+
+const SUITE: &str = "connection";
+
+pub(super) fn run(run: &mut Run<'_>) {
+    let config_text = run.config_text.clone();
+    let config_source = run.options.config_source.clone();
+    run.test(SUITE, "check_succeeds", |ctx| {
+        let mut plugin = match ctx.instance() {
+            Ok(p) => p,
+            Err(e) => return Verdict::Fail(e.to_string()),
+        };
+        let result = plugin.check(&config_text);
+        ctx.keep_logs(&plugin);
+        match result {
+            Ok(Ok(CheckOutcome::Succeeded)) => Verdict::Pass,
+            Ok(Ok(CheckOutcome::Failed(reason))) => Verdict::Fail(format!(
+                "expected `check` with the config from {config_source} to succeed; it failed: {reason}\n\
+                 fix: correct the config (credentials, host), or the connector's check"
+            )),
+            Ok(Err(error)) => Verdict::Fail(format!(
+                "expected `check` to succeed; it returned an error: {}",
+                crate::sandbox::ConnectorError::from(error)
+            )),
+            Err(e) => Verdict::Fail(format!("expected `check` to succeed; {e}")),
+        }
+    });
+
+    let spec_schema = run.spec.as_ref().and_then(|s| s.schema.clone());
+    let config = run.options.config.clone();
+    for (name, derive) in [
+        ("rejects_missing_required", schema::configs_missing_required as fn(&Value, &Value) -> Vec<(String, Value)>),
+        ("rejects_wrong_type", schema::configs_with_wrong_type),
+    ] {
+        run.test(SUITE, name, |ctx| {
+            let Some(spec) = &spec_schema else {
+                return Verdict::Skip("the spec's connection specification is not available".into());
+            };
+            let invalid = derive(spec, &config);
+            if invalid.is_empty() {
+                return Verdict::Skip(match name {
+                    "rejects_missing_required" => "the spec declares no required property".into(),
+                    _ => "the spec declares no typed property that the config sets".into(),
+                });
+            }
+            expect_rejected(ctx, &invalid)
+        });
+    }
+}
+
+/// Checks each invalid config: every one must come back `failed`.
+fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdict {
+    let mut plugin = match ctx.instance() {
+        Ok(p) => p,
+        Err(e) => return Verdict::Fail(e.to_string()),
+    };
+    let mut problems = Vec::new();
+    for (what, config) in invalid {
+        match plugin.check(&config.to_string()) {
+            Ok(Ok(CheckOutcome::Failed(_))) => {}
+            Ok(Ok(CheckOutcome::Succeeded)) => problems.push(format!(
+                "`check` succeeded for the config {what}; expected `failed`"
+            )),
+            Ok(Err(error)) => problems.push(format!(
+                "`check` returned an error for the config {what}: {}; expected the answer `failed`",
+                crate::sandbox::ConnectorError::from(error)
+            )),
+            Err(e) => {
+                problems.push(format!("for the config {what}: {e}"));
+                // The instance cannot be used after a trap: go on with a fresh one.
+                ctx.keep_logs(&plugin);
+                plugin = match ctx.instance() {
+                    Ok(p) => p,
+                    Err(e) => return Verdict::Fail(e.to_string()),
+                };
+            }
+        }
+    }
+    ctx.keep_logs(&plugin);
+    if problems.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "expected `check` to answer `failed` for configs that violate the spec:\n  {}\n\
+             fix: validate the config in `check` and return `check-outcome::failed` with the reason",
+            problems.join("\n  ")
+        ))
+    }
+}

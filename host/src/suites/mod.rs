@@ -1,0 +1,226 @@
+//! The standard suites. Each check is its own named test with a verdict and a
+//! message that says what was expected, what came, where, and how to fix it.
+//!
+//! Suites run in order and share what earlier ones learned: the spec (for the
+//! config's schema and its secrets), then the catalog (for the read). A test that
+//! needs what an earlier test could not provide is skipped with that reason.
+
+mod basic_read;
+mod connection;
+mod discovery;
+mod spec;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::redact::Redactor;
+use crate::report::{Reporter, Status, Summary, TestResult};
+use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
+use crate::sandbox::bindings::ctest::connector::types as wit;
+
+/// The suites, in the order they run.
+pub const SUITES: &[&str] = &["spec", "connection", "discovery", "basic_read"];
+
+/// Per-suite wall-clock limits for one test.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    pub spec: Duration,
+    pub connection: Duration,
+    pub discovery: Duration,
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            spec: Duration::from_secs(10),
+            connection: Duration::from_secs(30),
+            discovery: Duration::from_secs(30),
+            read: Duration::from_secs(120),
+        }
+    }
+}
+
+impl Timeouts {
+    pub fn all(d: Duration) -> Self {
+        Timeouts {
+            spec: d,
+            connection: d,
+            discovery: d,
+            read: d,
+        }
+    }
+
+    fn for_suite(&self, suite: &str) -> Duration {
+        match suite {
+            "spec" => self.spec,
+            "connection" => self.connection,
+            "discovery" => self.discovery,
+            _ => self.read,
+        }
+    }
+}
+
+/// What a run is given.
+pub struct RunOptions {
+    /// The config as the user gave it (JSON text) and parsed.
+    pub config: Value,
+    /// Where the config came from, for messages.
+    pub config_source: String,
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    /// Run only tests whose `suite/name` contains one of these (all when empty).
+    pub filters: Vec<String>,
+}
+
+/// The verdict of a test body.
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+/// The spec as the suites use it: the contract's record plus the parsed schema.
+pub struct Spec {
+    pub raw: wit::ConnectorSpec,
+    /// `None` when `connection-specification` is not JSON.
+    pub schema: Option<Value>,
+}
+
+/// A discovered stream with its parsed schema.
+pub struct DiscoveredStream {
+    pub info: wit::StreamInfo,
+    /// `None` when the stream's schema is not a usable JSON Schema.
+    pub schema: Option<Value>,
+}
+
+/// The state shared by the suites of one run.
+pub struct Run<'a> {
+    sandbox: &'a Sandbox,
+    options: &'a RunOptions,
+    config_text: String,
+    redactor: Redactor,
+    reporter: &'a mut dyn Reporter,
+    summary: Summary,
+    spec: Option<Spec>,
+    catalog: Option<Vec<DiscoveredStream>>,
+}
+
+/// Runs every suite against the plugin and reports each test as it finishes.
+pub fn run_all(sandbox: &Sandbox, options: &RunOptions, reporter: &mut dyn Reporter) -> Summary {
+    let mut run = Run {
+        sandbox,
+        options,
+        config_text: options.config.to_string(),
+        // Until the spec is known, mask by property names alone.
+        redactor: Redactor::new(&options.config, None),
+        reporter,
+        summary: Summary::default(),
+        spec: None,
+        catalog: None,
+    };
+    spec::run(&mut run);
+    connection::run(&mut run);
+    discovery::run(&mut run);
+    basic_read::run(&mut run);
+    let summary = run.summary;
+    run.reporter.run_finished(&summary);
+    summary
+}
+
+/// The context a test body gets: instances of the plugin and what it logged.
+pub struct TestCtx<'r> {
+    sandbox: &'r Sandbox,
+    limits: &'r Limits,
+    deadline: Instant,
+    logs: Vec<LogLine>,
+}
+
+impl<'r> TestCtx<'r> {
+    /// A fresh instance of the plugin for this test.
+    pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
+        self.sandbox.instantiate(self.limits, self.deadline)
+    }
+
+    /// Keeps what `plugin` logged, for the report.
+    pub fn keep_logs(&mut self, plugin: &Plugin<'_>) {
+        self.logs.extend(plugin.logs());
+    }
+}
+
+impl<'a> Run<'a> {
+    fn selected(&self, suite: &str, name: &str) -> bool {
+        let id = format!("{suite}/{name}");
+        self.options.filters.is_empty() || self.options.filters.iter().any(|f| id.contains(f.as_str()))
+    }
+
+    /// Runs one test: times it, redacts its message and logs, reports it.
+    fn test(&mut self, suite: &'static str, name: &str, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) {
+        if self.selected(suite, name) {
+            self.step(suite, name, body);
+        }
+    }
+
+    /// Like [`Run::test`], but the body runs even when `--run` filters the test
+    /// out: later tests need what it finds (the spec, the catalog). It is then
+    /// not reported.
+    fn step(&mut self, suite: &'static str, name: &str, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) {
+        let started = Instant::now();
+        let mut ctx = TestCtx {
+            sandbox: self.sandbox,
+            limits: &self.options.limits,
+            deadline: started + self.options.timeouts.for_suite(suite),
+            logs: Vec::new(),
+        };
+        let verdict = body(&mut ctx);
+        let logs = std::mem::take(&mut ctx.logs);
+        self.finish(suite, name, verdict, started.elapsed(), logs);
+    }
+
+    /// Reports a verdict reached without running a body of its own.
+    fn finish(
+        &mut self,
+        suite: &'static str,
+        name: &str,
+        verdict: Verdict,
+        duration: Duration,
+        logs: Vec<LogLine>,
+    ) {
+        if !self.selected(suite, name) {
+            return;
+        }
+        let (status, message) = match verdict {
+            Verdict::Pass => (Status::Passed, None),
+            Verdict::Fail(m) => (Status::Failed, Some(m)),
+            Verdict::Skip(m) => (Status::Skipped, Some(m)),
+        };
+        let logs = if status == Status::Failed {
+            logs.into_iter()
+                .map(|l| LogLine {
+                    level: l.level,
+                    message: self.redactor.redact(&l.message),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let result = TestResult {
+            suite,
+            name: name.to_string(),
+            status,
+            message: message.map(|m| self.redactor.redact(&m)),
+            duration,
+            logs,
+        };
+        self.summary.add(status);
+        self.reporter.test_finished(&result);
+    }
+
+    /// Skips every named test of a suite with one reason.
+    fn skip_all(&mut self, suite: &'static str, names: &[&str], reason: &str) {
+        for name in names {
+            self.finish(suite, name, Verdict::Skip(reason.to_string()), Duration::ZERO, Vec::new());
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! `purchases` declares no sync mode. Caught by discovery/sync_modes_declared.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
+
+struct NoSyncModes;
+impl Defect for NoSyncModes {
+    fn discover(mut streams: Vec<Stream>) -> Vec<Stream> {
+        stream_mut(&mut streams, "purchases").supported_sync_modes.clear();
+        streams
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<NoSyncModes>);

@@ -1,0 +1,11 @@
+//! The `users` primary key is an object field. Caught by discovery/primary_key_scalar.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
+
+struct KeyObject;
+impl Defect for KeyObject {
+    fn discover(mut streams: Vec<Stream>) -> Vec<Stream> {
+        stream_mut(&mut streams, "users").primary_key = vec![vec!["address".into()]];
+        streams
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<KeyObject>);

@@ -1,0 +1,15 @@
+//! The read spins forever. Caught by basic_read/read, as a timeout.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct Spins;
+impl Defect for Spins {
+    fn messages(_messages: Messages) -> Messages {
+        Box::new(std::iter::from_fn(|| {
+            let mut x: u64 = 1;
+            loop {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+        }))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<Spins>);

@@ -1,0 +1,98 @@
+//! Broken connectors: source-faker with exactly one defect each, to prove that
+//! ctest catches what it claims to check.
+//!
+//! Each file in `examples/` is one plugin (a `cdylib`, built to
+//! `target/plugins/broken-NAME.wasm` by `cargo xtask plugins`). It implements
+//! [`Defect`], overriding only the hook it breaks, and exports
+//! [`Broken<ItsDefect>`](Broken). The tests in `host/tests/` name, for each plugin,
+//! the one check that must fail.
+
+use std::marker::PhantomData;
+
+use ctest_sdk::prelude::*;
+use serde_json::Value;
+use source_faker::Faker;
+
+pub use ctest_sdk;
+pub use serde_json::json;
+
+/// Where a broken plugin departs from source-faker. Every hook defaults to
+/// source-faker's behaviour.
+pub trait Defect: 'static {
+    fn spec(spec: Spec) -> Spec {
+        spec
+    }
+    /// `check` with the raw config; the default parses it as source-faker does.
+    fn check(config: &Value) -> Result<CheckOutcome, Error> {
+        match faker_config(config) {
+            Ok(c) => Faker::check(c),
+            Err(e) => Ok(CheckOutcome::Failed(e.message)),
+        }
+    }
+    fn discover(streams: Vec<Stream>) -> Vec<Stream> {
+        streams
+    }
+    /// The catalog as source-faker will see it.
+    fn catalog(catalog: ConfiguredCatalog) -> ConfiguredCatalog {
+        catalog
+    }
+    /// The messages of a read, as source-faker produced them.
+    fn messages(messages: Messages) -> Messages {
+        messages
+    }
+}
+
+/// source-faker with the defect `D`.
+pub struct Broken<D>(PhantomData<D>);
+
+/// source-faker's config from the raw config, ignoring fields it does not know
+/// (a broken plugin may declare more, such as a secret).
+pub fn faker_config(config: &Value) -> Result<source_faker::Config, Error> {
+    let mut known = config.clone();
+    if let Some(map) = known.as_object_mut() {
+        map.retain(|k, _| ["count", "seed", "records_per_state"].contains(&k.as_str()));
+    }
+    serde_json::from_value(known).map_err(|e| Error::config(format!("the config is not valid: {e}")))
+}
+
+impl<D: Defect> Connector for Broken<D> {
+    type Config = Value;
+
+    fn spec() -> Spec {
+        D::spec(Faker::spec())
+    }
+    fn check(config: Value) -> Result<CheckOutcome, Error> {
+        D::check(&config)
+    }
+    fn discover(config: Value) -> Result<Vec<Stream>, Error> {
+        Ok(D::discover(Faker::discover(faker_config(&config)?)?))
+    }
+    fn read(config: Value, catalog: ConfiguredCatalog, state: State) -> Result<Messages, Error> {
+        let messages = Faker::read(faker_config(&config)?, D::catalog(catalog), state)?;
+        Ok(D::messages(messages))
+    }
+}
+
+/// Rewrites the records of `stream` with `f` (which gets the record as JSON).
+pub fn map_records(
+    messages: Messages,
+    stream: &'static str,
+    f: impl Fn(&mut Value) + 'static,
+) -> Messages {
+    Box::new(messages.map(move |m| match m {
+        Ok(Message::Record { stream: s, data, emitted_at }) if s == stream => {
+            let mut value: Value = serde_json::from_str(&data).expect("faker emits JSON");
+            f(&mut value);
+            Ok(Message::Record { stream: s, data: value.to_string(), emitted_at })
+        }
+        other => other,
+    }))
+}
+
+/// The stream named `name` of a catalog.
+pub fn stream_mut<'a>(streams: &'a mut [Stream], name: &str) -> &'a mut Stream {
+    streams
+        .iter_mut()
+        .find(|s| s.name == name)
+        .expect("source-faker offers users, products and purchases")
+}

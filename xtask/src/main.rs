@@ -1,0 +1,159 @@
+//! Project tasks: `cargo xtask plugins` builds every first-party plugin and
+//! example into `target/plugins/NAME.wasm`; `cargo xtask test` builds them and
+//! runs the whole test suite.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const TARGET: &str = "wasm32-wasip2";
+const PROFILE: &str = "guest";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("plugins") => build_plugins().map(|_| ()),
+        Some("test") => build_plugins().and_then(|_| run_tests(&args[1..])),
+        _ => Err("usage: cargo xtask plugins | cargo xtask test [ARGS FOR THE TEST RUNNER]".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// Adds the wasm32-wasip2 target with rustup when it is missing.
+fn ensure_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup to check for the {TARGET} target: {e}"))?;
+    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == TARGET) {
+        return Ok(());
+    }
+    eprintln!("xtask: adding the {TARGET} target with rustup");
+    run(Command::new("rustup").args(["target", "add", TARGET]))
+}
+
+/// The guest packages: what lives under `plugins/` and `examples/`, and whether
+/// each builds a component from its library or from its examples.
+struct Guest {
+    package: &'static str,
+    /// Components: (source name, plugin name).
+    outputs: Vec<(String, String)>,
+    from_examples: bool,
+}
+
+fn guests(root: &Path) -> Result<Vec<Guest>, String> {
+    let broken_examples = std::fs::read_dir(root.join("plugins/broken/examples"))
+        .map_err(|e| format!("cannot list plugins/broken/examples: {e}"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().strip_suffix(".rs")?.to_string();
+            Some((name.clone(), format!("broken-{}", name.replace('_', "-"))))
+        })
+        .collect();
+    Ok(vec![
+        Guest {
+            package: "source-faker",
+            outputs: vec![("source_faker".into(), "source-faker".into())],
+            from_examples: false,
+        },
+        Guest {
+            package: "broken-plugins",
+            outputs: broken_examples,
+            from_examples: true,
+        },
+    ])
+}
+
+fn build_plugins() -> Result<Vec<PathBuf>, String> {
+    ensure_target()?;
+    let root = root();
+    let guests = guests(&root)?;
+    let built = root.join("target").join(TARGET).join(PROFILE);
+    let out_dir = root.join("target/plugins");
+    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let mut outputs = Vec::new();
+    // One cargo invocation per package, each copied out at once: built together,
+    // cargo would unify source-faker's features (and export the connector from the
+    // broken plugins too), and a later build of source-faker as a dependency
+    // overwrites its component in the target directory.
+    for g in &guests {
+        let mut cmd = cargo();
+        cmd.current_dir(&root)
+            .args(["build", "--quiet", "--target", TARGET, "--profile", PROFILE])
+            .args(["--package", g.package, "--lib"]);
+        if g.from_examples {
+            cmd.arg("--examples");
+        }
+        run(&mut cmd)?;
+        for (source, plugin) in &g.outputs {
+            let from = if g.from_examples {
+                built.join("examples").join(format!("{source}.wasm"))
+            } else {
+                built.join(format!("{source}.wasm"))
+            };
+            let to = out_dir.join(format!("{plugin}.wasm"));
+            copy_if_changed(&from, &to)?;
+            outputs.push(to);
+        }
+    }
+    eprintln!("xtask: {} plugins in {}", outputs.len(), out_dir.display());
+    Ok(outputs)
+}
+
+fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
+    let new = std::fs::read(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
+    if std::fs::read(to).ok().as_deref() == Some(new.as_slice()) {
+        return Ok(());
+    }
+    // Write then rename, so a test reading the plugin never sees half a file.
+    let tmp = to.with_extension("wasm.tmp");
+    std::fs::write(&tmp, &new).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, to).map_err(|e| format!("cannot write {}: {e}", to.display()))
+}
+
+/// Runs the test suite with nextest when installed, else `cargo test`.
+fn run_tests(extra: &[String]) -> Result<(), String> {
+    let root = root();
+    let has_nextest = cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut cmd = cargo();
+    cmd.current_dir(&root);
+    if has_nextest {
+        cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+    } else {
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+    }
+    // Guests are built for wasm above; their host-side tests are the host's.
+    for g in ["source-faker", "broken-plugins", "ctest-sdk"] {
+        cmd.args(["--exclude", g]);
+    }
+    cmd.args(extra);
+    run(&mut cmd)
+}
