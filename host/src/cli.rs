@@ -17,7 +17,11 @@ use crate::sandbox::{CompileCache, Limits, Sandbox};
 use crate::suites::{self, RunOptions, Timeouts};
 
 #[derive(Parser)]
-#[command(name = "ctest", version, about = "Acceptance tests for WebAssembly data connectors")]
+#[command(
+    name = "ctest",
+    version,
+    about = "Acceptance tests for WebAssembly data connectors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -103,7 +107,10 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         }
     };
     if args.memory_limit == 0 {
-        return Err(UsageError("--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`".into()));
+        return Err(UsageError(
+            "--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`"
+                .into(),
+        ));
     }
     let limits = Limits {
         memory_bytes: args.memory_limit.saturating_mul(1 << 20),

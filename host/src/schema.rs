@@ -47,13 +47,35 @@ pub fn kind_of(v: &Value) -> &'static str {
 /// Property names that usually hold credentials.
 pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace('-', "_");
-    const NOT_SECRET_SUFFIXES: &[&str] = &["_url", "_uri", "_endpoint", "_type", "_method", "_path", "_name", "_expires_at", "_expiry"];
+    const NOT_SECRET_SUFFIXES: &[&str] = &[
+        "_url",
+        "_uri",
+        "_endpoint",
+        "_type",
+        "_method",
+        "_path",
+        "_name",
+        "_expires_at",
+        "_expiry",
+    ];
     if NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s)) {
         return false;
     }
     const WORDS: &[&str] = &[
-        "password", "passwd", "passphrase", "secret", "token", "api_key", "apikey", "private_key",
-        "access_key", "auth_key", "credential", "client_secret", "session_key", "signing_key",
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+        "access_key",
+        "auth_key",
+        "credential",
+        "client_secret",
+        "session_key",
+        "signing_key",
     ];
     WORDS.iter().any(|w| n.contains(w))
 }
@@ -67,8 +89,14 @@ pub fn is_marked_secret(schema: &Value) -> bool {
 /// declared in `schema`, descending into objects, arrays and combinators.
 /// Array items appear as `*` in the path.
 pub fn walk_properties(schema: &Value, visit: &mut dyn FnMut(&[String], &str, &Value)) {
-    fn walk(schema: &Value, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &str, &Value)) {
-        let Some(obj) = schema.as_object() else { return };
+    fn walk(
+        schema: &Value,
+        path: &mut Vec<String>,
+        visit: &mut dyn FnMut(&[String], &str, &Value),
+    ) {
+        let Some(obj) = schema.as_object() else {
+            return;
+        };
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             for (name, sub) in props {
                 visit(path, name, sub);
@@ -154,7 +182,9 @@ pub struct FieldTree {
 impl FieldTree {
     pub fn from_schema(schema: &Value) -> FieldTree {
         let mut tree = FieldTree::default();
-        let Some(obj) = schema.as_object() else { return tree };
+        let Some(obj) = schema.as_object() else {
+            return tree;
+        };
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             tree.fields = Some(
                 props
@@ -243,7 +273,9 @@ pub fn value_at<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
 /// Configs that violate the spec, each with a description: the valid config
 /// with one required field removed, or one typed field given a wrong type.
 pub fn configs_missing_required(spec: &Value, config: &Value) -> Vec<(String, Value)> {
-    let Some(config) = config.as_object() else { return Vec::new() };
+    let Some(config) = config.as_object() else {
+        return Vec::new();
+    };
     spec.get("required")
         .and_then(Value::as_array)
         .into_iter()
@@ -252,13 +284,18 @@ pub fn configs_missing_required(spec: &Value, config: &Value) -> Vec<(String, Va
         .map(|field| {
             let mut broken: Map<String, Value> = config.clone();
             broken.remove(field);
-            (format!("without the required field `{field}`"), Value::Object(broken))
+            (
+                format!("without the required field `{field}`"),
+                Value::Object(broken),
+            )
         })
         .collect()
 }
 
 pub fn configs_with_wrong_type(spec: &Value, config: &Value) -> Vec<(String, Value)> {
-    let Some(config) = config.as_object() else { return Vec::new() };
+    let Some(config) = config.as_object() else {
+        return Vec::new();
+    };
     let Some(props) = spec.get("properties").and_then(Value::as_object) else {
         return Vec::new();
     };
@@ -277,14 +314,20 @@ pub fn configs_with_wrong_type(spec: &Value, config: &Value) -> Vec<(String, Val
             ("array", Value::Array(Vec::new())),
         ];
         let Some((kind, wrong)) = candidates.into_iter().find(|(kind, _)| {
-            !types.contains(kind) && !(*kind == "integer" && types.contains(&"number"))
+            // An integer is a number: it would not be wrong where a number is expected.
+            let allowed = types.contains(kind) || (*kind == "integer" && types.contains(&"number"));
+            !allowed
         }) else {
             continue;
         };
         let mut broken = config.clone();
         broken.insert(field.clone(), wrong);
         out.push((
-            format!("with `{field}` set to {} ({kind}) where the spec says {}", broken[field], types.join(" or ")),
+            format!(
+                "with `{field}` set to {} ({kind}) where the spec says {}",
+                broken[field],
+                types.join(" or ")
+            ),
             Value::Object(broken),
         ));
     }
@@ -298,10 +341,25 @@ mod tests {
 
     #[test]
     fn secret_names() {
-        for s in ["password", "api_key", "apiKey", "client_secret", "access_token", "private_key", "db-passwd"] {
+        for s in [
+            "password",
+            "api_key",
+            "apiKey",
+            "client_secret",
+            "access_token",
+            "private_key",
+            "db-passwd",
+        ] {
             assert!(looks_secret(s), "{s}");
         }
-        for s in ["count", "username", "token_url", "seed", "auth_type", "host"] {
+        for s in [
+            "count",
+            "username",
+            "token_url",
+            "seed",
+            "auth_type",
+            "host",
+        ] {
             assert!(!looks_secret(s), "{s}");
         }
     }
@@ -315,8 +373,14 @@ mod tests {
             "free": {"type": "object"}
         }});
         let tree = FieldTree::from_schema(&schema);
-        assert_eq!(tree.first_undeclared(&json!({"id": 1, "free": {"x": 1}})), None);
-        assert_eq!(tree.first_undeclared(&json!({"id": 1, "zip": 2})), Some("/zip".into()));
+        assert_eq!(
+            tree.first_undeclared(&json!({"id": 1, "free": {"x": 1}})),
+            None
+        );
+        assert_eq!(
+            tree.first_undeclared(&json!({"id": 1, "zip": 2})),
+            Some("/zip".into())
+        );
         assert_eq!(
             tree.first_undeclared(&json!({"address": {"city": "x", "zip": 1}})),
             Some("/address/zip".into())

@@ -36,7 +36,9 @@ fn cargo() -> Command {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -50,76 +52,86 @@ fn ensure_target() -> Result<(), String> {
         .args(["target", "list", "--installed"])
         .output()
         .map_err(|e| format!("cannot run rustup to check for the {TARGET} target: {e}"))?;
-    if String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == TARGET) {
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
         return Ok(());
     }
     eprintln!("xtask: adding the {TARGET} target with rustup");
     run(Command::new("rustup").args(["target", "add", TARGET]))
 }
 
-/// The guest packages: what lives under `plugins/` and `examples/`, and whether
-/// each builds a component from its library or from its examples.
-struct Guest {
+/// A component to build: from a package's library, or from one of its examples.
+struct Component {
     package: &'static str,
-    /// Components: (source name, plugin name).
-    outputs: Vec<(String, String)>,
-    from_examples: bool,
+    example: Option<String>,
+    plugin: String,
 }
 
-fn guests(root: &Path) -> Result<Vec<Guest>, String> {
-    let broken_examples = std::fs::read_dir(root.join("plugins/broken/examples"))
-        .map_err(|e| format!("cannot list plugins/broken/examples: {e}"))?
+fn components(root: &Path) -> Result<Vec<Component>, String> {
+    let mut out = vec![Component {
+        package: "source-faker",
+        example: None,
+        plugin: "source-faker".into(),
+    }];
+    let dir = root.join("plugins/broken/examples");
+    let mut broken: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().strip_suffix(".rs")?.to_string();
-            Some((name.clone(), format!("broken-{}", name.replace('_', "-"))))
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".rs")
+                .map(str::to_string)
         })
         .collect();
-    Ok(vec![
-        Guest {
-            package: "source-faker",
-            outputs: vec![("source_faker".into(), "source-faker".into())],
-            from_examples: false,
-        },
-        Guest {
+    broken.sort();
+    for example in broken {
+        let plugin = format!("broken-{}", example.replace('_', "-"));
+        out.push(Component {
             package: "broken-plugins",
-            outputs: broken_examples,
-            from_examples: true,
-        },
-    ])
+            example: Some(example),
+            plugin,
+        });
+    }
+    Ok(out)
 }
 
 fn build_plugins() -> Result<Vec<PathBuf>, String> {
     ensure_target()?;
     let root = root();
-    let guests = guests(&root)?;
+    let components = components(&root)?;
+    run(cargo()
+        .current_dir(&root)
+        .args(["build", "--quiet", "--target", TARGET, "--profile", PROFILE])
+        .args([
+            "--package",
+            "source-faker",
+            "--package",
+            "broken-plugins",
+            "--lib",
+            "--examples",
+        ]))?;
+
     let built = root.join("target").join(TARGET).join(PROFILE);
     let out_dir = root.join("target/plugins");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let mut outputs = Vec::new();
-    // One cargo invocation per package, each copied out at once: built together,
-    // cargo would unify source-faker's features (and export the connector from the
-    // broken plugins too), and a later build of source-faker as a dependency
-    // overwrites its component in the target directory.
-    for g in &guests {
-        let mut cmd = cargo();
-        cmd.current_dir(&root)
-            .args(["build", "--quiet", "--target", TARGET, "--profile", PROFILE])
-            .args(["--package", g.package, "--lib"]);
-        if g.from_examples {
-            cmd.arg("--examples");
-        }
-        run(&mut cmd)?;
-        for (source, plugin) in &g.outputs {
-            let from = if g.from_examples {
-                built.join("examples").join(format!("{source}.wasm"))
-            } else {
-                built.join(format!("{source}.wasm"))
-            };
-            let to = out_dir.join(format!("{plugin}.wasm"));
-            copy_if_changed(&from, &to)?;
-            outputs.push(to);
-        }
+    for Component {
+        package,
+        example,
+        plugin,
+    } in components
+    {
+        let from = match example {
+            Some(example) => built.join("examples").join(format!("{example}.wasm")),
+            None => built.join(format!("{}.wasm", package.replace('-', "_"))),
+        };
+        let to = out_dir.join(format!("{plugin}.wasm"));
+        copy_if_changed(&from, &to)?;
+        outputs.push(to);
     }
     eprintln!("xtask: {} plugins in {}", outputs.len(), out_dir.display());
     Ok(outputs)
@@ -151,9 +163,9 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
     // Guests are built for wasm above; their host-side tests are the host's.
-    for g in ["source-faker", "broken-plugins", "ctest-sdk"] {
+    for g in ["source-faker", "faker", "broken-plugins", "ctest-sdk"] {
         cmd.args(["--exclude", g]);
     }
-    cmd.args(extra);
+    cmd.args(extra).env("CTEST_PLUGINS_BUILT", "1");
     run(&mut cmd)
 }

@@ -35,7 +35,11 @@ impl<W: Write> Reporter for ConsoleReporter<W> {
         }
         if r.status == Status::Failed && !r.logs.is_empty() {
             let shown = r.logs.len().min(10);
-            let _ = writeln!(self.out, "     plugin log (last {shown} of {} lines):", r.logs.len());
+            let _ = writeln!(
+                self.out,
+                "     plugin log (last {shown} of {} lines):",
+                r.logs.len()
+            );
             for l in &r.logs[r.logs.len() - shown..] {
                 let _ = writeln!(self.out, "       [{}] {}", l.level, l.message);
             }

@@ -52,14 +52,20 @@ impl CompileCache {
         hasher.update(wasm);
         // The engine's settings, wasmtime's version and the host's CPU features.
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
         hasher.update(&engine_hash.finish().to_le_bytes());
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         Some(dir.join(format!("{}.cwasm", hasher.finalize().to_hex())))
     }
 
     /// The compiled form of `wasm`, from the cache when a verified entry exists.
-    pub fn load(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<(Component, CacheOutcome)> {
+    pub fn load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.entry_path(engine, wasm);
         let mut outcome = CacheOutcome::Compiled;
         if let Some(path) = &path {
@@ -80,7 +86,9 @@ impl CompileCache {
         let component = Component::new(engine, wasm)?;
         if let Some(path) = &path {
             // A cache that cannot be written only costs time on the next run.
-            let _ = component.serialize().map(|artifact| write_entry(path, &artifact));
+            let _ = component
+                .serialize()
+                .map(|artifact| write_entry(path, &artifact));
         }
         Ok((component, outcome))
     }
@@ -144,7 +152,12 @@ mod tests {
         assert_eq!(second, CacheOutcome::Hit);
 
         // Flip one byte of the artifact: the entry must not be trusted.
-        let entry = std::fs::read_dir(dir.path()).unwrap().next().unwrap().unwrap().path();
+        let entry = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let mut bytes = std::fs::read(&entry).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;

@@ -40,7 +40,10 @@ pub(super) fn check_exports(
     component: &Component,
 ) -> Result<(), LoadError> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     if exports.iter().any(|e| *e == source_export()) {
         return Ok(());
     }
@@ -69,7 +72,10 @@ pub(super) fn link_error(
 ) -> LoadError {
     let text = format!("{error:#}");
     let ty = component.component_type();
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
     // A plugin built for another contract version imports its `host` interface.
     if let Some(name) = imports.iter().find(|name| {
         name.starts_with(&format!("{PACKAGE}/")) && !name.ends_with(&format!("@{CONTRACT_VERSION}"))

@@ -11,13 +11,33 @@ use super::output::{CapturedOutput, LogBuffer};
 /// Why a plugin could not be loaded. Each message names the file and the fix.
 #[derive(Debug)]
 pub enum LoadError {
-    Unreadable { path: PathBuf, error: String },
-    NotWasm { path: PathBuf },
-    CoreModule { path: PathBuf },
-    Invalid { path: PathBuf, error: String },
-    WrongContractVersion { path: PathBuf, found: String },
-    MissingExport { path: PathBuf, exports: Vec<String> },
-    UnsupportedImport { path: PathBuf, import: String, error: String },
+    Unreadable {
+        path: PathBuf,
+        error: String,
+    },
+    NotWasm {
+        path: PathBuf,
+    },
+    CoreModule {
+        path: PathBuf,
+    },
+    Invalid {
+        path: PathBuf,
+        error: String,
+    },
+    WrongContractVersion {
+        path: PathBuf,
+        found: String,
+    },
+    MissingExport {
+        path: PathBuf,
+        exports: Vec<String>,
+    },
+    UnsupportedImport {
+        path: PathBuf,
+        import: String,
+        error: String,
+    },
     Engine(String),
 }
 
@@ -58,9 +78,17 @@ impl fmt::Display for LoadError {
                 "{}: the component does not export `ctest:connector/source@{}` (it exports: {})\n  fix: implement the `connector` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_connector!(YourConnector)`",
                 path.display(),
                 super::CONTRACT_VERSION,
-                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+                if exports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exports.join(", ")
+                }
             ),
-            LoadError::UnsupportedImport { path, import, error } => write!(
+            LoadError::UnsupportedImport {
+                path,
+                import,
+                error,
+            } => write!(
                 f,
                 "{}: the component imports `{import}`, which ctest does not provide ({error})\n  fix: remove that dependency from the plugin; ctest provides ctest:connector/host and the WASI 0.2 interfaces",
                 path.display()
@@ -84,7 +112,11 @@ pub enum PluginError {
     /// A read returned more messages than allowed.
     TooManyMessages { limit: u64 },
     /// A read returned a message larger than allowed.
-    MessageTooLarge { size: usize, limit: usize, what: String },
+    MessageTooLarge {
+        size: usize,
+        limit: usize,
+        what: String,
+    },
     /// `reader.next` returned an error.
     ReadFailed(ConnectorError),
     /// An earlier failure left the instance unusable.

@@ -142,23 +142,28 @@ impl Sandbox {
     }
 
     /// Loads a component from its bytes; `path` names it in messages.
-    pub fn from_bytes(path: &Path, bytes: &[u8], cache: &CompileCache) -> Result<Sandbox, LoadError> {
+    pub fn from_bytes(
+        path: &Path,
+        bytes: &[u8],
+        cache: &CompileCache,
+    ) -> Result<Sandbox, LoadError> {
         contract::check_binary_kind(path, bytes)?;
         let engine = new_engine().map_err(|e| LoadError::Engine(e.to_string()))?;
         let (component, cache_outcome) =
-            cache
-                .load(&engine, bytes)
-                .map_err(|e| LoadError::Invalid {
-                    path: path.to_path_buf(),
-                    error: format!("{e:#}"),
-                })?;
+            cache.load(&engine, bytes).map_err(|e| LoadError::Invalid {
+                path: path.to_path_buf(),
+                error: format!("{e:#}"),
+            })?;
         contract::check_exports(path, &engine, &component)?;
 
         let mut linker = Linker::<PluginState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
-        bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| LoadError::Engine(e.to_string()))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| contract::link_error(path, &engine, &component, e))?;
@@ -201,7 +206,11 @@ impl Sandbox {
 
     /// A fresh instance of the plugin, with its own store, under `limits`.
     /// Its calls must all finish before `deadline`.
-    pub fn instantiate(&self, limits: &Limits, deadline: Instant) -> Result<Plugin<'_>, PluginError> {
+    pub fn instantiate(
+        &self,
+        limits: &Limits,
+        deadline: Instant,
+    ) -> Result<Plugin<'_>, PluginError> {
         let stdout = CapturedOutput::new(limits.output_bytes);
         let stderr = CapturedOutput::new(limits.output_bytes);
         // Default deny: no preopens, no environment, no arguments, no network.
@@ -345,7 +354,10 @@ impl<'s> Plugin<'s> {
         })
     }
 
-    pub fn check(&mut self, config: &str) -> Result<Result<wit::CheckOutcome, wit::ConnectorError>, PluginError> {
+    pub fn check(
+        &mut self,
+        config: &str,
+    ) -> Result<Result<wit::CheckOutcome, wit::ConnectorError>, PluginError> {
         let source = self.source().clone();
         let config = config.to_string();
         self.call("check", move |store| {
@@ -353,7 +365,10 @@ impl<'s> Plugin<'s> {
         })
     }
 
-    pub fn discover(&mut self, config: &str) -> Result<Result<wit::Catalog, wit::ConnectorError>, PluginError> {
+    pub fn discover(
+        &mut self,
+        config: &str,
+    ) -> Result<Result<wit::Catalog, wit::ConnectorError>, PluginError> {
         let source = self.source().clone();
         let config = config.to_string();
         self.call("discover", move |store| {
@@ -444,7 +459,9 @@ impl<'s> Plugin<'s> {
             if dropped > 0 {
                 lines.push(LogLine {
                     level: name.to_string(),
-                    message: format!("[{dropped} more bytes dropped: output is capped per instance]"),
+                    message: format!(
+                        "[{dropped} more bytes dropped: output is capped per instance]"
+                    ),
                 });
             }
         }

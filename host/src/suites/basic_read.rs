@@ -26,7 +26,11 @@ const EXAMPLES: usize = 3;
 
 pub(super) fn run(run: &mut Run<'_>) {
     let Some(streams) = run.catalog.take() else {
-        run.skip_all(SUITE, &[&["read"], CHECKS, &["unknown_stream_error"]].concat(), "discovery did not return a catalog");
+        run.skip_all(
+            SUITE,
+            &[&["read"], CHECKS, &["unknown_stream_error"]].concat(),
+            "discovery did not return a catalog",
+        );
         return;
     };
     let config_text = run.config_text.clone();
@@ -53,15 +57,20 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
     }
 
-    run.test(SUITE, "unknown_stream_error", |ctx| unknown_stream(ctx, &config_text));
+    run.test(SUITE, "unknown_stream_error", |ctx| {
+        unknown_stream(ctx, &config_text)
+    });
     run.catalog = Some(streams);
 }
 
 /// Every stream, full refresh, with its source-defined key and cursor.
+/// Each name once: a repeated name is discovery's finding, not the read's.
 fn full_refresh_catalog(streams: &[DiscoveredStream]) -> wit::ConfiguredCatalog {
+    let mut seen = std::collections::HashSet::new();
     wit::ConfiguredCatalog {
         streams: streams
             .iter()
+            .filter(|s| seen.insert(s.info.name.as_str()))
             .map(|s| wit::ConfiguredStream {
                 name: s.info.name.clone(),
                 sync_mode: wit::SyncMode::FullRefresh,
@@ -101,19 +110,26 @@ fn read_all(
         Ok(Ok(()))
     })();
     ctx.keep_logs(&plugin);
-    ctx.logs.extend(checker.logs.drain(..));
+    ctx.logs.append(&mut checker.logs);
     let errors = std::mem::take(&mut checker.error_traces);
     match outcome {
         Err(e) => Verdict::Fail(format!(
             "expected a full-refresh read of every stream to complete; {e}{}",
             after_records(checker)
         )),
-        Ok(Err(e)) => Verdict::Fail(format!("expected a full-refresh read of every stream to complete; {e}")),
+        Ok(Err(e)) => Verdict::Fail(format!(
+            "expected a full-refresh read of every stream to complete; {e}"
+        )),
         Ok(Ok(())) if !errors.is_empty() => Verdict::Fail(format!(
             "expected the read to complete without errors; the connector reported {} error(s):\n  {}\n\
              fix: the connector's own error message says what went wrong",
             errors.len(),
-            errors.iter().take(EXAMPLES).cloned().collect::<Vec<_>>().join("\n  ")
+            errors
+                .iter()
+                .take(EXAMPLES)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n  ")
         )),
         Ok(Ok(())) => Verdict::Pass,
     }
@@ -159,7 +175,10 @@ impl Problems {
             return Verdict::Pass;
         }
         let more = if self.count > self.examples.len() as u64 {
-            format!("\n  ... and {} more", self.count - self.examples.len() as u64)
+            format!(
+                "\n  ... and {} more",
+                self.count - self.examples.len() as u64
+            )
         } else {
             String::new()
         };
@@ -199,9 +218,23 @@ impl RecordChecker {
             map.insert(
                 s.info.name.clone(),
                 StreamCheck {
-                    validator: s.schema.as_ref().and_then(|sc| jsonschema::draft7::new(sc).ok()),
+                    validator: s
+                        .schema
+                        .as_ref()
+                        .and_then(|sc| jsonschema::draft7::new(sc).ok()),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
-                    primary_key: s.info.source_defined_primary_key.clone(),
+                    // Keys the schema does not declare are discovery's finding.
+                    primary_key: s
+                        .info
+                        .source_defined_primary_key
+                        .iter()
+                        .filter(|path| {
+                            s.schema
+                                .as_ref()
+                                .is_some_and(|sc| schema::field_schema(sc, path).is_some())
+                        })
+                        .cloned()
+                        .collect(),
                     records: 0,
                     phase: Phase::Pending,
                 },
@@ -226,7 +259,10 @@ impl RecordChecker {
             wit::Message::State(s) => {
                 if !self.streams.contains_key(&s.stream) {
                     self.unconfigured.add(|| {
-                        format!("a state message for stream `{}`, which the catalog does not configure", s.stream)
+                        format!(
+                            "a state message for stream `{}`, which the catalog does not configure",
+                            s.stream
+                        )
                     });
                 }
             }
@@ -239,9 +275,14 @@ impl RecordChecker {
                 }
             }
             wit::Message::Trace(wit::TraceMessage::Error(e)) => {
-                let on = e.stream.map(|s| format!(" (stream `{s}`)")).unwrap_or_default();
-                self.error_traces
-                    .push(format!("{}{on}", crate::sandbox::ConnectorError::from(e.error)));
+                let on = e
+                    .stream
+                    .map(|s| format!(" (stream `{s}`)"))
+                    .unwrap_or_default();
+                self.error_traces.push(format!(
+                    "{}{on}",
+                    crate::sandbox::ConnectorError::from(e.error)
+                ));
             }
             wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
         }
@@ -250,7 +291,10 @@ impl RecordChecker {
     fn stream_status(&mut self, s: wit::StreamStatusTrace) {
         let Some(check) = self.streams.get_mut(&s.stream) else {
             self.unconfigured.add(|| {
-                format!("a stream status for stream `{}`, which the catalog does not configure", s.stream)
+                format!(
+                    "a stream status for stream `{}`, which the catalog does not configure",
+                    s.stream
+                )
             });
             return;
         };
@@ -261,18 +305,27 @@ impl RecordChecker {
             (Phase::Started, wit::StreamStatus::Complete) => (Phase::Complete, None),
             (phase, wit::StreamStatus::Incomplete) => (
                 phase,
-                Some(format!("stream `{name}` reported `incomplete` in a read that ended normally")),
+                Some(format!(
+                    "stream `{name}` reported `incomplete` in a read that ended normally"
+                )),
             ),
             (Phase::Pending, status) => (
                 Phase::Pending,
-                Some(format!("stream `{name}` reported `{}` before `started`", status_name(status))),
+                Some(format!(
+                    "stream `{name}` reported `{}` before `started`",
+                    status_name(status)
+                )),
             ),
-            (Phase::Started, wit::StreamStatus::Started) => {
-                (Phase::Started, Some(format!("stream `{name}` reported `started` twice")))
-            }
+            (Phase::Started, wit::StreamStatus::Started) => (
+                Phase::Started,
+                Some(format!("stream `{name}` reported `started` twice")),
+            ),
             (Phase::Complete, status) => (
                 Phase::Complete,
-                Some(format!("stream `{name}` reported `{}` after `complete`", status_name(status))),
+                Some(format!(
+                    "stream `{name}` reported `{}` after `complete`",
+                    status_name(status)
+                )),
             ),
         };
         check.phase = next;
@@ -284,7 +337,10 @@ impl RecordChecker {
     fn record(&mut self, r: wit::RecordMessage) {
         let Some(check) = self.streams.get_mut(&r.stream) else {
             self.unconfigured.add(|| {
-                format!("a record for stream `{}`, which the catalog does not configure", r.stream)
+                format!(
+                    "a record for stream `{}`, which the catalog does not configure",
+                    r.stream
+                )
             });
             return;
         };
@@ -293,24 +349,31 @@ impl RecordChecker {
         let stream = &r.stream;
         match check.phase {
             Phase::Started => {}
-            Phase::Pending => self
-                .status
-                .add(|| format!("record #{index} of stream `{stream}` came before its `started` status")),
-            Phase::Complete => self
-                .status
-                .add(|| format!("record #{index} of stream `{stream}` came after its `complete` status")),
+            Phase::Pending => self.status.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` came before its `started` status"
+                )
+            }),
+            Phase::Complete => self.status.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` came after its `complete` status"
+                )
+            }),
         }
         let value: Value = match serde_json::from_str(&r.data) {
             Ok(v) => v,
             Err(e) => {
                 self.schema
-                    .add(|| format!("record #{index} of stream `{stream}` is not JSON: {e}"));
+                    .add(|| format!("record index {index} of stream `{stream}` is not JSON: {e}"));
                 return;
             }
         };
         if !value.is_object() {
             self.schema.add(|| {
-                format!("record #{index} of stream `{stream}` is {}, not a JSON object", schema::kind_of(&value))
+                format!(
+                    "record index {index} of stream `{stream}` is {}, not a JSON object",
+                    schema::kind_of(&value)
+                )
             });
             return;
         }
@@ -330,13 +393,13 @@ impl RecordChecker {
                 })
                 .unwrap_or_default();
             self.schema
-                .add(|| format!("record #{index} of stream `{stream}` {detail}"));
+                .add(|| format!("record index {index} of stream `{stream}` {detail}"));
         }
         if let Some(fields) = &check.fields
             && let Some(path) = fields.first_undeclared(&value)
         {
             self.undeclared.add(|| {
-                format!("record #{index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
+                format!("record index {index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
             });
         }
         for key in &check.primary_key {
@@ -344,7 +407,7 @@ impl RecordChecker {
             if missing {
                 self.pk_null.add(|| {
                     format!(
-                        "record #{index} of stream `{stream}` has no value at primary key field `{}`",
+                        "record index {index} of stream `{stream}` has no value at primary key field `{}`",
                         key.join(".")
                     )
                 });
@@ -355,7 +418,9 @@ impl RecordChecker {
     fn finish(mut self) -> Findings {
         let mut empty_streams = Vec::new();
         for name in &self.order {
-            let Some(check) = self.streams.get(name) else { continue };
+            let Some(check) = self.streams.get(name) else {
+                continue;
+            };
             if check.records == 0 {
                 empty_streams.push(name.clone());
             }
@@ -399,7 +464,11 @@ impl Findings {
             Verdict::Fail(format!(
                 "expected every stream to yield records in a full-refresh read; no records from: {}\n  records per stream: {}\n\
                  fix: check that the config's account has data for these streams, or that the connector reads them",
-                self.empty_streams.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                self.empty_streams
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 counts.join(", ")
             ))
         };

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{Run, TestCtx, Verdict};
-use crate::schema;
 use crate::sandbox::bindings::ctest::connector::types::CheckOutcome;
+use crate::schema;
 
 const SUITE: &str = "connection";
 
@@ -36,12 +36,17 @@ pub(super) fn run(run: &mut Run<'_>) {
     let spec_schema = run.spec.as_ref().and_then(|s| s.schema.clone());
     let config = run.options.config.clone();
     for (name, derive) in [
-        ("rejects_missing_required", schema::configs_missing_required as fn(&Value, &Value) -> Vec<(String, Value)>),
+        (
+            "rejects_missing_required",
+            schema::configs_missing_required as fn(&Value, &Value) -> Vec<(String, Value)>,
+        ),
         ("rejects_wrong_type", schema::configs_with_wrong_type),
     ] {
         run.test(SUITE, name, |ctx| {
             let Some(spec) = &spec_schema else {
-                return Verdict::Skip("the spec's connection specification is not available".into());
+                return Verdict::Skip(
+                    "the spec's connection specification is not available".into(),
+                );
             };
             let invalid = derive(spec, &config);
             if invalid.is_empty() {

@@ -211,7 +211,9 @@ pub(super) fn run(run: &mut Run<'_>) {
 }
 
 fn missing_keys(s: &DiscoveredStream) -> Vec<String> {
-    let Some(schema) = &s.schema else { return Vec::new() };
+    let Some(schema) = &s.schema else {
+        return Vec::new();
+    };
     let StreamInfo {
         name,
         source_defined_primary_key,
@@ -234,7 +236,11 @@ fn known_fields(schema: &Value) -> String {
     match schema.get("properties").and_then(Value::as_object) {
         Some(props) if !props.is_empty() => format!(
             " (declared: {})",
-            props.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+            props
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         _ => String::new(),
     }
@@ -244,6 +250,9 @@ fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
     if problems.is_empty() {
         Verdict::Pass
     } else {
-        Verdict::Fail(format!("{expected}:\n  {}\nfix: {fix}", problems.join("\n  ")))
+        Verdict::Fail(format!(
+            "{expected}:\n  {}\nfix: {fix}",
+            problems.join("\n  ")
+        ))
     }
 }

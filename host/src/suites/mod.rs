@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::redact::Redactor;
 use crate::report::{Reporter, Status, Summary, TestResult};
-use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
 use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
 
 /// The suites, in the order they run.
 pub const SUITES: &[&str] = &["spec", "connection", "discovery", "basic_read"];
@@ -152,11 +152,17 @@ impl<'r> TestCtx<'r> {
 impl<'a> Run<'a> {
     fn selected(&self, suite: &str, name: &str) -> bool {
         let id = format!("{suite}/{name}");
-        self.options.filters.is_empty() || self.options.filters.iter().any(|f| id.contains(f.as_str()))
+        self.options.filters.is_empty()
+            || self.options.filters.iter().any(|f| id.contains(f.as_str()))
     }
 
     /// Runs one test: times it, redacts its message and logs, reports it.
-    fn test(&mut self, suite: &'static str, name: &str, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) {
+    fn test(
+        &mut self,
+        suite: &'static str,
+        name: &str,
+        body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
+    ) {
         if self.selected(suite, name) {
             self.step(suite, name, body);
         }
@@ -165,7 +171,12 @@ impl<'a> Run<'a> {
     /// Like [`Run::test`], but the body runs even when `--run` filters the test
     /// out: later tests need what it finds (the spec, the catalog). It is then
     /// not reported.
-    fn step(&mut self, suite: &'static str, name: &str, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) {
+    fn step(
+        &mut self,
+        suite: &'static str,
+        name: &str,
+        body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
+    ) {
         let started = Instant::now();
         let mut ctx = TestCtx {
             sandbox: self.sandbox,
@@ -220,7 +231,13 @@ impl<'a> Run<'a> {
     /// Skips every named test of a suite with one reason.
     fn skip_all(&mut self, suite: &'static str, names: &[&str], reason: &str) {
         for name in names {
-            self.finish(suite, name, Verdict::Skip(reason.to_string()), Duration::ZERO, Vec::new());
+            self.finish(
+                suite,
+                name,
+                Verdict::Skip(reason.to_string()),
+                Duration::ZERO,
+                Vec::new(),
+            );
         }
     }
 }

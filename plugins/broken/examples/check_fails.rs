@@ -5,7 +5,9 @@ use serde_json::Value;
 struct CheckFails;
 impl Defect for CheckFails {
     fn check(_config: &Value) -> Result<CheckOutcome, Error> {
-        Ok(CheckOutcome::Failed("401 Unauthorized from the upstream API".into()))
+        Ok(CheckOutcome::Failed(
+            "401 Unauthorized from the upstream API".into(),
+        ))
     }
 }
 broken_plugins::ctest_sdk::export_connector!(Broken<CheckFails>);

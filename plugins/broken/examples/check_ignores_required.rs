@@ -1,16 +1,21 @@
-//! `check` accepts a config without the required `count`. Caught by
+//! `check` accepts a config without the required `count` (it validates the
+//! fields that are present, and fills in a missing `count`). Caught by
 //! connection/rejects_missing_required.
-use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config, json};
+use faker::Faker;
 use serde_json::Value;
 
 struct IgnoresRequired;
 impl Defect for IgnoresRequired {
     fn check(config: &Value) -> Result<CheckOutcome, Error> {
-        // Checks the type of `count` when present, but not that it is present.
-        Ok(match config.get("count") {
-            Some(c) if !c.is_u64() => CheckOutcome::Failed("`count` must be an integer".into()),
-            _ => CheckOutcome::Succeeded,
-        })
+        let mut config = config.clone();
+        if let Some(map) = config.as_object_mut() {
+            map.entry("count").or_insert(json!(1000));
+        }
+        match faker_config(&config) {
+            Ok(c) => Faker::check(c),
+            Err(e) => Ok(CheckOutcome::Failed(e.message)),
+        }
     }
 }
 broken_plugins::ctest_sdk::export_connector!(Broken<IgnoresRequired>);

@@ -4,7 +4,9 @@ use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 struct NoSyncModes;
 impl Defect for NoSyncModes {
     fn discover(mut streams: Vec<Stream>) -> Vec<Stream> {
-        stream_mut(&mut streams, "purchases").supported_sync_modes.clear();
+        stream_mut(&mut streams, "purchases")
+            .supported_sync_modes
+            .clear();
         streams
     }
 }

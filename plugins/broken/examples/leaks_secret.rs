@@ -7,7 +7,8 @@ use serde_json::Value;
 struct Leaks;
 impl Defect for Leaks {
     fn spec(mut spec: Spec) -> Spec {
-        spec.connection_specification["properties"]["api_key"] = json!({"type": "string", "secret": true});
+        spec.connection_specification["properties"]["api_key"] =
+            json!({"type": "string", "secret": true});
         spec
     }
     fn check(config: &Value) -> Result<CheckOutcome, Error> {
@@ -15,7 +16,9 @@ impl Defect for Leaks {
         ctest_sdk::log::info(&format!("authenticating with api_key={key}"));
         println!("stdout: key {key}");
         eprintln!("stderr: key {key}");
-        Ok(CheckOutcome::Failed(format!("the API refused the key {key}")))
+        Ok(CheckOutcome::Failed(format!(
+            "the API refused the key {key}"
+        )))
     }
 }
 broken_plugins::ctest_sdk::export_connector!(Broken<Leaks>);

@@ -1,32 +1,20 @@
-//! The read never ends. Caught by basic_read/read, at the message count limit.
+//! The read never ends: after its first record it repeats it forever. Caught by
+//! basic_read/read, at the message count limit.
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Endless;
 impl Defect for Endless {
-    fn messages(messages: Messages) -> Messages {
-        Box::new(messages.cycle_forever())
-    }
-}
-
-trait CycleForever {
-    fn cycle_forever(self) -> Messages;
-}
-impl CycleForever for Messages {
-    fn cycle_forever(self) -> Messages {
-        // Repeat the first record of the read forever.
-        let mut first = None;
-        let mut inner = self;
+    fn messages(mut messages: Messages) -> Messages {
+        let mut repeat: Option<Message> = None;
         Box::new(std::iter::from_fn(move || {
-            if first.is_none() {
-                while let Some(m) = inner.next() {
-                    if let Ok(Message::Record { .. }) = &m {
-                        first = Some(m);
-                        break;
-                    }
-                    return Some(m);
-                }
+            if let Some(record) = &repeat {
+                return Some(Ok(record.clone()));
             }
-            first.clone()
+            let next = messages.next()?;
+            if let Ok(record @ Message::Record { .. }) = &next {
+                repeat = Some(record.clone());
+            }
+            Some(next)
         }))
     }
 }

@@ -5,7 +5,9 @@ use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 struct Silent;
 impl Defect for Silent {
     fn catalog(mut catalog: ConfiguredCatalog) -> ConfiguredCatalog {
-        catalog.streams.retain(|s| ["users", "products", "purchases"].contains(&s.name.as_str()));
+        catalog
+            .streams
+            .retain(|s| ["users", "products", "purchases"].contains(&s.name.as_str()));
         catalog
     }
 }

@@ -5,7 +5,13 @@ struct NoComplete;
 impl Defect for NoComplete {
     fn messages(messages: Messages) -> Messages {
         Box::new(messages.filter(|m| {
-            !matches!(m, Ok(Message::StreamStatus { status: StreamStatus::Complete, .. }))
+            !matches!(
+                m,
+                Ok(Message::StreamStatus {
+                    status: StreamStatus::Complete,
+                    ..
+                })
+            )
         }))
     }
 }

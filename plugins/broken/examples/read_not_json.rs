@@ -6,9 +6,15 @@ impl Defect for NotJson {
     fn messages(messages: Messages) -> Messages {
         let mut first = true;
         Box::new(messages.map(move |m| match m {
-            Ok(Message::Record { stream, emitted_at, .. }) if stream == "products" && first => {
+            Ok(Message::Record {
+                stream, emitted_at, ..
+            }) if stream == "products" && first => {
                 first = false;
-                Ok(Message::Record { stream, data: "{id: 1, make: 'Mazda'}".into(), emitted_at })
+                Ok(Message::Record {
+                    stream,
+                    data: "{id: 1, make: 'Mazda'}".into(),
+                    emitted_at,
+                })
             }
             other => other,
         }))

@@ -5,7 +5,8 @@ use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records, s
 struct NullKey;
 impl Defect for NullKey {
     fn discover(mut streams: Vec<Stream>) -> Vec<Stream> {
-        stream_mut(&mut streams, "purchases").json_schema["properties"]["id"] = json!({"type": ["null", "integer"]});
+        stream_mut(&mut streams, "purchases").json_schema["properties"]["id"] =
+            json!({"type": ["null", "integer"]});
         streams
     }
     fn messages(messages: Messages) -> Messages {

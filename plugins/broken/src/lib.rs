@@ -10,8 +10,8 @@
 use std::marker::PhantomData;
 
 use ctest_sdk::prelude::*;
+use faker::Faker;
 use serde_json::Value;
-use source_faker::Faker;
 
 pub use ctest_sdk;
 pub use serde_json::json;
@@ -47,12 +47,13 @@ pub struct Broken<D>(PhantomData<D>);
 
 /// source-faker's config from the raw config, ignoring fields it does not know
 /// (a broken plugin may declare more, such as a secret).
-pub fn faker_config(config: &Value) -> Result<source_faker::Config, Error> {
+pub fn faker_config(config: &Value) -> Result<faker::Config, Error> {
     let mut known = config.clone();
     if let Some(map) = known.as_object_mut() {
         map.retain(|k, _| ["count", "seed", "records_per_state"].contains(&k.as_str()));
     }
-    serde_json::from_value(known).map_err(|e| Error::config(format!("the config is not valid: {e}")))
+    serde_json::from_value(known)
+        .map_err(|e| Error::config(format!("the config is not valid: {e}")))
 }
 
 impl<D: Defect> Connector for Broken<D> {
@@ -80,10 +81,18 @@ pub fn map_records(
     f: impl Fn(&mut Value) + 'static,
 ) -> Messages {
     Box::new(messages.map(move |m| match m {
-        Ok(Message::Record { stream: s, data, emitted_at }) if s == stream => {
+        Ok(Message::Record {
+            stream: s,
+            data,
+            emitted_at,
+        }) if s == stream => {
             let mut value: Value = serde_json::from_str(&data).expect("faker emits JSON");
             f(&mut value);
-            Ok(Message::Record { stream: s, data: value.to_string(), emitted_at })
+            Ok(Message::Record {
+                stream: s,
+                data: value.to_string(),
+                emitted_at,
+            })
         }
         other => other,
     }))

@@ -77,8 +77,11 @@ pub trait Connector: 'static {
 
     /// Reads the configured streams, starting from `state`. The host pulls the
     /// returned iterator in batches, so it may be lazy and arbitrarily long.
-    fn read(config: Self::Config, catalog: ConfiguredCatalog, state: State)
-    -> Result<Messages, Error>;
+    fn read(
+        config: Self::Config,
+        catalog: ConfiguredCatalog,
+        state: State,
+    ) -> Result<Messages, Error>;
 }
 
 /// What `read` returns: a lazy sequence of messages. An `Err` item ends the read
@@ -325,9 +328,12 @@ impl From<Message> for wit::Message {
             Message::Log { level, message } => {
                 wit::Message::Log(wit::LogMessage { level, message })
             }
-            Message::StreamStatus { stream, status } => wit::Message::Trace(
-                wit::TraceMessage::StreamStatus(wit::StreamStatusTrace { stream, status }),
-            ),
+            Message::StreamStatus { stream, status } => {
+                wit::Message::Trace(wit::TraceMessage::StreamStatus(wit::StreamStatusTrace {
+                    stream,
+                    status,
+                }))
+            }
             Message::Error { stream, error } => {
                 wit::Message::Trace(wit::TraceMessage::Error(wit::ErrorTrace {
                     stream,
@@ -435,7 +441,10 @@ pub mod __private {
         let mut streams = BTreeMap::new();
         for s in state {
             let value = serde_json::from_str(&s.data).map_err(|e| {
-                Error::config(format!("the state of stream `{}` is not JSON: {e}", s.stream))
+                Error::config(format!(
+                    "the state of stream `{}` is not JSON: {e}",
+                    s.stream
+                ))
             })?;
             streams.insert(s.stream, value);
         }
@@ -468,11 +477,13 @@ pub mod __private {
                         }
                         // Deliver what came before the error; the error ends the read
                         // as a trace, the way the Airbyte protocol reports it.
-                        batch.push(Message::Error {
-                            stream: None,
-                            error: e,
-                        }
-                        .into());
+                        batch.push(
+                            Message::Error {
+                                stream: None,
+                                error: e,
+                            }
+                            .into(),
+                        );
                         return Ok(batch);
                     }
                     None => {

@@ -1,0 +1,324 @@
+//! Every check of ctest is proven by a plugin that breaks it: each broken plugin
+//! must fail exactly the tests listed for it, with a message that names the
+//! problem, and every other test must pass or be skipped for a stated reason.
+
+mod support;
+
+use support::*;
+
+struct Case {
+    plugin: &'static str,
+    /// The tests that must fail, and nothing else.
+    fails: &'static [&'static str],
+    /// Text the failure message must contain.
+    says: &'static [&'static str],
+    extra_args: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        plugin: "spec-panics",
+        fails: &["spec/spec_call"],
+        says: &[
+            "trapped during `spec`",
+            "spec table missing from the bundle",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-invalid-schema",
+        fails: &["spec/connection_specification_valid"],
+        says: &["at `/properties/count/type`", "integr"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-unmarked-secret",
+        fails: &["spec/secrets_marked"],
+        says: &["`api_token`", "\"secret\": true"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-config-mismatch",
+        fails: &["spec/config_matches_spec"],
+        says: &["at `/count`", "maximum of 10", "config.json"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-bad-metadata",
+        fails: &["spec/metadata"],
+        says: &["\"latest\"", "semantic version"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "check-fails",
+        fails: &["connection/check_succeeds"],
+        says: &["401 Unauthorized"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "check-ignores-required",
+        fails: &["connection/rejects_missing_required"],
+        says: &["without the required field `count`"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "check-ignores-types",
+        fails: &["connection/rejects_wrong_type"],
+        says: &[
+            "`count` set to \"ctest-not-a-valid-value\"",
+            "spec says integer",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-empty",
+        fails: &["discovery/catalog_has_streams"],
+        says: &["it is empty"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-duplicate-names",
+        fails: &["discovery/unique_stream_names"],
+        says: &["`users` (2 times)"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-invalid-schema",
+        fails: &["discovery/schemas_valid"],
+        says: &["stream `products`", "objekt"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-no-sync-modes",
+        fails: &["discovery/sync_modes_declared"],
+        says: &["stream `purchases` declares no sync mode"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-cursor-missing",
+        fails: &["discovery/cursor_in_schema"],
+        says: &["cursor field `modified_at`", "declared: address"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-primary-key-missing",
+        fails: &["discovery/primary_key_in_schema"],
+        says: &["primary key field `uuid`"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "discover-primary-key-object",
+        fails: &["discovery/primary_key_scalar"],
+        says: &["`address` is of type object"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-empty-stream",
+        fails: &["basic_read/records_per_stream"],
+        says: &["no records from: `products`", "`users`: 1000"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-schema-mismatch",
+        fails: &["basic_read/records_match_schema"],
+        says: &[
+            "record index 16 of stream `users` at `/age`",
+            "\"forty-two\" is not of type \"integer\"",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-not-json",
+        fails: &["basic_read/records_match_schema"],
+        says: &["stream `products` is not JSON"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-undeclared-field",
+        fails: &["basic_read/no_undeclared_fields"],
+        says: &["has the field `/nickname`", "1000 problem(s)"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-unconfigured-stream",
+        fails: &["basic_read/only_configured_streams"],
+        says: &["stream `audit_log`, which the catalog does not configure"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-null-primary-key",
+        fails: &["basic_read/primary_key_not_null"],
+        says: &[
+            "record index 99 of stream `purchases` has no value at primary key field `id`",
+            "10 problem(s)",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-no-complete-status",
+        fails: &["basic_read/stream_status_order"],
+        says: &["stream `users` never reported `complete`"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-ignores-unknown-stream",
+        fails: &["basic_read/unknown_stream_error"],
+        says: &["the read ended silently"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-panics",
+        fails: &["basic_read/read"],
+        says: &[
+            "trapped during `read (reader.next)`",
+            "index out of range while paging users",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-infinite-loop",
+        fails: &["basic_read/read"],
+        says: &["did not finish within the test's time limit", "--timeout"],
+        extra_args: &["--timeout", "2"],
+    },
+    Case {
+        plugin: "read-sleeps",
+        fails: &["basic_read/read"],
+        says: &["did not finish within the test's time limit"],
+        extra_args: &["--timeout", "2"],
+    },
+    Case {
+        plugin: "read-memory-hog",
+        fails: &["basic_read/read"],
+        says: &["memory limit of 64 MiB", "--memory-limit"],
+        extra_args: &["--memory-limit", "64"],
+    },
+    Case {
+        plugin: "read-huge-record",
+        fails: &["basic_read/read"],
+        says: &[
+            "a record of stream `users` is 1048",
+            "limit of 100000 bytes",
+            "--max-message-size",
+        ],
+        extra_args: &["--max-message-size", "100000"],
+    },
+    Case {
+        plugin: "read-endless",
+        fails: &["basic_read/read"],
+        says: &["more than 20000 messages", "--max-messages"],
+        extra_args: &["--max-messages", "20000"],
+    },
+];
+
+fn check_case(case: &Case) -> Result<(), String> {
+    let run = run_plugin(
+        &format!("broken-{}", case.plugin),
+        &faker_config(),
+        case.extra_args,
+    );
+    let context = || {
+        format!(
+            "plugin broken-{}:\n{}\n{}",
+            case.plugin, run.stdout, run.stderr
+        )
+    };
+    if run.code != 1 {
+        return Err(format!(
+            "expected exit code 1, got {}: {}",
+            run.code,
+            context()
+        ));
+    }
+    let failed = run.with_status("FAIL");
+    if failed != case.fails {
+        return Err(format!(
+            "expected exactly {:?} to fail, got {failed:?}: {}",
+            case.fails,
+            context()
+        ));
+    }
+    for needle in case.says {
+        if !run.stdout.contains(needle) {
+            return Err(format!(
+                "expected the output to say {needle:?}: {}",
+                context()
+            ));
+        }
+    }
+    // A skip must say why.
+    for line in run.stdout.lines().filter(|l| l.starts_with("SKIP ")) {
+        let next = run
+            .stdout
+            .lines()
+            .skip_while(|l| *l != line)
+            .nth(1)
+            .unwrap_or("");
+        if !next.starts_with("     ") {
+            return Err(format!("{line} has no reason: {}", context()));
+        }
+    }
+    Ok(())
+}
+
+// One test per plugin, so that a failure names its plugin and they run in parallel.
+macro_rules! cases {
+    ($($test:ident => $plugin:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                let case = CASES.iter().find(|c| c.plugin == $plugin).expect("case listed in CASES");
+                check_case(case).unwrap_or_else(|e| panic!("{e}"));
+            }
+        )*
+
+        #[test]
+        fn every_case_has_a_test_and_every_broken_plugin_a_case() {
+            let tested = [$($plugin),*];
+            for c in CASES {
+                assert!(tested.contains(&c.plugin), "case {} has no test", c.plugin);
+            }
+            // Each broken plugin is either a case here or proven elsewhere.
+            let elsewhere = ["contract-old-version", "contract-no-source", "contract-unknown-import",
+                             "leaks-secret", "state-between-calls", "read-floods-output"];
+            for entry in std::fs::read_dir(plugins_dir()).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                if let Some(p) = name.strip_prefix("broken-").and_then(|n| n.strip_suffix(".wasm")) {
+                    assert!(tested.contains(&p) || elsewhere.contains(&p), "broken-{p} is not tested");
+                }
+            }
+        }
+    };
+}
+
+cases! {
+    spec_panics => "spec-panics",
+    spec_invalid_schema => "spec-invalid-schema",
+    spec_unmarked_secret => "spec-unmarked-secret",
+    spec_config_mismatch => "spec-config-mismatch",
+    spec_bad_metadata => "spec-bad-metadata",
+    check_fails => "check-fails",
+    check_ignores_required => "check-ignores-required",
+    check_ignores_types => "check-ignores-types",
+    discover_empty => "discover-empty",
+    discover_duplicate_names => "discover-duplicate-names",
+    discover_invalid_schema => "discover-invalid-schema",
+    discover_no_sync_modes => "discover-no-sync-modes",
+    discover_cursor_missing => "discover-cursor-missing",
+    discover_primary_key_missing => "discover-primary-key-missing",
+    discover_primary_key_object => "discover-primary-key-object",
+    read_empty_stream => "read-empty-stream",
+    read_schema_mismatch => "read-schema-mismatch",
+    read_not_json => "read-not-json",
+    read_undeclared_field => "read-undeclared-field",
+    read_unconfigured_stream => "read-unconfigured-stream",
+    read_null_primary_key => "read-null-primary-key",
+    read_no_complete_status => "read-no-complete-status",
+    read_ignores_unknown_stream => "read-ignores-unknown-stream",
+    read_panics => "read-panics",
+    read_infinite_loop => "read-infinite-loop",
+    read_sleeps => "read-sleeps",
+    read_memory_hog => "read-memory-hog",
+    read_huge_record => "read-huge-record",
+    read_endless => "read-endless",
+}

@@ -1,0 +1,114 @@
+//! source-faker, the reference connector, passes every suite, and the report
+//! says so in both forms.
+
+mod support;
+
+use support::*;
+
+const ALL_TESTS: &[&str] = &[
+    "spec/spec_call",
+    "spec/connection_specification_valid",
+    "spec/secrets_marked",
+    "spec/config_matches_spec",
+    "spec/metadata",
+    "connection/check_succeeds",
+    "connection/rejects_missing_required",
+    "connection/rejects_wrong_type",
+    "discovery/discover_call",
+    "discovery/catalog_has_streams",
+    "discovery/unique_stream_names",
+    "discovery/schemas_valid",
+    "discovery/sync_modes_declared",
+    "discovery/cursor_in_schema",
+    "discovery/primary_key_in_schema",
+    "discovery/primary_key_scalar",
+    "basic_read/read",
+    "basic_read/records_per_stream",
+    "basic_read/records_match_schema",
+    "basic_read/no_undeclared_fields",
+    "basic_read/only_configured_streams",
+    "basic_read/primary_key_not_null",
+    "basic_read/stream_status_order",
+    "basic_read/unknown_stream_error",
+];
+
+#[test]
+fn source_faker_passes_every_suite() {
+    let run = run_plugin("source-faker", &faker_config(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.with_status("PASS"), ALL_TESTS, "{}", run.stdout);
+    assert_eq!(
+        run.last_line(),
+        format!("{} passed, 0 failed, 0 skipped", ALL_TESTS.len())
+    );
+}
+
+#[test]
+fn json_report_lists_every_test_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--report-json", report.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let tests = json["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), ALL_TESTS.len());
+    for (t, id) in tests.iter().zip(ALL_TESTS) {
+        assert_eq!(
+            format!(
+                "{}/{}",
+                t["suite"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            ),
+            *id
+        );
+        assert_eq!(t["status"], "passed");
+        assert!(t["duration_ms"].is_u64());
+        assert!(t.get("message").is_some());
+    }
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"passed": 24, "failed": 0, "skipped": 0})
+    );
+}
+
+#[test]
+fn run_filter_selects_tests_and_keeps_what_they_need() {
+    // basic_read needs the catalog from discovery even when discovery is filtered out.
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &[
+            "--run",
+            "basic_read/records_match",
+            "--run",
+            "spec/metadata",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.with_status("PASS"),
+        ["spec/metadata", "basic_read/records_match_schema"]
+    );
+    assert_eq!(run.last_line(), "2 passed, 0 failed, 0 skipped");
+}
+
+#[test]
+fn a_million_records_read_streams_through_the_checks() {
+    // Big enough that a read holding records in memory would hit the 64 MiB cap
+    // (a million faker records are ~250 MB of JSON).
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("big.json");
+    std::fs::write(&config, r#"{"count": 1000000, "seed": 7}"#).unwrap();
+    let run = run_plugin(
+        "source-faker",
+        &config,
+        &["--run", "basic_read/", "--memory-limit", "64"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.last_line(), "8 passed, 0 failed, 0 skipped");
+}

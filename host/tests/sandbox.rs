@@ -1,0 +1,117 @@
+//! The sandbox's guarantees, proven by plugins that would notice their absence:
+//! fresh instances per test, bounded output, and secrets that never leave.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn every_test_gets_a_fresh_instance() {
+    // Its `check` fails in an instance where `spec` ran before.
+    let run = run_plugin("broken-state-between-calls", &faker_config(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.status_of("connection/check_succeeds"), Some("PASS"));
+}
+
+#[test]
+fn a_plugin_flooding_stdout_and_stderr_is_capped_not_trapped() {
+    let run = run_plugin(
+        "broken-read-floods-output",
+        &faker_config(),
+        &["--run", "basic_read/read"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.status_of("basic_read/read"), Some("PASS"));
+}
+
+#[test]
+fn secret_values_never_reach_the_output_or_the_report() {
+    const SECRET: &str = "sk_live_7f3a9c2e41";
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("secrets.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"count": 100, "api_key": "{SECRET}"}}"#),
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    // The plugin logs the key, prints it to stdout and stderr, and puts it in its
+    // check failure message.
+    let run = run_plugin(
+        "broken-leaks-secret",
+        &config,
+        &["--report-json", report.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.with_status("FAIL"), ["connection/check_succeeds"]);
+    let report = std::fs::read_to_string(&report).unwrap();
+    for (what, text) in [
+        ("stdout", &run.stdout),
+        ("stderr", &run.stderr),
+        ("report", &report),
+    ] {
+        assert!(
+            !text.contains(SECRET),
+            "the secret leaked into {what}:\n{text}"
+        );
+    }
+    // What was masked is still shown, masked, where the plugin put it.
+    assert!(
+        run.stdout.contains("the API refused the key **********"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("[info] authenticating with api_key=**********"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[stdout] stdout: key **********"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[stderr] stderr: key **********"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        report.contains("the API refused the key **********"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_second_run_loads_the_compiled_component_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let plugin = plugin("source-faker");
+    let config = faker_config();
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--run",
+        "spec/metadata",
+    ];
+    let first = ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(entries.len(), 1, "one compiled entry per component");
+    // Corrupt it: the next run must recompile, not trust it, and still pass.
+    let entry = entries[0].as_ref().unwrap().path();
+    let mut bytes = std::fs::read(&entry).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&entry, &bytes).unwrap();
+    let second = ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_ne!(
+        std::fs::read(&entry).unwrap(),
+        bytes,
+        "the corrupt entry is replaced"
+    );
+}

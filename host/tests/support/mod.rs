@@ -1,0 +1,116 @@
+//! Shared by the end-to-end tests: builds the plugins once, and runs the real
+//! `ctest` binary against them.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `target/plugins`, after `cargo xtask plugins` has brought it up to date.
+/// `cargo xtask test` builds them before the tests and says so in
+/// `CTEST_PLUGINS_BUILT`; a plain `cargo test` builds them here, once per process.
+pub fn plugins_dir() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        if std::env::var_os("CTEST_PLUGINS_BUILT").is_some() {
+            return;
+        }
+        let status = Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args(["run", "--quiet", "--package", "xtask", "--", "plugins"])
+            .status()
+            .expect("run cargo xtask plugins");
+        assert!(status.success(), "cargo xtask plugins failed");
+    });
+    root().join("target/plugins")
+}
+
+pub fn plugin(name: &str) -> PathBuf {
+    let path = plugins_dir().join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+pub fn faker_config() -> PathBuf {
+    root().join("plugins/source-faker/config.json")
+}
+
+/// A compile cache shared by the tests (entries are written atomically).
+pub fn cache_dir() -> PathBuf {
+    root().join("target/test-cache")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The status word of a test in the console output: PASS, FAIL or SKIP.
+    pub fn status_of(&self, id: &str) -> Option<&str> {
+        self.stdout.lines().find_map(|l| {
+            let (word, rest) = l.split_once(' ')?;
+            let (test, _) = rest.split_once(" (")?;
+            (test == id).then_some(word)
+        })
+    }
+
+    /// Ids of the tests with this status word.
+    pub fn with_status(&self, word: &str) -> Vec<String> {
+        self.stdout
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix(word)?.strip_prefix(' ')?;
+                Some(rest.split_once(" (")?.0.to_string())
+            })
+            .collect()
+    }
+
+    pub fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or("")
+    }
+}
+
+pub fn ctest(args: &[&str]) -> Run {
+    ctest_with_env(args, &[])
+}
+
+pub fn ctest_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctest"));
+    cmd.args(args).env("CTEST_CACHE_DIR", cache_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run ctest");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `ctest run PLUGIN --config CONFIG ARGS...`
+pub fn run_plugin(plugin_name: &str, config: &Path, extra: &[&str]) -> Run {
+    let plugin = plugin(plugin_name);
+    let mut args = vec![
+        "run",
+        plugin.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ctest(&args)
+}

@@ -1,0 +1,11 @@
+//! Blocks in a host call (a one-hour sleep) during its read, where epoch
+//! interruption cannot reach it. Caught by basic_read/read, as a timeout.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct Sleeps;
+impl Defect for Sleeps {
+    fn messages(messages: Messages) -> Messages {
+        Box::new(messages.inspect(|_| std::thread::sleep(std::time::Duration::from_secs(3600))))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<Sleeps>);
