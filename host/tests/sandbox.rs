@@ -115,3 +115,46 @@ fn a_second_run_loads_the_compiled_component_from_the_cache() {
         "the corrupt entry is replaced"
     );
 }
+
+#[test]
+fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_or_network() {
+    use std::net::{TcpListener, UdpSocket};
+    // A loopback listener and a UDP socket the plugin is told about: nothing may reach them.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let udp = UdpSocket::bind(("127.0.0.1", port)).unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probe.json");
+    std::fs::write(&config, format!(r#"{{"count": 10, "probe_port": {port}}}"#)).unwrap();
+    let plugin = plugin("broken-probe-sandbox");
+    let run = ctest_with_env(
+        &[
+            "run",
+            plugin.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--run",
+            "connection/check_succeeds",
+        ],
+        &[("CTEST_PROBE_HOST_SECRET", "host-env-must-not-leak")],
+    );
+    // The probe's check fails with the list of what got through, if anything did.
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.status_of("connection/check_succeeds"),
+        Some("PASS"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        listener.accept().is_err(),
+        "a TCP connection reached the loopback listener"
+    );
+    let mut buf = [0u8; 16];
+    assert!(
+        udp.recv_from(&mut buf).is_err(),
+        "a UDP datagram reached the loopback socket"
+    );
+}

@@ -119,6 +119,8 @@ pub enum PluginError {
     },
     /// `reader.next` returned an error.
     ReadFailed(ConnectorError),
+    /// ctest itself failed while serving the plugin (a bug of ctest's).
+    HostFault { call: String, message: String },
     /// An earlier failure left the instance unusable.
     Unusable { call: String, reason: String },
 }
@@ -180,6 +182,10 @@ impl fmt::Display for PluginError {
                 "{what} is {size} bytes, over the message size limit of {limit} bytes; fix: split it, or raise the limit with `--max-message-size BYTES`"
             ),
             PluginError::ReadFailed(e) => write!(f, "the read failed: {e}"),
+            PluginError::HostFault { call, message } => write!(
+                f,
+                "ctest failed while serving `{call}` ({message}); this is a bug in ctest, please report it with the plugin"
+            ),
             PluginError::Unusable { call, reason } => write!(
                 f,
                 "cannot call `{call}`: the instance is unusable after an earlier failure ({reason})"

@@ -170,8 +170,9 @@ impl Sandbox {
         let pre = bindings::ConnectorPre::new(instance_pre)
             .map_err(|e| contract::link_error(path, &engine, &component, e))?;
 
+        // WASI's host side (sockets, timers) runs on this runtime.
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| LoadError::Engine(e.to_string()))?;
 
@@ -316,16 +317,22 @@ impl<'s> Plugin<'s> {
         // cleaner of the two fire first.
         let grace = Duration::from_millis(250);
         let store = &mut self.store;
-        let outcome = self
-            .sandbox
-            .runtime
-            .block_on(async { tokio::time::timeout(remaining + grace, f(store)).await });
+        let runtime = &self.sandbox.runtime;
+        // A panic in host code serving the plugin (WASI, a host import) is a bug
+        // of ctest's, but it must still end as this test's failure, not the run's.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime.block_on(async { tokio::time::timeout(remaining + grace, f(store)).await })
+        }));
         let result = match outcome {
-            Err(_elapsed) => Err(PluginError::Timeout {
+            Err(panic) => Err(PluginError::HostFault {
+                call: what.to_string(),
+                message: panic_message(&panic),
+            }),
+            Ok(Err(_elapsed)) => Err(PluginError::Timeout {
                 call: what.to_string(),
             }),
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => Err(errors::classify(
+            Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(error))) => Err(errors::classify(
                 what,
                 error,
                 &self.limits,
@@ -467,6 +474,14 @@ impl<'s> Plugin<'s> {
         }
         lines
     }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn message_size(message: &wit::Message) -> usize {
