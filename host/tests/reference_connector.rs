@@ -112,3 +112,26 @@ fn a_million_records_read_streams_through_the_checks() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(run.last_line(), "8 passed, 0 failed, 0 skipped");
 }
+
+#[test]
+fn the_readme_example_connector_passes_every_suite() {
+    let config = root().join("examples/rust-numbers/config.json");
+    let run = run_plugin("source-numbers", &config, &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.with_status("PASS"), ALL_TESTS, "{}", run.stdout);
+}
+
+#[test]
+fn the_readme_shows_the_example_connector_as_it_is() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("```rust\n")
+        .expect("a rust block in the README")
+        + "```rust\n".len();
+    let end = start + readme[start..].find("```\n").unwrap();
+    let source = std::fs::read_to_string(root().join("examples/rust-numbers/src/lib.rs")).unwrap();
+    assert!(
+        source.contains(&readme[start..end]),
+        "README.md's Rust example and examples/rust-numbers/src/lib.rs differ: update one from the other"
+    );
+}

@@ -1,6 +1,8 @@
-//! Project tasks: `cargo xtask plugins` builds every first-party plugin and
-//! example into `target/plugins/NAME.wasm`; `cargo xtask test` builds them and
-//! runs the whole test suite.
+//! Project tasks:
+//! - `cargo xtask plugins`: builds every first-party plugin and example into
+//!   `target/plugins/NAME.wasm` (adding the wasm32-wasip2 target when missing);
+//! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
+//! - `cargo xtask test`: builds the plugins and runs the whole test suite.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -13,7 +15,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => build_plugins().map(|_| ()),
         Some("test") => build_plugins().and_then(|_| run_tests(&args[1..])),
-        _ => Err("usage: cargo xtask plugins | cargo xtask test [ARGS FOR THE TEST RUNNER]".into()),
+        Some("demo") => build_plugins().and_then(|_| demo(&args[1..])),
+        _ => Err(
+            "usage: cargo xtask plugins | cargo xtask demo [CTEST ARGS] | cargo xtask test [TEST RUNNER ARGS]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,11 +76,14 @@ struct Component {
 }
 
 fn components(root: &Path) -> Result<Vec<Component>, String> {
-    let mut out = vec![Component {
-        package: "source-faker",
-        example: None,
-        plugin: "source-faker".into(),
-    }];
+    let mut out: Vec<Component> = ["source-faker", "source-numbers"]
+        .into_iter()
+        .map(|package| Component {
+            package,
+            example: None,
+            plugin: package.into(),
+        })
+        .collect();
     let dir = root.join("plugins/broken/examples");
     let mut broken: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
@@ -148,6 +157,24 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::rename(&tmp, to).map_err(|e| format!("cannot write {}: {e}", to.display()))
 }
 
+/// `ctest run` on source-faker with its sample config.
+fn demo(extra: &[String]) -> Result<(), String> {
+    let root = root();
+    run(cargo()
+        .current_dir(&root)
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "ctest",
+            "--",
+            "run",
+            "target/plugins/source-faker.wasm",
+        ])
+        .args(["--config", "plugins/source-faker/config.json"])
+        .args(extra))
+}
+
 /// Runs the test suite with nextest when installed, else `cargo test`.
 fn run_tests(extra: &[String]) -> Result<(), String> {
     let root = root();
@@ -163,7 +190,13 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
     // Guests are built for wasm above; their host-side tests are the host's.
-    for g in ["source-faker", "faker", "broken-plugins", "ctest-sdk"] {
+    for g in [
+        "source-faker",
+        "source-numbers",
+        "faker",
+        "broken-plugins",
+        "ctest-sdk",
+    ] {
         cmd.args(["--exclude", g]);
     }
     cmd.args(extra).env("CTEST_PLUGINS_BUILT", "1");

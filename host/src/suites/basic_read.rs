@@ -102,12 +102,28 @@ fn read_all(
                 )));
             }
         };
-        while let Some(batch) = plugin.next_batch(&mut session)? {
-            for message in batch {
-                checker.observe(message);
+        // The plugin produces on this thread while another checks what it
+        // produced: the read takes as long as the slower of the two, not both.
+        // The channel is bounded, so at most a few batches are in flight.
+        let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
+        std::thread::scope(|scope| {
+            // Owned here, so that it is dropped, ending the checker's loop, on
+            // every way out of this closure, before the scope joins the thread.
+            let batches = batches;
+            scope.spawn(|| {
+                for batch in incoming {
+                    for message in batch {
+                        checker.observe(message);
+                    }
+                }
+            });
+            while let Some(batch) = plugin.next_batch(&mut session)? {
+                if batches.send(batch).is_err() {
+                    break;
+                }
             }
-        }
-        Ok(Ok(()))
+            Ok(Ok(()))
+        })
     })();
     ctx.keep_logs(&plugin);
     ctx.logs.append(&mut checker.logs);

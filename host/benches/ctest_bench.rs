@@ -1,0 +1,171 @@
+//! The figures in BENCHMARKS.md: `cargo bench -p ctest --bench ctest_bench`.
+//!
+//! 1. Instantiating a fresh plugin instance (what every test does), compile cache warm.
+//! 2. Wall time of `ctest run` with every suite on source-faker, 1,000 users, cache warm.
+//! 3. Records per second through a full-refresh read with schema validation and every
+//!    basic_read check, on 1,000,100 records (500,000 users, 500,000 purchases, 100
+//!    products), and the peak RSS of that run.
+//!
+//! It prints a Markdown table. Results are measurements, not assertions.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ctest::sandbox::{CompileCache, Limits, Sandbox};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn build_plugins() {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["run", "--quiet", "--package", "xtask", "--", "plugins"])
+        .status()
+        .expect("run cargo xtask plugins");
+    assert!(status.success(), "cargo xtask plugins failed");
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Runs `ctest` with `args`, returning its wall time and peak RSS in bytes.
+// The child is reaped by wait4, which also reports its peak RSS.
+#[allow(clippy::zombie_processes)]
+fn ctest_run(args: &[&str], cache: &Path) -> (Duration, u64, i32) {
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_ctest"))
+        .args(args)
+        .env("CTEST_CACHE_DIR", cache)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ctest");
+    let mut status = 0;
+    // SAFETY: a plain rusage struct is valid when zeroed; wait4 reaps exactly
+    // this child (std's `Child` is not waited on afterwards).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    let elapsed = started.elapsed();
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    // ru_maxrss is in KiB on Linux.
+    (elapsed, usage.ru_maxrss as u64 * 1024, code)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to filter here.
+    build_plugins();
+    let plugins = root().join("target/plugins");
+    let faker = plugins.join("source-faker.wasm");
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
+
+    // 1. Instantiation, warm cache.
+    let compile_started = Instant::now();
+    drop(Sandbox::load(&faker, &cache).expect("load source-faker"));
+    let cold_load = compile_started.elapsed();
+    let warm_started = Instant::now();
+    let sandbox = Sandbox::load(&faker, &cache).expect("load source-faker");
+    let warm_load = warm_started.elapsed();
+    let limits = Limits::default();
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    for _ in 0..1000 {
+        drop(sandbox.instantiate(&limits, deadline).unwrap());
+    }
+    let n = 20_000;
+    let started = Instant::now();
+    for _ in 0..n {
+        drop(sandbox.instantiate(&limits, deadline).unwrap());
+    }
+    let per_instance = started.elapsed() / n;
+    drop(sandbox);
+
+    // 2. A whole run, all suites, 1,000 users, warm cache.
+    let config = root().join("plugins/source-faker/config.json");
+    let run_args = [
+        "run",
+        faker.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let (_, _, code) = ctest_run(&run_args, cache_dir.path());
+    assert_eq!(code, 0, "ctest run on source-faker failed");
+    let walls: Vec<Duration> = (0..15)
+        .map(|_| ctest_run(&run_args, cache_dir.path()).0)
+        .collect();
+    let run_wall = median(walls);
+
+    // 3. One million records through the read and its checks.
+    let work = tempfile::tempdir().unwrap();
+    let big = work.path().join("big.json");
+    std::fs::write(&big, r#"{"count": 500000, "seed": 1}"#).unwrap();
+    let report = work.path().join("report.json");
+    let records = 500_000 * 2 + 100;
+    let read_args = [
+        "run",
+        faker.to_str().unwrap(),
+        "--config",
+        big.to_str().unwrap(),
+        "--run",
+        "basic_read/read",
+        "--report-json",
+        report.to_str().unwrap(),
+    ];
+    let mut best_read = Duration::MAX;
+    let mut peak_rss = 0;
+    for _ in 0..3 {
+        let (_, rss, code) = ctest_run(&read_args, cache_dir.path());
+        assert_eq!(code, 0, "the 1M-record read failed");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let ms = json["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "read")
+            .and_then(|t| t["duration_ms"].as_u64())
+            .unwrap();
+        best_read = best_read.min(Duration::from_millis(ms));
+        peak_rss = peak_rss.max(rss);
+    }
+    let rate = records as f64 / best_read.as_secs_f64();
+
+    println!("| figure | measured | target |");
+    println!("|---|---|---|");
+    println!(
+        "| load source-faker, cold (compile + cache write) | {:.1} ms | |",
+        cold_load.as_secs_f64() * 1e3
+    );
+    println!(
+        "| load source-faker, warm cache | {:.2} ms | |",
+        warm_load.as_secs_f64() * 1e3
+    );
+    println!(
+        "| fresh instance per test, warm cache | {:.1} µs | < 50 µs |",
+        per_instance.as_secs_f64() * 1e6
+    );
+    println!(
+        "| `ctest run`, all suites, 1,000 users, warm cache (median of 15) | {:.0} ms | < 300 ms |",
+        run_wall.as_secs_f64() * 1e3
+    );
+    println!(
+        "| read + validation + checks, {records} records (best of 3) | {:.2} M records/s ({} ms) | ≥ 1 M/s |",
+        rate / 1e6,
+        best_read.as_millis()
+    );
+    println!(
+        "| peak RSS of that run | {:.0} MB | < 150 MB |",
+        peak_rss as f64 / 1e6
+    );
+}
