@@ -96,6 +96,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> Result<Summary, UsageError> {
+    for filter in &args.filters {
+        if !suites::ALL_TESTS
+            .iter()
+            .any(|id| id.contains(filter.as_str()))
+        {
+            return Err(UsageError(format!(
+                "--run {filter:?} matches no test\n  fix: use part of a test's `suite/name`, one of:\n    {}",
+                suites::ALL_TESTS.join("\n    ")
+            )));
+        }
+    }
     let config = read_config(&args.config)?;
     let timeouts = match args.timeout {
         None => Timeouts::default(),

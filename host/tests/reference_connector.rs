@@ -5,32 +5,7 @@ mod support;
 
 use support::*;
 
-const ALL_TESTS: &[&str] = &[
-    "spec/spec_call",
-    "spec/connection_specification_valid",
-    "spec/secrets_marked",
-    "spec/config_matches_spec",
-    "spec/metadata",
-    "connection/check_succeeds",
-    "connection/rejects_missing_required",
-    "connection/rejects_wrong_type",
-    "discovery/discover_call",
-    "discovery/catalog_has_streams",
-    "discovery/unique_stream_names",
-    "discovery/schemas_valid",
-    "discovery/sync_modes_declared",
-    "discovery/cursor_in_schema",
-    "discovery/primary_key_in_schema",
-    "discovery/primary_key_scalar",
-    "basic_read/read",
-    "basic_read/records_per_stream",
-    "basic_read/records_match_schema",
-    "basic_read/no_undeclared_fields",
-    "basic_read/only_configured_streams",
-    "basic_read/primary_key_not_null",
-    "basic_read/stream_status_order",
-    "basic_read/unknown_stream_error",
-];
+use ctest::suites::ALL_TESTS;
 
 #[test]
 fn source_faker_passes_every_suite() {

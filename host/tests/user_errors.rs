@@ -18,14 +18,19 @@ fn expect_usage_error(run: &Run, needles: &[&str]) {
     }
 }
 
-#[test]
-fn missing_plugin_file() {
-    let run = ctest(&[
+/// `ctest run FILE --config <source-faker's config>`
+fn run_file(file: &std::path::Path) -> Run {
+    ctest(&[
         "run",
-        "no/such/plugin.wasm",
+        file.to_str().unwrap(),
         "--config",
         faker_config().to_str().unwrap(),
-    ]);
+    ])
+}
+
+#[test]
+fn missing_plugin_file() {
+    let run = run_file(std::path::Path::new("no/such/plugin.wasm"));
     expect_usage_error(
         &run,
         &["no/such/plugin.wasm", "cannot read the plugin", "fix:"],
@@ -70,12 +75,7 @@ fn file_that_is_not_wasm() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plugin.wasm");
     std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
-    let run = ctest(&[
-        "run",
-        file.to_str().unwrap(),
-        "--config",
-        faker_config().to_str().unwrap(),
-    ]);
+    let run = run_file(&file);
     expect_usage_error(&run, &["plugin.wasm", "not a WebAssembly file"]);
 }
 
@@ -85,12 +85,7 @@ fn core_module_instead_of_component() {
     let file = dir.path().join("module.wasm");
     // The smallest valid core module: magic and version 1.
     std::fs::write(&file, b"\0asm\x01\0\0\0").unwrap();
-    let run = ctest(&[
-        "run",
-        file.to_str().unwrap(),
-        "--config",
-        faker_config().to_str().unwrap(),
-    ]);
+    let run = run_file(&file);
     expect_usage_error(
         &run,
         &[
@@ -107,12 +102,7 @@ fn truncated_component() {
     let file = dir.path().join("cut.wasm");
     let bytes = std::fs::read(plugin("source-faker")).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
-    let run = ctest(&[
-        "run",
-        file.to_str().unwrap(),
-        "--config",
-        faker_config().to_str().unwrap(),
-    ]);
+    let run = run_file(&file);
     expect_usage_error(
         &run,
         &["cut.wasm", "not a valid WebAssembly component", "rebuild"],
@@ -172,5 +162,21 @@ fn unwritable_report_path() {
             && run.stderr.contains("cannot write the JSON report"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn run_filter_that_matches_no_test() {
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--run", "spec/secret_marked"],
+    );
+    expect_usage_error(
+        &run,
+        &[
+            "--run \"spec/secret_marked\" matches no test",
+            "spec/secrets_marked",
+        ],
     );
 }

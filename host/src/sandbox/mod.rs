@@ -460,7 +460,7 @@ impl<'s> Plugin<'s> {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 lines.push(LogLine {
                     level: name.to_string(),
-                    message: line.to_string(),
+                    message: output::clip_line(line),
                 });
             }
             if dropped > 0 {

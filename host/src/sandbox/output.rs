@@ -119,15 +119,7 @@ impl LogBuffer {
     pub const MAX_LINE: usize = 16 * 1024;
 
     pub fn push(&mut self, level: &str, message: &str) {
-        let mut message = message.to_string();
-        if message.len() > Self::MAX_LINE {
-            let mut end = Self::MAX_LINE;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push_str(" [truncated]");
-        }
+        let message = clip_line(message);
         if self.bytes + message.len() > Self::MAX_BYTES {
             self.dropped += 1;
             return;
@@ -138,4 +130,16 @@ impl LogBuffer {
             message,
         });
     }
+}
+
+/// A log line cut to [`LogBuffer::MAX_LINE`] bytes, marked when cut.
+pub fn clip_line(line: &str) -> String {
+    if line.len() <= LogBuffer::MAX_LINE {
+        return line.to_string();
+    }
+    let mut end = LogBuffer::MAX_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} [{} more bytes cut]", &line[..end], line.len() - end)
 }

@@ -19,8 +19,34 @@ use crate::report::{Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
 
-/// The suites, in the order they run.
-pub const SUITES: &[&str] = &["spec", "connection", "discovery", "basic_read"];
+/// Every test, as `suite/name`, in the order they run. (A test in
+/// `host/tests/reference_connector.rs` checks a full run against this list.)
+pub const ALL_TESTS: &[&str] = &[
+    "spec/spec_call",
+    "spec/connection_specification_valid",
+    "spec/secrets_marked",
+    "spec/config_matches_spec",
+    "spec/metadata",
+    "connection/check_succeeds",
+    "connection/rejects_missing_required",
+    "connection/rejects_wrong_type",
+    "discovery/discover_call",
+    "discovery/catalog_has_streams",
+    "discovery/unique_stream_names",
+    "discovery/schemas_valid",
+    "discovery/sync_modes_declared",
+    "discovery/cursor_in_schema",
+    "discovery/primary_key_in_schema",
+    "discovery/primary_key_scalar",
+    "basic_read/read",
+    "basic_read/records_per_stream",
+    "basic_read/records_match_schema",
+    "basic_read/no_undeclared_fields",
+    "basic_read/only_configured_streams",
+    "basic_read/primary_key_not_null",
+    "basic_read/stream_status_order",
+    "basic_read/unknown_stream_error",
+];
 
 /// Per-suite wall-clock limits for one test.
 #[derive(Debug, Clone)]

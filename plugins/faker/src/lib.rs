@@ -492,3 +492,121 @@ impl Iterator for FakerRead {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(count: u64) -> Config {
+        Config {
+            count,
+            seed: 3,
+            records_per_state: 1000,
+        }
+    }
+
+    fn catalog(mode: SyncMode) -> ConfiguredCatalog {
+        ConfiguredCatalog {
+            streams: vec![ConfiguredStream {
+                name: "users".into(),
+                sync_mode: mode,
+                cursor_field: vec!["updated_at".into()],
+                primary_key: vec![vec!["id".into()]],
+            }],
+        }
+    }
+
+    /// The read as a compact trace: `S` started, `r<id>` record, `s<cursor>` state, `C` complete.
+    fn trace(messages: Messages) -> Vec<String> {
+        messages
+            .map(|m| match m.unwrap() {
+                Message::StreamStatus {
+                    status: StreamStatus::Started,
+                    ..
+                } => "S".to_string(),
+                Message::StreamStatus {
+                    status: StreamStatus::Complete,
+                    ..
+                } => "C".to_string(),
+                Message::Record { data, .. } => {
+                    let v: serde_json::Value = serde_json::from_str(&data).unwrap();
+                    format!("r{}", v["id"])
+                }
+                Message::State { data, .. } => {
+                    let c: Cursor = serde_json::from_str(&data).unwrap();
+                    format!("s{}", c.updated_at)
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_refresh_checkpoints_every_records_per_state() {
+        let t = trace(
+            Faker::read(
+                config(2500),
+                catalog(SyncMode::FullRefresh),
+                State::default(),
+            )
+            .unwrap(),
+        );
+        assert_eq!(t.len(), 1 + 2500 + 3 + 1);
+        assert_eq!(t[0], "S");
+        assert_eq!(t[1], "r1");
+        assert_eq!(t[1001], format!("s{}", timestamp(updated_at_seconds(1000))));
+        assert_eq!(t[1002], "r1001");
+        assert_eq!(
+            t[t.len() - 2],
+            format!("s{}", timestamp(updated_at_seconds(2500)))
+        );
+        assert_eq!(t[t.len() - 1], "C");
+    }
+
+    #[test]
+    fn incremental_resumes_at_the_state_cursor_and_a_future_state_yields_only_state() {
+        let state = |cursor: String| {
+            let mut s = State::default();
+            s.insert("users", json!({ "updated_at": cursor }));
+            s
+        };
+        let from_1000 = state(timestamp(updated_at_seconds(1000)));
+        let t =
+            trace(Faker::read(config(1200), catalog(SyncMode::Incremental), from_1000).unwrap());
+        assert_eq!(t[1], "r1000", "records at or after the cursor");
+        assert_eq!(t.iter().filter(|m| m.starts_with('r')).count(), 201);
+
+        let future = timestamp(updated_at_seconds(10_000_000));
+        let t = trace(
+            Faker::read(
+                config(1200),
+                catalog(SyncMode::Incremental),
+                state(future.clone()),
+            )
+            .unwrap(),
+        );
+        assert_eq!(t, ["S".to_string(), format!("s{future}"), "C".to_string()]);
+    }
+
+    #[test]
+    fn records_are_a_function_of_seed_stream_and_id() {
+        assert_eq!(
+            record_json(StreamKind::Users, 1, 42, 100),
+            record_json(StreamKind::Users, 1, 42, 100)
+        );
+        assert_ne!(
+            record_json(StreamKind::Users, 1, 42, 100).0,
+            record_json(StreamKind::Users, 2, 42, 100).0
+        );
+    }
+
+    #[test]
+    fn unknown_streams_are_refused() {
+        let mut c = catalog(SyncMode::FullRefresh);
+        c.streams[0].name = "orders".into();
+        let err = Faker::read(config(10), c, State::default())
+            .err()
+            .expect("an error");
+        assert!(err.message.contains("`orders`"), "{}", err.message);
+    }
+}

@@ -113,6 +113,11 @@ impl State {
     pub fn is_empty(&self) -> bool {
         self.streams.is_empty()
     }
+
+    /// Sets the state of `stream` (for a connector's own tests).
+    pub fn insert(&mut self, stream: &str, value: serde_json::Value) {
+        self.streams.insert(stream.to_string(), value);
+    }
 }
 
 /// An error that stops an operation.
