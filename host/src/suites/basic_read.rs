@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict};
+use super::{DiscoveredStream, Run, TestCtx, Verdict, read};
+use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{PluginError, ReadSession};
 use crate::schema::{self, FieldTree};
 
 const SUITE: &str = "basic_read";
@@ -34,7 +34,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         return;
     };
     let config_text = run.config_text.clone();
-    let catalog = full_refresh_catalog(&streams);
+    let catalog = read::configured_catalog(&streams, |_| Some(wit::SyncMode::FullRefresh));
 
     let mut findings = None;
     run.step(SUITE, "read", |ctx| {
@@ -63,24 +63,6 @@ pub(super) fn run(run: &mut Run<'_>) {
     run.catalog = Some(streams);
 }
 
-/// Every stream, full refresh, with its source-defined key and cursor.
-/// Each name once: a repeated name is discovery's finding, not the read's.
-fn full_refresh_catalog(streams: &[DiscoveredStream]) -> wit::ConfiguredCatalog {
-    let mut seen = std::collections::HashSet::new();
-    wit::ConfiguredCatalog {
-        streams: streams
-            .iter()
-            .filter(|s| seen.insert(s.info.name.as_str()))
-            .map(|s| wit::ConfiguredStream {
-                name: s.info.name.clone(),
-                sync_mode: wit::SyncMode::FullRefresh,
-                cursor_field: s.info.default_cursor_field.clone(),
-                primary_key: s.info.source_defined_primary_key.clone(),
-            })
-            .collect(),
-    }
-}
-
 /// Reads to the end, feeding every message to `checker`.
 fn read_all(
     ctx: &mut TestCtx<'_>,
@@ -88,44 +70,7 @@ fn read_all(
     catalog: &wit::ConfiguredCatalog,
     checker: &mut RecordChecker,
 ) -> Verdict {
-    let mut plugin = match ctx.instance() {
-        Ok(p) => p,
-        Err(e) => return Verdict::Fail(e.to_string()),
-    };
-    let outcome = (|| -> Result<Result<(), String>, PluginError> {
-        let mut session: ReadSession = match plugin.read(config, catalog, &[])? {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(Err(format!(
-                    "`read` returned an error: {}",
-                    crate::sandbox::ConnectorError::from(e)
-                )));
-            }
-        };
-        // The plugin produces on this thread while another checks what it
-        // produced: the read takes as long as the slower of the two, not both.
-        // The channel is bounded, so at most a few batches are in flight.
-        let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
-        std::thread::scope(|scope| {
-            // Owned here, so that it is dropped, ending the checker's loop, on
-            // every way out of this closure, before the scope joins the thread.
-            let batches = batches;
-            scope.spawn(|| {
-                for batch in incoming {
-                    for message in batch {
-                        checker.observe(message);
-                    }
-                }
-            });
-            while let Some(batch) = plugin.next_batch(&mut session)? {
-                if batches.send(batch).is_err() {
-                    break;
-                }
-            }
-            Ok(Ok(()))
-        })
-    })();
-    ctx.keep_logs(&plugin);
+    let outcome = read::stream_read(ctx, config, catalog, &[], &mut |m| checker.observe(m));
     ctx.logs.append(&mut checker.logs);
     let errors = std::mem::take(&mut checker.error_traces);
     match outcome {
@@ -133,10 +78,7 @@ fn read_all(
             "expected a full-refresh read of every stream to complete; {e}{}",
             after_records(checker)
         )),
-        Ok(Err(e)) => Verdict::Fail(format!(
-            "expected a full-refresh read of every stream to complete; {e}"
-        )),
-        Ok(Ok(())) if !errors.is_empty() => Verdict::Fail(format!(
+        Ok(()) if !errors.is_empty() => Verdict::Fail(format!(
             "expected the read to complete without errors; the connector reported {} error(s):\n  {}\n\
              fix: the connector's own error message says what went wrong",
             errors.len(),
@@ -147,7 +89,7 @@ fn read_all(
                 .collect::<Vec<_>>()
                 .join("\n  ")
         )),
-        Ok(Ok(())) => Verdict::Pass,
+        Ok(()) => Verdict::Pass,
     }
 }
 

@@ -8,6 +8,7 @@
 mod basic_read;
 mod connection;
 mod discovery;
+mod read;
 mod spec;
 
 use std::time::{Duration, Instant};

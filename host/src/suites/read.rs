@@ -1,0 +1,80 @@
+//! Reading, for the suites that read: a configured catalog from the discovered
+//! streams, and a read on a fresh instance whose messages stream to a consumer
+//! on a second thread.
+
+use std::collections::HashSet;
+
+use super::{DiscoveredStream, TestCtx};
+use crate::sandbox::ConnectorError;
+use crate::sandbox::bindings::ctest::connector::types as wit;
+
+/// A catalog of the discovered streams that `mode` gives a sync mode, each
+/// with its source-defined key and cursor. Each name once: a repeated name is
+/// discovery's finding, not the read's.
+pub(super) fn configured_catalog(
+    streams: &[DiscoveredStream],
+    mode: impl Fn(&DiscoveredStream) -> Option<wit::SyncMode>,
+) -> wit::ConfiguredCatalog {
+    let mut seen = HashSet::new();
+    wit::ConfiguredCatalog {
+        streams: streams
+            .iter()
+            .filter(|s| seen.insert(s.info.name.as_str()))
+            .filter_map(|s| {
+                Some(wit::ConfiguredStream {
+                    name: s.info.name.clone(),
+                    sync_mode: mode(s)?,
+                    cursor_field: s.info.default_cursor_field.clone(),
+                    primary_key: s.info.source_defined_primary_key.clone(),
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Reads on a fresh instance until the read ends, handing every message to
+/// `consume`. `Err` says why the read did not start or did not end normally.
+///
+/// The plugin produces on this thread while `consume` runs on another: a read
+/// takes as long as the slower of the two, not both. The channel between them
+/// is bounded, so at most a few batches are in flight.
+pub(super) fn stream_read(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    catalog: &wit::ConfiguredCatalog,
+    state: &[wit::StreamState],
+    consume: &mut (dyn FnMut(wit::Message) + Send),
+) -> Result<(), String> {
+    let mut plugin = ctx.instance().map_err(|e| e.to_string())?;
+    let outcome = (|| {
+        let mut session = match plugin.read(config, catalog, state) {
+            Err(e) => return Err(e.to_string()),
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "`read` returned an error: {}",
+                    ConnectorError::from(e)
+                ));
+            }
+            Ok(Ok(session)) => session,
+        };
+        let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
+        std::thread::scope(|scope| {
+            // Owned here, so that it is dropped, ending the consumer's loop, on
+            // every way out of this closure, before the scope joins the thread.
+            let batches = batches;
+            scope.spawn(|| {
+                for batch in incoming {
+                    batch.into_iter().for_each(&mut *consume);
+                }
+            });
+            while let Some(batch) = plugin.next_batch(&mut session).map_err(|e| e.to_string())? {
+                if batches.send(batch).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    })();
+    ctx.keep_logs(&plugin);
+    outcome
+}
