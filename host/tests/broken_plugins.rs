@@ -209,6 +209,25 @@ const CASES: &[Case] = &[
         says: &["more than 20000 messages", "--max-messages"],
         extra_args: &["--max-messages", "20000"],
     },
+    Case {
+        plugin: "full-refresh-not-repeatable",
+        fails: &["full_refresh/records_repeatable"],
+        says: &[
+            "stream `users`: the record with primary key [",
+            "differs between the two reads",
+            "1000 did not",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "full-refresh-emitted-at-backwards",
+        fails: &["full_refresh/emitted_at_not_decreasing"],
+        says: &[
+            "first read: record index 1 of stream `users` has emitted_at",
+            "fix: set emitted_at",
+        ],
+        extra_args: &[],
+    },
 ];
 
 fn check_case(case: &Case) -> Result<(), String> {
@@ -321,4 +340,6 @@ cases! {
     read_memory_hog => "read-memory-hog",
     read_huge_record => "read-huge-record",
     read_endless => "read-endless",
+    full_refresh_not_repeatable => "full-refresh-not-repeatable",
+    full_refresh_emitted_at_backwards => "full-refresh-emitted-at-backwards",
 }

@@ -48,6 +48,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
         verdict
     });
+    run.read_completed = findings.is_some();
     match findings {
         None => run.skip_all(SUITE, CHECKS, "the full-refresh read did not complete"),
         Some(findings) => {

@@ -1,0 +1,246 @@
+//! full_refresh: two full-refresh reads, each on a fresh instance, agree. Every
+//! record of the first read is in the second: matched by primary key where the
+//! stream has one, else as a whole record. And `emitted_at` never goes backwards.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::Value;
+
+use super::{DiscoveredStream, Run, Verdict, read};
+use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::schema;
+
+const SUITE: &str = "full_refresh";
+/// Examples kept per problem.
+const EXAMPLES: usize = 3;
+
+pub(super) fn run(run: &mut Run<'_>) {
+    const TESTS: &[&str] = &["records_repeatable", "emitted_at_not_decreasing"];
+    if !run.read_completed {
+        run.skip_all(
+            SUITE,
+            TESTS,
+            "the full-refresh read of basic_read/read did not complete",
+        );
+        return;
+    }
+    let Some(streams) = run.catalog.take() else {
+        run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
+        return;
+    };
+    let catalog = read::configured_catalog(&streams, |s| {
+        s.info
+            .supported_sync_modes
+            .contains(&wit::SyncMode::FullRefresh)
+            .then_some(wit::SyncMode::FullRefresh)
+    });
+    let config_text = run.config_text.clone();
+
+    let mut reads: Option<(Snapshot, Snapshot)> = None;
+    run.step(SUITE, "records_repeatable", |ctx| {
+        if catalog.streams.is_empty() {
+            return Verdict::Skip("no stream supports full refresh".into());
+        }
+        let mut snapshots = Vec::new();
+        for which in ["first", "second"] {
+            let mut snapshot = Snapshot::new(&streams);
+            if let Err(e) = read::stream_read(ctx, &config_text, &catalog, &[], &mut |m| {
+                snapshot.observe(m)
+            }) {
+                return Verdict::Fail(format!(
+                    "expected two full-refresh reads to complete; the {which} one did not: {e}"
+                ));
+            }
+            snapshots.push(snapshot);
+        }
+        let second = snapshots.pop().expect("two reads");
+        let first = snapshots.pop().expect("two reads");
+        let verdict = compare(&first, &second);
+        reads = Some((first, second));
+        verdict
+    });
+
+    let verdict = match &reads {
+        None => Verdict::Skip("the two full-refresh reads did not complete".into()),
+        Some((first, second)) => emitted_at_verdict(first, second),
+    };
+    run.finish(
+        SUITE,
+        "emitted_at_not_decreasing",
+        verdict,
+        Default::default(),
+        Vec::new(),
+    );
+    run.catalog = Some(streams);
+}
+
+/// What one read produced, per stream: a digest of each record by its key.
+struct Snapshot {
+    streams: HashMap<String, StreamSnapshot>,
+    /// Stream names in catalog order, for stable messages.
+    order: Vec<String>,
+}
+
+struct StreamSnapshot {
+    primary_key: Vec<Vec<String>>,
+    /// Key (the primary key's values, or the whole record) -> digest of the record.
+    records: HashMap<String, u64>,
+    first_emitted_at: Option<i64>,
+    last_emitted_at: Option<i64>,
+    backwards: Vec<String>,
+    backwards_count: u64,
+    count: u64,
+}
+
+impl Snapshot {
+    fn new(streams: &[DiscoveredStream]) -> Self {
+        Snapshot {
+            order: streams.iter().map(|s| s.info.name.clone()).collect(),
+            streams: streams
+                .iter()
+                .map(|s| {
+                    // Keys the schema does not declare are discovery's finding.
+                    let primary_key = s
+                        .info
+                        .source_defined_primary_key
+                        .iter()
+                        .filter(|p| {
+                            s.schema
+                                .as_ref()
+                                .is_some_and(|sc| schema::field_schema(sc, p).is_some())
+                        })
+                        .cloned()
+                        .collect();
+                    (
+                        s.info.name.clone(),
+                        StreamSnapshot {
+                            primary_key,
+                            records: HashMap::new(),
+                            first_emitted_at: None,
+                            last_emitted_at: None,
+                            backwards: Vec::new(),
+                            backwards_count: 0,
+                            count: 0,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn observe(&mut self, message: wit::Message) {
+        let wit::Message::Record(r) = message else {
+            return;
+        };
+        // Records of unknown streams and records that are not JSON are the
+        // basic_read suite's findings.
+        let Some(s) = self.streams.get_mut(&r.stream) else {
+            return;
+        };
+        let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+            return;
+        };
+        let index = s.count;
+        s.count += 1;
+        if let Some(last) = s.last_emitted_at
+            && r.emitted_at < last
+        {
+            s.backwards_count += 1;
+            if s.backwards.len() < EXAMPLES {
+                s.backwards.push(format!(
+                    "record index {index} of stream `{}` has emitted_at {} after {last}",
+                    r.stream, r.emitted_at
+                ));
+            }
+        }
+        s.first_emitted_at.get_or_insert(r.emitted_at);
+        s.last_emitted_at = Some(r.emitted_at);
+        // `Value`'s objects keep their keys sorted, so equal records print equally.
+        let canonical = value.to_string();
+        let mut hasher = DefaultHasher::new();
+        canonical.hash(&mut hasher);
+        let key = if s.primary_key.is_empty() {
+            canonical
+        } else {
+            let values: Vec<&Value> = s
+                .primary_key
+                .iter()
+                .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+                .collect();
+            serde_json::to_string(&values).unwrap_or_default()
+        };
+        s.records.insert(key, hasher.finish());
+    }
+}
+
+fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
+    let mut problems = Vec::new();
+    for name in &first.order {
+        let (Some(a), Some(b)) = (first.streams.get(name), second.streams.get(name)) else {
+            continue;
+        };
+        let keyed = !a.primary_key.is_empty();
+        // Sorted, so that the examples shown are the same from run to run.
+        let mut failing: Vec<(&String, bool)> = a
+            .records
+            .iter()
+            .filter_map(|(key, digest)| match b.records.get(key) {
+                None => Some((key, true)),
+                Some(other) if other != digest => Some((key, false)),
+                Some(_) => None,
+            })
+            .collect();
+        failing.sort();
+        problems.extend(failing.into_iter().map(|(key, missing)| match (keyed, missing) {
+            (true, true) => format!("stream `{name}`: the record with primary key {key} is missing from the second read"),
+            (true, false) => format!("stream `{name}`: the record with primary key {key} differs between the two reads"),
+            (false, _) => format!("stream `{name}`: the record {key} is missing from the second read"),
+        }));
+    }
+    if problems.is_empty() {
+        return Verdict::Pass;
+    }
+    let count = problems.len();
+    let more = match count.saturating_sub(EXAMPLES) {
+        0 => String::new(),
+        n => format!("\n  ... and {n} more"),
+    };
+    problems.truncate(EXAMPLES);
+    Verdict::Fail(format!(
+        "expected every record of a first full-refresh read to appear, unchanged, in a second one; {count} did not:\n  {}{more}\n\
+         fix: make full-refresh reads repeatable: the same data gives the same records (no random or time-dependent values)",
+        problems.join("\n  ")
+    ))
+}
+
+fn emitted_at_verdict(first: &Snapshot, second: &Snapshot) -> Verdict {
+    let mut problems = Vec::new();
+    let mut count = 0u64;
+    for name in &first.order {
+        let (Some(a), Some(b)) = (first.streams.get(name), second.streams.get(name)) else {
+            continue;
+        };
+        for (which, s) in [("first", a), ("second", b)] {
+            count += s.backwards_count;
+            problems.extend(s.backwards.iter().map(|p| format!("{which} read: {p}")));
+        }
+        if let (Some(a_start), Some(b_start)) = (a.first_emitted_at, b.first_emitted_at)
+            && b_start < a_start
+        {
+            count += 1;
+            problems.push(format!(
+                "stream `{name}`: the second read's first record has emitted_at {b_start}, before the first read's {a_start}"
+            ));
+        }
+    }
+    if count == 0 {
+        return Verdict::Pass;
+    }
+    problems.truncate(EXAMPLES);
+    Verdict::Fail(format!(
+        "expected emitted_at never to go backwards, within a read or from one read to the next; {count} time(s) it did:\n  {}\n\
+         fix: set emitted_at to the time the record was read, in milliseconds since the Unix epoch",
+        problems.join("\n  ")
+    ))
+}

@@ -1,0 +1,19 @@
+//! `emitted_at` counts down through the read. Caught by
+//! full_refresh/emitted_at_not_decreasing.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct Backwards;
+impl Defect for Backwards {
+    fn messages(messages: Messages) -> Messages {
+        let start = ctest_sdk::now_millis();
+        Box::new(messages.enumerate().map(move |(i, m)| match m {
+            Ok(Message::Record { stream, data, .. }) => Ok(Message::Record {
+                stream,
+                data,
+                emitted_at: start - i as i64,
+            }),
+            other => other,
+        }))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<Backwards>);
