@@ -228,6 +228,60 @@ const CASES: &[Case] = &[
         ],
         extra_args: &[],
     },
+    Case {
+        plugin: "incremental-ignores-state",
+        fails: &[
+            "incremental/second_read_respects_state",
+            "incremental/future_state_yields_no_records",
+        ],
+        says: &[
+            "record index 0 of stream `users` has `updated_at` \"2020-01-01T00:01:00Z\", before the state's cursor",
+            "compared as date-time",
+            "stream `users` returned 1000 records from the state",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-older-record",
+        fails: &[
+            "incremental/second_read_respects_state",
+            "incremental/future_state_yields_no_records",
+        ],
+        says: &[
+            "1 problem(s):\n       record index 0 of stream `users` has `updated_at` \"2020-01-01T00:01:00Z\", before",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-no-state",
+        fails: &[
+            "incremental/first_read_emits_records_and_state",
+            "incremental/future_state_yields_no_records",
+        ],
+        says: &[
+            "stream `users` emitted 1000 records and no state",
+            "stream `users` emitted no state when read from",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-global-state",
+        fails: &[
+            "basic_read/only_configured_streams",
+            "incremental/state_per_stream",
+        ],
+        says: &["a state names the stream \"\", which the catalog does not configure"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-lagging-state",
+        fails: &["incremental/final_state_adds_nothing"],
+        says: &[
+            "after the state's cursor \"2020-01-01T00:01:00Z\"",
+            "covers every record",
+        ],
+        extra_args: &[],
+    },
 ];
 
 fn check_case(case: &Case) -> Result<(), String> {
@@ -342,4 +396,9 @@ cases! {
     read_endless => "read-endless",
     full_refresh_not_repeatable => "full-refresh-not-repeatable",
     full_refresh_emitted_at_backwards => "full-refresh-emitted-at-backwards",
+    incremental_ignores_state => "incremental-ignores-state",
+    incremental_older_record => "incremental-older-record",
+    incremental_no_state => "incremental-no-state",
+    incremental_global_state => "incremental-global-state",
+    incremental_lagging_state => "incremental-lagging-state",
 }

@@ -48,7 +48,14 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
         verdict
     });
-    run.read_completed = findings.is_some();
+    run.streams_with_records = findings.as_ref().map(|f| {
+        f.checker
+            .streams
+            .iter()
+            .filter(|(_, s)| s.records > 0)
+            .map(|(name, _)| name.clone())
+            .collect()
+    });
     match findings {
         None => run.skip_all(SUITE, CHECKS, "the full-refresh read did not complete"),
         Some(findings) => {

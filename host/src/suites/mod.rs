@@ -9,6 +9,7 @@ mod basic_read;
 mod connection;
 mod discovery;
 mod full_refresh;
+mod incremental;
 mod read;
 mod spec;
 
@@ -50,6 +51,11 @@ pub const ALL_TESTS: &[&str] = &[
     "basic_read/unknown_stream_error",
     "full_refresh/records_repeatable",
     "full_refresh/emitted_at_not_decreasing",
+    "incremental/first_read_emits_records_and_state",
+    "incremental/state_per_stream",
+    "incremental/second_read_respects_state",
+    "incremental/future_state_yields_no_records",
+    "incremental/final_state_adds_nothing",
 ];
 
 /// Per-suite wall-clock limits for one test.
@@ -135,9 +141,11 @@ pub struct Run<'a> {
     summary: Summary,
     spec: Option<Spec>,
     catalog: Option<Vec<DiscoveredStream>>,
-    /// Whether basic_read's full-refresh read completed: the suites that read
-    /// again are skipped when it did not, rather than fail for the same reason.
-    read_completed: bool,
+    /// The streams that yielded records in basic_read's full-refresh read;
+    /// `None` when that read did not complete. The suites that read again skip
+    /// then, rather than fail for the same reason, and check only streams that
+    /// have data.
+    streams_with_records: Option<std::collections::HashSet<String>>,
 }
 
 /// Runs every suite against the plugin and reports each test as it finishes.
@@ -152,13 +160,14 @@ pub fn run_all(sandbox: &Sandbox, options: &RunOptions, reporter: &mut dyn Repor
         summary: Summary::default(),
         spec: None,
         catalog: None,
-        read_completed: false,
+        streams_with_records: None,
     };
     spec::run(&mut run);
     connection::run(&mut run);
     discovery::run(&mut run);
     basic_read::run(&mut run);
     full_refresh::run(&mut run);
+    incremental::run(&mut run);
     let summary = run.summary;
     run.reporter.run_finished(&summary);
     summary

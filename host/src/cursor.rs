@@ -1,0 +1,235 @@
+//! Cursor values: where a cursor is in a record or a state, and how two values
+//! compare, by the type the stream's schema gives the cursor field.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use serde_json::Value;
+
+use crate::schema;
+
+/// How a cursor field's values compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    Integer,
+    Number,
+    /// RFC 3339, and the lenient forms Airbyte accepts (a space for `T`, no zone
+    /// meaning UTC, a bare date meaning its midnight).
+    DateTime,
+    Date,
+    /// Compared as strings.
+    Text,
+}
+
+/// A parsed cursor value.
+#[derive(Debug, Clone, PartialEq)]
+enum Parsed {
+    Number(f64),
+    /// Seconds and nanoseconds since the Unix epoch.
+    Instant(i64, u32),
+    Text(String),
+}
+
+impl CursorKind {
+    /// The kind of the cursor field at `path` in a stream's schema.
+    pub fn of(stream_schema: &Value, path: &[String]) -> CursorKind {
+        let Some(field) = schema::field_schema(stream_schema, path) else {
+            return CursorKind::Text;
+        };
+        let types = schema::declared_types(field);
+        let format = field.get("format").and_then(Value::as_str);
+        if types.contains(&"integer") {
+            CursorKind::Integer
+        } else if types.contains(&"number") {
+            CursorKind::Number
+        } else if format == Some("date-time") {
+            CursorKind::DateTime
+        } else if format == Some("date") {
+            CursorKind::Date
+        } else {
+            CursorKind::Text
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CursorKind::Integer => "integer",
+            CursorKind::Number => "number",
+            CursorKind::DateTime => "date-time",
+            CursorKind::Date => "date",
+            CursorKind::Text => "string",
+        }
+    }
+
+    fn parse(self, value: &Value) -> Result<Parsed, String> {
+        let bad = || format!("{value} is not a {} cursor value", self.name());
+        match self {
+            CursorKind::Integer | CursorKind::Number => match value {
+                Value::Number(n) => n.as_f64().map(Parsed::Number).ok_or_else(bad),
+                Value::String(s) => s
+                    .trim()
+                    .parse::<f64>()
+                    .map(Parsed::Number)
+                    .map_err(|_| bad()),
+                _ => Err(bad()),
+            },
+            CursorKind::DateTime | CursorKind::Date => {
+                let s = value.as_str().ok_or_else(bad)?;
+                parse_instant(s)
+                    .map(|(secs, nanos)| Parsed::Instant(secs, nanos))
+                    .ok_or_else(bad)
+            }
+            CursorKind::Text => Ok(Parsed::Text(match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })),
+        }
+    }
+
+    /// How `a` compares to `b`; `Err` when either is not a value of this kind.
+    pub fn compare(self, a: &Value, b: &Value) -> Result<Ordering, String> {
+        let (a, b) = (self.parse(a)?, self.parse(b)?);
+        Ok(match (a, b) {
+            (Parsed::Number(x), Parsed::Number(y)) => x.total_cmp(&y),
+            (Parsed::Instant(s1, n1), Parsed::Instant(s2, n2)) => (s1, n1).cmp(&(s2, n2)),
+            (Parsed::Text(x), Parsed::Text(y)) => x.cmp(&y),
+            _ => unreachable!("one kind parses to one variant"),
+        })
+    }
+
+    /// A value far past any real data, for the "abnormally large state" test.
+    pub fn far_future(self) -> Value {
+        match self {
+            CursorKind::Integer => Value::from(9_007_199_254_740_991i64),
+            CursorKind::Number => Value::from(9.0e15),
+            CursorKind::DateTime => Value::from("9999-12-31T23:59:59Z"),
+            CursorKind::Date => Value::from("9999-12-31"),
+            CursorKind::Text => Value::from("\u{10FFFF}"),
+        }
+    }
+}
+
+fn parse_instant(s: &str) -> Option<(i64, u32)> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+    }
+    let with_t = s.replacen(' ', "T", 1);
+    if let Ok(t) = DateTime::parse_from_rfc3339(&with_t) {
+        return Some((t.timestamp(), t.timestamp_subsec_nanos()));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&with_t, format) {
+            let utc = t.and_utc();
+            return Some((utc.timestamp(), utc.timestamp_subsec_nanos()));
+        }
+    }
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some((date.and_hms_opt(0, 0, 0)?.and_utc().timestamp(), 0))
+}
+
+/// Where the cursor is in a stream's state: at the cursor field's path, or
+/// under its last name at the top level.
+pub fn in_state<'a>(state: &'a Value, cursor: &[String]) -> Option<&'a Value> {
+    schema::value_at(state, cursor).or_else(|| state.get(cursor.last()?))
+}
+
+/// `state` with its cursor replaced by `value` (added under the cursor's name
+/// when the state has none).
+pub fn with_cursor(state: &Value, cursor: &[String], value: Value) -> Value {
+    let mut out = if state.is_object() {
+        state.clone()
+    } else {
+        Value::Object(Default::default())
+    };
+    if schema::value_at(&out, cursor).is_some() {
+        let mut slot = &mut out;
+        for name in cursor {
+            slot = slot.get_mut(name).expect("the path exists");
+        }
+        *slot = value;
+    } else if let Some(last) = cursor.last() {
+        out[last] = value;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn date_times_compare_as_instants_across_zones_and_lenient_forms() {
+        let k = CursorKind::DateTime;
+        let cmp = |a: &str, b: &str| k.compare(&json!(a), &json!(b)).unwrap();
+        assert_eq!(
+            cmp("2024-01-01T10:00:00+02:00", "2024-01-01T08:00:00Z"),
+            Ordering::Equal
+        );
+        assert_eq!(
+            cmp("2024-01-01 08:00:01", "2024-01-01T08:00:00Z"),
+            Ordering::Greater
+        );
+        assert_eq!(cmp("2024-01-01", "2023-12-31T23:59:59Z"), Ordering::Greater);
+        assert_eq!(
+            cmp("2024-01-01T08:00:00.5Z", "2024-01-01T08:00:00.25Z"),
+            Ordering::Greater
+        );
+        assert!(
+            k.compare(&json!("yesterday"), &json!("2024-01-01"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn numbers_compare_numerically_not_as_text() {
+        let k = CursorKind::Integer;
+        assert_eq!(k.compare(&json!(10), &json!(9)).unwrap(), Ordering::Greater);
+        assert_eq!(
+            k.compare(&json!("10"), &json!(9)).unwrap(),
+            Ordering::Greater
+        );
+        assert_eq!(
+            CursorKind::Text.compare(&json!("10"), &json!("9")).unwrap(),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn kinds_come_from_the_schema() {
+        let schema = json!({"properties": {
+            "n": {"type": ["null", "integer"]}, "x": {"type": "number"},
+            "t": {"type": "string", "format": "date-time"}, "d": {"type": "string", "format": "date"},
+            "s": {"type": "string"}
+        }});
+        let kind = |f: &str| CursorKind::of(&schema, &[f.to_string()]);
+        assert_eq!(
+            ["n", "x", "t", "d", "s"].map(kind),
+            [
+                CursorKind::Integer,
+                CursorKind::Number,
+                CursorKind::DateTime,
+                CursorKind::Date,
+                CursorKind::Text
+            ]
+        );
+    }
+
+    #[test]
+    fn cursor_in_state_and_replacing_it() {
+        let path = vec!["updated_at".to_string()];
+        let state = json!({"updated_at": "2024-01-01", "page": 3});
+        assert_eq!(in_state(&state, &path), Some(&json!("2024-01-01")));
+        let future = with_cursor(&state, &path, json!("9999-12-31"));
+        assert_eq!(future, json!({"updated_at": "9999-12-31", "page": 3}));
+        assert_eq!(
+            with_cursor(&json!(null), &path, json!(1)),
+            json!({"updated_at": 1})
+        );
+    }
+}

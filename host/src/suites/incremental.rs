@@ -1,0 +1,401 @@
+//! incremental: for every stream that supports incremental reads, state is
+//! emitted per stream, a read from a state returns only records at or after its
+//! cursor, a state in the far future returns no records, and the state a read
+//! ends with covers every record it returned.
+//!
+//! ctest finds a stream's cursor in its state under the cursor field's path (or
+//! its last name), as Airbyte's acceptance tests do, and compares cursor values
+//! by the type the schema gives the cursor field.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{DiscoveredStream, Run, TestCtx, Verdict, read};
+use crate::cursor::{self, CursorKind};
+use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::schema;
+
+const SUITE: &str = "incremental";
+const TESTS: &[&str] = &[
+    "first_read_emits_records_and_state",
+    "state_per_stream",
+    "second_read_respects_state",
+    "future_state_yields_no_records",
+    "final_state_adds_nothing",
+];
+/// Examples kept per problem.
+const EXAMPLES: usize = 3;
+
+/// A stream read incrementally: its cursor and how cursor values compare.
+struct Cursor {
+    stream: String,
+    path: Vec<String>,
+    kind: CursorKind,
+}
+
+pub(super) fn run(run: &mut Run<'_>) {
+    if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
+        return;
+    }
+    let Some(with_records) = run.streams_with_records.clone() else {
+        run.skip_all(
+            SUITE,
+            TESTS,
+            "the full-refresh read of basic_read/read did not complete",
+        );
+        return;
+    };
+    let Some(streams) = run.catalog.take() else {
+        run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
+        return;
+    };
+    // Streams without data are basic_read's finding (records_per_stream).
+    let cursors: Vec<Cursor> = incremental_streams(&streams)
+        .into_iter()
+        .filter(|c| with_records.contains(&c.stream))
+        .collect();
+    if cursors.is_empty() {
+        run.skip_all(
+            SUITE,
+            TESTS,
+            "no stream with records supports incremental reads with a cursor in its schema",
+        );
+        run.catalog = Some(streams);
+        return;
+    }
+    let catalog = read::configured_catalog(&streams, |s| {
+        cursors
+            .iter()
+            .any(|c| c.stream == s.info.name)
+            .then_some(wit::SyncMode::Incremental)
+    });
+    let config = run.config_text.clone();
+
+    let mut first = None;
+    run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
+        let collected = match read_from(ctx, &config, &catalog, &cursors, Vec::new()) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from no state to complete; {e}")),
+        };
+        let problems: Vec<String> = cursors
+            .iter()
+            .filter_map(|c| {
+                let s = &collected.streams[&c.stream];
+                match (s.records.len(), s.states.len()) {
+                    (0, _) => Some(format!("stream `{}` emitted no record", c.stream)),
+                    (_, 0) => Some(format!("stream `{}` emitted {} records and no state", c.stream, s.records.len())),
+                    _ => None,
+                }
+            })
+            .collect();
+        first = Some(collected);
+        verdict(
+            problems,
+            "expected a first incremental read to emit records and at least one state for each stream",
+            "emit a state message for each stream after its records (and at checkpoints in between)",
+        )
+    });
+    let Some(first) = first else {
+        run.skip_all(
+            SUITE,
+            &TESTS[1..],
+            "the first incremental read did not complete",
+        );
+        run.catalog = Some(streams);
+        return;
+    };
+
+    run.test(SUITE, "state_per_stream", |_| {
+        verdict(
+            first.state_problems.clone(),
+            "expected every state message to name a stream of the catalog and to hold a JSON object with the stream's cursor",
+            "emit one state per stream, for example {\"updated_at\": \"2024-05-01T00:00:00Z\"} for the cursor `updated_at`",
+        )
+    });
+
+    let mut second = None;
+    let first_states = first.last_states(&cursors);
+    run.step(SUITE, "second_read_respects_state", |ctx| {
+        if first_states.is_empty() {
+            return Verdict::Skip("the first read emitted no usable state".into());
+        }
+        let collected = match read_from(ctx, &config, &catalog, &cursors, first_states.clone()) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from the first read's state to complete; {e}")),
+        };
+        let problems = collected.records_outside(&cursors, &first_states, Ordering::Less);
+        second = Some(collected);
+        verdict(
+            problems,
+            "expected a read from a state to return only records whose cursor is at or after the state's cursor",
+            "start the read from the cursor in the state the host passes to `read`",
+        )
+    });
+
+    run.test(SUITE, "future_state_yields_no_records", |ctx| {
+        let future: Vec<wit::StreamState> = cursors
+            .iter()
+            .map(|c| {
+                let base = first_states
+                    .iter()
+                    .find(|s| s.stream == c.stream)
+                    .and_then(|s| serde_json::from_str(&s.data).ok())
+                    .unwrap_or(Value::Null);
+                wit::StreamState {
+                    stream: c.stream.clone(),
+                    data: cursor::with_cursor(&base, &c.path, c.kind.far_future()).to_string(),
+                }
+            })
+            .collect();
+        let collected = match read_from(ctx, &config, &catalog, &cursors, future.clone()) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from a state in the far future to complete; {e}")),
+        };
+        let mut problems = Vec::new();
+        for c in &cursors {
+            let s = &collected.streams[&c.stream];
+            let state = &future.iter().find(|f| f.stream == c.stream).expect("one per stream").data;
+            if !s.records.is_empty() {
+                problems.push(format!("stream `{}` returned {} records from the state {state}", c.stream, s.records.len()));
+            }
+            if s.states.is_empty() {
+                problems.push(format!("stream `{}` emitted no state when read from {state}", c.stream));
+            }
+        }
+        verdict(
+            problems,
+            "expected a read from a state whose cursors lie far in the future to return no records and still emit a state for each stream",
+            "return only records at or after the state's cursor, and always emit the stream's state",
+        )
+    });
+
+    run.test(SUITE, "final_state_adds_nothing", |ctx| {
+        let Some(second) = &second else {
+            return Verdict::Skip("the second incremental read did not complete".into());
+        };
+        // The state each stream ended the second read with (or started it from).
+        let mut states = second.last_states(&cursors);
+        for s in &first_states {
+            if !states.iter().any(|t| t.stream == s.stream) {
+                states.push(s.clone());
+            }
+        }
+        let collected = match read_from(ctx, &config, &catalog, &cursors, states.clone()) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from the second read's final state to complete; {e}")),
+        };
+        let problems = collected.records_outside(&cursors, &states, Ordering::Greater);
+        verdict(
+            problems,
+            "expected a read from the state a read ended with to return nothing new (no record after that state's cursor)",
+            "emit, at the end of each stream, a state whose cursor covers every record the read returned",
+        )
+    });
+
+    run.catalog = Some(streams);
+}
+
+/// The streams that support incremental reads and whose cursor the schema declares.
+fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
+    let mut seen = std::collections::HashSet::new();
+    streams
+        .iter()
+        .filter(|s| seen.insert(s.info.name.as_str()))
+        .filter(|s| {
+            s.info
+                .supported_sync_modes
+                .contains(&wit::SyncMode::Incremental)
+        })
+        .filter_map(|s| {
+            let schema = s.schema.as_ref()?;
+            let path = s.info.default_cursor_field.clone();
+            schema::field_schema(schema, &path).filter(|_| !path.is_empty())?;
+            Some(Cursor {
+                stream: s.info.name.clone(),
+                kind: CursorKind::of(schema, &path),
+                path,
+            })
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct StreamRead {
+    /// The cursor value of each record, in order (`None`: the record has none).
+    records: Vec<Option<Value>>,
+    /// Each state's data, in order.
+    states: Vec<Value>,
+}
+
+struct Collected {
+    streams: HashMap<String, StreamRead>,
+    state_problems: Vec<String>,
+}
+
+fn read_from(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    catalog: &wit::ConfiguredCatalog,
+    cursors: &[Cursor],
+    state: Vec<wit::StreamState>,
+) -> Result<Collected, String> {
+    let paths: HashMap<&str, &Cursor> = cursors.iter().map(|c| (c.stream.as_str(), c)).collect();
+    let mut collected = Collected {
+        streams: cursors
+            .iter()
+            .map(|c| (c.stream.clone(), StreamRead::default()))
+            .collect(),
+        state_problems: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    read::stream_read(ctx, config, catalog, &state, &mut |message| match message {
+        wit::Message::Record(r) => {
+            // Records that are not JSON are basic_read's finding.
+            if let (Some(s), Some(c), Ok(value)) = (
+                collected.streams.get_mut(&r.stream),
+                paths.get(r.stream.as_str()),
+                serde_json::from_str::<Value>(&r.data),
+            ) {
+                s.records.push(schema::value_at(&value, &c.path).cloned());
+            }
+        }
+        wit::Message::State(st) => {
+            let problem = match (
+                collected.streams.get_mut(&st.stream),
+                paths.get(st.stream.as_str()),
+            ) {
+                (Some(s), Some(c)) => match serde_json::from_str::<Value>(&st.data) {
+                    Ok(v) if v.is_object() => {
+                        let problem = match cursor::in_state(&v, &c.path) {
+                            None => Some(format!(
+                                "the state {v} of stream `{}` has no `{}`",
+                                st.stream,
+                                c.path.join(".")
+                            )),
+                            Some(value) => c
+                                .kind
+                                .compare(value, value)
+                                .err()
+                                .map(|e| format!("the state of stream `{}`: {e}", st.stream)),
+                        };
+                        if problem.is_none() {
+                            s.states.push(v);
+                        }
+                        problem
+                    }
+                    Ok(v) => Some(format!(
+                        "the state of stream `{}` is {v}, not a JSON object",
+                        st.stream
+                    )),
+                    Err(e) => Some(format!(
+                        "the state of stream `{}` is not JSON: {e}",
+                        st.stream
+                    )),
+                },
+                _ => Some(format!(
+                    "a state names the stream {:?}, which the catalog does not configure (state: {})",
+                    st.stream, st.data
+                )),
+            };
+            // Bounded: a broken connector may emit a bad state per record.
+            if let Some(p) = problem
+                && collected.state_problems.len() < 1000
+            {
+                collected.state_problems.push(p);
+            }
+        }
+        wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+            errors.push(crate::sandbox::ConnectorError::from(e.error).to_string());
+        }
+        _ => {}
+    })?;
+    if let Some(e) = errors.first() {
+        return Err(format!("the connector reported an error: {e}"));
+    }
+    Ok(collected)
+}
+
+impl Collected {
+    /// The last valid state of each stream, as the host passes states to `read`.
+    fn last_states(&self, cursors: &[Cursor]) -> Vec<wit::StreamState> {
+        cursors
+            .iter()
+            .filter_map(|c| {
+                let last = self.streams[&c.stream].states.last()?;
+                Some(wit::StreamState {
+                    stream: c.stream.clone(),
+                    data: last.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Records whose cursor compares `outside` (Less: before; Greater: after)
+    /// to the cursor of the state the read started from.
+    fn records_outside(
+        &self,
+        cursors: &[Cursor],
+        states: &[wit::StreamState],
+        outside: Ordering,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        let word = if outside == Ordering::Less {
+            "before"
+        } else {
+            "after"
+        };
+        for c in cursors {
+            let Some(state) = states.iter().find(|s| s.stream == c.stream) else {
+                continue;
+            };
+            let Some(bound) = serde_json::from_str::<Value>(&state.data)
+                .ok()
+                .and_then(|v| cursor::in_state(&v, &c.path).cloned())
+            else {
+                continue;
+            };
+            let field = c.path.join(".");
+            for (index, value) in self.streams[&c.stream].records.iter().enumerate() {
+                let problem = match value {
+                    None => Some(format!(
+                        "record index {index} of stream `{}` has no cursor value at `{field}`",
+                        c.stream
+                    )),
+                    Some(v) => match c.kind.compare(v, &bound) {
+                        Err(e) => Some(format!(
+                            "record index {index} of stream `{}`: {e}",
+                            c.stream
+                        )),
+                        Ok(o) if o == outside => Some(format!(
+                            "record index {index} of stream `{}` has `{field}` {v}, {word} the state's cursor {bound} (compared as {})",
+                            c.stream,
+                            c.kind.name()
+                        )),
+                        Ok(_) => None,
+                    },
+                };
+                if let Some(p) = problem {
+                    problems.push(p);
+                }
+            }
+        }
+        problems
+    }
+}
+
+fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
+    if problems.is_empty() {
+        return Verdict::Pass;
+    }
+    let count = problems.len();
+    let more = match count.saturating_sub(EXAMPLES) {
+        0 => String::new(),
+        n => format!("\n  ... and {n} more"),
+    };
+    Verdict::Fail(format!(
+        "{expected}; {count} problem(s):\n  {}{more}\nfix: {fix}",
+        problems[..count.min(EXAMPLES)].join("\n  ")
+    ))
+}

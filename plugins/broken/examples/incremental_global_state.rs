@@ -1,0 +1,15 @@
+//! Besides each stream's state, emits one global state for no stream in
+//! particular. Caught by incremental/state_per_stream.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct GlobalState;
+impl Defect for GlobalState {
+    fn messages(messages: Messages) -> Messages {
+        let global = Message::State {
+            stream: String::new(),
+            data: r#"{"users": {"updated_at": "2020-01-01T00:00:00Z"}}"#.into(),
+        };
+        Box::new(messages.chain(std::iter::once(Ok(global))))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<GlobalState>);

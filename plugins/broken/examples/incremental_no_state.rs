@@ -1,0 +1,11 @@
+//! Never emits a state. Caught by incremental/first_read_emits_records_and_state
+//! and incremental/future_state_yields_no_records.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct NoState;
+impl Defect for NoState {
+    fn messages(messages: Messages) -> Messages {
+        Box::new(messages.filter(|m| !matches!(m, Ok(Message::State { .. }))))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<NoState>);
