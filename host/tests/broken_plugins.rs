@@ -232,6 +232,7 @@ const CASES: &[Case] = &[
         plugin: "incremental-ignores-state",
         fails: &[
             "incremental/second_read_respects_state",
+            "incremental/sequential_slices",
             "incremental/future_state_yields_no_records",
         ],
         says: &[
@@ -245,6 +246,7 @@ const CASES: &[Case] = &[
         plugin: "incremental-older-record",
         fails: &[
             "incremental/second_read_respects_state",
+            "incremental/sequential_slices",
             "incremental/future_state_yields_no_records",
         ],
         says: &[
@@ -279,6 +281,15 @@ const CASES: &[Case] = &[
         says: &[
             "after the state's cursor \"2020-01-01T00:01:00Z\"",
             "covers every record",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-checkpoint-ahead",
+        fails: &["incremental/sequential_slices"],
+        says: &[
+            "stream `users`, from the state {\"updated_at\":\"2099-01-01T00:00:00Z\"} (after record index 249): 750 record(s)",
+            "primary key [251]",
         ],
         extra_args: &[],
     },
@@ -401,4 +412,5 @@ cases! {
     incremental_no_state => "incremental-no-state",
     incremental_global_state => "incremental-global-state",
     incremental_lagging_state => "incremental-lagging-state",
+    incremental_checkpoint_ahead => "incremental-checkpoint-ahead",
 }

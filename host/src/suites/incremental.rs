@@ -22,17 +22,22 @@ const TESTS: &[&str] = &[
     "first_read_emits_records_and_state",
     "state_per_stream",
     "second_read_respects_state",
+    "sequential_slices",
     "future_state_yields_no_records",
     "final_state_adds_nothing",
 ];
 /// Examples kept per problem.
 const EXAMPLES: usize = 3;
+/// The most intermediate states the slices test reads from, per stream.
+const MAX_SLICES: usize = 5;
 
 /// A stream read incrementally: its cursor and how cursor values compare.
 struct Cursor {
     stream: String,
     path: Vec<String>,
     kind: CursorKind,
+    /// The primary key's paths (those the schema declares); empty when none.
+    primary_key: Vec<Vec<String>>,
 }
 
 pub(super) fn run(run: &mut Run<'_>) {
@@ -134,6 +139,10 @@ pub(super) fn run(run: &mut Run<'_>) {
         )
     });
 
+    run.test(SUITE, "sequential_slices", |ctx| {
+        sequential_slices(ctx, &config, &cursors, &first)
+    });
+
     run.test(SUITE, "future_state_yields_no_records", |ctx| {
         let future: Vec<wit::StreamState> = cursors
             .iter()
@@ -216,6 +225,13 @@ fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
                 stream: s.info.name.clone(),
                 kind: CursorKind::of(schema, &path),
                 path,
+                primary_key: s
+                    .info
+                    .source_defined_primary_key
+                    .iter()
+                    .filter(|p| schema::field_schema(schema, p).is_some())
+                    .cloned()
+                    .collect(),
             })
         })
         .collect()
@@ -225,8 +241,12 @@ fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
 struct StreamRead {
     /// The cursor value of each record, in order (`None`: the record has none).
     records: Vec<Option<Value>>,
+    /// The primary key of each record as JSON text, in order (streams with a key).
+    keys: Vec<String>,
     /// Each state's data, in order.
     states: Vec<Value>,
+    /// How many records of the stream came before each state.
+    state_positions: Vec<usize>,
 }
 
 struct Collected {
@@ -259,6 +279,14 @@ fn read_from(
                 serde_json::from_str::<Value>(&r.data),
             ) {
                 s.records.push(schema::value_at(&value, &c.path).cloned());
+                if !c.primary_key.is_empty() {
+                    let key: Vec<&Value> = c
+                        .primary_key
+                        .iter()
+                        .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+                        .collect();
+                    s.keys.push(serde_json::to_string(&key).unwrap_or_default());
+                }
             }
         }
         wit::Message::State(st) => {
@@ -282,6 +310,7 @@ fn read_from(
                         };
                         if problem.is_none() {
                             s.states.push(v);
+                            s.state_positions.push(s.records.len());
                         }
                         problem
                     }
@@ -383,6 +412,91 @@ impl Collected {
         }
         problems
     }
+}
+
+/// From each distinct intermediate state of the first read (at most
+/// [`MAX_SLICES`] per stream, spread over the read), a fresh read of that stream
+/// must return every record the first read emitted after the state (by primary
+/// key), and none before the state's cursor.
+fn sequential_slices(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    cursors: &[Cursor],
+    first: &Collected,
+) -> Verdict {
+    let mut problems = Vec::new();
+    let mut slices = 0;
+    for c in cursors.iter().filter(|c| !c.primary_key.is_empty()) {
+        let s = &first.streams[&c.stream];
+        let total = s.records.len();
+        let mut seen = std::collections::HashSet::new();
+        let intermediate: Vec<usize> = (0..s.states.len())
+            .filter(|&i| s.state_positions[i] < total && seen.insert(s.states[i].to_string()))
+            .collect();
+        let step = intermediate.len().div_ceil(MAX_SLICES).max(1);
+        for &i in intermediate.iter().step_by(step) {
+            slices += 1;
+            let state = wit::StreamState {
+                stream: c.stream.clone(),
+                data: s.states[i].to_string(),
+            };
+            let catalog = wit::ConfiguredCatalog {
+                streams: vec![wit::ConfiguredStream {
+                    name: c.stream.clone(),
+                    sync_mode: wit::SyncMode::Incremental,
+                    cursor_field: c.path.clone(),
+                    primary_key: c.primary_key.clone(),
+                }],
+            };
+            let slice = match read_from(
+                ctx,
+                config,
+                &catalog,
+                std::slice::from_ref(c),
+                vec![state.clone()],
+            ) {
+                Ok(slice) => slice,
+                Err(e) => {
+                    problems.push(format!(
+                        "stream `{}`, from the state {}: the read did not complete: {e}",
+                        c.stream, state.data
+                    ));
+                    continue;
+                }
+            };
+            let got: std::collections::HashSet<&String> =
+                slice.streams[&c.stream].keys.iter().collect();
+            let position = s.state_positions[i];
+            let missing: Vec<&String> = s.keys[position..]
+                .iter()
+                .filter(|k| !got.contains(k))
+                .collect();
+            if let Some(key) = missing.first() {
+                problems.push(format!(
+                    "stream `{}`, from the state {} (after record index {}): {} record(s) the first read emitted after it are missing, the first with primary key {key}",
+                    c.stream,
+                    state.data,
+                    position.saturating_sub(1),
+                    missing.len()
+                ));
+            }
+            problems.extend(slice.records_outside(
+                std::slice::from_ref(c),
+                std::slice::from_ref(&state),
+                Ordering::Less,
+            ));
+        }
+    }
+    if slices == 0 {
+        return Verdict::Skip(
+            "the first read emitted no intermediate state (a state before the last record) for a stream with a primary key".into(),
+        );
+    }
+    verdict(
+        problems,
+        "expected a read from each intermediate state of the first read to return the records that came after it, and none before its cursor",
+        "make each checkpoint state cover exactly the records emitted before it",
+    )
 }
 
 fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {

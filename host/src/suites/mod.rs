@@ -54,6 +54,7 @@ pub const ALL_TESTS: &[&str] = &[
     "incremental/first_read_emits_records_and_state",
     "incremental/state_per_stream",
     "incremental/second_read_respects_state",
+    "incremental/sequential_slices",
     "incremental/future_state_yields_no_records",
     "incremental/final_state_adds_nothing",
 ];

@@ -1,0 +1,31 @@
+//! Checkpoint states (those in the middle of a stream) claim a cursor far ahead
+//! of the records emitted so far; the final state of each stream is right.
+//! Caught by incremental/sequential_slices.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct CheckpointAhead;
+impl Defect for CheckpointAhead {
+    fn messages(messages: Messages) -> Messages {
+        // A state is a checkpoint when a record of its stream follows it.
+        let mut held: Option<Message> = None;
+        Box::new(messages.flat_map(move |m| {
+            let mut out = Vec::new();
+            if let Some(state) = held.take() {
+                let checkpoint = matches!(&m, Ok(Message::Record { .. }));
+                out.push(Ok(match state {
+                    Message::State { stream, .. } if checkpoint => Message::State {
+                        stream,
+                        data: r#"{"updated_at": "2099-01-01T00:00:00Z"}"#.into(),
+                    },
+                    other => other,
+                }));
+            }
+            match m {
+                Ok(state @ Message::State { .. }) => held = Some(state),
+                other => out.push(other),
+            }
+            out
+        }))
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<CheckpointAhead>);
