@@ -109,7 +109,9 @@ impl CursorKind {
     }
 }
 
-fn parse_instant(s: &str) -> Option<(i64, u32)> {
+/// Seconds and nanoseconds since the Unix epoch of a date-time in RFC 3339 or a
+/// lenient form (a space for `T`, no zone meaning UTC, a bare date).
+pub fn parse_instant(s: &str) -> Option<(i64, u32)> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some((t.timestamp(), t.timestamp_subsec_nanos()));

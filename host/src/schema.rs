@@ -170,13 +170,32 @@ pub fn field_schema<'a>(schema: &'a Value, path: &[String]) -> Option<&'a Value>
     Some(current)
 }
 
+/// The validator for a stream's records: draft 7 with formats checked, where
+/// `date-time` also takes the lenient forms Airbyte accepts (a space for `T`, no
+/// zone meaning UTC) and `date` is a calendar date `YYYY-MM-DD`. email, ipv4,
+/// ipv6 and uri are jsonschema's own checks.
+pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::draft7::options()
+        .should_validate_formats(true)
+        .with_format("date-time", |s: &str| {
+            crate::cursor::parse_instant(s).is_some() && s.contains(['T', 't', ' '])
+        })
+        .with_format("date", |s: &str| {
+            s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+        })
+        .build(schema)
+        .map_err(|e| e.to_string())
+}
+
 /// The fields a stream's schema declares, as a tree, for finding undeclared
-/// fields in records quickly.
+/// fields and non-integral integers in records quickly.
 #[derive(Debug, Clone, Default)]
 pub struct FieldTree {
     /// `None`: the object accepts any field (no `properties` declared).
     fields: Option<BTreeMap<String, FieldTree>>,
     items: Option<Box<FieldTree>>,
+    /// The schema allows integers and no other numbers here.
+    integer: bool,
 }
 
 impl FieldTree {
@@ -185,6 +204,8 @@ impl FieldTree {
         let Some(obj) = schema.as_object() else {
             return tree;
         };
+        let types = declared_types(schema);
+        tree.integer = types.contains(&"integer") && !types.contains(&"number");
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             tree.fields = Some(
                 props
@@ -251,6 +272,33 @@ impl FieldTree {
                     .iter()
                     .enumerate()
                     .find_map(|(i, v)| sub.first_undeclared(v).map(|p| format!("/{i}{p}")))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FieldTree {
+    /// The JSON pointer of the first value where the schema wants an integer
+    /// and the record has a number with a fraction part, even `.0`. (JSON
+    /// Schema counts 1.0 as an integer; ctest is strict, as a typed
+    /// destination would be.)
+    pub fn first_non_integer(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::Number(n) if self.integer && n.is_f64() => Some(String::new()),
+            Value::Object(map) => {
+                let fields = self.fields.as_ref()?;
+                map.iter().find_map(|(k, v)| {
+                    let p = fields.get(k)?.first_non_integer(v)?;
+                    Some(format!("/{}{p}", escape_pointer(k)))
+                })
+            }
+            Value::Array(items) => {
+                let sub = self.items.as_ref()?;
+                items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, v)| sub.first_non_integer(v).map(|p| format!("/{i}{p}")))
             }
             _ => None,
         }
@@ -405,6 +453,66 @@ mod tests {
         for (_, c) in &wrong {
             assert!(!jsonschema::draft7::is_valid(&spec, c), "{c}");
         }
+    }
+
+    #[test]
+    fn record_formats_are_checked_with_airbyte_lenient_date_times() {
+        let schema = json!({"type": "object", "properties": {
+            "t": {"type": "string", "format": "date-time"},
+            "d": {"type": "string", "format": "date"},
+            "e": {"type": "string", "format": "email"},
+            "v4": {"type": "string", "format": "ipv4"},
+            "v6": {"type": "string", "format": "ipv6"},
+            "u": {"type": "string", "format": "uri"}
+        }});
+        let v = record_validator(&schema).unwrap();
+        for good in [
+            json!({"t": "2024-05-01T10:00:00Z"}),
+            json!({"t": "2024-05-01T10:00:00.123+02:00"}),
+            json!({"t": "2024-05-01 10:00:00"}),
+            json!({"t": "2024-05-01T10:00:00"}),
+            json!({"d": "2024-05-01"}),
+            json!({"e": "ada@example.com"}),
+            json!({"v4": "10.0.0.1", "v6": "::1", "u": "https://example.com/a?b=c"}),
+        ] {
+            assert!(v.is_valid(&good), "{good}");
+        }
+        for bad in [
+            json!({"t": "yesterday"}),
+            json!({"t": "2024-05-01"}),
+            json!({"t": "2024-13-01T00:00:00Z"}),
+            json!({"d": "2024-02-30"}),
+            json!({"d": "2024-05-01T00:00:00Z"}),
+            json!({"e": "not an email"}),
+            json!({"v4": "300.1.1.1"}),
+            json!({"v6": "::g"}),
+            json!({"u": "not a uri"}),
+        ] {
+            assert!(!v.is_valid(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_are_strict() {
+        let schema = json!({"type": "object", "properties": {
+            "n": {"type": ["null", "integer"]},
+            "x": {"type": "number"},
+            "list": {"type": "array", "items": {"type": "integer"}}
+        }});
+        let tree = FieldTree::from_schema(&schema);
+        let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert_eq!(
+            tree.first_non_integer(&parse(r#"{"n": 1, "x": 1.5, "list": [1, 2]}"#)),
+            None
+        );
+        assert_eq!(
+            tree.first_non_integer(&parse(r#"{"n": 1.0}"#)),
+            Some("/n".into())
+        );
+        assert_eq!(
+            tree.first_non_integer(&parse(r#"{"list": [1, 2.0]}"#)),
+            Some("/list/1".into())
+        );
     }
 
     #[test]

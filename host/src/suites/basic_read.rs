@@ -187,7 +187,7 @@ impl RecordChecker {
                     validator: s
                         .schema
                         .as_ref()
-                        .and_then(|sc| jsonschema::draft7::new(sc).ok()),
+                        .and_then(|sc| schema::record_validator(sc).ok()),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
                     // Keys the schema does not declare are discovery's finding.
                     primary_key: s
@@ -360,6 +360,20 @@ impl RecordChecker {
                 .unwrap_or_default();
             self.schema
                 .add(|| format!("record index {index} of stream `{stream}` {detail}"));
+        }
+        if let Some(fields) = &check.fields
+            && let Some(path) = fields.first_non_integer(&value)
+        {
+            let found = value
+                .pointer(&path)
+                .map(Value::to_string)
+                .unwrap_or_default();
+            self.schema.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` at `{path}`: {found} is not an integer \
+                     (ctest is strict: a number with a fraction part, even .0, is not an integer)"
+                )
+            });
         }
         if let Some(fields) = &check.fields
             && let Some(path) = fields.first_undeclared(&value)
