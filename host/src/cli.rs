@@ -42,6 +42,11 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
 
+    /// The previous version of the connector: report breaking changes of the
+    /// spec and catalog against it (the backward_compatibility suite).
+    #[arg(long, value_name = "OLD.wasm")]
+    previous: Option<PathBuf>,
+
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -135,6 +140,14 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         args.cache_dir.clone().or_else(CompileCache::default_dir)
     });
     let sandbox = Sandbox::load(&args.plugin, &cache).map_err(|e| UsageError(e.to_string()))?;
+    let previous = match &args.previous {
+        None => None,
+        Some(path) => Some(
+            Sandbox::load(path, &cache)
+                .map_err(|e| UsageError(format!("{e}\n  (this is the --previous version)")))?,
+        ),
+    };
+    let previous_name = args.previous.as_ref().map(|p| format!("`{}`", p.display()));
 
     let options = RunOptions {
         config,
@@ -156,7 +169,8 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
                 None => vec![&mut console],
             },
         };
-        suites::run_all(&sandbox, &options, &mut fan_out)
+        let previous = previous.as_ref().zip(previous_name.as_deref());
+        suites::run_all(&sandbox, previous, &options, &mut fan_out)
     };
     if let (Some(path), Some(json)) = (&args.report_json, &json) {
         std::fs::write(path, json.to_json()).map_err(|e| {

@@ -7,6 +7,7 @@
 //! - [`cli`]: the `ctest` command line.
 
 pub mod cli;
+pub mod compat;
 pub mod cursor;
 pub mod redact;
 pub mod report;

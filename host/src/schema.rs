@@ -161,6 +161,12 @@ pub fn declared_types(schema: &Value) -> Vec<&str> {
     }
 }
 
+/// Whether a list of declared types accepts values of type `t`: an integer is
+/// also a number.
+pub fn types_accept(types: &[&str], t: &str) -> bool {
+    types.contains(&t) || (t == "integer" && types.contains(&"number"))
+}
+
 /// The schema of the field at `path` (top-level property first), if declared.
 pub fn field_schema<'a>(schema: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut current = schema;
@@ -363,8 +369,7 @@ pub fn configs_with_wrong_type(spec: &Value, config: &Value) -> Vec<(String, Val
         ];
         let Some((kind, wrong)) = candidates.into_iter().find(|(kind, _)| {
             // An integer is a number: it would not be wrong where a number is expected.
-            let allowed = types.contains(kind) || (*kind == "integer" && types.contains(&"number"));
-            !allowed
+            !types_accept(&types, kind)
         }) else {
             continue;
         };

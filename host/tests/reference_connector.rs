@@ -9,7 +9,13 @@ use ctest::suites::ALL_TESTS;
 
 #[test]
 fn source_faker_passes_every_suite() {
-    let run = run_plugin("source-faker", &faker_config(), &[]);
+    // Compared with itself, it has no breaking change either.
+    let faker = plugin("source-faker");
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--previous", faker.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.with_status("PASS"), ALL_TESTS, "{}", run.stdout);
     assert_eq!(
@@ -22,10 +28,16 @@ fn source_faker_passes_every_suite() {
 fn json_report_lists_every_test_and_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
+    let faker = plugin("source-faker");
     let run = run_plugin(
         "source-faker",
         &faker_config(),
-        &["--report-json", report.to_str().unwrap()],
+        &[
+            "--report-json",
+            report.to_str().unwrap(),
+            "--previous",
+            faker.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     let json: serde_json::Value =
@@ -91,7 +103,12 @@ fn a_million_records_read_streams_through_the_checks() {
 #[test]
 fn the_readme_example_connector_passes_every_suite() {
     let config = root().join("examples/rust-numbers/config.json");
-    let run = run_plugin("source-numbers", &config, &[]);
+    let numbers = plugin("source-numbers");
+    let run = run_plugin(
+        "source-numbers",
+        &config,
+        &["--previous", numbers.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     // It has no incremental stream: that suite is skipped, with the reason.
     let (incremental, others): (Vec<&str>, Vec<&str>) = ALL_TESTS
@@ -119,5 +136,24 @@ fn the_readme_shows_the_example_connector_as_it_is() {
     assert!(
         source.contains(&readme[start..end]),
         "README.md's Rust example and examples/rust-numbers/src/lib.rs differ: update one from the other"
+    );
+}
+
+#[test]
+fn without_previous_the_backward_compatibility_suite_does_not_run() {
+    let run = run_plugin("source-faker", &faker_config(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("backward_compatibility/"),
+        "{}",
+        run.stdout
+    );
+    let others = ALL_TESTS
+        .iter()
+        .filter(|t| !t.starts_with("backward_compatibility/"))
+        .count();
+    assert_eq!(
+        run.last_line(),
+        format!("{others} passed, 0 failed, 0 skipped")
     );
 }

@@ -5,6 +5,7 @@
 //! config's schema and its secrets), then the catalog (for the read). A test that
 //! needs what an earlier test could not provide is skipped with that reason.
 
+mod backward_compatibility;
 mod basic_read;
 mod connection;
 mod discovery;
@@ -57,6 +58,16 @@ pub const ALL_TESTS: &[&str] = &[
     "incremental/sequential_slices",
     "incremental/future_state_yields_no_records",
     "incremental/final_state_adds_nothing",
+    "backward_compatibility/spec_required_fields",
+    "backward_compatibility/spec_fields_kept",
+    "backward_compatibility/spec_types_kept",
+    "backward_compatibility/spec_defaults_kept",
+    "backward_compatibility/previous_configs_still_valid",
+    "backward_compatibility/catalog_streams_kept",
+    "backward_compatibility/catalog_fields_kept",
+    "backward_compatibility/catalog_cursors_kept",
+    "backward_compatibility/catalog_sync_modes_kept",
+    "backward_compatibility/catalog_primary_keys_kept",
 ];
 
 /// Per-suite wall-clock limits for one test.
@@ -150,7 +161,14 @@ pub struct Run<'a> {
 }
 
 /// Runs every suite against the plugin and reports each test as it finishes.
-pub fn run_all(sandbox: &Sandbox, options: &RunOptions, reporter: &mut dyn Reporter) -> Summary {
+/// `previous` is the previous version of the plugin and its name, for the
+/// backward-compatibility suite.
+pub fn run_all(
+    sandbox: &Sandbox,
+    previous: Option<(&Sandbox, &str)>,
+    options: &RunOptions,
+    reporter: &mut dyn Reporter,
+) -> Summary {
     let mut run = Run {
         sandbox,
         options,
@@ -169,6 +187,7 @@ pub fn run_all(sandbox: &Sandbox, options: &RunOptions, reporter: &mut dyn Repor
     basic_read::run(&mut run);
     full_refresh::run(&mut run);
     incremental::run(&mut run);
+    backward_compatibility::run(&mut run, previous);
     let summary = run.summary;
     run.reporter.run_finished(&summary);
     summary
