@@ -5,7 +5,7 @@
 //! file that is not a component of this contract, a config that is not JSON).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -34,13 +34,19 @@ enum Command {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("config_source").required(true).args(["config", "config_env"])))]
 struct RunArgs {
     /// The connector: a WebAssembly component (`.wasm`) built against ctest's contract.
     plugin: PathBuf,
 
     /// The connector's config, a JSON file.
     #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    config: Option<PathBuf>,
+
+    /// Read the config's JSON from this environment variable instead of a file,
+    /// so that a CI runner never writes secrets to disk.
+    #[arg(long, value_name = "VAR")]
+    config_env: Option<String>,
 
     /// The previous version of the connector: report breaking changes of the
     /// spec and catalog against it (the backward_compatibility suite).
@@ -112,7 +118,27 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             )));
         }
     }
-    let config = read_config(&args.config)?;
+    let (config_text, config_name) = match (&args.config, &args.config_env) {
+        (Some(path), _) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                UsageError(format!(
+                    "{}: cannot read the config: {e}\n  fix: pass the path of the connector's JSON config with --config",
+                    path.display()
+                ))
+            })?,
+            path.display().to_string(),
+        ),
+        (None, Some(var)) => (
+            std::env::var(var).map_err(|_| {
+                UsageError(format!(
+                    "${var}: the environment variable is not set (or not UTF-8)\n  fix: set {var} to the connector's config as JSON, or pass --config FILE"
+                ))
+            })?,
+            format!("${var}"),
+        ),
+        (None, None) => unreachable!("clap requires --config or --config-env"),
+    };
+    let config = parse_config(&config_text, &config_name)?;
     let timeouts = match args.timeout {
         None => Timeouts::default(),
         Some(s) if s.is_finite() && s > 0.0 => Timeouts::all(Duration::from_secs_f64(s)),
@@ -151,7 +177,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
 
     let options = RunOptions {
         config,
-        config_source: format!("`{}`", args.config.display()),
+        config_source: format!("`{config_name}`"),
         limits,
         timeouts,
         filters: args.filters,
@@ -183,25 +209,18 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     Ok(summary)
 }
 
-fn read_config(path: &Path) -> Result<Value, UsageError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// The config from its text; `name` is the file or `$VAR` it came from.
+fn parse_config(text: &str, name: &str) -> Result<Value, UsageError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         UsageError(format!(
-            "{}: cannot read the config: {e}\n  fix: pass the path of the connector's JSON config with --config",
-            path.display()
-        ))
-    })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
-        UsageError(format!(
-            "{}:{}:{}: the config is not valid JSON: {e}\n  fix: correct the JSON at that line and column",
-            path.display(),
+            "{name}:{}:{}: the config is not valid JSON: {e}\n  fix: correct the JSON at that line and column",
             e.line(),
             e.column()
         ))
     })?;
     if !value.is_object() {
         return Err(UsageError(format!(
-            "{}: the config is {}, not a JSON object\n  fix: write the config as an object, for example {{\"count\": 100}}",
-            path.display(),
+            "{name}: the config is {}, not a JSON object\n  fix: write the config as an object, for example {{\"count\": 100}}",
             crate::schema::kind_of(&value)
         )));
     }

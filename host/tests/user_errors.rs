@@ -180,3 +180,38 @@ fn run_filter_that_matches_no_test() {
         ],
     );
 }
+
+#[test]
+fn config_from_an_environment_variable() {
+    let plugin = plugin("source-faker");
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--config-env",
+        "CTEST_TEST_CONFIG",
+        "--run",
+        "spec/config_matches_spec",
+    ];
+    let run = ctest_with_env(&args, &[("CTEST_TEST_CONFIG", r#"{"count": 10}"#)]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.with_status("PASS"), ["spec/config_matches_spec"]);
+    // Unset, and not JSON: exit 2, naming the variable.
+    let run = ctest(&args);
+    expect_usage_error(
+        &run,
+        &["$CTEST_TEST_CONFIG: the environment variable is not set"],
+    );
+    let run = ctest_with_env(&args, &[("CTEST_TEST_CONFIG", "{count: 10}")]);
+    expect_usage_error(
+        &run,
+        &["$CTEST_TEST_CONFIG:1:2: the config is not valid JSON"],
+    );
+}
+
+#[test]
+fn a_config_is_required() {
+    let plugin = plugin("source-faker");
+    let run = ctest(&["run", plugin.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--config"), "{}", run.stderr);
+}
