@@ -215,7 +215,7 @@ const CASES: &[Case] = &[
         says: &[
             "stream `users`: the record with primary key [",
             "differs between the two reads",
-            "1000 did not",
+            "1000 problem(s)",
         ],
         extra_args: &[],
     },

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Run, Verdict};
+use super::{Run, Verdict, verdict};
 use crate::compat;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{ConnectorError, Sandbox};
@@ -275,15 +275,4 @@ fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
         Err(e) => return Err(format!("`discover` failed: {}", ConnectorError::from(e))),
     };
     Ok(Previous { spec, catalog })
-}
-
-fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
-    if problems.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail(format!(
-            "{expected}; breaking:\n  {}\nfix: {fix}",
-            problems.join("\n  ")
-        ))
-    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, read};
+use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, read};
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema::{self, FieldTree};
@@ -21,8 +21,6 @@ const CHECKS: &[&str] = &[
     "primary_key_not_null",
     "stream_status_order",
 ];
-/// Examples kept per problem.
-const EXAMPLES: usize = 3;
 
 pub(super) fn run(run: &mut Run<'_>) {
     let Some(streams) = run.catalog.take() else {

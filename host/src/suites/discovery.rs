@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, Verdict};
+use super::{DiscoveredStream, Run, Verdict, verdict};
 use crate::sandbox::bindings::ctest::connector::types::{StreamInfo, SyncMode};
 use crate::schema;
 
@@ -243,16 +243,5 @@ fn known_fields(schema: &Value) -> String {
                 .join(", ")
         ),
         _ => String::new(),
-    }
-}
-
-fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
-    if problems.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail(format!(
-            "{expected}:\n  {}\nfix: {fix}",
-            problems.join("\n  ")
-        ))
     }
 }

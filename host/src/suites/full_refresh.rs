@@ -7,29 +7,15 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, Verdict, read};
+use super::{DiscoveredStream, EXAMPLES, Run, Verdict, read, verdict};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 
 const SUITE: &str = "full_refresh";
-/// Examples kept per problem.
-const EXAMPLES: usize = 3;
 
 pub(super) fn run(run: &mut Run<'_>) {
     const TESTS: &[&str] = &["records_repeatable", "emitted_at_not_decreasing"];
-    if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
-        return;
-    }
-    if run.streams_with_records.is_none() {
-        run.skip_all(
-            SUITE,
-            TESTS,
-            "the full-refresh read of basic_read/read did not complete",
-        );
-        return;
-    }
-    let Some(streams) = run.catalog.take() else {
-        run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
+    let Some((streams, _)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
     let catalog = read::configured_catalog(&streams, |s| {
@@ -201,20 +187,11 @@ fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
             (false, _) => format!("stream `{name}`: the record {key} is missing from the second read"),
         }));
     }
-    if problems.is_empty() {
-        return Verdict::Pass;
-    }
-    let count = problems.len();
-    let more = match count.saturating_sub(EXAMPLES) {
-        0 => String::new(),
-        n => format!("\n  ... and {n} more"),
-    };
-    problems.truncate(EXAMPLES);
-    Verdict::Fail(format!(
-        "expected every record of a first full-refresh read to appear, unchanged, in a second one; {count} did not:\n  {}{more}\n\
-         fix: make full-refresh reads repeatable: the same data gives the same records (no random or time-dependent values)",
-        problems.join("\n  ")
-    ))
+    verdict(
+        problems,
+        "expected every record of a first full-refresh read to appear, unchanged, in a second one",
+        "make full-refresh reads repeatable: the same data gives the same records (no random or time-dependent values)",
+    )
 }
 
 fn emitted_at_verdict(first: &Snapshot, second: &Snapshot) -> Verdict {

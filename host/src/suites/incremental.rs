@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, read};
+use super::{DiscoveredStream, Run, TestCtx, Verdict, read, verdict};
 use crate::cursor::{self, CursorKind};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
@@ -26,8 +26,6 @@ const TESTS: &[&str] = &[
     "future_state_yields_no_records",
     "final_state_adds_nothing",
 ];
-/// Examples kept per problem.
-const EXAMPLES: usize = 3;
 /// The most intermediate states the slices test reads from, per stream.
 const MAX_SLICES: usize = 5;
 
@@ -41,19 +39,7 @@ struct Cursor {
 }
 
 pub(super) fn run(run: &mut Run<'_>) {
-    if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
-        return;
-    }
-    let Some(with_records) = run.streams_with_records.clone() else {
-        run.skip_all(
-            SUITE,
-            TESTS,
-            "the full-refresh read of basic_read/read did not complete",
-        );
-        return;
-    };
-    let Some(streams) = run.catalog.take() else {
-        run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
+    let Some((streams, with_records)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
     // Streams without data are basic_read's finding (records_per_stream).
@@ -497,19 +483,4 @@ fn sequential_slices(
         "expected a read from each intermediate state of the first read to return the records that came after it, and none before its cursor",
         "make each checkpoint state cover exactly the records emitted before it",
     )
-}
-
-fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
-    if problems.is_empty() {
-        return Verdict::Pass;
-    }
-    let count = problems.len();
-    let more = match count.saturating_sub(EXAMPLES) {
-        0 => String::new(),
-        n => format!("\n  ... and {n} more"),
-    };
-    Verdict::Fail(format!(
-        "{expected}; {count} problem(s):\n  {}{more}\nfix: {fix}",
-        problems[..count.min(EXAMPLES)].join("\n  ")
-    ))
 }

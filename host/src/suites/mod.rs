@@ -129,6 +129,26 @@ pub enum Verdict {
     Skip(String),
 }
 
+/// Examples of a problem shown in a failure message.
+const EXAMPLES: usize = 3;
+
+/// Pass when there is no problem; otherwise fail with what was expected, how
+/// many problems there are, the first few, and the fix.
+fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
+    if problems.is_empty() {
+        return Verdict::Pass;
+    }
+    let count = problems.len();
+    let more = match count.saturating_sub(EXAMPLES) {
+        0 => String::new(),
+        n => format!("\n  ... and {n} more"),
+    };
+    Verdict::Fail(format!(
+        "{expected}; {count} problem(s):\n  {}{more}\nfix: {fix}",
+        problems[..count.min(EXAMPLES)].join("\n  ")
+    ))
+}
+
 /// The spec as the suites use it: the contract's record plus the parsed schema.
 pub struct Spec {
     pub raw: wit::ConnectorSpec,
@@ -290,6 +310,32 @@ impl<'a> Run<'a> {
         };
         self.summary.add(status);
         self.reporter.test_finished(&result);
+    }
+
+    /// The start of a suite that reads again after basic_read: the catalog
+    /// (taken from the run: give it back) and the streams that had records.
+    /// `None` when none of its tests is selected, or when basic_read's read did
+    /// not complete (its tests are then skipped with that reason).
+    fn rereading_suite(
+        &mut self,
+        suite: &'static str,
+        tests: &[&str],
+    ) -> Option<(Vec<DiscoveredStream>, std::collections::HashSet<String>)> {
+        if !tests.iter().any(|t| self.selected(suite, t)) {
+            return None;
+        }
+        match (self.streams_with_records.clone(), self.catalog.take()) {
+            (Some(with_records), Some(streams)) => Some((streams, with_records)),
+            (_, catalog) => {
+                self.catalog = catalog;
+                self.skip_all(
+                    suite,
+                    tests,
+                    "the full-refresh read of basic_read/read did not complete",
+                );
+                None
+            }
+        }
     }
 
     /// Skips every named test of a suite with one reason.
