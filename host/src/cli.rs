@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::report::{ConsoleReporter, JsonReport, Reporter, Summary, TestResult};
 use crate::sandbox::{CompileCache, Limits, Sandbox};
 use crate::suites::{self, RunOptions, Timeouts};
+use crate::test_config::{self, TestConfig};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +35,7 @@ enum Command {
 }
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("config_source").required(true).args(["config", "config_env"])))]
+#[command(group(clap::ArgGroup::new("config_source").args(["config", "config_env"])))]
 struct RunArgs {
     /// The connector: a WebAssembly component (`.wasm`) built against ctest's contract.
     plugin: PathBuf,
@@ -47,6 +48,11 @@ struct RunArgs {
     /// so that a CI runner never writes secrets to disk.
     #[arg(long, value_name = "VAR")]
     config_env: Option<String>,
+
+    /// The test configuration: per suite, input sets and bypass reasons (YAML;
+    /// see the README).
+    #[arg(long, value_name = "FILE")]
+    test_config: Option<PathBuf>,
 
     /// The previous version of the connector: report breaking changes of the
     /// spec and catalog against it (the backward_compatibility suite).
@@ -118,7 +124,25 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             )));
         }
     }
-    let (config_text, config_name) = match (&args.config, &args.config_env) {
+    let (test_config, suites) = match &args.test_config {
+        None => (TestConfig::default(), Default::default()),
+        Some(path) => {
+            let (config, base) = test_config::load(path).map_err(UsageError)?;
+            let suites = test_config::prepare(&config, &base).map_err(UsageError)?;
+            let config = TestConfig {
+                config_path: config.config_path.map(|p| base.join(p)),
+                ..config
+            };
+            (config, suites)
+        }
+    };
+    let config_file = args.config.clone().or_else(|| {
+        args.config_env
+            .is_none()
+            .then(|| test_config.config_path.clone())
+            .flatten()
+    });
+    let (config_text, config_name) = match (&config_file, &args.config_env) {
         (Some(path), _) => (
             std::fs::read_to_string(path).map_err(|e| {
                 UsageError(format!(
@@ -136,7 +160,11 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             })?,
             format!("${var}"),
         ),
-        (None, None) => unreachable!("clap requires --config or --config-env"),
+        (None, None) => {
+            return Err(UsageError(
+                "no config given\n  fix: pass --config FILE, or --config-env VAR, or set `config_path` in the --test-config file".into(),
+            ));
+        }
     };
     let config = parse_config(&config_text, &config_name)?;
     let timeouts = match args.timeout {
@@ -155,6 +183,11 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         ));
     }
     let limits = Limits {
+        environment: test_config
+            .custom_environment_variables
+            .clone()
+            .into_iter()
+            .collect(),
         memory_bytes: args.memory_limit.saturating_mul(1 << 20),
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,
@@ -181,6 +214,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         limits,
         timeouts,
         filters: args.filters,
+        suites,
     };
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());

@@ -14,3 +14,4 @@ pub mod report;
 pub mod sandbox;
 pub mod schema;
 pub mod suites;
+pub mod test_config;

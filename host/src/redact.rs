@@ -48,6 +48,14 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// Adds another redactor's secrets.
+    pub fn extend(&mut self, other: Redactor) {
+        self.secrets.extend(other.secrets);
+        self.secrets
+            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        self.secrets.dedup();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
     }

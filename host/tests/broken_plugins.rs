@@ -51,7 +51,7 @@ const CASES: &[Case] = &[
     },
     Case {
         plugin: "check-fails",
-        fails: &["connection/check_succeeds"],
+        fails: &["connection/check"],
         says: &["401 Unauthorized"],
         extra_args: &[],
     },

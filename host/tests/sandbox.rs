@@ -10,7 +10,7 @@ fn every_test_gets_a_fresh_instance() {
     // Its `check` fails in an instance where `spec` ran before.
     let run = run_plugin("broken-state-between-calls", &faker_config(), &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(run.status_of("connection/check_succeeds"), Some("PASS"));
+    assert_eq!(run.status_of("connection/check"), Some("PASS"));
 }
 
 #[test]
@@ -43,7 +43,7 @@ fn secret_values_never_reach_the_output_or_the_report() {
         &["--report-json", report.to_str().unwrap()],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert_eq!(run.with_status("FAIL"), ["connection/check_succeeds"]);
+    assert_eq!(run.with_status("FAIL"), ["connection/check"]);
     let report = std::fs::read_to_string(&report).unwrap();
     for (what, text) in [
         ("stdout", &run.stdout),
@@ -136,14 +136,14 @@ fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_or_network() {
             "--config",
             config.to_str().unwrap(),
             "--run",
-            "connection/check_succeeds",
+            "connection/check",
         ],
         &[("CTEST_PROBE_HOST_SECRET", "host-env-must-not-leak")],
     );
     // The probe's check fails with the list of what got through, if anything did.
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
-        run.status_of("connection/check_succeeds"),
+        run.status_of("connection/check"),
         Some("PASS"),
         "{}",
         run.stdout

@@ -60,6 +60,8 @@ pub struct Limits {
     pub batch_size: u32,
     /// Bytes of stdout and of stderr kept per instance.
     pub output_bytes: usize,
+    /// The plugin's environment: only what the test configuration grants.
+    pub environment: Vec<(String, String)>,
 }
 
 impl Default for Limits {
@@ -70,6 +72,7 @@ impl Default for Limits {
             max_messages: 10_000_000,
             batch_size: 1024,
             output_bytes: 64 << 10,
+            environment: Vec::new(),
         }
     }
 }
@@ -218,6 +221,7 @@ impl Sandbox {
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
+            .envs(&limits.environment)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)

@@ -36,6 +36,10 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
     if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
         return;
     }
+    if run.bypass_suite.is_some() {
+        run.skip_all(SUITE, TESTS, "bypassed");
+        return;
+    }
     // The suite is opt-in: without a previous version it does not run.
     let Some((sandbox, name)) = previous else {
         return;
@@ -94,7 +98,7 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
             ),
         });
     }
-    let user_config = run.options.config.clone();
+    let user_config = run.config.clone();
     run.test(SUITE, "previous_configs_still_valid", |_| {
         let Some(new) = &new_spec else {
             return Verdict::Skip("the new version's spec is not available".into());

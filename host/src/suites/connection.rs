@@ -1,40 +1,61 @@
-//! connection: `check` accepts the given config and rejects invalid ones with a
-//! failed outcome (an answer), not a trap and not success.
+//! connection: `check` accepts the given config (or answers as the test
+//! configuration's `status` says) and rejects invalid ones with a failed
+//! outcome (an answer), not a trap and not success.
 
 use serde_json::Value;
 
 use super::{Run, TestCtx, Verdict};
 use crate::sandbox::bindings::ctest::connector::types::CheckOutcome;
 use crate::schema;
+use crate::test_config::ExpectedStatus;
 
 const SUITE: &str = "connection";
 
 pub(super) fn run(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
-    let config_source = run.options.config_source.clone();
-    run.test(SUITE, "check_succeeds", |ctx| {
+    let config_source = run.config_source.clone();
+    let expected = run.set.set.status.unwrap_or(ExpectedStatus::Succeed);
+    run.test(SUITE, "check", |ctx| {
         let mut plugin = match ctx.instance() {
             Ok(p) => p,
             Err(e) => return Verdict::Fail(e.to_string()),
         };
         let result = plugin.check(&config_text);
         ctx.keep_logs(&plugin);
-        match result {
-            Ok(Ok(CheckOutcome::Succeeded)) => Verdict::Pass,
-            Ok(Ok(CheckOutcome::Failed(reason))) => Verdict::Fail(format!(
-                "expected `check` with the config from {config_source} to succeed; it failed: {reason}\n\
-                 fix: correct the config (credentials, host), or the connector's check"
-            )),
-            Ok(Err(error)) => Verdict::Fail(format!(
-                "expected `check` to succeed; it returned an error: {}",
-                crate::sandbox::ConnectorError::from(error)
-            )),
-            Err(e) => Verdict::Fail(format!("expected `check` to succeed; {e}")),
+        // What came, as a status of the test configuration, and in words.
+        let (came, what) = match &result {
+            Ok(Ok(CheckOutcome::Succeeded)) => (ExpectedStatus::Succeed, "it succeeded".to_string()),
+            Ok(Ok(CheckOutcome::Failed(reason))) => (ExpectedStatus::Failed, format!("it failed: {reason}")),
+            Ok(Err(error)) => (
+                ExpectedStatus::Exception,
+                format!("it returned an error: {}", crate::sandbox::ConnectorError::from(error.clone())),
+            ),
+            Err(e) => (ExpectedStatus::Exception, e.to_string()),
+        };
+        if came == expected {
+            return Verdict::Pass;
         }
+        let fix = match expected {
+            ExpectedStatus::Succeed => "correct the config (credentials, host), or the connector's check",
+            ExpectedStatus::Failed => "answer `check-outcome::failed` with the reason when the config cannot be used",
+            ExpectedStatus::Exception => "the test configuration expects `check` to return an error (`status: exception`) for this config",
+        };
+        Verdict::Fail(format!(
+            "expected `check` with the config from {config_source} to {}; {what}\nfix: {fix}",
+            match expected {
+                ExpectedStatus::Succeed => "succeed",
+                ExpectedStatus::Failed => "answer `failed`",
+                ExpectedStatus::Exception => "return an error",
+            }
+        ))
     });
 
+    // The invalid configs are derived from a config the connector accepts.
+    if expected != ExpectedStatus::Succeed {
+        return;
+    }
     let spec_schema = run.spec.as_ref().and_then(|s| s.schema.clone());
-    let config = run.options.config.clone();
+    let config = run.config.clone();
     for (name, derive) in [
         (
             "rejects_missing_required",

@@ -2,7 +2,7 @@
 //! record of the first read is in the second: matched by primary key where the
 //! stream has one, else as a whole record. And `emitted_at` never goes backwards.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict, read, verdict};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
+use crate::test_config::Bypassed;
 
 const SUITE: &str = "full_refresh";
 
@@ -18,13 +19,14 @@ pub(super) fn run(run: &mut Run<'_>) {
     let Some((streams, _)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
-    let catalog = read::configured_catalog(&streams, |s| {
+    let catalog = read::configured_catalog(&streams, run.set.streams.as_ref(), |s| {
         s.info
             .supported_sync_modes
             .contains(&wit::SyncMode::FullRefresh)
             .then_some(wit::SyncMode::FullRefresh)
     });
     let config_text = run.config_text.clone();
+    let ignored = run.set.set.ignored_fields.clone();
 
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {
@@ -33,7 +35,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
         let mut snapshots = Vec::new();
         for which in ["first", "second"] {
-            let mut snapshot = Snapshot::new(&streams);
+            let mut snapshot = Snapshot::new(&streams, &ignored);
             if let Err(e) = read::stream_read(ctx, &config_text, &catalog, &[], &mut |m| {
                 snapshot.observe(m)
             }) {
@@ -73,6 +75,8 @@ struct Snapshot {
 
 struct StreamSnapshot {
     primary_key: Vec<Vec<String>>,
+    /// Fields left out of the comparison (the test configuration's `ignored_fields`).
+    ignored: Vec<Vec<String>>,
     /// Key (the primary key's values, or the whole record) -> digest of the record.
     records: HashMap<String, u64>,
     first_emitted_at: Option<i64>,
@@ -83,7 +87,8 @@ struct StreamSnapshot {
 }
 
 impl Snapshot {
-    fn new(streams: &[DiscoveredStream]) -> Self {
+    /// `ignored`: per stream, the fields (dotted paths) left out of the comparison.
+    fn new(streams: &[DiscoveredStream], ignored: &BTreeMap<String, Vec<Bypassed>>) -> Self {
         Snapshot {
             order: streams.iter().map(|s| s.info.name.clone()).collect(),
             streams: streams
@@ -105,6 +110,12 @@ impl Snapshot {
                         s.info.name.clone(),
                         StreamSnapshot {
                             primary_key,
+                            ignored: ignored
+                                .get(&s.info.name)
+                                .into_iter()
+                                .flatten()
+                                .map(|f| f.name.split('.').map(str::to_string).collect())
+                                .collect(),
                             records: HashMap::new(),
                             first_emitted_at: None,
                             last_emitted_at: None,
@@ -127,9 +138,12 @@ impl Snapshot {
         let Some(s) = self.streams.get_mut(&r.stream) else {
             return;
         };
-        let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+        let Ok(mut value) = serde_json::from_str::<Value>(&r.data) else {
             return;
         };
+        for path in &s.ignored {
+            remove_at(&mut value, path);
+        }
         let index = s.count;
         s.count += 1;
         if let Some(last) = s.last_emitted_at
@@ -160,6 +174,23 @@ impl Snapshot {
             serde_json::to_string(&values).unwrap_or_default()
         };
         s.records.insert(key, hasher.finish());
+    }
+}
+
+/// Removes the field at `path` from a record, if it is there.
+fn remove_at(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut current = value;
+    for name in parents {
+        match current.get_mut(name) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Some(map) = current.as_object_mut() {
+        map.remove(last);
     }
 }
 

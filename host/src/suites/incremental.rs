@@ -46,6 +46,12 @@ pub(super) fn run(run: &mut Run<'_>) {
     let cursors: Vec<Cursor> = incremental_streams(&streams)
         .into_iter()
         .filter(|c| with_records.contains(&c.stream))
+        .filter(|c| {
+            run.set
+                .streams
+                .as_ref()
+                .is_none_or(|only| only.contains(&c.stream))
+        })
         .collect();
     if cursors.is_empty() {
         run.skip_all(
@@ -56,7 +62,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         run.catalog = Some(streams);
         return;
     }
-    let catalog = read::configured_catalog(&streams, |s| {
+    let catalog = read::configured_catalog(&streams, None, |s| {
         cursors
             .iter()
             .any(|c| c.stream == s.info.name)
@@ -64,6 +70,7 @@ pub(super) fn run(run: &mut Run<'_>) {
     });
     let config = run.config_text.clone();
 
+    let file_state = run.set.future_state.clone();
     let mut first = None;
     run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
         let collected = match read_from(ctx, &config, &catalog, &cursors, Vec::new()) {
@@ -133,6 +140,10 @@ pub(super) fn run(run: &mut Run<'_>) {
         let future: Vec<wit::StreamState> = cursors
             .iter()
             .map(|c| {
+                // The test configuration's future state, where it has one.
+                if let Some((_, state)) = file_state.iter().flatten().find(|(name, _)| *name == c.stream) {
+                    return wit::StreamState { stream: c.stream.clone(), data: state.to_string() };
+                }
                 let base = first_states
                     .iter()
                     .find(|s| s.stream == c.stream)

@@ -16,12 +16,26 @@ mod spec;
 
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::redact::Redactor;
 use crate::report::{Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
+use crate::test_config::{PreparedSet, PreparedSuite};
+
+/// The suites, in the order they run.
+pub const SUITES: &[&str] = &[
+    "spec",
+    "connection",
+    "discovery",
+    "basic_read",
+    "full_refresh",
+    "incremental",
+    "backward_compatibility",
+];
 
 /// Every test, as `suite/name`, in the order they run. (A test in
 /// `host/tests/reference_connector.rs` checks a full run against this list.)
@@ -31,7 +45,7 @@ pub const ALL_TESTS: &[&str] = &[
     "spec/secrets_marked",
     "spec/config_matches_spec",
     "spec/metadata",
-    "connection/check_succeeds",
+    "connection/check",
     "connection/rejects_missing_required",
     "connection/rejects_wrong_type",
     "discovery/discover_call",
@@ -120,6 +134,8 @@ pub struct RunOptions {
     pub timeouts: Timeouts,
     /// Run only tests whose `suite/name` contains one of these (all when empty).
     pub filters: Vec<String>,
+    /// Per suite, from the test configuration file: bypasses and input sets.
+    pub suites: BTreeMap<&'static str, PreparedSuite>,
 }
 
 /// The verdict of a test body.
@@ -167,7 +183,18 @@ pub struct DiscoveredStream {
 pub struct Run<'a> {
     sandbox: &'a Sandbox,
     options: &'a RunOptions,
+    /// The config of the input set being run, parsed and as JSON text, and
+    /// where it came from.
+    config: Value,
     config_text: String,
+    config_source: String,
+    /// The input set being run (defaults when the test configuration has none).
+    set: PreparedSet,
+    /// Appended to test names when a suite runs with several input sets.
+    suffix: String,
+    /// The bypasses of the suite being run: the whole suite, or single tests.
+    bypass_suite: Option<String>,
+    bypass_tests: BTreeMap<String, String>,
     redactor: Redactor,
     reporter: &'a mut dyn Reporter,
     summary: Summary,
@@ -192,7 +219,13 @@ pub fn run_all(
     let mut run = Run {
         sandbox,
         options,
+        config: options.config.clone(),
         config_text: options.config.to_string(),
+        config_source: options.config_source.clone(),
+        set: PreparedSet::default(),
+        suffix: String::new(),
+        bypass_suite: None,
+        bypass_tests: BTreeMap::new(),
         // Until the spec is known, mask by property names alone.
         redactor: Redactor::new(&options.config, None),
         reporter,
@@ -201,13 +234,37 @@ pub fn run_all(
         catalog: None,
         streams_with_records: None,
     };
-    spec::run(&mut run);
-    connection::run(&mut run);
-    discovery::run(&mut run);
-    basic_read::run(&mut run);
-    full_refresh::run(&mut run);
-    incremental::run(&mut run);
-    backward_compatibility::run(&mut run, previous);
+    for suite in SUITES {
+        let prepared = options.suites.get(suite).cloned().unwrap_or_default();
+        run.bypass_suite = prepared.bypass_reason.clone();
+        run.bypass_tests = prepared.bypass.clone();
+        let sets = if prepared.sets.is_empty() {
+            vec![PreparedSet::default()]
+        } else {
+            prepared.sets
+        };
+        let numbered = sets.len() > 1;
+        for (i, set) in sets.into_iter().enumerate() {
+            run.use_set(
+                set,
+                if numbered {
+                    format!("#{}", i + 1)
+                } else {
+                    String::new()
+                },
+            );
+            match *suite {
+                "spec" => spec::run(&mut run),
+                "connection" => connection::run(&mut run),
+                "discovery" => discovery::run(&mut run),
+                "basic_read" => basic_read::run(&mut run),
+                "full_refresh" => full_refresh::run(&mut run),
+                "incremental" => incremental::run(&mut run),
+                "backward_compatibility" => backward_compatibility::run(&mut run, previous),
+                other => unreachable!("unknown suite {other}"),
+            }
+        }
+    }
     let summary = run.summary;
     run.reporter.run_finished(&summary);
     summary
@@ -234,6 +291,33 @@ impl<'r> TestCtx<'r> {
 }
 
 impl<'a> Run<'a> {
+    /// Makes `set` the input set of the tests that follow.
+    fn use_set(&mut self, set: PreparedSet, suffix: String) {
+        let (config, source) = set.config.clone().unwrap_or_else(|| {
+            (
+                self.options.config.clone(),
+                self.options.config_source.clone(),
+            )
+        });
+        // The set's secrets are masked as well as the run's.
+        let schema = self.spec.as_ref().and_then(|s| s.schema.as_ref());
+        self.redactor.extend(Redactor::new(&config, schema));
+        self.config_text = config.to_string();
+        self.config = config;
+        self.config_source = source;
+        self.set = set;
+        self.suffix = suffix;
+    }
+
+    /// Why a test is bypassed by the test configuration, if it is.
+    fn bypassed(&self, name: &str) -> Option<String> {
+        let reason = self
+            .bypass_suite
+            .as_ref()
+            .or_else(|| self.bypass_tests.get(name))?;
+        Some(format!("bypassed by the test configuration: {reason}"))
+    }
+
     fn selected(&self, suite: &str, name: &str) -> bool {
         let id = format!("{suite}/{name}");
         self.options.filters.is_empty()
@@ -247,8 +331,18 @@ impl<'a> Run<'a> {
         name: &str,
         body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
     ) {
-        if self.selected(suite, name) {
-            self.step(suite, name, body);
+        if !self.selected(suite, name) {
+            return;
+        }
+        match self.bypassed(name) {
+            Some(reason) => self.finish(
+                suite,
+                name,
+                Verdict::Skip(reason),
+                Duration::ZERO,
+                Vec::new(),
+            ),
+            None => self.step(suite, name, body),
         }
     }
 
@@ -262,10 +356,15 @@ impl<'a> Run<'a> {
         body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
     ) {
         let started = Instant::now();
+        let timeout = self
+            .set
+            .set
+            .timeout()
+            .unwrap_or_else(|| self.options.timeouts.for_suite(suite));
         let mut ctx = TestCtx {
             sandbox: self.sandbox,
             limits: &self.options.limits,
-            deadline: started + self.options.timeouts.for_suite(suite),
+            deadline: started + timeout,
             logs: Vec::new(),
         };
         let verdict = body(&mut ctx);
@@ -285,6 +384,11 @@ impl<'a> Run<'a> {
         if !self.selected(suite, name) {
             return;
         }
+        // A bypassed test that ran (a step later tests need) is still a skip.
+        let verdict = match self.bypassed(name) {
+            Some(reason) => Verdict::Skip(reason),
+            None => verdict,
+        };
         let (status, message) = match verdict {
             Verdict::Pass => (Status::Passed, None),
             Verdict::Fail(m) => (Status::Failed, Some(m)),
@@ -302,7 +406,7 @@ impl<'a> Run<'a> {
         };
         let result = TestResult {
             suite,
-            name: name.to_string(),
+            name: format!("{name}{}", self.suffix),
             status,
             message: message.map(|m| self.redactor.redact(&m)),
             duration,
@@ -322,6 +426,12 @@ impl<'a> Run<'a> {
         tests: &[&str],
     ) -> Option<(Vec<DiscoveredStream>, std::collections::HashSet<String>)> {
         if !tests.iter().any(|t| self.selected(suite, t)) {
+            return None;
+        }
+        // A bypassed suite reads nothing: `skip_all` reports its tests skipped
+        // with the bypass reason, which wins over the one given here.
+        if self.bypass_suite.is_some() {
+            self.skip_all(suite, tests, "bypassed");
             return None;
         }
         match (self.streams_with_records.clone(), self.catalog.take()) {

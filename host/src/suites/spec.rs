@@ -41,7 +41,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         serde_json::from_str(&raw.connection_specification).map_err(|e| e.to_string());
     let schema = parsed.as_ref().ok().cloned();
     if let Some(schema) = &schema {
-        run.redactor = Redactor::new(&run.options.config, Some(schema));
+        run.redactor = Redactor::new(&run.config, Some(schema));
     }
 
     run.test(SUITE, "connection_specification_valid", |_| match &parsed {
@@ -78,8 +78,8 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
     });
 
-    let config = &run.options.config;
-    let config_source = run.options.config_source.clone();
+    let config = run.config.clone();
+    let config_source = run.config_source.clone();
     run.test(SUITE, "config_matches_spec", |_| {
         let Some(schema) = &schema else {
             return Verdict::Skip("the connection specification is not JSON".into());
@@ -89,7 +89,7 @@ pub(super) fn run(run: &mut Run<'_>) {
             Err(_) => return Verdict::Skip("the connection specification is not a valid JSON Schema".into()),
         };
         let problems: Vec<String> = validator
-            .iter_errors(config)
+            .iter_errors(&config)
             .take(5)
             // Masked: the message must not echo config values, which may be secret.
             .map(|e| format!("at `{}`: {}", schema::pointer_or_root(e.instance_path().as_str()), e.masked()))

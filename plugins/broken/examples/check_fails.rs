@@ -1,4 +1,4 @@
-//! `check` fails for a valid config. Caught by connection/check_succeeds.
+//! `check` fails for a valid config. Caught by connection/check.
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

@@ -1,5 +1,5 @@
 //! Declares a secret `api_key` and then leaks it: in its logs, stdout, stderr and
-//! check message. ctest must mask it everywhere (connection/check_succeeds fails,
+//! check message. ctest must mask it everywhere (connection/check fails,
 //! showing the message with the key masked).
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! A connector whose `check` only works in an instance where nothing ran before
 //! (it keeps a flag in a global). ctest gives every test a fresh instance, so it
 //! passes every suite; a host that reused instances across tests would fail it at
-//! connection/check_succeeds.
+//! connection/check.
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};
