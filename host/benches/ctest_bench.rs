@@ -10,27 +10,17 @@
 //!
 //! It prints a Markdown table. Results are measurements, not assertions.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ctest::sandbox::{CompileCache, Limits, Sandbox};
+use ctest::sandbox::{CacheOutcome, CompileCache, Limits, Sandbox};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+// The tests' helpers: building the plugins, the paths.
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-fn build_plugins() {
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["run", "--quiet", "--package", "xtask", "--", "plugins"])
-        .status()
-        .expect("run cargo xtask plugins");
-    assert!(status.success(), "cargo xtask plugins failed");
-}
+use support::root;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -67,8 +57,7 @@ fn ctest_run(args: &[&str], cache: &Path) -> (Duration, u64, i32) {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to filter here.
-    build_plugins();
-    let plugins = root().join("target/plugins");
+    let plugins = support::plugins_dir();
     let faker = plugins.join("source-faker.wasm");
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
@@ -80,6 +69,11 @@ fn main() {
     let warm_started = Instant::now();
     let sandbox = Sandbox::load(&faker, &cache).expect("load source-faker");
     let warm_load = warm_started.elapsed();
+    assert_eq!(
+        sandbox.cache_outcome,
+        CacheOutcome::Hit,
+        "the second load must come from the cache"
+    );
     let limits = Limits::default();
     let deadline = Instant::now() + Duration::from_secs(3600);
     for _ in 0..1000 {

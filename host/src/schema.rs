@@ -255,64 +255,71 @@ impl FieldTree {
         }
     }
 
-    /// The JSON pointer of the first field of `value` the schema does not declare.
-    pub fn first_undeclared(&self, value: &Value) -> Option<String> {
+    /// Finds, in one walk of a record, the first field the schema does not
+    /// declare and the first value where the schema wants an integer but the
+    /// record has a number with a fraction part, even `.0`. (JSON Schema counts
+    /// 1.0 as an integer; ctest is strict, as a typed destination would be.)
+    /// Both as JSON pointers.
+    pub fn inspect(&self, value: &Value) -> FieldFindings {
+        let mut findings = FieldFindings::default();
+        self.walk(value, &mut String::new(), &mut findings);
+        findings
+    }
+
+    fn walk(&self, value: &Value, path: &mut String, found: &mut FieldFindings) {
+        if found.undeclared.is_some() && found.non_integer.is_some() {
+            return;
+        }
         match value {
+            Value::Number(n) if self.integer && n.is_f64() => {
+                found.non_integer.get_or_insert_with(|| path.clone());
+            }
             Value::Object(map) => {
-                let fields = self.fields.as_ref()?;
+                let Some(fields) = &self.fields else { return };
                 for (k, v) in map {
+                    let len = path.len();
+                    path.push('/');
+                    push_escaped(path, k);
                     match fields.get(k) {
-                        None => return Some(format!("/{}", escape_pointer(k))),
-                        Some(sub) => {
-                            if let Some(p) = sub.first_undeclared(v) {
-                                return Some(format!("/{}{p}", escape_pointer(k)));
-                            }
+                        None => {
+                            found.undeclared.get_or_insert_with(|| path.clone());
                         }
+                        Some(sub) => sub.walk(v, path, found),
                     }
+                    path.truncate(len);
                 }
-                None
             }
             Value::Array(items) => {
-                let sub = self.items.as_ref()?;
-                items
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, v)| sub.first_undeclared(v).map(|p| format!("/{i}{p}")))
+                let Some(sub) = &self.items else { return };
+                for (i, v) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&i.to_string());
+                    sub.walk(v, path, found);
+                    path.truncate(len);
+                }
             }
-            _ => None,
+            _ => {}
         }
     }
 }
 
-impl FieldTree {
-    /// The JSON pointer of the first value where the schema wants an integer
-    /// and the record has a number with a fraction part, even `.0`. (JSON
-    /// Schema counts 1.0 as an integer; ctest is strict, as a typed
-    /// destination would be.)
-    pub fn first_non_integer(&self, value: &Value) -> Option<String> {
-        match value {
-            Value::Number(n) if self.integer && n.is_f64() => Some(String::new()),
-            Value::Object(map) => {
-                let fields = self.fields.as_ref()?;
-                map.iter().find_map(|(k, v)| {
-                    let p = fields.get(k)?.first_non_integer(v)?;
-                    Some(format!("/{}{p}", escape_pointer(k)))
-                })
-            }
-            Value::Array(items) => {
-                let sub = self.items.as_ref()?;
-                items
-                    .iter()
-                    .enumerate()
-                    .find_map(|(i, v)| sub.first_non_integer(v).map(|p| format!("/{i}{p}")))
-            }
-            _ => None,
-        }
-    }
+/// What [`FieldTree::inspect`] found in a record.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct FieldFindings {
+    pub undeclared: Option<String>,
+    pub non_integer: Option<String>,
 }
 
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `key` to a JSON pointer, escaped.
+fn push_escaped(path: &mut String, key: &str) {
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
 }
 
 /// The value at a field path of a record.
@@ -427,19 +434,21 @@ mod tests {
         }});
         let tree = FieldTree::from_schema(&schema);
         assert_eq!(
-            tree.first_undeclared(&json!({"id": 1, "free": {"x": 1}})),
+            tree.inspect(&json!({"id": 1, "free": {"x": 1}})).undeclared,
             None
         );
         assert_eq!(
-            tree.first_undeclared(&json!({"id": 1, "zip": 2})),
+            tree.inspect(&json!({"id": 1, "zip": 2})).undeclared,
             Some("/zip".into())
         );
         assert_eq!(
-            tree.first_undeclared(&json!({"address": {"city": "x", "zip": 1}})),
+            tree.inspect(&json!({"address": {"city": "x", "zip": 1}}))
+                .undeclared,
             Some("/address/zip".into())
         );
         assert_eq!(
-            tree.first_undeclared(&json!({"tags": [{"name": 1}, {"name": 2, "color": 3}]})),
+            tree.inspect(&json!({"tags": [{"name": 1}, {"name": 2, "color": 3}]}))
+                .undeclared,
             Some("/tags/1/color".into())
         );
     }
@@ -507,15 +516,16 @@ mod tests {
         let tree = FieldTree::from_schema(&schema);
         let parse = |s: &str| serde_json::from_str::<Value>(s).unwrap();
         assert_eq!(
-            tree.first_non_integer(&parse(r#"{"n": 1, "x": 1.5, "list": [1, 2]}"#)),
+            tree.inspect(&parse(r#"{"n": 1, "x": 1.5, "list": [1, 2]}"#))
+                .non_integer,
             None
         );
         assert_eq!(
-            tree.first_non_integer(&parse(r#"{"n": 1.0}"#)),
+            tree.inspect(&parse(r#"{"n": 1.0}"#)).non_integer,
             Some("/n".into())
         );
         assert_eq!(
-            tree.first_non_integer(&parse(r#"{"list": [1, 2.0]}"#)),
+            tree.inspect(&parse(r#"{"list": [1, 2.0]}"#)).non_integer,
             Some("/list/1".into())
         );
     }

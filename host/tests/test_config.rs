@@ -195,42 +195,32 @@ fn a_future_state_file_replaces_the_generated_one() {
 
 #[test]
 fn mistakes_in_the_file_are_usage_errors_with_the_place() {
-    let (_dir, yaml) = setup(&[(
-        "ctest.yaml",
-        "acceptance_tests:\n  basic_read:\n    tests:\n      - empty_stream: []\n",
-    )]);
-    let run = run_with(
-        "source-faker",
-        &yaml,
-        &["--config", faker_config().to_str().unwrap()],
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("ctest.yaml:4:9: ")
-            && run.stderr.contains("unknown field `empty_stream`"),
-        "{}",
-        run.stderr
-    );
-
-    let (_dir, yaml) = setup(&[(
-        "ctest.yaml",
-        "acceptance_tests:\n  basic_read:\n    tests:\n      - configured_catalog_path: missing.json\n",
-    )]);
-    let run = run_with(
-        "source-faker",
-        &yaml,
-        &["--config", faker_config().to_str().unwrap()],
-    );
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("missing.json: cannot read the configured catalog"),
-        "{}",
-        run.stderr
-    );
-
-    let (_dir, yaml) = setup(&[("ctest.yaml", "acceptance_tests: {}\n")]);
-    let run = run_with("source-faker", &yaml, &[]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("no config given"), "{}", run.stderr);
+    let faker = faker_config();
+    let with_config = ["--config", faker.to_str().unwrap()];
+    // (the file, extra arguments, what stderr must say)
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "acceptance_tests:\n  basic_read:\n    tests:\n      - empty_stream: []\n",
+            &with_config,
+            &["ctest.yaml:4:9: ", "unknown field `empty_stream`"],
+        ),
+        (
+            "acceptance_tests:\n  basic_read:\n    tests:\n      - configured_catalog_path: missing.json\n",
+            &with_config,
+            &["missing.json: cannot read the configured catalog"],
+        ),
+        ("acceptance_tests: {}\n", &[], &["no config given"]),
+    ];
+    for (yaml_text, extra, says) in cases {
+        let (_dir, yaml) = setup(&[("ctest.yaml", yaml_text)]);
+        let run = run_with("source-faker", &yaml, extra);
+        assert_eq!(run.code, 2, "{yaml_text}\n{}", run.stderr);
+        for needle in says {
+            assert!(
+                run.stderr.contains(needle),
+                "{yaml_text}: expected {needle:?} in:\n{}",
+                run.stderr
+            );
+        }
+    }
 }

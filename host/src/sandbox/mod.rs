@@ -204,10 +204,6 @@ impl Sandbox {
         })
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// A fresh instance of the plugin, with its own store, under `limits`.
     /// Its calls must all finish before `deadline`.
     pub fn instantiate(
@@ -458,7 +454,17 @@ impl<'s> Plugin<'s> {
 
     /// Everything the plugin logged so far: `host.log` lines, then stdout and stderr.
     pub fn logs(&self) -> Vec<LogLine> {
-        let mut lines = self.store.data().logs.lines.clone();
+        let logs = &self.store.data().logs;
+        let mut lines = logs.lines.clone();
+        if logs.dropped > 0 {
+            lines.push(LogLine {
+                level: "log".to_string(),
+                message: format!(
+                    "[{} more log lines dropped: the log is capped per instance]",
+                    logs.dropped
+                ),
+            });
+        }
         for (name, out) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let (text, dropped) = out.text();
             for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -143,3 +143,37 @@ pub fn clip_line(line: &str) -> String {
     }
     format!("{} [{} more bytes cut]", &line[..end], line.len() - end)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_capped_and_counts_what_it_drops() {
+        let mut log = LogBuffer::default();
+        let line = "x".repeat(LogBuffer::MAX_LINE * 2);
+        for _ in 0..100 {
+            log.push("info", &line);
+        }
+        // Each line is clipped to MAX_LINE (plus its marker); the total stays under MAX_BYTES.
+        assert!(
+            log.lines[0]
+                .message
+                .ends_with(&format!("[{} more bytes cut]", LogBuffer::MAX_LINE))
+        );
+        let kept = log.lines.len() as u64;
+        assert!(
+            kept * (LogBuffer::MAX_LINE as u64)
+                <= LogBuffer::MAX_BYTES as u64 + LogBuffer::MAX_LINE as u64
+        );
+        assert_eq!(kept + log.dropped, 100);
+        assert!(log.dropped > 0);
+    }
+
+    #[test]
+    fn captured_output_keeps_the_first_bytes_and_counts_the_rest() {
+        let out = CapturedOutput::new(10);
+        out.append(b"0123456789abc");
+        assert_eq!(out.text(), ("0123456789".to_string(), 3));
+    }
+}

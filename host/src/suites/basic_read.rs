@@ -376,9 +376,12 @@ impl RecordChecker {
             self.schema
                 .add(|| format!("record index {index} of stream `{stream}` {detail}"));
         }
-        if let Some(fields) = &check.fields
-            && let Some(path) = fields.first_non_integer(&value)
-        {
+        let findings = check
+            .fields
+            .as_ref()
+            .map(|f| f.inspect(&value))
+            .unwrap_or_default();
+        if let Some(path) = findings.non_integer {
             let found = value
                 .pointer(&path)
                 .map(Value::to_string)
@@ -390,9 +393,7 @@ impl RecordChecker {
                 )
             });
         }
-        if let Some(fields) = &check.fields
-            && let Some(path) = fields.first_undeclared(&value)
-        {
+        if let Some(path) = findings.undeclared {
             self.undeclared.add(|| {
                 format!("record index {index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
             });
