@@ -224,3 +224,32 @@ fn mistakes_in_the_file_are_usage_errors_with_the_place() {
         }
     }
 }
+
+#[test]
+fn secrets_of_an_input_sets_config_are_masked_too() {
+    const SECRET: &str = "sk_set_only_91d0c3";
+    let (_dir, yaml) = setup(&[
+        ("good.json", GOOD),
+        (
+            "keyed.json",
+            &format!(r#"{{"count": 10, "api_key": "{SECRET}"}}"#),
+        ),
+        (
+            "ctest.yaml",
+            "config_path: good.json\nacceptance_tests:\n  connection:\n    tests:\n      - config_path: keyed.json\n",
+        ),
+    ]);
+    // The plugin logs its key and puts it in its check failure.
+    let run = run_with("broken-leaks-secret", &yaml, &["--run", "connection/check"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("the API refused the key **********"),
+        "{}",
+        run.stdout
+    );
+}
