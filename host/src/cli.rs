@@ -215,6 +215,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         timeouts,
         filters: args.filters,
         suites,
+        strict: test_config.test_strictness_level == test_config::Strictness::High,
     };
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());

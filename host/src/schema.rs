@@ -304,6 +304,86 @@ impl FieldTree {
     }
 }
 
+/// Field paths in dotted form, `[]` standing for "each item of the array":
+/// `address.city`, `line_items[].sku`.
+impl FieldTree {
+    /// Every field the schema declares, nested ones included.
+    pub fn declared_paths(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_paths("", &mut out);
+        out
+    }
+
+    fn collect_paths(&self, prefix: &str, out: &mut Vec<String>) {
+        if let Some(fields) = &self.fields {
+            for (name, sub) in fields {
+                let path = join_path(prefix, name);
+                sub.collect_paths(&path, out);
+                out.push(path);
+            }
+        }
+        if let Some(items) = &self.items {
+            items.collect_paths(&format!("{prefix}[]"), out);
+        }
+    }
+
+    /// Adds to `present` each declared field that holds a non-null value in
+    /// `value`.
+    pub fn mark_present(&self, value: &Value, present: &mut std::collections::HashSet<String>) {
+        self.mark("", value, present);
+    }
+
+    fn mark(&self, prefix: &str, value: &Value, present: &mut std::collections::HashSet<String>) {
+        match value {
+            Value::Object(map) => {
+                let Some(fields) = &self.fields else { return };
+                for (name, v) in map {
+                    if let (Some(sub), false) = (fields.get(name), v.is_null()) {
+                        let path = join_path(prefix, name);
+                        sub.mark(&path, v, present);
+                        present.insert(path);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(sub) = &self.items {
+                    let path = format!("{prefix}[]");
+                    for v in items {
+                        sub.mark(&path, v, present);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn join_path(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
+
+/// Removes the field at `path` (field names from the root) from a record, if
+/// it is there.
+pub fn remove_at(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut current = value;
+    for name in parents {
+        match current.get_mut(name) {
+            Some(next) => current = next,
+            None => return,
+        }
+    }
+    if let Some(map) = current.as_object_mut() {
+        map.remove(last);
+    }
+}
+
 /// What [`FieldTree::inspect`] found in a record.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct FieldFindings {
@@ -422,6 +502,32 @@ mod tests {
         ] {
             assert!(!looks_secret(s), "{s}");
         }
+    }
+
+    #[test]
+    fn data_points_are_noted_per_declared_path() {
+        let tree = FieldTree::from_schema(&json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "address": {"type": ["null", "object"], "properties": {"city": {"type": "string"}}},
+                "items": {"type": "array", "items": {"type": "object", "properties": {"sku": {"type": "string"}}}}
+            }
+        }));
+        let mut paths = tree.declared_paths();
+        paths.sort();
+        assert_eq!(
+            paths,
+            ["address", "address.city", "id", "items", "items[].sku"]
+        );
+        let mut present = std::collections::HashSet::new();
+        tree.mark_present(
+            &json!({"id": 1, "address": null, "items": [{"sku": null}, {}], "other": 3}),
+            &mut present,
+        );
+        let mut seen: Vec<_> = present.into_iter().collect();
+        seen.sort();
+        assert_eq!(seen, ["id", "items"]);
     }
 
     #[test]

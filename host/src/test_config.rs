@@ -3,6 +3,7 @@
 //! with, and the reasons for what is bypassed.
 //!
 //! ```yaml
+//! test_strictness_level: high             # every suite declared, records and future state given
 //! config_path: secrets/config.json        # used when --config is not given
 //! custom_environment_variables:           # handed to the plugin, nothing else is
 //!   REGION: eu
@@ -20,15 +21,31 @@
 //!           - name: refunds
 //!             bypass_reason: "no refunds in the sandbox account"
 //!         fail_on_extra_columns: false
+//!         validate_data_points: true
+//!         expect_records:
+//!           path: integration_tests/expected_records.jsonl
+//!           extra_records: true
 //!         timeout_seconds: 300
+//!   connector_attributes:
+//!     tests:
+//!       - streams_without_primary_key:
+//!           - name: events
+//!             bypass_reason: "the API gives events no id"
 //!   full_refresh:
 //!     tests:
 //!       - ignored_fields:
 //!           users:
 //!             - name: last_seen_at
 //!               bypass_reason: "changes on every read"
+//!         bypassed_streams:
+//!           - name: exports
+//!             bypass_reason: "rebuilt on every read"
 //!   incremental:
-//!     bypass_reason: "the API has no cursor"
+//!     tests:
+//!       - future_state:
+//!           future_state_path: integration_tests/abnormal_state.json
+//!   backward_compatibility:
+//!     bypass_reason: "first release"
 //! ```
 //!
 //! Paths are relative to the file. An unknown key or a value of the wrong type
@@ -44,6 +61,11 @@ use serde_json::Value;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestConfig {
+    /// `high`: every suite must be declared or bypassed with a reason, every
+    /// basic_read input set must give `expect_records`, and every incremental
+    /// one a `future_state` file covering every incremental stream.
+    #[serde(default)]
+    pub test_strictness_level: Strictness,
     /// The connector's config, when `--config` is not given.
     pub config_path: Option<PathBuf>,
     /// Environment variables handed to the plugin (its only environment).
@@ -59,6 +81,7 @@ pub struct AcceptanceTests {
     pub spec: Option<SuiteConfig>,
     pub connection: Option<SuiteConfig>,
     pub discovery: Option<SuiteConfig>,
+    pub connector_attributes: Option<SuiteConfig>,
     pub basic_read: Option<SuiteConfig>,
     pub full_refresh: Option<SuiteConfig>,
     pub incremental: Option<SuiteConfig>,
@@ -71,6 +94,7 @@ impl AcceptanceTests {
             "spec" => self.spec.as_ref(),
             "connection" => self.connection.as_ref(),
             "discovery" => self.discovery.as_ref(),
+            "connector_attributes" => self.connector_attributes.as_ref(),
             "basic_read" => self.basic_read.as_ref(),
             "full_refresh" => self.full_refresh.as_ref(),
             "incremental" => self.incremental.as_ref(),
@@ -112,9 +136,65 @@ pub struct InputSet {
     pub ignored_fields: BTreeMap<String, Vec<Bypassed>>,
     /// basic_read: fail on fields the schema does not declare (default true).
     pub fail_on_extra_columns: Option<bool>,
-    /// incremental: the state to read from in the far-future test (JSON: a
-    /// list of `{"stream": ..., "data": {...}}`, or an object stream -> state).
+    /// basic_read: every field the schema declares must hold a non-null value
+    /// in at least one record (default false).
+    pub validate_data_points: Option<bool>,
+    /// basic_read: records the read must produce.
+    pub expect_records: Option<ExpectRecords>,
+    /// incremental: the state to read from in the far-future test.
+    pub future_state: Option<FutureState>,
+    /// The reading suites: streams left out of this set's reads, with why.
+    #[serde(default)]
+    pub bypassed_streams: Vec<Bypassed>,
+    /// connector_attributes: streams that may lack a primary key, with why.
+    #[serde(default)]
+    pub streams_without_primary_key: Vec<Bypassed>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strictness {
+    #[default]
+    Low,
+    High,
+}
+
+/// Records the read must produce: a JSON Lines file of
+/// `{"stream": ..., "data": {...}}` (an `emitted_at` is ignored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectRecords {
+    pub path: Option<PathBuf>,
+    /// No expected records, for this reason (with `test_strictness_level: high`).
+    pub bypass_reason: Option<String>,
+    /// A record read may have fields the expected one lacks.
+    #[serde(default)]
+    pub extra_fields: bool,
+    /// The records of a stream come in the file's order.
+    #[serde(default)]
+    pub exact_order: bool,
+    /// The read may produce records the file does not list (default true).
+    #[serde(default = "yes")]
+    pub extra_records: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The far-future state (Airbyte's form).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FutureState {
+    /// JSON: a list of `{"stream": ..., "data": {...}}`, or an object stream ->
+    /// state. Streams it leaves out get a state generated from their cursor.
     pub future_state_path: Option<PathBuf>,
+    /// With `test_strictness_level: high`: incremental streams the file may
+    /// leave out, with why.
+    #[serde(default)]
+    pub missing_streams: Vec<Bypassed>,
+    /// With `test_strictness_level: high`: no file, for this reason.
+    pub bypass_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -164,14 +244,20 @@ pub fn load(path: &Path) -> Result<(TestConfig, PathBuf), String> {
     Ok((config, base))
 }
 
-/// What serde cannot check: timeouts, and `status` outside connection.
+/// The suites that read records.
+const READING: &[&str] = &["basic_read", "full_refresh", "incremental"];
+
+/// What serde cannot check: timeouts, keys outside the suites they belong
+/// to, bypasses of tests that do not exist, and what `test_strictness_level:
+/// high` demands.
 fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
+    let file = path.display();
     for suite in crate::suites::SUITES {
         let Some(s) = config.acceptance_tests.suite(suite) else {
             continue;
         };
         for (i, set) in s.tests.iter().enumerate() {
-            let place = format!("{}: acceptance_tests.{suite}.tests[{i}]", path.display());
+            let place = format!("{file}: acceptance_tests.{suite}.tests[{i}]");
             if let Some(t) = set.timeout_seconds
                 && !(t.is_finite() && t > 0.0)
             {
@@ -179,9 +265,23 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
                     "{place}.timeout_seconds: {t} is not a positive number of seconds\n  fix: for example `timeout_seconds: 60`"
                 ));
             }
-            if set.status.is_some() && *suite != "connection" {
+            for (key, given, belongs) in set.keys_given() {
+                if given && !belongs.contains(suite) {
+                    return Err(format!(
+                        "{place}.{key}: `{key}` does not apply to the {suite} suite\n  fix: move it to the input sets of {}",
+                        belongs
+                            .iter()
+                            .map(|b| format!("acceptance_tests.{b}"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ));
+                }
+            }
+            if let Some(e) = &set.expect_records
+                && e.path.is_some() == e.bypass_reason.is_some()
+            {
                 return Err(format!(
-                    "{place}.status: `status` belongs to the connection suite\n  fix: move it under acceptance_tests.connection.tests"
+                    "{place}.expect_records: give either `path` (a JSON Lines file of expected records) or `bypass_reason`\n  fix: for example `expect_records: {{path: expected_records.jsonl}}`"
                 ));
             }
         }
@@ -189,8 +289,7 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
             let id = format!("{suite}/{name}");
             if !crate::suites::ALL_TESTS.contains(&id.as_str()) {
                 return Err(format!(
-                    "{}: acceptance_tests.{suite}.bypass: `{name}` is not a test of the {suite} suite\n  fix: use one of: {}",
-                    path.display(),
+                    "{file}: acceptance_tests.{suite}.bypass: `{name}` is not a test of the {suite} suite\n  fix: use one of: {}",
                     crate::suites::ALL_TESTS
                         .iter()
                         .filter_map(|t| t.strip_prefix(&format!("{suite}/")))
@@ -200,7 +299,113 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
             }
         }
     }
+    if config.test_strictness_level == Strictness::High {
+        strict(config, path)?;
+    }
     Ok(())
+}
+
+/// `test_strictness_level: high`: every suite declared or bypassed with a
+/// reason; basic_read with expected records, incremental with a future state.
+fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
+    let file = path.display();
+    let because = "test_strictness_level is high";
+    for suite in crate::suites::SUITES {
+        let Some(s) = config.acceptance_tests.suite(suite) else {
+            return Err(format!(
+                "{file}: acceptance_tests.{suite}: missing; {because}, so every suite must be declared or bypassed with a reason\n  fix: add `{suite}: {{tests: [{{}}]}}`, or `{suite}: {{bypass_reason: \"why it does not apply\"}}`"
+            ));
+        };
+        if s.bypass_reason.is_some() {
+            continue;
+        }
+        let (key, form) = match *suite {
+            "basic_read" => (
+                "expect_records",
+                "expect_records: {path: expected_records.jsonl}",
+            ),
+            "incremental" => (
+                "future_state",
+                "future_state: {future_state_path: abnormal_state.json}",
+            ),
+            _ => continue,
+        };
+        if s.tests.is_empty() {
+            return Err(format!(
+                "{file}: acceptance_tests.{suite}.tests: missing; {because}, so {suite} needs input sets, each with `{key}`\n  fix: add `tests: [{{{form}}}]`"
+            ));
+        }
+        for (i, set) in s.tests.iter().enumerate() {
+            let given = match *suite {
+                "basic_read" => set.expect_records.is_some(),
+                _ => set
+                    .future_state
+                    .as_ref()
+                    .is_some_and(|f| f.future_state_path.is_some() || f.bypass_reason.is_some()),
+            };
+            if !given {
+                return Err(format!(
+                    "{file}: acceptance_tests.{suite}.tests[{i}].{key}: missing; {because}\n  fix: add `{form}`, or a `bypass_reason` in it"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl InputSet {
+    /// Each optional key: its name, whether it is given, and the suites it
+    /// belongs to.
+    fn keys_given(&self) -> [(&'static str, bool, &'static [&'static str]); 10] {
+        [
+            ("status", self.status.is_some(), &["connection"]),
+            (
+                "configured_catalog_path",
+                self.configured_catalog_path.is_some(),
+                READING,
+            ),
+            (
+                "empty_streams",
+                !self.empty_streams.is_empty(),
+                &["basic_read"],
+            ),
+            (
+                "ignored_fields",
+                !self.ignored_fields.is_empty(),
+                &["basic_read", "full_refresh"],
+            ),
+            (
+                "fail_on_extra_columns",
+                self.fail_on_extra_columns.is_some(),
+                &["basic_read"],
+            ),
+            (
+                "validate_data_points",
+                self.validate_data_points.is_some(),
+                &["basic_read"],
+            ),
+            (
+                "expect_records",
+                self.expect_records.is_some(),
+                &["basic_read"],
+            ),
+            (
+                "future_state",
+                self.future_state.is_some(),
+                &["incremental"],
+            ),
+            (
+                "bypassed_streams",
+                !self.bypassed_streams.is_empty(),
+                READING,
+            ),
+            (
+                "streams_without_primary_key",
+                !self.streams_without_primary_key.is_empty(),
+                &["connector_attributes"],
+            ),
+        ]
+    }
 }
 
 /// An input set with the files it names read and parsed.
@@ -213,6 +418,33 @@ pub struct PreparedSet {
     pub streams: Option<std::collections::HashSet<String>>,
     /// The far-future state: (stream, state).
     pub future_state: Option<Vec<(String, Value)>>,
+    /// The records basic_read must produce.
+    pub expected_records: Option<ExpectedRecords>,
+}
+
+impl PreparedSet {
+    /// Whether this set's reads include `stream`: it is in the configured
+    /// catalog (when one is given) and not bypassed.
+    pub fn includes(&self, stream: &str) -> bool {
+        self.streams.as_ref().is_none_or(|s| s.contains(stream))
+            && !self.set.bypassed_streams.iter().any(|b| b.name == stream)
+    }
+}
+
+/// The expected records file, read.
+#[derive(Debug, Clone)]
+pub struct ExpectedRecords {
+    /// The file, for messages.
+    pub file: String,
+    pub records: Vec<ExpectedRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExpectedRecord {
+    pub stream: String,
+    pub data: Value,
+    /// Its line in the file (from 1).
+    pub line: usize,
 }
 
 /// A suite's part of the test configuration, ready to run.
@@ -258,7 +490,7 @@ pub fn prepare(
                     )
                 })?),
             };
-            let future_state = match &set.future_state_path {
+            let future_state = match set.future_state.as_ref().and_then(|f| f.future_state_path.as_ref()) {
                 None => None,
                 Some(p) => Some(states(&read_json(base, p, "future state")?).ok_or_else(|| {
                     format!(
@@ -267,11 +499,16 @@ pub fn prepare(
                     )
                 })?),
             };
+            let expected_records = match set.expect_records.as_ref().and_then(|e| e.path.as_ref()) {
+                None => None,
+                Some(p) => Some(read_expected_records(&base.join(p))?),
+            };
             sets.push(PreparedSet {
                 set: set.clone(),
                 config,
                 streams,
                 future_state,
+                expected_records,
             });
         }
         out.insert(
@@ -323,6 +560,50 @@ fn states(value: &Value) -> Option<Vec<(String, Value)>> {
             .collect(),
         _ => None,
     }
+}
+
+/// A JSON Lines file of expected records: each line `{"stream": ..., "data":
+/// {...}}` (Airbyte's `{"type": "RECORD", "record": {...}}` too); blank lines
+/// are skipped.
+fn read_expected_records(path: &Path) -> Result<ExpectedRecords, String> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{file}: cannot read the expected records: {e}"))?;
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| {
+            format!("{file}:{line_no}:{}: the line is not valid JSON: {e}\n  fix: one JSON object per line: {{\"stream\": \"users\", \"data\": {{...}}}}", e.column())
+        })?;
+        let record = value
+            .get("record")
+            .filter(|_| value.get("type").is_some())
+            .unwrap_or(&value);
+        match (
+            record.get("stream").and_then(Value::as_str),
+            record.get("data"),
+        ) {
+            (Some(stream), Some(data)) if data.is_object() => records.push(ExpectedRecord {
+                stream: stream.to_string(),
+                data: data.clone(),
+                line: line_no,
+            }),
+            _ => {
+                return Err(format!(
+                    "{file}:{line_no}: expected an object with `stream` (a string) and `data` (an object)\n  fix: write the line as {{\"stream\": \"users\", \"data\": {{\"id\": 1}}}}"
+                ));
+            }
+        }
+    }
+    if records.is_empty() {
+        return Err(format!(
+            "{file}: the expected records file has no records, so it would check nothing\n  fix: add the records the read must produce, one per line, or give `bypass_reason` instead of `path`"
+        ));
+    }
+    Ok(ExpectedRecords { file, records })
 }
 
 /// A JSON file named by the test configuration, relative to it.
@@ -421,8 +702,98 @@ mod tests {
         let misplaced =
             parse("acceptance_tests:\n  spec:\n    tests:\n      - status: failed\n").unwrap_err();
         assert!(
-            misplaced.contains("`status` belongs to the connection suite"),
+            misplaced.contains("tests[0].status: `status` does not apply to the spec suite")
+                && misplaced
+                    .contains("fix: move it to the input sets of acceptance_tests.connection"),
             "{misplaced}"
         );
+
+        let misplaced = parse("acceptance_tests:\n  full_refresh:\n    tests:\n      - expect_records: {path: e.jsonl}\n").unwrap_err();
+        assert!(
+            misplaced.contains("full_refresh.tests[0].expect_records: `expect_records` does not apply to the full_refresh suite"),
+            "{misplaced}"
+        );
+
+        let both = parse("acceptance_tests:\n  basic_read:\n    tests:\n      - expect_records: {path: e.jsonl, bypass_reason: later}\n").unwrap_err();
+        assert!(both.contains("give either `path`"), "{both}");
+
+        let old_key = parse(
+            "acceptance_tests:\n  incremental:\n    tests:\n      - future_state_path: s.json\n",
+        )
+        .unwrap_err();
+        assert!(
+            old_key.contains("unknown field `future_state_path`")
+                && old_key.contains("future_state"),
+            "{old_key}"
+        );
+    }
+
+    const ALL_DECLARED: &str = "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n  connection: {}\n  discovery: {}\n  connector_attributes: {}\n  full_refresh: {}\n  backward_compatibility: {bypass_reason: first release}\n";
+
+    #[test]
+    fn high_strictness_wants_every_suite_records_and_future_state() {
+        let missing_suite =
+            parse("test_strictness_level: high\nacceptance_tests:\n  spec: {}\n").unwrap_err();
+        assert!(
+            missing_suite
+                .contains("acceptance_tests.connection: missing; test_strictness_level is high")
+                && missing_suite.contains("bypass_reason"),
+            "{missing_suite}"
+        );
+
+        let no_records = parse(&format!("{ALL_DECLARED}  incremental: {{bypass_reason: no cursor}}\n  basic_read:\n    tests:\n      - empty_streams: []\n")).unwrap_err();
+        assert!(
+            no_records.contains("acceptance_tests.basic_read.tests[0].expect_records: missing; test_strictness_level is high"),
+            "{no_records}"
+        );
+
+        let no_sets = parse(&format!(
+            "{ALL_DECLARED}  basic_read: {{bypass_reason: no data}}\n  incremental: {{}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            no_sets.contains("acceptance_tests.incremental.tests: missing"),
+            "{no_sets}"
+        );
+
+        let no_state = parse(&format!("{ALL_DECLARED}  basic_read: {{bypass_reason: no data}}\n  incremental:\n    tests:\n      - future_state: {{missing_streams: []}}\n")).unwrap_err();
+        assert!(
+            no_state.contains("incremental.tests[0].future_state: missing"),
+            "{no_state}"
+        );
+
+        // Bypassed with reasons, it is complete.
+        parse(&format!("{ALL_DECLARED}  basic_read:\n    tests:\n      - expect_records: {{bypass_reason: no fixed data}}\n  incremental:\n    tests:\n      - future_state: {{bypass_reason: generated is fine}}\n")).unwrap();
+        // Low strictness (the default) asks none of this.
+        parse("acceptance_tests:\n  spec: {}\n").unwrap();
+    }
+
+    #[test]
+    fn expected_records_files_are_read_with_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        std::fs::write(&path, "{\"stream\": \"users\", \"data\": {\"id\": 1}, \"emitted_at\": 5}\n\n{\"type\": \"RECORD\", \"record\": {\"stream\": \"users\", \"data\": {\"id\": 2}}}\n").unwrap();
+        let read = read_expected_records(&path).unwrap();
+        assert_eq!(read.records.len(), 2);
+        assert_eq!(
+            (read.records[1].line, &read.records[1].data),
+            (3, &serde_json::json!({"id": 2}))
+        );
+
+        for (text, says) in [
+            (
+                "{\"stream\": \"users\"}\n",
+                "e.jsonl:1: expected an object with `stream`",
+            ),
+            (
+                "{\"stream\": \"u\", \"data\": {}}\n{oops\n",
+                "e.jsonl:2:2: the line is not valid JSON",
+            ),
+            ("\n", "has no records"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = read_expected_records(&path).unwrap_err();
+            assert!(e.contains(says), "{text:?}: {e}");
+        }
     }
 }

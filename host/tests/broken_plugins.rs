@@ -77,6 +77,21 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "attributes-undeclared-hosts",
+        fails: &["connector_attributes/allowed_hosts_declared"],
+        says: &["declares nothing", ".no_network()"],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "attributes-no-primary-key",
+        fails: &["connector_attributes/primary_keys_defined"],
+        says: &[
+            "stream `purchases` has no primary key",
+            "streams_without_primary_key",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "discover-duplicate-names",
         fails: &["discovery/unique_stream_names"],
         says: &["`users` (2 times)"],
@@ -392,7 +407,8 @@ macro_rules! cases {
             }
             // Each broken plugin is either a case here or proven elsewhere.
             let elsewhere = ["contract-old-version", "contract-no-source", "contract-unknown-import",
-                             "leaks-secret", "state-between-calls", "read-floods-output", "probe-sandbox"];
+                             "leaks-secret", "state-between-calls", "read-floods-output", "probe-sandbox",
+                             "read-changed-value", "discover-field-never-filled"];
             for entry in std::fs::read_dir(plugins_dir()).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
                 if let Some(p) = name.strip_prefix("broken-").and_then(|n| n.strip_suffix(".wasm")).filter(|p| !p.starts_with("bc-")) {
@@ -413,6 +429,8 @@ cases! {
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",
     discover_empty => "discover-empty",
+    attributes_undeclared_hosts => "attributes-undeclared-hosts",
+    attributes_no_primary_key => "attributes-no-primary-key",
     discover_duplicate_names => "discover-duplicate-names",
     discover_invalid_schema => "discover-invalid-schema",
     discover_no_sync_modes => "discover-no-sync-modes",

@@ -173,7 +173,7 @@ fn a_future_state_file_replaces_the_generated_one() {
             ("state.json", state),
             (
                 "ctest.yaml",
-                "config_path: good.json\nacceptance_tests:\n  incremental:\n    tests:\n      - future_state_path: state.json\n",
+                "config_path: good.json\nacceptance_tests:\n  incremental:\n    tests:\n      - future_state:\n          future_state_path: state.json\n",
             ),
         ]);
         let run = run_with(
@@ -198,7 +198,28 @@ fn mistakes_in_the_file_are_usage_errors_with_the_place() {
     let faker = faker_config();
     let with_config = ["--config", faker.to_str().unwrap()];
     // (the file, extra arguments, what stderr must say)
-    let cases: [(&str, &[&str], &[&str]); 3] = [
+    let cases: [(&str, &[&str], &[&str]); 6] = [
+        (
+            "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n",
+            &with_config,
+            &[
+                "acceptance_tests.connection: missing; test_strictness_level is high",
+                "bypass_reason",
+            ],
+        ),
+        (
+            "acceptance_tests:\n  full_refresh:\n    tests:\n      - empty_streams: []\n        validate_data_points: true\n",
+            &with_config,
+            &[
+                "full_refresh.tests[0].validate_data_points: `validate_data_points` does not apply to the full_refresh suite",
+                "acceptance_tests.basic_read",
+            ],
+        ),
+        (
+            "acceptance_tests:\n  basic_read:\n    tests:\n      - expect_records: {path: nowhere.jsonl}\n",
+            &with_config,
+            &["nowhere.jsonl: cannot read the expected records"],
+        ),
         (
             "acceptance_tests:\n  basic_read:\n    tests:\n      - empty_stream: []\n",
             &with_config,
@@ -249,6 +270,221 @@ fn secrets_of_an_input_sets_config_are_masked_too() {
     );
     assert!(
         run.stdout.contains("the API refused the key **********"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// source-faker's own test configuration, at `test_strictness_level: high`.
+fn faker_yaml() -> PathBuf {
+    root().join("plugins/source-faker/ctest.yaml")
+}
+
+#[test]
+fn source_faker_passes_at_high_strictness() {
+    let run = run_with("source-faker", &faker_yaml(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    for test in [
+        "basic_read/expected_records",
+        "basic_read/every_field_has_data",
+        "incremental/future_state_yields_no_records",
+        "connector_attributes/allowed_hosts_declared",
+        "connector_attributes/primary_keys_defined",
+        "connection/check#2",
+    ] {
+        assert_eq!(run.status_of(test), Some("PASS"), "{test}:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn expected_records_catch_a_changed_value() {
+    let run = run_with("broken-read-changed-value", &faker_yaml(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.with_status("FAIL"), ["basic_read/expected_records"]);
+    assert!(
+        run.stdout.contains("expected_records.jsonl:3 (stream `users`): record index 2, which has the primary key [3], differs: at `/name`: expected \"Shafi Cerf\", read \"SHAFI CERF\""),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn expected_records_options_hold_end_to_end() {
+    let expected = std::fs::read_to_string(
+        root().join("plugins/source-faker/integration_tests/expected_records.jsonl"),
+    )
+    .unwrap();
+    // (options, whether source-faker's 1,000 users pass)
+    for (options, passes, says) in [
+        ("extra_records: true", true, ""),
+        ("extra_records: false", false, "of stream `users` is not in"),
+        ("exact_order: true", true, ""),
+        (
+            "exact_order: true, extra_records: false",
+            false,
+            "expected as record index 3, which differs",
+        ),
+    ] {
+        let (_dir, yaml) = setup(&[
+            ("good.json", r#"{"count": 1000, "seed": 42}"#),
+            ("expected.jsonl", &expected),
+            (
+                "ctest.yaml",
+                &format!(
+                    "config_path: good.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - expect_records: {{path: expected.jsonl, {options}}}\n"
+                ),
+            ),
+        ]);
+        let run = run_with("source-faker", &yaml, &["--run", "basic_read/"]);
+        let status = run.status_of("basic_read/expected_records");
+        assert_eq!(
+            status,
+            Some(if passes { "PASS" } else { "FAIL" }),
+            "{options}:\n{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains(says), "{options}:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn data_points_catch_a_field_never_filled_unless_ignored() {
+    let run = run_with("broken-discover-field-never-filled", &faker_yaml(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.with_status("FAIL"), ["basic_read/every_field_has_data"]);
+    assert!(
+        run.stdout
+            .contains("stream `users`: field `nickname` is null or absent in all 1000 records"),
+        "{}",
+        run.stdout
+    );
+    let (_dir, yaml) = setup(&[
+        ("good.json", GOOD),
+        (
+            "ctest.yaml",
+            "config_path: good.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - validate_data_points: true\n        ignored_fields:\n          users:\n            - name: nickname\n              bypass_reason: filled by a later release\n",
+        ),
+    ]);
+    let run = run_with(
+        "broken-discover-field-never-filled",
+        &yaml,
+        &["--run", "basic_read/"],
+    );
+    assert_eq!(
+        run.status_of("basic_read/every_field_has_data"),
+        Some("PASS"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn at_high_strictness_the_future_state_covers_every_incremental_stream() {
+    let strict = std::fs::read_to_string(faker_yaml()).unwrap();
+    let dir = root().join("plugins/source-faker");
+    let config = dir.join("config.json");
+    let users_only = r#"[{"stream": "users", "data": {"updated_at": "2999-01-01T00:00:00Z"}}]"#;
+    for (missing, passes) in [
+        ("", false),
+        (
+            "\n          missing_streams:\n            - {name: products, bypass_reason: generated}\n            - {name: purchases, bypass_reason: generated}",
+            true,
+        ),
+    ] {
+        let yaml_text = strict
+            .replace(
+                "config_path: config.json",
+                &format!("config_path: {}", config.display()),
+            )
+            .replace(
+                "integration_tests/",
+                &format!("{}/integration_tests/", dir.display()),
+            )
+            .replace(
+                &format!("{}/integration_tests/abnormal_state.json", dir.display()),
+                &format!("users_only.json{missing}"),
+            );
+        let (_dir, yaml) = setup(&[("users_only.json", users_only), ("ctest.yaml", &yaml_text)]);
+        let run = run_with(
+            "source-faker",
+            &yaml,
+            &["--run", "incremental/future_state"],
+        );
+        let status = run.status_of("incremental/future_state_yields_no_records");
+        assert_eq!(
+            status,
+            Some(if passes { "PASS" } else { "FAIL" }),
+            "{yaml_text}\n{}",
+            run.stdout
+        );
+        if !passes {
+            assert!(
+                run.stdout
+                    .contains("it has none for `products`, `purchases`"),
+                "{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn streams_without_primary_key_need_a_listed_reason() {
+    for (listed, passes, says) in [
+        ("[]", false, "stream `purchases` has no primary key"),
+        (
+            "[{name: purchases, bypass_reason: the API gives purchases no id}]",
+            true,
+            "",
+        ),
+        (
+            "[{name: purchases, bypass_reason: x}, {name: users, bypass_reason: y}]",
+            false,
+            "lists `users`, which has the primary key id",
+        ),
+    ] {
+        let yaml_text = format!(
+            "config_path: good.json\nacceptance_tests:\n  connector_attributes:\n    tests:\n      - streams_without_primary_key: {listed}\n"
+        );
+        let (_dir, yaml) = setup(&[("good.json", GOOD), ("ctest.yaml", &yaml_text)]);
+        let run = run_with(
+            "broken-attributes-no-primary-key",
+            &yaml,
+            &["--run", "connector_attributes/"],
+        );
+        assert_eq!(
+            run.code,
+            if passes { 0 } else { 1 },
+            "{yaml_text}\n{}{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(run.stdout.contains(says), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn a_bypassed_stream_is_left_out_and_reported_with_its_reason() {
+    let (_dir, yaml) = setup(&[
+        ("good.json", GOOD),
+        (
+            "ctest.yaml",
+            "config_path: good.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - bypassed_streams:\n          - name: products\n            bypass_reason: the sandbox account has none\n",
+        ),
+    ]);
+    // products yields nothing from this plugin: without the bypass,
+    // basic_read/records_per_stream fails (broken_plugins.rs).
+    let run = run_with("broken-read-empty-stream", &yaml, &["--run", "basic_read/"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.status_of("basic_read/stream:products"),
+        Some("SKIP"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("stream bypassed by the test configuration: the sandbox account has none"),
         "{}",
         run.stdout
     );

@@ -25,6 +25,7 @@ impl Connector for Numbers {
                 "properties": { "count": { "type": "integer", "minimum": 1 } }
             }),
         )
+        .no_network()
     }
 
     fn check(config: Config) -> Result<CheckOutcome, Error> {

@@ -28,7 +28,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub use cache::{CacheOutcome, CompileCache};
 pub use contract::CONTRACT_VERSION;
 pub use errors::{ConnectorError, LoadError, PluginError};
-pub use output::{CapturedOutput, LogLine};
+pub use output::{CapturedOutput, LogLine, clip_to};
 
 use output::LogBuffer;
 

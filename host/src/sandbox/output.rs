@@ -134,10 +134,15 @@ impl LogBuffer {
 
 /// A log line cut to [`LogBuffer::MAX_LINE`] bytes, marked when cut.
 pub fn clip_line(line: &str) -> String {
-    if line.len() <= LogBuffer::MAX_LINE {
+    clip_to(line, LogBuffer::MAX_LINE)
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked when cut.
+pub fn clip_to(line: &str, max: usize) -> String {
+    if line.len() <= max {
         return line.to_string();
     }
-    let mut end = LogBuffer::MAX_LINE;
+    let mut end = max;
     while !line.is_char_boundary(end) {
         end -= 1;
     }

@@ -40,8 +40,16 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         run.skip_all(SUITE, TESTS, "bypassed");
         return;
     }
-    // The suite is opt-in: without a previous version it does not run.
+    // The suite is opt-in: without a previous version it does not run, but a
+    // strict run (which declared it) says why it did not.
     let Some((sandbox, name)) = previous else {
+        if run.options.strict {
+            run.skip_all(
+                SUITE,
+                TESTS,
+                "no previous version given (pass it with --previous OLD.wasm)",
+            );
+        }
         return;
     };
     let previous = match load_previous(run, sandbox) {

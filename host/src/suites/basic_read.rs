@@ -2,15 +2,16 @@
 //! it streams through (nothing is kept but counts and the first examples of each
 //! problem), then an unknown stream must be refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, read};
+use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, expected_records, read, verdict};
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema::{self, FieldTree};
+use crate::test_config::{Bypassed, PreparedSet};
 
 const SUITE: &str = "basic_read";
 const CHECKS: &[&str] = &[
@@ -20,34 +21,54 @@ const CHECKS: &[&str] = &[
     "only_configured_streams",
     "primary_key_not_null",
     "stream_status_order",
+    "expected_records",
+    "every_field_has_data",
 ];
 
 pub(super) fn run(run: &mut Run<'_>) {
+    // The opt-in checks are reported only when the test configuration asks.
+    let checks: Vec<&str> = CHECKS
+        .iter()
+        .copied()
+        .filter(|c| match *c {
+            "expected_records" => run.set.set.expect_records.is_some(),
+            "every_field_has_data" => run.set.set.validate_data_points == Some(true),
+            _ => true,
+        })
+        .collect();
     let Some(streams) = run.catalog.take() else {
         run.skip_all(
             SUITE,
-            &[&["read"], CHECKS, &["unknown_stream_error"]].concat(),
+            &[&["read"], &checks[..], &["unknown_stream_error"]].concat(),
             "discovery did not return a catalog",
         );
         return;
     };
     let config_text = run.config_text.clone();
-    let catalog = read::configured_catalog(&streams, run.set.streams.as_ref(), |_| {
-        Some(wit::SyncMode::FullRefresh)
-    });
+    let catalog =
+        read::configured_catalog(&streams, &run.set, |_| Some(wit::SyncMode::FullRefresh));
     let configured: Vec<&DiscoveredStream> = streams
         .iter()
         .filter(|s| catalog.streams.iter().any(|c| c.name == s.info.name))
         .collect();
     let allowed_empty = run.set.set.empty_streams.clone();
     let extra_columns_allowed = run.set.set.fail_on_extra_columns == Some(false);
+    let data_points = run.set.set.validate_data_points == Some(true);
+    // Records are kept only for the streams the expected records name.
+    let keep: HashSet<String> = run
+        .set
+        .expected_records
+        .iter()
+        .flat_map(|e| e.records.iter().map(|r| r.stream.clone()))
+        .collect();
+    run.report_bypassed_streams(SUITE);
 
     let mut findings = None;
     run.step(SUITE, "read", |ctx| {
         if catalog.streams.is_empty() {
             return Verdict::Skip("the catalog has no stream to read".into());
         }
-        let mut checker = RecordChecker::new(configured.iter().copied());
+        let mut checker = RecordChecker::new(configured.iter().copied(), &keep, data_points);
         let verdict = read_all(ctx, &config_text, &catalog, &mut checker);
         if matches!(verdict, Verdict::Pass) {
             findings = Some(checker.finish());
@@ -63,12 +84,23 @@ pub(super) fn run(run: &mut Run<'_>) {
             .collect()
     });
     match findings {
-        None => run.skip_all(SUITE, CHECKS, "the full-refresh read did not complete"),
+        None => run.skip_all(SUITE, &checks, "the full-refresh read did not complete"),
         Some(mut findings) => {
             findings
                 .empty_streams
                 .retain(|s| !allowed_empty.iter().any(|a| a.name == *s));
-            for (name, verdict) in findings.verdicts() {
+            let mut verdicts = findings.verdicts();
+            // These two are opt-in: not reported unless configured.
+            if let Some(v) = findings.expected_records(&run.set) {
+                verdicts.push(("expected_records", v));
+            }
+            if data_points {
+                verdicts.push((
+                    "every_field_has_data",
+                    findings.data_points(&run.set.set.ignored_fields),
+                ));
+            }
+            for (name, verdict) in verdicts {
                 let verdict = match (name, verdict) {
                     ("no_undeclared_fields", _) if extra_columns_allowed => Verdict::Skip(
                         "fail_on_extra_columns is false in the test configuration".into(),
@@ -135,6 +167,10 @@ struct StreamCheck {
     primary_key: Vec<Vec<String>>,
     records: u64,
     phase: Phase,
+    /// The records, kept for the expected records comparison.
+    kept: Option<Vec<Value>>,
+    /// With `validate_data_points`: the declared fields seen with a value.
+    present: Option<HashSet<String>>,
 }
 
 #[derive(Default)]
@@ -191,7 +227,13 @@ struct Findings {
 }
 
 impl RecordChecker {
-    fn new<'s>(streams: impl IntoIterator<Item = &'s DiscoveredStream>) -> Self {
+    /// `keep`: the streams whose records are kept; `data_points`: whether to
+    /// note which declared fields hold values.
+    fn new<'s>(
+        streams: impl IntoIterator<Item = &'s DiscoveredStream>,
+        keep: &HashSet<String>,
+        data_points: bool,
+    ) -> Self {
         let mut map = HashMap::new();
         let mut order = Vec::new();
         for s in streams {
@@ -204,20 +246,11 @@ impl RecordChecker {
                         .as_ref()
                         .and_then(|sc| schema::record_validator(sc).ok()),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
-                    // Keys the schema does not declare are discovery's finding.
-                    primary_key: s
-                        .info
-                        .source_defined_primary_key
-                        .iter()
-                        .filter(|path| {
-                            s.schema
-                                .as_ref()
-                                .is_some_and(|sc| schema::field_schema(sc, path).is_some())
-                        })
-                        .cloned()
-                        .collect(),
+                    primary_key: s.declared_primary_key(),
                     records: 0,
                     phase: Phase::Pending,
+                    kept: keep.contains(&s.info.name).then(Vec::new),
+                    present: data_points.then(HashSet::new),
                 },
             );
         }
@@ -409,6 +442,12 @@ impl RecordChecker {
                 });
             }
         }
+        if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
+            fields.mark_present(&value, present);
+        }
+        if let Some(kept) = &mut check.kept {
+            kept.push(value);
+        }
     }
 
     fn finish(mut self) -> Findings {
@@ -447,6 +486,72 @@ fn status_name(s: wit::StreamStatus) -> &'static str {
 }
 
 impl Findings {
+    /// basic_read/every_field_has_data: each field a stream's schema declares
+    /// holds a non-null value in at least one of its records.
+    fn data_points(&self, ignored: &std::collections::BTreeMap<String, Vec<Bypassed>>) -> Verdict {
+        let mut problems = Vec::new();
+        for name in &self.checker.order {
+            let check = &self.checker.streams[name];
+            let (Some(present), Some(fields), true) =
+                (&check.present, &check.fields, check.records > 0)
+            else {
+                continue;
+            };
+            let skipped = ignored.get(name).map(Vec::as_slice).unwrap_or_default();
+            for path in fields.declared_paths() {
+                let is_ignored = skipped.iter().any(|i| {
+                    path == i.name
+                        || path
+                            .strip_prefix(i.name.as_str())
+                            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+                });
+                if !present.contains(&path) && !is_ignored {
+                    problems.push(format!(
+                        "stream `{name}`: field `{path}` is null or absent in all {} records",
+                        check.records
+                    ));
+                }
+            }
+        }
+        verdict(
+            problems,
+            "expected every field a stream's schema declares to hold a value in at least one record (validate_data_points)",
+            "fill the field, stop declaring fields the connector never fills, or list it under `ignored_fields` with a reason",
+        )
+    }
+
+    /// basic_read/expected_records: the records the test configuration
+    /// expects. `None` when it expects none.
+    fn expected_records(&mut self, set: &PreparedSet) -> Option<Verdict> {
+        let options = set.set.expect_records.as_ref()?;
+        let (Some(file), None) = (&set.expected_records, &options.bypass_reason) else {
+            return Some(Verdict::Skip(format!(
+                "bypassed by the test configuration: {}",
+                options.bypass_reason.as_deref().unwrap_or_default()
+            )));
+        };
+        let read = self
+            .checker
+            .streams
+            .iter_mut()
+            .map(|(name, check)| {
+                (
+                    name.clone(),
+                    expected_records::ReadStream {
+                        primary_key: check.primary_key.clone(),
+                        records: check.kept.take().unwrap_or_default(),
+                    },
+                )
+            })
+            .collect();
+        Some(expected_records::compare(
+            file,
+            options,
+            read,
+            &set.set.ignored_fields,
+        ))
+    }
+
     fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
         let c = &self.checker;
         let counts: Vec<String> = c

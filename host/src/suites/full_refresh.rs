@@ -19,7 +19,8 @@ pub(super) fn run(run: &mut Run<'_>) {
     let Some((streams, _)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
-    let catalog = read::configured_catalog(&streams, run.set.streams.as_ref(), |s| {
+    run.report_bypassed_streams(SUITE);
+    let catalog = read::configured_catalog(&streams, &run.set, |s| {
         s.info
             .supported_sync_modes
             .contains(&wit::SyncMode::FullRefresh)
@@ -94,18 +95,7 @@ impl Snapshot {
             streams: streams
                 .iter()
                 .map(|s| {
-                    // Keys the schema does not declare are discovery's finding.
-                    let primary_key = s
-                        .info
-                        .source_defined_primary_key
-                        .iter()
-                        .filter(|p| {
-                            s.schema
-                                .as_ref()
-                                .is_some_and(|sc| schema::field_schema(sc, p).is_some())
-                        })
-                        .cloned()
-                        .collect();
+                    let primary_key = s.declared_primary_key();
                     (
                         s.info.name.clone(),
                         StreamSnapshot {
@@ -142,7 +132,7 @@ impl Snapshot {
             return;
         };
         for path in &s.ignored {
-            remove_at(&mut value, path);
+            schema::remove_at(&mut value, path);
         }
         let index = s.count;
         s.count += 1;
@@ -174,23 +164,6 @@ impl Snapshot {
             serde_json::to_string(&values).unwrap_or_default()
         };
         s.records.insert(key, hasher.finish());
-    }
-}
-
-/// Removes the field at `path` from a record, if it is there.
-fn remove_at(value: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut current = value;
-    for name in parents {
-        match current.get_mut(name) {
-            Some(next) => current = next,
-            None => return,
-        }
-    }
-    if let Some(map) = current.as_object_mut() {
-        map.remove(last);
     }
 }
 

@@ -42,16 +42,12 @@ pub(super) fn run(run: &mut Run<'_>) {
     let Some((streams, with_records)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
+    run.report_bypassed_streams(SUITE);
     // Streams without data are basic_read's finding (records_per_stream).
     let cursors: Vec<Cursor> = incremental_streams(&streams)
         .into_iter()
         .filter(|c| with_records.contains(&c.stream))
-        .filter(|c| {
-            run.set
-                .streams
-                .as_ref()
-                .is_none_or(|only| only.contains(&c.stream))
-        })
+        .filter(|c| run.set.includes(&c.stream))
         .collect();
     if cursors.is_empty() {
         run.skip_all(
@@ -62,7 +58,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         run.catalog = Some(streams);
         return;
     }
-    let catalog = read::configured_catalog(&streams, None, |s| {
+    let catalog = read::configured_catalog(&streams, &run.set, |s| {
         cursors
             .iter()
             .any(|c| c.stream == s.info.name)
@@ -71,6 +67,18 @@ pub(super) fn run(run: &mut Run<'_>) {
     let config = run.config_text.clone();
 
     let file_state = run.set.future_state.clone();
+    // With `test_strictness_level: high`, the file must cover every stream
+    // (save those listed with a reason), unless the file itself is bypassed.
+    let uncovered: Vec<String> = match &run.set.set.future_state {
+        Some(f) if run.options.strict && f.bypass_reason.is_none() => cursors
+            .iter()
+            .map(|c| &c.stream)
+            .filter(|s| !file_state.iter().flatten().any(|(name, _)| name == *s))
+            .filter(|s| !f.missing_streams.iter().any(|m| m.name == **s))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut first = None;
     run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
         let collected = match read_from(ctx, &config, &catalog, &cursors, Vec::new()) {
@@ -137,6 +145,13 @@ pub(super) fn run(run: &mut Run<'_>) {
     });
 
     run.test(SUITE, "future_state_yields_no_records", |ctx| {
+        if !uncovered.is_empty() {
+            return Verdict::Fail(format!(
+                "expected the future state file to hold a state for every incremental stream (test_strictness_level is high); it has none for {}\n\
+                 fix: add a far-future state for each to the file, or list them under `future_state.missing_streams` with a `bypass_reason`",
+                uncovered.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
         let future: Vec<wit::StreamState> = cursors
             .iter()
             .map(|c| {
@@ -222,13 +237,7 @@ fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
                 stream: s.info.name.clone(),
                 kind: CursorKind::of(schema, &path),
                 path,
-                primary_key: s
-                    .info
-                    .source_defined_primary_key
-                    .iter()
-                    .filter(|p| schema::field_schema(schema, p).is_some())
-                    .cloned()
-                    .collect(),
+                primary_key: s.declared_primary_key(),
             })
         })
         .collect()

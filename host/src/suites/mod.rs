@@ -8,7 +8,9 @@
 mod backward_compatibility;
 mod basic_read;
 mod connection;
+mod connector_attributes;
 mod discovery;
+mod expected_records;
 mod full_refresh;
 mod incremental;
 mod read;
@@ -31,6 +33,7 @@ pub const SUITES: &[&str] = &[
     "spec",
     "connection",
     "discovery",
+    "connector_attributes",
     "basic_read",
     "full_refresh",
     "incremental",
@@ -56,6 +59,8 @@ pub const ALL_TESTS: &[&str] = &[
     "discovery/cursor_in_schema",
     "discovery/primary_key_in_schema",
     "discovery/primary_key_scalar",
+    "connector_attributes/allowed_hosts_declared",
+    "connector_attributes/primary_keys_defined",
     "basic_read/read",
     "basic_read/records_per_stream",
     "basic_read/records_match_schema",
@@ -63,6 +68,8 @@ pub const ALL_TESTS: &[&str] = &[
     "basic_read/only_configured_streams",
     "basic_read/primary_key_not_null",
     "basic_read/stream_status_order",
+    "basic_read/expected_records",
+    "basic_read/every_field_has_data",
     "basic_read/unknown_stream_error",
     "full_refresh/records_repeatable",
     "full_refresh/emitted_at_not_decreasing",
@@ -136,6 +143,9 @@ pub struct RunOptions {
     pub filters: Vec<String>,
     /// Per suite, from the test configuration file: bypasses and input sets.
     pub suites: BTreeMap<&'static str, PreparedSuite>,
+    /// `test_strictness_level: high`: the far-future state must come from the
+    /// test configuration for every incremental stream.
+    pub strict: bool,
 }
 
 /// The verdict of a test body.
@@ -177,6 +187,23 @@ pub struct DiscoveredStream {
     pub info: wit::StreamInfo,
     /// `None` when the stream's schema is not a usable JSON Schema.
     pub schema: Option<Value>,
+}
+
+impl DiscoveredStream {
+    /// The primary key's field paths that the schema declares. (Keys it does
+    /// not declare are discovery's finding, not the read's.)
+    pub fn declared_primary_key(&self) -> Vec<Vec<String>> {
+        self.info
+            .source_defined_primary_key
+            .iter()
+            .filter(|path| {
+                self.schema
+                    .as_ref()
+                    .is_some_and(|sc| crate::schema::field_schema(sc, path).is_some())
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 /// The state shared by the suites of one run.
@@ -257,6 +284,7 @@ pub fn run_all(
                 "spec" => spec::run(&mut run),
                 "connection" => connection::run(&mut run),
                 "discovery" => discovery::run(&mut run),
+                "connector_attributes" => connector_attributes::run(&mut run),
                 "basic_read" => basic_read::run(&mut run),
                 "full_refresh" => full_refresh::run(&mut run),
                 "incremental" => incremental::run(&mut run),
@@ -445,6 +473,23 @@ impl<'a> Run<'a> {
                 );
                 None
             }
+        }
+    }
+
+    /// Reports each stream the input set leaves out of its reads as a skipped
+    /// entry `suite/stream:NAME`, with the reason.
+    fn report_bypassed_streams(&mut self, suite: &'static str) {
+        for stream in self.set.set.bypassed_streams.clone() {
+            self.finish(
+                suite,
+                &format!("stream:{}", stream.name),
+                Verdict::Skip(format!(
+                    "stream bypassed by the test configuration: {}",
+                    stream.bypass_reason
+                )),
+                Duration::ZERO,
+                Vec::new(),
+            );
         }
     }
 

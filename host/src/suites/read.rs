@@ -7,21 +7,22 @@ use std::collections::HashSet;
 use super::{DiscoveredStream, TestCtx};
 use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::test_config::PreparedSet;
 
-/// A catalog of the discovered streams (those in `only`, when given: the test
-/// configuration's configured catalog) that `mode` gives a sync mode, each
+/// A catalog of the discovered streams the input set includes (see
+/// [`PreparedSet::includes`]) that `mode` gives a sync mode, each
 /// with its source-defined key and cursor. Each name once: a repeated name is
 /// discovery's finding, not the read's.
 pub(super) fn configured_catalog(
     streams: &[DiscoveredStream],
-    only: Option<&HashSet<String>>,
+    set: &PreparedSet,
     mode: impl Fn(&DiscoveredStream) -> Option<wit::SyncMode>,
 ) -> wit::ConfiguredCatalog {
     let mut seen = HashSet::new();
     wit::ConfiguredCatalog {
         streams: streams
             .iter()
-            .filter(|s| only.is_none_or(|names| names.contains(&s.info.name)))
+            .filter(|s| set.includes(&s.info.name))
             .filter(|s| seen.insert(s.info.name.as_str()))
             .filter_map(|s| {
                 Some(wit::ConfiguredStream {

@@ -178,8 +178,9 @@ pub struct Spec {
     pub version: String,
     /// JSON Schema (draft 7) of the config; mark secret properties `"secret": true`.
     pub connection_specification: serde_json::Value,
-    /// Hosts the connector reaches; empty for none.
-    pub allowed_hosts: Vec<String>,
+    /// Hosts the connector reaches: `Some(vec![])` for explicitly none,
+    /// `None` when not declared (ctest's connector_attributes suite fails then).
+    pub allowed_hosts: Option<Vec<String>>,
     pub features: Vec<Feature>,
     pub documentation_url: Option<String>,
 }
@@ -194,13 +195,19 @@ impl Spec {
             name: name.into(),
             version: version.into(),
             connection_specification,
-            allowed_hosts: Vec::new(),
+            allowed_hosts: None,
             features: Vec::new(),
             documentation_url: None,
         }
     }
+    /// The hosts the connector reaches, for example `api.vendor.com`.
     pub fn allowed_hosts(mut self, hosts: &[&str]) -> Self {
-        self.allowed_hosts = hosts.iter().map(|h| h.to_string()).collect();
+        self.allowed_hosts = Some(hosts.iter().map(|h| h.to_string()).collect());
+        self
+    }
+    /// Declares that the connector reaches no host at all.
+    pub fn no_network(mut self) -> Self {
+        self.allowed_hosts = Some(Vec::new());
         self
     }
     pub fn feature(mut self, feature: Feature) -> Self {

@@ -1,0 +1,12 @@
+//! `purchases` has no primary key. Caught by
+//! connector_attributes/primary_keys_defined.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
+
+struct NoPrimaryKey;
+impl Defect for NoPrimaryKey {
+    fn discover(mut streams: Vec<Stream>) -> Vec<Stream> {
+        stream_mut(&mut streams, "purchases").primary_key = Vec::new();
+        streams
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<NoPrimaryKey>);

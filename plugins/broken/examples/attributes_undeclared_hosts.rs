@@ -1,0 +1,12 @@
+//! The spec says nothing about the hosts it reaches (not even "none"). Caught
+//! by connector_attributes/allowed_hosts_declared.
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
+
+struct UndeclaredHosts;
+impl Defect for UndeclaredHosts {
+    fn spec(mut spec: Spec) -> Spec {
+        spec.allowed_hosts = None;
+        spec
+    }
+}
+broken_plugins::ctest_sdk::export_connector!(Broken<UndeclaredHosts>);
