@@ -76,13 +76,14 @@ fn main() {
     );
     let limits = Limits::default();
     let deadline = Instant::now() + Duration::from_secs(3600);
+    let network = ctest::network::TestNetwork::none();
     for _ in 0..1000 {
-        drop(sandbox.instantiate(&limits, deadline).unwrap());
+        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
     }
     let n = 20_000;
     let started = Instant::now();
     for _ in 0..n {
-        drop(sandbox.instantiate(&limits, deadline).unwrap());
+        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
     }
     let per_instance = started.elapsed() / n;
     drop(sandbox);

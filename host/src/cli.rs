@@ -59,6 +59,23 @@ struct RunArgs {
     #[arg(long, value_name = "OLD.wasm")]
     previous: Option<PathBuf>,
 
+    /// How HTTP is served: `auto` replays a test's cassette when it exists and
+    /// goes live otherwise; `live`; `record` (live, writing each test's
+    /// cassette); `replay` (cassettes only, no network).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    http: crate::network::Mode,
+
+    /// Where cassettes are kept (default: `cassettes` next to the test
+    /// configuration, else in the current directory).
+    #[arg(long, value_name = "DIR")]
+    cassette_dir: Option<PathBuf>,
+
+    /// Also allow the plugin to reach this host (an entry of the
+    /// `allowed-hosts` grammar, for example `https://api.vendor.com`);
+    /// repeatable. Only the operator widens the spec's list.
+    #[arg(long = "allow-host", value_name = "ENTRY")]
+    allow_hosts: Vec<String>,
+
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -124,18 +141,39 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             )));
         }
     }
-    let (test_config, suites) = match &args.test_config {
-        None => (TestConfig::default(), Default::default()),
+    let (test_config, suites, base) = match &args.test_config {
+        None => (TestConfig::default(), Default::default(), PathBuf::new()),
         Some(path) => {
             let (config, base) = test_config::load(path).map_err(UsageError)?;
             let suites = test_config::prepare(&config, &base).map_err(UsageError)?;
             let config = TestConfig {
                 config_path: config.config_path.map(|p| base.join(p)),
+                cassette_dir: config.cassette_dir.map(|p| base.join(p)),
                 ..config
             };
-            (config, suites)
+            (config, suites, base)
         }
     };
+    for entry in &args.allow_hosts {
+        crate::network::policy::Entry::parse(entry, entry).map_err(|e| {
+            UsageError(format!(
+                "--allow-host {entry:?}: {e}\n  fix: for example `--allow-host https://api.vendor.com` or `--allow-host tcp://127.0.0.1:5432`"
+            ))
+        })?;
+    }
+    let network = crate::network::Network::new(crate::network::NetworkOptions {
+        mode: args.http,
+        cassette_dir: args
+            .cassette_dir
+            .clone()
+            .or(test_config.cassette_dir.clone())
+            .unwrap_or_else(|| base.join("cassettes")),
+        ignored_query_parameters: test_config.ignored_query_parameters.clone(),
+        widen: args.allow_hosts.clone(),
+        narrow: test_config.allowed_hosts.clone(),
+        ..Default::default()
+    })
+    .map_err(UsageError)?;
     let config_file = args.config.clone().or_else(|| {
         args.config_env
             .is_none()
@@ -216,6 +254,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         filters: args.filters,
         suites,
         strict: test_config.test_strictness_level == test_config::Strictness::High,
+        network: std::sync::Arc::new(network),
     };
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());

@@ -2,13 +2,16 @@
 //!
 //! - [`sandbox`]: loads a plugin component into wasmtime and runs its calls under
 //!   limits, with nothing granted by default.
-//! - [`suites`]: the standard suites (spec, connection, discovery, basic read).
+//! - [`network`]: the network a plugin may reach (its spec's allowed hosts, on
+//!   every path) and HTTP record and replay.
+//! - [`suites`]: the standard suites.
 //! - [`report`]: the console and JSON reporters.
 //! - [`cli`]: the `ctest` command line.
 
 pub mod cli;
 pub mod compat;
 pub mod cursor;
+pub mod network;
 pub mod redact;
 pub mod report;
 pub mod sandbox;

@@ -45,6 +45,19 @@ impl Redactor {
             })
             .collect();
         secrets.extend(escaped);
+        // And URL-encoded inside a query string or a form body.
+        let encoded: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| {
+                let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+                let percent = form.replace('+', "%20");
+                [form, percent]
+            })
+            .filter(|e| !secrets.contains(e))
+            .collect();
+        secrets.extend(encoded);
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        secrets.dedup();
         Redactor { secrets }
     }
 

@@ -71,6 +71,15 @@ pub struct TestConfig {
     /// Environment variables handed to the plugin (its only environment).
     #[serde(default)]
     pub custom_environment_variables: BTreeMap<String, String>,
+    /// The spec's `allowed-hosts` entries to keep: the test configuration may
+    /// narrow the connector's network, never widen it.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Where the HTTP cassettes are (default `cassettes` next to this file).
+    pub cassette_dir: Option<PathBuf>,
+    /// Query parameters left out when matching a request to a cassette (a
+    /// timestamp, a nonce).
+    #[serde(default)]
+    pub ignored_query_parameters: Vec<String>,
     #[serde(default)]
     pub acceptance_tests: AcceptanceTests,
 }

@@ -117,7 +117,8 @@ fn a_second_run_loads_the_compiled_component_from_the_cache() {
 }
 
 #[test]
-fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_or_network() {
+fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_and_its_network_attempts_are_denied()
+ {
     use std::net::{TcpListener, UdpSocket};
     // A loopback listener and a UDP socket the plugin is told about: nothing may reach them.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -140,11 +141,20 @@ fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_or_network() {
         ],
         &[("CTEST_PROBE_HOST_SECRET", "host-env-must-not-leak")],
     );
-    // The probe's check fails with the list of what got through, if anything did.
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(
-        run.status_of("connection/check"),
-        Some("PASS"),
+    // Each network attempt is denied and reported; the probe's own check
+    // would add the list of what got through, if anything did.
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.with_status("FAIL"), ["connection/check"]);
+    for denied in [
+        format!("denied `127.0.0.1` port {port} over tcp during `check`"),
+        format!("denied `127.0.0.1` port {port} over udp during `check`"),
+        "denied `localhost` (a name lookup) during `check`".to_string(),
+        format!("fix: if the connector needs it, add `tcp://127.0.0.1:{port}` to `allowed-hosts`"),
+    ] {
+        assert!(run.stdout.contains(&denied), "{denied}:\n{}", run.stdout);
+    }
+    assert!(
+        !run.stdout.contains("the sandbox let through"),
         "{}",
         run.stdout
     );

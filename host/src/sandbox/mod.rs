@@ -5,7 +5,8 @@
 //!   on-disk [`CompileCache`]) and a pre-instantiated linker.
 //! - One [`Plugin`] per test: a fresh store and instance, so no state leaks between
 //!   tests. It gets no preopened directory, an empty environment, no arguments, an
-//!   empty stdin, captured stdout and stderr, and no network.
+//!   empty stdin, captured stdout and stderr, and only the network its
+//!   [`TestNetwork`] allows (wasi:http, TCP, UDP and name lookups alike).
 //! - Every call runs under the [`Limits`]: a wall-clock deadline (epoch
 //!   interruption inside wasm, a timer around host calls), a memory cap, and caps on
 //!   the size and number of messages a read may return. Whatever the plugin does,
@@ -14,6 +15,7 @@
 mod cache;
 mod contract;
 mod errors;
+mod name_lookup;
 mod output;
 
 use std::path::Path;
@@ -24,6 +26,10 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::network::TestNetwork;
+use crate::network::http::HttpHooks;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use contract::CONTRACT_VERSION;
@@ -99,6 +105,8 @@ impl Drop for Sandbox {
 /// What a plugin instance owns.
 pub struct PluginState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: HttpHooks,
     table: ResourceTable,
     limits: StoreLimits,
     logs: LogBuffer,
@@ -110,6 +118,16 @@ impl WasiView for PluginState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for PluginState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
         }
     }
 }
@@ -162,6 +180,9 @@ impl Sandbox {
         let mut linker = Linker::<PluginState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        name_lookup::shadow(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
         bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |s| s,
@@ -210,20 +231,30 @@ impl Sandbox {
         &self,
         limits: &Limits,
         deadline: Instant,
+        network: &TestNetwork,
     ) -> Result<Plugin<'_>, PluginError> {
         let stdout = CapturedOutput::new(limits.output_bytes);
         let stderr = CapturedOutput::new(limits.output_bytes);
-        // Default deny: no preopens, no environment, no arguments, no network.
+        let call: crate::network::CurrentCall = Arc::default();
+        // Default deny: no preopens, no environment, no arguments; sockets and
+        // name lookups only where the network policy allows (it decides each
+        // address, and each lookup through `name_lookup`).
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .envs(&limits.environment)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(true)
+            .socket_addr_check(network.socket_check(call.clone()))
             .build();
         let state = PluginState {
             wasi,
+            http: WasiHttpCtx::new(),
+            hooks: HttpHooks {
+                network: network.clone(),
+                call: call.clone(),
+            },
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
@@ -309,6 +340,9 @@ impl<'s> Plugin<'s> {
                 call: what.to_string(),
                 reason: reason.clone(),
             });
+        }
+        if let Ok(mut call) = self.store.data().hooks.call.lock() {
+            what.clone_into(&mut call);
         }
         let deadline = self.store.data().deadline;
         let remaining = deadline.saturating_duration_since(Instant::now());

@@ -273,7 +273,13 @@ fn stream_fields(old: &wit::StreamInfo, new: &wit::StreamInfo) -> Vec<String> {
 fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
     let deadline = std::time::Instant::now() + run.options.timeouts.discovery;
     let mut plugin = sandbox
-        .instantiate(&run.options.limits, deadline)
+        .instantiate(
+            &run.options.limits,
+            deadline,
+            &run.options
+                .network
+                .for_test("backward_compatibility/previous"),
+        )
         .map_err(|e| e.to_string())?;
     let spec = plugin.spec().map_err(|e| e.to_string())?;
     let spec: Value = serde_json::from_str(&spec.connection_specification)

@@ -8,9 +8,16 @@ const SUITE: &str = "connector_attributes";
 
 pub(super) fn run(run: &mut Run<'_>) {
     let hosts = run.spec.as_ref().map(|s| s.raw.allowed_hosts.clone());
+    let network_error = run.network_error.clone();
     run.test(SUITE, "allowed_hosts_declared", |_| match hosts {
         None => Verdict::Skip("`spec` did not return a specification".into()),
-        Some(Some(_)) => Verdict::Pass,
+        Some(Some(_)) => match network_error {
+            None => Verdict::Pass,
+            Some(e) => Verdict::Fail(format!(
+                "expected the test configuration's `allowed_hosts` to narrow the spec's; {e}\n\
+                 fix: list only entries of the spec's `allowed-hosts` (the plugin is allowed no host until then)"
+            )),
+        },
         Some(None) => Verdict::Fail(
             "expected the spec to declare the hosts the connector reaches (`allowed-hosts`), or explicitly none; it declares nothing\n\
              fix: in the Rust SDK, `Spec::new(...).allowed_hosts(&[\"api.vendor.com\"])`, or `.no_network()` for none"

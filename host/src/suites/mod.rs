@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::network::TestNetwork;
 use crate::redact::Redactor;
 use crate::report::{Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -146,6 +147,8 @@ pub struct RunOptions {
     /// `test_strictness_level: high`: the far-future state must come from the
     /// test configuration for every incremental stream.
     pub strict: bool,
+    /// The network the plugin may reach, and HTTP record and replay.
+    pub network: std::sync::Arc<crate::network::Network>,
 }
 
 /// The verdict of a test body.
@@ -153,6 +156,23 @@ pub enum Verdict {
     Pass,
     Fail(String),
     Skip(String),
+}
+
+/// A test whose plugin ran into the network policy or the cassette fails for
+/// that first: the connector's own error would only be its consequence.
+fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
+    let mut problems = network.problems();
+    if let Err(e) = network.finish() {
+        problems.push(e);
+    }
+    if problems.is_empty() {
+        return verdict;
+    }
+    let then = match verdict {
+        Verdict::Fail(m) => format!("\nthe test then failed: {m}"),
+        _ => String::new(),
+    };
+    Verdict::Fail(format!("{}{then}", problems.join("\n")))
 }
 
 /// Examples of a problem shown in a failure message.
@@ -232,6 +252,9 @@ pub struct Run<'a> {
     /// then, rather than fail for the same reason, and check only streams that
     /// have data.
     streams_with_records: Option<std::collections::HashSet<String>>,
+    /// Why the network policy could not be set up as the test configuration
+    /// asks (it then allows nothing).
+    network_error: Option<String>,
 }
 
 /// Runs every suite against the plugin and reports each test as it finishes.
@@ -260,6 +283,7 @@ pub fn run_all(
         spec: None,
         catalog: None,
         streams_with_records: None,
+        network_error: None,
     };
     for suite in SUITES {
         let prepared = options.suites.get(suite).cloned().unwrap_or_default();
@@ -304,12 +328,14 @@ pub struct TestCtx<'r> {
     limits: &'r Limits,
     deadline: Instant,
     logs: Vec<LogLine>,
+    network: TestNetwork,
 }
 
 impl<'r> TestCtx<'r> {
     /// A fresh instance of the plugin for this test.
     pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
-        self.sandbox.instantiate(self.limits, self.deadline)
+        self.sandbox
+            .instantiate(self.limits, self.deadline, &self.network)
     }
 
     /// Keeps what `plugin` logged, for the report.
@@ -330,6 +356,15 @@ impl<'a> Run<'a> {
         // The set's secrets are masked as well as the run's.
         let schema = self.spec.as_ref().and_then(|s| s.schema.as_ref());
         self.redactor.extend(Redactor::new(&config, schema));
+        let hosts = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.raw.allowed_hosts.as_deref());
+        self.network_error = self
+            .options
+            .network
+            .set_policy(hosts, &config, self.redactor.clone())
+            .err();
         self.config_text = config.to_string();
         self.config = config;
         self.config_source = source;
@@ -389,14 +424,20 @@ impl<'a> Run<'a> {
             .set
             .timeout()
             .unwrap_or_else(|| self.options.timeouts.for_suite(suite));
+        let network = self
+            .options
+            .network
+            .for_test(&format!("{suite}/{name}{}", self.suffix));
         let mut ctx = TestCtx {
             sandbox: self.sandbox,
             limits: &self.options.limits,
             deadline: started + timeout,
             logs: Vec::new(),
+            network: network.clone(),
         };
         let verdict = body(&mut ctx);
         let logs = std::mem::take(&mut ctx.logs);
+        let verdict = with_network_problems(verdict, &network);
         self.finish(suite, name, verdict, started.elapsed(), logs);
     }
 

@@ -45,9 +45,12 @@ impl Defect for Probe {
             if TcpStream::connect(("127.0.0.1", port as u16)).is_ok() {
                 escaped.push(format!("connected to 127.0.0.1:{port}"));
             }
-            if let Ok(socket) = UdpSocket::bind("0.0.0.0:0") {
-                let sent = socket.send_to(b"probe", ("127.0.0.1", port as u16));
-                escaped.push(format!("bound a UDP socket (send: {sent:?})"));
+            // Binding the wildcard address is harmless (a connect asks for
+            // it); sending is what must fail.
+            if let Ok(socket) = UdpSocket::bind("0.0.0.0:0")
+                && let Ok(n) = socket.send_to(b"probe", ("127.0.0.1", port as u16))
+            {
+                escaped.push(format!("sent {n} bytes over UDP to 127.0.0.1:{port}"));
             }
         }
         if let Ok(addrs) = "localhost:80".to_socket_addrs() {

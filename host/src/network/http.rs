@@ -1,0 +1,242 @@
+//! wasi:http outgoing requests. wasmtime-wasi-http hands each request to
+//! [`HttpHooks::send_request`]; ctest checks it against the policy, then makes
+//! it with reqwest (connecting only to the addresses it checked), or serves it
+//! from the test's cassette. The request body is read in full first, so a
+//! denial reaches the plugin as a denial, not a reset connection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::cassette::{Interaction, RecordedRequest, RecordedResponse, mask_headers};
+use super::policy::{Host, Path};
+use super::{CurrentCall, TestMode, TestNetwork, lock};
+
+/// How long a request may wait for its response when the plugin sets no
+/// timeout (the test's own deadline still applies).
+const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The hooks of one plugin instance.
+pub struct HttpHooks {
+    pub network: TestNetwork,
+    pub call: CurrentCall,
+}
+
+type ResponseFuture = Box<
+    dyn std::future::Future<
+            Output = Result<
+                (
+                    http::Response<WasiBody>,
+                    Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
+                ),
+                Error,
+            >,
+        > + Send,
+>;
+
+impl WasiHttpHooks for HttpHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn std::future::Future<Output = Result<(), Error>> + Send>,
+    ) -> ResponseFuture {
+        let network = self.network.clone();
+        let call = lock(&self.call).clone();
+        Box::new(async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await?.to_bytes();
+            let timeout = options
+                .and_then(|o| o.first_byte_timeout)
+                .unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
+            let response = network.http(&call, parts, body, timeout).await?;
+            let response = response.map(|b| {
+                Full::new(b)
+                    .map_err(|never: std::convert::Infallible| match never {})
+                    .boxed_unsync()
+            });
+            let done: Box<dyn std::future::Future<Output = Result<(), Error>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
+        })
+    }
+}
+
+/// Resolves only names the policy checked, to the addresses it checked.
+pub struct PinnedResolver(pub Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>);
+
+impl reqwest::dns::Resolve for PinnedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let found = lock(&self.0).get(name.as_str()).cloned();
+        Box::pin(async move {
+            match found {
+                Some(addrs) => Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs),
+                None => Err(format!("{} was not checked by ctest's policy", name.as_str()).into()),
+            }
+        })
+    }
+}
+
+fn headers_of(map: &http::HeaderMap) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in map {
+        let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+        out.entry(k.as_str().to_string())
+            .and_modify(|e| {
+                e.push_str(", ");
+                e.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    out
+}
+
+impl TestNetwork {
+    async fn http(
+        &self,
+        call: &str,
+        parts: http::request::Parts,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<http::Response<Bytes>, Error> {
+        let uri = &parts.uri;
+        let https = uri.scheme_str() == Some("https");
+        let path = if https { Path::Https } else { Path::Http };
+        let host_text = uri.host().unwrap_or_default().to_string();
+        let host = Host::parse(&host_text);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let recorded = RecordedRequest {
+            method: parts.method.to_string(),
+            url: uri.to_string(),
+            headers: headers_of(&parts.headers),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        };
+
+        if let TestMode::Replay(player) = &self.0.mode {
+            let masked = recorded.masked(&self.0.redactor);
+            return match lock(player).play(&masked) {
+                Ok(r) => Ok(replayed(r)),
+                Err(miss) => {
+                    self.problem(format!(
+                        "in replay during `{call}`: {miss}\n\
+                         fix: record the cassette again with --http record (against the live API), or make the request the connector made when it was recorded"
+                    ));
+                    Err(Error::HttpRequestDenied)
+                }
+            };
+        }
+
+        // The policy, on the addresses the request will actually use.
+        let addresses: Vec<SocketAddr> = match &host {
+            Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+            Host::Name(n) => match tokio::net::lookup_host((n.as_str(), port)).await {
+                Ok(a) => a
+                    .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()))
+                    .collect(),
+                Err(_) if self.0.policy.check(path, &host, Some(port), &[]).is_err() => {
+                    // Denied whether or not it resolves: say so.
+                    Vec::new()
+                }
+                Err(e) => {
+                    return Err(Error::DnsError {
+                        rcode: Some(e.to_string()),
+                        info_code: None,
+                    });
+                }
+            },
+        };
+        let ips: Vec<_> = addresses.iter().map(SocketAddr::ip).collect();
+        if let Err(refusal) = self.0.policy.check(path, &host, Some(port), &ips) {
+            self.denied(call, path, &host, Some(port), refusal);
+            return Err(Error::HttpRequestDenied);
+        }
+        if let Host::Name(n) = &host {
+            lock(&self.0.network.pins).insert(n.clone(), addresses);
+        }
+
+        let mut request = self
+            .0
+            .network
+            .client
+            .request(parts.method.clone(), uri.to_string())
+            .timeout(timeout)
+            .body(body);
+        for (k, v) in &parts.headers {
+            if k != http::header::HOST {
+                request = request.header(k, v);
+            }
+        }
+        let mut response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                Error::ConnectionTimeout
+            } else if e.is_connect() {
+                Error::ConnectionRefused
+            } else {
+                Error::InternalError(Some(e.to_string()))
+            }
+        })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let cap = self.0.network.options.max_response_bytes;
+        let mut collected = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|_| Error::HttpResponseIncomplete)?
+        {
+            if collected.len() + chunk.len() > cap {
+                self.problem(format!(
+                    "the response to {} {} during `{call}` is larger than {cap} bytes\n\
+                     fix: ask the API for smaller pages",
+                    parts.method,
+                    self.0.redactor.redact(&uri.to_string())
+                ));
+                return Err(Error::HttpResponseBodySize(Some(cap as u64)));
+            }
+            collected.extend_from_slice(&chunk);
+        }
+        let body = Bytes::from(collected);
+
+        if matches!(self.0.mode, TestMode::Record(_)) {
+            let redactor = &self.0.redactor;
+            lock(&self.0.recorded).push(Interaction {
+                request: recorded.masked(redactor),
+                response: RecordedResponse {
+                    status: status.as_u16(),
+                    headers: mask_headers(&headers_of(&headers), redactor),
+                    body: redactor.redact(&String::from_utf8_lossy(&body)),
+                },
+            });
+        }
+
+        let mut out = http::Response::builder().status(status);
+        for (k, v) in &headers {
+            if !HOP_BY_HOP.contains(&k.as_str()) {
+                out = out.header(k, v);
+            }
+        }
+        out.body(body)
+            .map_err(|e| Error::InternalError(Some(e.to_string())))
+    }
+}
+
+/// Headers that describe the transfer, not the body the plugin receives whole.
+const HOP_BY_HOP: &[&str] = &["content-length", "transfer-encoding", "connection"];
+
+/// A recorded response as the plugin receives it. Hop-by-hop and length
+/// headers are left out: the body is whole.
+fn replayed(r: RecordedResponse) -> http::Response<Bytes> {
+    let mut out = http::Response::builder().status(r.status);
+    for (k, v) in &r.headers {
+        if !HOP_BY_HOP.contains(&k.as_str()) {
+            out = out.header(k, v);
+        }
+    }
+    out.body(Bytes::from(r.body))
+        .unwrap_or_else(|_| http::Response::new(Bytes::new()))
+}

@@ -1,0 +1,427 @@
+//! The network a plugin gets: exactly the hosts its policy allows, on every
+//! path (wasi:http, wasi:sockets TCP and UDP, name lookup), and HTTP record
+//! and replay.
+//!
+//! - [`policy`]: the grammar of `allowed-hosts` entries and the decision.
+//! - [`http`]: wasi:http requests, made by the host with reqwest once allowed,
+//!   or served from a cassette.
+//! - [`cassette`]: the recorded interactions and their matching.
+//!
+//! One [`Network`] per run holds the policy in force (the spec's entries with
+//! the current config substituted), the mode and the HTTP client. Each test
+//! gets a [`TestNetwork`]: its cassette, and the problems its plugin instances
+//! ran into (a denied attempt, a request missing from the cassette), which
+//! fail the test with the host, the path, the plugin call and the fix.
+
+pub mod cassette;
+pub mod http;
+pub mod policy;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use wasmtime_wasi::sockets::SocketAddrUse;
+
+use crate::redact::Redactor;
+use cassette::{Cassette, Interaction, Player};
+use policy::{Host, Path, Policy, Refusal};
+
+/// How HTTP is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// Replay a test's cassette when it exists, else live (vcrpy's `once`).
+    #[default]
+    Auto,
+    /// Real requests, nothing recorded.
+    Live,
+    /// Real requests, each test's written to its cassette.
+    Record,
+    /// Only cassettes: no network at all.
+    Replay,
+}
+
+/// What the operator and the test configuration decide about the network.
+#[derive(Debug, Clone)]
+pub struct NetworkOptions {
+    pub mode: Mode,
+    pub cassette_dir: PathBuf,
+    /// Query parameters left out when matching a request to a cassette.
+    pub ignored_query_parameters: Vec<String>,
+    /// Entries the operator adds (`--allow-host`).
+    pub widen: Vec<String>,
+    /// The test configuration's `allowed_hosts`: the spec's entries to keep.
+    pub narrow: Option<Vec<String>>,
+    /// The largest HTTP response body accepted.
+    pub max_response_bytes: usize,
+    /// Connecting to a host must take less than this.
+    pub connect_timeout: Duration,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        NetworkOptions {
+            mode: Mode::Auto,
+            cassette_dir: PathBuf::from("cassettes"),
+            ignored_query_parameters: Vec::new(),
+            widen: Vec::new(),
+            narrow: None,
+            max_response_bytes: 32 << 20,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The network of a run.
+pub struct Network {
+    options: NetworkOptions,
+    /// The policy in force, and the secrets to keep out of cassettes.
+    current: Mutex<(Arc<Policy>, Redactor)>,
+    client: reqwest::Client,
+    /// Addresses checked against the policy, by host name: the only ones the
+    /// HTTP client connects to.
+    pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>,
+}
+
+impl Network {
+    pub fn new(options: NetworkOptions) -> Result<Network, String> {
+        let pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>> = Arc::default();
+        let client = reqwest::Client::builder()
+            // A redirect is the plugin's to follow, as a request of its own.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(options.connect_timeout)
+            .no_proxy()
+            .dns_resolver(Arc::new(http::PinnedResolver(pins.clone())))
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Network {
+            options,
+            current: Mutex::new((Arc::new(Policy::default()), Redactor::default())),
+            client,
+            pins,
+        })
+    }
+
+    /// Sets the policy from the spec's entries (`None`: the spec is not known
+    /// yet, so nothing is allowed) with `config` substituted, narrowed by the
+    /// test configuration and widened by the operator.
+    pub fn set_policy(
+        &self,
+        spec_entries: Option<&[String]>,
+        config: &Value,
+        redactor: Redactor,
+    ) -> Result<(), String> {
+        let mut policy = match spec_entries {
+            None => Policy::default(),
+            Some(entries) => {
+                let mut p = Policy::from_entries(entries, config);
+                if let Some(keep) = &self.options.narrow {
+                    p.narrow(keep, config)?;
+                }
+                p
+            }
+        };
+        if spec_entries.is_some() {
+            let widened = Policy::from_entries(&self.options.widen, config);
+            policy.entries.extend(widened.entries);
+            policy.unusable.extend(widened.unusable);
+        }
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = (Arc::new(policy), redactor);
+        Ok(())
+    }
+
+    pub fn policy(&self) -> Arc<Policy> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    /// The network of one test, `id` being `suite/name` (with the input set's
+    /// number): its cassette is `CASSETTE_DIR/suite/name.json`.
+    pub fn for_test(self: &Arc<Self>, id: &str) -> TestNetwork {
+        let (policy, redactor) = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let file = self
+            .options
+            .cassette_dir
+            .join(format!("{}.json", id.replace('#', "-")));
+        let mut problems = Vec::new();
+        let mode = match self.options.mode {
+            Mode::Live => TestMode::Live,
+            Mode::Record => TestMode::Record(file),
+            Mode::Auto if !file.exists() => TestMode::Live,
+            Mode::Auto | Mode::Replay => match file.exists().then(|| Cassette::read(&file)) {
+                Some(Ok(c)) => TestMode::Replay(Mutex::new(Player::new(
+                    file,
+                    c,
+                    self.options.ignored_query_parameters.clone(),
+                ))),
+                Some(Err(e)) => {
+                    problems.push(e);
+                    TestMode::Replay(Mutex::new(Player::new(
+                        file,
+                        Cassette {
+                            test: id.to_string(),
+                            interactions: Vec::new(),
+                        },
+                        Vec::new(),
+                    )))
+                }
+                None => TestMode::Replay(Mutex::new(Player::new(
+                    file,
+                    Cassette {
+                        test: id.to_string(),
+                        interactions: Vec::new(),
+                    },
+                    Vec::new(),
+                ))),
+            },
+        };
+        TestNetwork(Arc::new(TestNet {
+            network: self.clone(),
+            id: id.to_string(),
+            policy,
+            redactor,
+            mode,
+            problems: Mutex::new(problems),
+            recorded: Mutex::new(Vec::new()),
+            grants: Mutex::new(HashMap::new()),
+        }))
+    }
+}
+
+enum TestMode {
+    Live,
+    Record(PathBuf),
+    Replay(Mutex<Player>),
+}
+
+struct TestNet {
+    network: Arc<Network>,
+    id: String,
+    policy: Arc<Policy>,
+    redactor: Redactor,
+    mode: TestMode,
+    problems: Mutex<Vec<String>>,
+    recorded: Mutex<Vec<Interaction>>,
+    /// Addresses an allowed name lookup returned, with the name: a socket may
+    /// connect to them as that name.
+    grants: Mutex<HashMap<IpAddr, String>>,
+}
+
+/// The network of one test, shared by the plugin instances it creates.
+#[derive(Clone)]
+pub struct TestNetwork(Arc<TestNet>);
+
+/// The plugin call in progress, for messages (shared with the hooks).
+pub type CurrentCall = Arc<Mutex<String>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl TestNetwork {
+    /// A network that allows nothing and records nothing (for the benchmarks
+    /// and for calls outside a test).
+    pub fn none() -> TestNetwork {
+        let network = Arc::new(Network::new(NetworkOptions::default()).expect("an HTTP client"));
+        let mut net = network.for_test("none");
+        if let Some(inner) = Arc::get_mut(&mut net.0) {
+            inner.mode = TestMode::Live;
+        }
+        net
+    }
+
+    /// What went wrong on the network during the test: each a full message.
+    pub fn problems(&self) -> Vec<String> {
+        lock(&self.0.problems).clone()
+    }
+
+    fn problem(&self, message: String) {
+        let mut problems = lock(&self.0.problems);
+        if !problems.contains(&message) && problems.len() < 20 {
+            problems.push(message);
+        }
+    }
+
+    /// Ends the test: in record mode, writes its cassette (or removes a stale
+    /// one when it made no request).
+    pub fn finish(&self) -> Result<(), String> {
+        let TestMode::Record(file) = &self.0.mode else {
+            return Ok(());
+        };
+        let interactions = std::mem::take(&mut *lock(&self.0.recorded));
+        if interactions.is_empty() {
+            if file.exists() {
+                std::fs::remove_file(file).map_err(|e| {
+                    format!("{}: cannot remove the stale cassette: {e}", file.display())
+                })?;
+            }
+            return Ok(());
+        }
+        Cassette {
+            test: self.0.id.clone(),
+            interactions,
+        }
+        .write(file)
+    }
+
+    /// Records a denied attempt and says how to allow it.
+    fn denied(&self, call: &str, path: Path, host: &Host, port: Option<u16>, refusal: Refusal) {
+        let policy = &self.0.policy;
+        let on = match port {
+            Some(p) => format!("`{host}` port {p} over {}", path.name()),
+            None => format!("`{host}` (a name lookup)"),
+        };
+        let allowed = if policy.entries.is_empty() {
+            "the spec allows no host".to_string()
+        } else {
+            format!(
+                "the policy allows {}",
+                policy
+                    .entries
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let unusable = if policy.unusable.is_empty() {
+            String::new()
+        } else {
+            format!("; unusable entries: {}", policy.unusable.join("; "))
+        };
+        let (why, entry) = match refusal {
+            Refusal::NotAllowed => (
+                format!("no entry allows it ({allowed}{unusable})"),
+                Policy::suggestion(path, host, port),
+            ),
+            Refusal::NonPublic(ip) => (
+                format!(
+                    "it is or resolves to {ip}, a non-public address, which only an entry naming it (an IP literal, or localhost) allows"
+                ),
+                Policy::suggestion(path, &Host::Ip(ip), port),
+            ),
+        };
+        self.problem(format!(
+            "the network policy denied {on} during `{call}`: {why}\n\
+             fix: if the connector needs it, add `{entry}` to `allowed-hosts` in its spec (or, as the operator, pass --allow-host {entry})"
+        ));
+    }
+
+    /// The socket address check of an instance: a connection or datagram is
+    /// allowed to an IP literal an entry names, or to an address an allowed
+    /// name lookup returned. Binds to the wildcard address (which `connect`
+    /// asks for) are allowed; listening and accepting are not.
+    pub fn socket_check(
+        &self,
+        call: CurrentCall,
+    ) -> impl Fn(
+        SocketAddr,
+        SocketAddrUse,
+    ) -> Pin<Box<dyn std::future::Future<Output = bool> + Send + Sync>>
+    + Send
+    + Sync
+    + 'static {
+        let net = self.clone();
+        move |addr, usage| {
+            let allowed = net.socket_allowed(&lock(&call), addr, usage);
+            Box::pin(std::future::ready(allowed))
+        }
+    }
+
+    fn socket_allowed(&self, call: &str, addr: SocketAddr, usage: SocketAddrUse) -> bool {
+        let path = match usage {
+            SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
+                return addr.ip().is_unspecified() && addr.port() == 0;
+            }
+            SocketAddrUse::TcpConnect => Path::Tcp,
+            SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => Path::Udp,
+            _ => {
+                self.problem(format!(
+                    "the plugin tried to accept connections on {addr} during `{call}`; ctest gives plugins no listening sockets\n\
+                     fix: a connector only makes outgoing connections"
+                ));
+                return false;
+            }
+        };
+        if matches!(self.0.mode, TestMode::Replay(_)) {
+            self.problem(format!(
+                "the plugin opened a {} connection to {addr} during `{call}` in replay mode, where only recorded HTTP is served\n\
+                 fix: reach the API over wasi:http (recorded in cassettes), or run with --http live",
+                path.name()
+            ));
+            return false;
+        }
+        let ip = addr.ip().to_canonical();
+        let granted = lock(&self.0.grants).get(&ip).cloned();
+        let (host, resolved) = match granted {
+            Some(name) => (Host::Name(name), vec![ip]),
+            None => (Host::Ip(ip), Vec::new()),
+        };
+        match self
+            .0
+            .policy
+            .check(path, &host, Some(addr.port()), &resolved)
+        {
+            Ok(()) => true,
+            Err(refusal) => {
+                // Name the address when the name was not the problem.
+                self.denied(call, path, &Host::Ip(ip), Some(addr.port()), refusal);
+                false
+            }
+        }
+    }
+
+    /// A name lookup: allowed for a name some entry allows, answered with the
+    /// addresses that pass the policy (each then granted to sockets).
+    pub async fn lookup(&self, call: &str, name: &str) -> Result<Vec<IpAddr>, LookupError> {
+        let host = Host::parse(name);
+        if matches!(self.0.mode, TestMode::Replay(_)) {
+            self.problem(format!(
+                "the plugin looked up `{name}` during `{call}` in replay mode, where only recorded HTTP is served\n\
+                 fix: reach the API over wasi:http (recorded in cassettes), or run with --http live"
+            ));
+            return Err(LookupError::Denied);
+        }
+        if let Err(refusal) = self.0.policy.check(Path::Dns, &host, None, &[]) {
+            self.denied(call, Path::Dns, &host, None, refusal);
+            return Err(LookupError::Denied);
+        }
+        let addresses: Vec<IpAddr> = match &host {
+            Host::Ip(ip) => vec![*ip],
+            Host::Name(n) => tokio::net::lookup_host((n.as_str(), 0))
+                .await
+                .map_err(|_| LookupError::Unresolvable)?
+                .map(|a| a.ip().to_canonical())
+                .collect(),
+        };
+        if let Err(refusal) = self.0.policy.check(Path::Dns, &host, None, &addresses) {
+            self.denied(call, Path::Dns, &host, None, refusal);
+            return Err(LookupError::Denied);
+        }
+        if let Host::Name(n) = &host {
+            let mut grants = lock(&self.0.grants);
+            for ip in &addresses {
+                grants.insert(*ip, n.clone());
+            }
+        }
+        Ok(addresses)
+    }
+}
+
+/// Why a name lookup gave no address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupError {
+    Denied,
+    Unresolvable,
+}
