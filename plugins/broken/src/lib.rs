@@ -11,10 +11,9 @@ use std::marker::PhantomData;
 
 use ctest_sdk::prelude::*;
 use faker::Faker;
-use serde_json::Value;
 
 pub use ctest_sdk;
-pub use serde_json::json;
+pub use serde_json::{Value, json};
 
 /// Where a broken plugin departs from source-faker. Every hook defaults to
 /// source-faker's behaviour.
@@ -108,4 +107,14 @@ pub fn stream_mut<'a>(streams: &'a mut [Stream], name: &str) -> &'a mut Stream {
         .iter_mut()
         .find(|s| s.name == name)
         .expect("source-faker offers users, products and purchases")
+}
+
+/// The port a network probe aims at: `probe_port` in the config (a listener
+/// the test owns and watches).
+pub fn probe_port(config: &Value) -> u16 {
+    config
+        .get("probe_port")
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(9)
 }

@@ -365,6 +365,8 @@ pub fn now_millis() -> i64 {
 }
 
 /// Logging into the test's log, which ctest captures into its report.
+pub mod http;
+
 pub mod log {
     use super::{LogLevel, host};
     pub fn debug(message: &str) {

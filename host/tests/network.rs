@@ -1,0 +1,389 @@
+//! The network: hostile plugins are denied on every path and the denial is
+//! reported; source-shop passes live against the shop API, records cassettes
+//! without secrets, and passes again in replay with the server stopped.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use support::*;
+
+/// A loopback listener the plugins are pointed at: nothing may reach it.
+fn listener() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+fn probe_config(dir: &Path, port: u16) -> std::path::PathBuf {
+    let config = dir.join("probe.json");
+    std::fs::write(&config, format!(r#"{{"count": 10, "probe_port": {port}}}"#)).unwrap();
+    config
+}
+
+#[test]
+fn hostile_plugins_are_denied_on_every_path_and_reported() {
+    // (plugin, what the failure must say)
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "broken-net-http-disallowed",
+            &[
+                "denied `127.0.0.1` port PORT over http during `check`: no entry allows it (the policy allows `https://api.vendor.example`)",
+                "fix: if the connector needs it, add `http://127.0.0.1:PORT` to `allowed-hosts`",
+            ],
+        ),
+        (
+            "broken-net-tcp-loopback",
+            &[
+                "denied `127.0.0.1` port PORT over tcp during `check`",
+                "add `tcp://127.0.0.1:PORT`",
+            ],
+        ),
+        (
+            "broken-net-dns-disallowed",
+            &[
+                "denied `exfiltrate.evil.example` (a name lookup) during `check`",
+                "add `exfiltrate.evil.example`",
+            ],
+        ),
+        (
+            "broken-net-private-ip",
+            &[
+                "denied `169.254.169.254` port 80 over http during `check`",
+                "169.254.169.254, a non-public address, which only an entry naming it",
+            ],
+        ),
+    ];
+    for (plugin, says) in cases {
+        let (listener, port) = listener();
+        let dir = tempfile::tempdir().unwrap();
+        let config = probe_config(dir.path(), port);
+        let run = run_plugin(
+            plugin,
+            &config,
+            &["--run", "connection/check", "--http", "live"],
+        );
+        assert_eq!(run.code, 1, "{plugin}:\n{}{}", run.stdout, run.stderr);
+        assert_eq!(run.with_status("FAIL"), ["connection/check"], "{plugin}");
+        for needle in says {
+            let needle = needle.replace("PORT", &port.to_string());
+            assert!(
+                run.stdout.contains(&needle),
+                "{plugin}: expected {needle:?} in:\n{}",
+                run.stdout
+            );
+        }
+        // The plugin's own check reports anything that got through.
+        assert!(
+            !run.stdout.contains("let through"),
+            "{plugin}:\n{}",
+            run.stdout
+        );
+        assert!(
+            listener.accept().is_err(),
+            "{plugin}: a connection reached the listener"
+        );
+    }
+}
+
+#[test]
+fn only_the_operator_widens_the_policy_and_then_the_connection_goes_through() {
+    // The same TCP probe, with the operator's --allow-host: the listener now
+    // sees the connection, so the denial above was the policy's doing.
+    let (listener, port) = listener();
+    let dir = tempfile::tempdir().unwrap();
+    let config = probe_config(dir.path(), port);
+    let entry = format!("tcp://127.0.0.1:{port}");
+    let run = run_plugin(
+        "broken-net-tcp-loopback",
+        &config,
+        &["--run", "connection/check", "--allow-host", &entry],
+    );
+    assert!(
+        run.stdout
+            .contains("the sandbox let through: connected to 127.0.0.1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        listener.accept().is_ok(),
+        "the allowed connection did not arrive"
+    );
+
+    // A test configuration cannot widen: listing a host the spec lacks fails
+    // the allowed-hosts test, and the plugin then gets no network at all.
+    std::fs::write(
+        dir.path().join("ctest.yaml"),
+        format!("allowed_hosts: [\"{entry}\"]\n"),
+    )
+    .unwrap();
+    let yaml = dir.path().join("ctest.yaml");
+    let run = run_plugin(
+        "broken-net-tcp-loopback",
+        &config,
+        &[
+            "--test-config",
+            yaml.to_str().unwrap(),
+            "--run",
+            "connection/check",
+            "--run",
+            "allowed_hosts",
+        ],
+    );
+    assert_eq!(
+        run.status_of("connector_attributes/allowed_hosts_declared"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("the test configuration may only narrow that list"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.status_of("connection/check"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(listener.accept().is_err());
+
+    // A malformed --allow-host is a usage error.
+    let run = run_plugin(
+        "broken-net-tcp-loopback",
+        &config,
+        &["--allow-host", "ftp://x"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--allow-host \"ftp://x\": unknown scheme `ftp`"),
+        "{}",
+        run.stderr
+    );
+}
+
+const KEY: &str = "shop-key-5f2c9e71";
+
+fn shop_config(dir: &Path, base_url: &str, page_size: u32) -> std::path::PathBuf {
+    let config = dir.join("shop.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"base_url": "{base_url}", "api_key": "{KEY}", "page_size": {page_size}}}"#),
+    )
+    .unwrap();
+    config
+}
+
+fn shop(options: shop_api::Options) -> shop_api::Server {
+    shop_api::Server::start(shop_api::Options {
+        api_key: KEY.into(),
+        ..options
+    })
+    .unwrap()
+}
+
+/// Each test's verdict line, without its duration.
+fn verdicts(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ") || l.starts_with("SKIP "))
+        .map(|l| l.split(" (").next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped() {
+    let server = shop(shop_api::Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), 40);
+    let cassettes = dir.path().join("cassettes");
+    let cassette_dir = cassettes.to_str().unwrap();
+
+    let live = run_plugin(
+        "source-shop",
+        &config,
+        &["--http", "record", "--cassette-dir", cassette_dir],
+    );
+    assert_eq!(live.code, 0, "{}{}", live.stdout, live.stderr);
+    assert!(
+        live.with_status("FAIL").is_empty() && live.with_status("SKIP").is_empty(),
+        "{}",
+        live.stdout
+    );
+    let served = server
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(served > 20, "only {served} requests reached the API");
+    assert_eq!(
+        server
+            .stats
+            .unauthorized
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+
+    // One cassette per test that used HTTP; none holds the key.
+    let mut files = Vec::new();
+    for suite in std::fs::read_dir(&cassettes).unwrap() {
+        for file in std::fs::read_dir(suite.unwrap().path()).unwrap() {
+            files.push(file.unwrap().path());
+        }
+    }
+    assert!(files.len() >= 8, "{files:?}");
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(!text.contains(KEY), "{} holds the API key", file.display());
+        assert!(
+            text.contains("\"x-api-key\": \"**********\""),
+            "{}",
+            file.display()
+        );
+    }
+    server.stop();
+
+    // Replay, with nothing listening: the same verdicts.
+    let replay = run_plugin(
+        "source-shop",
+        &config,
+        &["--http", "replay", "--cassette-dir", cassette_dir],
+    );
+    assert_eq!(replay.code, 0, "{}", replay.stdout);
+    assert_eq!(verdicts(&replay), verdicts(&live));
+    // The default mode replays where a cassette exists.
+    let auto = run_plugin("source-shop", &config, &["--cassette-dir", cassette_dir]);
+    assert_eq!(auto.code, 0, "{}", auto.stdout);
+    assert_eq!(verdicts(&auto), verdicts(&live));
+
+    // A request the cassette lacks fails, naming it and the closest recorded.
+    let other = shop_config(dir.path(), &server_url_of(&config), 25);
+    let miss = run_plugin(
+        "source-shop",
+        &other,
+        &[
+            "--http",
+            "replay",
+            "--cassette-dir",
+            cassette_dir,
+            "--run",
+            "basic_read/read",
+        ],
+    );
+    assert_eq!(miss.code, 1, "{}", miss.stdout);
+    assert!(
+        miss.stdout
+            .contains("in replay during `read (reader.next)`: the request GET http://")
+            || miss
+                .stdout
+                .contains("in replay during `read`: the request GET http://"),
+        "{}",
+        miss.stdout
+    );
+    assert!(
+        miss.stdout.contains("page_size=25 is not in the cassette"),
+        "{}",
+        miss.stdout
+    );
+    assert!(
+        miss.stdout
+            .contains("the closest recorded request is GET http://"),
+        "{}",
+        miss.stdout
+    );
+    assert!(
+        miss.stdout
+            .contains("fix: record the cassette again with --http record"),
+        "{}",
+        miss.stdout
+    );
+}
+
+fn server_url_of(config: &Path) -> String {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    v["base_url"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn source_shop_waits_out_rate_limits() {
+    // The first request gets 429 with Retry-After: 1.
+    let server = shop(shop_api::Options {
+        throttle_first: 1,
+        retry_after_seconds: 1,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), 50);
+    let run = run_plugin(
+        "source-shop",
+        &config,
+        &["--http", "live", "--run", "connection/check"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let arrivals = server.stats.arrivals.lock().unwrap().clone();
+    // (The check's request and its retry come first; basic_read's read runs
+    // after, because later suites need it even under --run.)
+    assert!(arrivals.len() >= 2, "one throttled request and its retry");
+    assert_eq!(
+        server
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    assert!(
+        arrivals[1] - arrivals[0] >= Duration::from_millis(900),
+        "the retry came after {:?}",
+        arrivals[1] - arrivals[0]
+    );
+
+    // Throttled throughout a whole run (no wait), every suite still passes.
+    let server = shop(shop_api::Options {
+        throttle_every: Some(4),
+        retry_after_seconds: 0,
+        ..Default::default()
+    });
+    let config = shop_config(dir.path(), &server.base_url(), 30);
+    let run = run_plugin("source-shop", &config, &["--http", "live"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        server
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 5
+    );
+}
+
+#[test]
+fn a_wrong_api_key_fails_the_check_and_never_appears() {
+    let server = shop(shop_api::Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"base_url": "{}", "api_key": "wrong-key-0d1e2f"}}"#,
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let run = run_plugin(
+        "source-shop",
+        &config,
+        &["--http", "live", "--run", "connection/check"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("the API refused the key (401)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("wrong-key-0d1e2f"));
+}
