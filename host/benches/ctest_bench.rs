@@ -168,6 +168,51 @@ fn main() {
     }
     let suites_wall = median(suite_walls);
 
+    // 5. source-shop against the shop API: a whole run live (recording), then
+    // replayed from the cassettes with the server stopped.
+    let shop = plugins.join("source-shop.wasm");
+    let server = shop_api::Server::start(shop_api::Options::default()).expect("start the shop API");
+    let shop_config = work.path().join("shop.json");
+    std::fs::write(
+        &shop_config,
+        format!(
+            r#"{{"base_url": "{}", "api_key": "shop-test-key", "page_size": 50}}"#,
+            server.base_url()
+        ),
+    )
+    .unwrap();
+    let cassettes = work.path().join("cassettes");
+    let shop_args = |mode: &'static str| {
+        [
+            "run".to_string(),
+            shop.display().to_string(),
+            "--config".into(),
+            shop_config.display().to_string(),
+            "--http".into(),
+            mode.into(),
+            "--cassette-dir".into(),
+            cassettes.display().to_string(),
+        ]
+    };
+    let live_args = shop_args("record");
+    let live_args: Vec<&str> = live_args.iter().map(String::as_str).collect();
+    let mut live_walls = Vec::new();
+    for _ in 0..7 {
+        let (wall, _, code) = ctest_run(&live_args, cache_dir.path());
+        assert_eq!(code, 0, "source-shop failed live");
+        live_walls.push(wall);
+    }
+    server.stop();
+    let replay_args = shop_args("replay");
+    let replay_args: Vec<&str> = replay_args.iter().map(String::as_str).collect();
+    let mut replay_walls = Vec::new();
+    for _ in 0..7 {
+        let (wall, _, code) = ctest_run(&replay_args, cache_dir.path());
+        assert_eq!(code, 0, "source-shop failed in replay");
+        replay_walls.push(wall);
+    }
+    let (live_wall, replay_wall) = (median(live_walls), median(replay_walls));
+
     println!("| figure | measured | target |");
     println!("|---|---|---|");
     println!(
@@ -199,5 +244,13 @@ fn main() {
         "| full_refresh + incremental suites, 100,000 users (median of 3) | {:.2} s, peak RSS {:.0} MB | < 2 s |",
         suites_wall.as_secs_f64(),
         suites_rss as f64 / 1e6
+    );
+    println!(
+        "| `ctest run` source-shop, all suites, live against the shop API, recording (median of 7) | {:.0} ms | |",
+        live_wall.as_secs_f64() * 1e3
+    );
+    println!(
+        "| the same, replayed from the cassettes with the server stopped (median of 7) | {:.0} ms | |",
+        replay_wall.as_secs_f64() * 1e3
     );
 }

@@ -76,6 +76,10 @@ struct RunArgs {
     #[arg(long = "allow-host", value_name = "ENTRY")]
     allow_hosts: Vec<String>,
 
+    /// The largest HTTP response body a plugin may receive, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::network::NetworkOptions::default().max_response_bytes)]
+    max_response_size: usize,
+
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -171,6 +175,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         ignored_query_parameters: test_config.ignored_query_parameters.clone(),
         widen: args.allow_hosts.clone(),
         narrow: test_config.allowed_hosts.clone(),
+        max_response_bytes: args.max_response_size,
         ..Default::default()
     })
     .map_err(UsageError)?;

@@ -54,6 +54,8 @@ fn hostile_plugins_are_denied_on_every_path_and_reported() {
             &[
                 "denied `169.254.169.254` port 80 over http during `check`",
                 "169.254.169.254, a non-public address, which only an entry naming it",
+                // DNS cannot steer a name `*` allows to a loopback address.
+                "denied `localhost` port PORT over http during `check`: it is or resolves to 127.0.0.1",
             ],
         ),
     ];
@@ -386,4 +388,30 @@ fn a_wrong_api_key_fails_the_check_and_never_appears() {
         run.stdout
     );
     assert!(!run.stdout.contains("wrong-key-0d1e2f"));
+}
+
+#[test]
+fn a_response_larger_than_the_cap_fails_the_test() {
+    let server = shop(shop_api::Options::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), 50);
+    let run = run_plugin(
+        "source-shop",
+        &config,
+        &[
+            "--http",
+            "live",
+            "--run",
+            "connection/check",
+            "--max-response-size",
+            "100",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("/v1/customers?page_size=1 during `check` is larger than 100 bytes"),
+        "{}",
+        run.stdout
+    );
 }

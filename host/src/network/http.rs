@@ -131,17 +131,19 @@ impl TestNetwork {
             };
         }
 
-        // The policy, on the addresses the request will actually use.
+        // The policy on the name first, so that a denied name is not even
+        // looked up (a lookup would carry it out); then on the addresses the
+        // request will actually use.
+        if let Err(refusal) = self.0.policy.check(path, &host, Some(port), &[]) {
+            self.denied(call, path, &host, Some(port), refusal);
+            return Err(Error::HttpRequestDenied);
+        }
         let addresses: Vec<SocketAddr> = match &host {
             Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
             Host::Name(n) => match tokio::net::lookup_host((n.as_str(), port)).await {
                 Ok(a) => a
                     .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()))
                     .collect(),
-                Err(_) if self.0.policy.check(path, &host, Some(port), &[]).is_err() => {
-                    // Denied whether or not it resolves: say so.
-                    Vec::new()
-                }
                 Err(e) => {
                     return Err(Error::DnsError {
                         rcode: Some(e.to_string()),
