@@ -80,6 +80,17 @@ struct RunArgs {
     #[arg(long, value_name = "BYTES", default_value_t = crate::network::NetworkOptions::default().max_response_bytes)]
     max_response_size: usize,
 
+    /// The test-utils component that writes to the source for the write_back
+    /// suite (default: the connector's own `write-back` export, if any).
+    #[arg(long, value_name = "UTILS.wasm")]
+    test_utils: Option<PathBuf>,
+
+    /// Let the write_back suite change the source (live or record mode): it
+    /// writes and deletes test rows. Without it, the suite runs only in
+    /// replay.
+    #[arg(long)]
+    allow_writes: bool,
+
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -250,6 +261,20 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         ),
     };
     let previous_name = args.previous.as_ref().map(|p| format!("`{}`", p.display()));
+    let test_utils = match &args.test_utils {
+        None => None,
+        Some(path) => Some(
+            Sandbox::load_as(path, &cache, crate::sandbox::Role::TestUtils)
+                .map_err(|e| UsageError(format!("{e}\n  (this is the --test-utils component)")))?,
+        ),
+    };
+    let writes_refused = match (args.http, args.allow_writes) {
+        (crate::network::Mode::Replay, _) | (_, true) => None,
+        _ => Some(
+            "the write_back suite changes the source: pass --allow-writes (live, or --http record to record its cassettes), or replay recorded cassettes with --http replay"
+                .to_string(),
+        ),
+    };
 
     let options = RunOptions {
         config,
@@ -260,6 +285,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         suites,
         strict: test_config.test_strictness_level == test_config::Strictness::High,
         network: std::sync::Arc::new(network),
+        writes_refused,
     };
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());
@@ -275,7 +301,13 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             },
         };
         let previous = previous.as_ref().zip(previous_name.as_deref());
-        suites::run_all(&sandbox, previous, &options, &mut fan_out)
+        suites::run_all(
+            &sandbox,
+            previous,
+            test_utils.as_ref(),
+            &options,
+            &mut fan_out,
+        )
     };
     if let (Some(path), Some(json)) = (&args.report_json, &json) {
         std::fs::write(path, json.to_json()).map_err(|e| {

@@ -94,6 +94,7 @@ pub struct AcceptanceTests {
     pub basic_read: Option<SuiteConfig>,
     pub full_refresh: Option<SuiteConfig>,
     pub incremental: Option<SuiteConfig>,
+    pub write_back: Option<SuiteConfig>,
     pub backward_compatibility: Option<SuiteConfig>,
 }
 
@@ -107,6 +108,7 @@ impl AcceptanceTests {
             "basic_read" => self.basic_read.as_ref(),
             "full_refresh" => self.full_refresh.as_ref(),
             "incremental" => self.incremental.as_ref(),
+            "write_back" => self.write_back.as_ref(),
             "backward_compatibility" => self.backward_compatibility.as_ref(),
             _ => None,
         }
@@ -737,7 +739,7 @@ mod tests {
         );
     }
 
-    const ALL_DECLARED: &str = "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n  connection: {}\n  discovery: {}\n  connector_attributes: {}\n  full_refresh: {}\n  backward_compatibility: {bypass_reason: first release}\n";
+    const ALL_DECLARED: &str = "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n  connection: {}\n  discovery: {}\n  connector_attributes: {}\n  full_refresh: {}\n  write_back: {}\n  backward_compatibility: {bypass_reason: first release}\n";
 
     #[test]
     fn high_strictness_wants_every_suite_records_and_future_state() {

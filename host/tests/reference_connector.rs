@@ -38,7 +38,14 @@ fn source_faker_passes_every_test_of_its_strict_test_configuration() {
         faker.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.with_status("SKIP").is_empty(), "{}", run.stdout);
+    // Only write_back is skipped: bypassed, with its reason.
+    let write_back: Vec<&str> = ALL_TESTS
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with("write_back/"))
+        .collect();
+    assert_eq!(run.with_status("SKIP"), write_back, "{}", run.stdout);
+    assert!(run.stdout.contains("there is no source to write to"));
     // Every test ran; those of a suite with two input sets ran twice.
     let mut passed: Vec<String> = Vec::new();
     for test in run.with_status("PASS") {
@@ -47,7 +54,12 @@ fn source_faker_passes_every_test_of_its_strict_test_configuration() {
             passed.push(id);
         }
     }
-    assert_eq!(passed, ALL_TESTS, "{}", run.stdout);
+    let others: Vec<&str> = ALL_TESTS
+        .iter()
+        .copied()
+        .filter(|t| !t.starts_with("write_back/"))
+        .collect();
+    assert_eq!(passed, others, "{}", run.stdout);
 }
 
 #[test]

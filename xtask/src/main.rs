@@ -85,16 +85,7 @@ fn components(root: &Path) -> Result<Vec<Component>, String> {
         })
         .collect();
     let dir = root.join("plugins/broken/examples");
-    let mut broken: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .strip_suffix(".rs")
-                .map(str::to_string)
-        })
-        .collect();
+    let mut broken = list_examples(&dir)?;
     broken.sort();
     for example in broken {
         let plugin = format!("broken-{}", example.replace('_', "-"));
@@ -104,7 +95,33 @@ fn components(root: &Path) -> Result<Vec<Component>, String> {
             plugin,
         });
     }
+    // source-shop's test-utils, with and without the connector, and their
+    // broken variants (`broken_wb_*`): each example is named as its plugin.
+    let dir = root.join("plugins/shop-test-utils/examples");
+    let mut utils = list_examples(&dir)?;
+    utils.sort();
+    for example in utils {
+        out.push(Component {
+            package: "shop-test-utils",
+            plugin: example.replace('_', "-"),
+            example: Some(example),
+        });
+    }
     Ok(out)
+}
+
+/// The examples of a crate: the `.rs` files of its `examples/` directory.
+fn list_examples(dir: &Path) -> Result<Vec<String>, String> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".rs")
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 fn build_plugins() -> Result<Vec<PathBuf>, String> {
@@ -196,6 +213,7 @@ fn run_tests(extra: &[String]) -> Result<(), String> {
         "source-numbers",
         "source-shop",
         "broken-plugins",
+        "shop-test-utils",
     ] {
         cmd.args(["--exclude", g]);
     }

@@ -46,6 +46,10 @@ pub struct RecordedResponse {
 pub struct Cassette {
     /// `suite/test` it was recorded for.
     pub test: String,
+    /// The run's tag when it was recorded (test data written by the
+    /// write-back suite carries it), so that replay sends the same requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     pub interactions: Vec<Interaction>,
 }
 
@@ -149,6 +153,7 @@ impl Cassette {
 #[derive(Debug)]
 pub struct Player {
     pub file: PathBuf,
+    pub tag: Option<String>,
     interactions: Vec<Interaction>,
     used: Vec<bool>,
     ignored_query: Vec<String>,
@@ -159,6 +164,7 @@ impl Player {
         let used = vec![false; cassette.interactions.len()];
         Player {
             file,
+            tag: cassette.tag,
             interactions: cassette.interactions,
             used,
             ignored_query,
@@ -291,6 +297,7 @@ mod tests {
     fn replay_matches_method_url_and_body_ignoring_chosen_parameters() {
         let cassette = Cassette {
             test: "t".into(),
+            tag: None,
             interactions: vec![
                 Interaction {
                     request: request("GET", "http://h/users?page=1&ts=5", ""),

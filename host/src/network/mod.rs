@@ -85,6 +85,21 @@ pub struct Network {
     /// Addresses checked against the policy, by host name: the only ones the
     /// HTTP client connects to.
     pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>,
+    /// Unique to the run: `ctest_` and 8 hex digits.
+    tag: String,
+}
+
+/// A tag no other run shares: `ctest_` and 8 hex digits of a hash of the
+/// time, the process and a counter.
+fn new_tag() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hash = blake3::hash(format!("{nanos}:{}:{n}", std::process::id()).as_bytes());
+    format!("ctest_{}", &hash.to_hex()[..8])
 }
 
 impl Network {
@@ -103,6 +118,7 @@ impl Network {
             current: Mutex::new((Arc::new(Policy::default()), Redactor::default())),
             client,
             pins,
+            tag: new_tag(),
         })
     }
 
@@ -171,6 +187,7 @@ impl Network {
                         file,
                         Cassette {
                             test: id.to_string(),
+                            tag: None,
                             interactions: Vec::new(),
                         },
                         Vec::new(),
@@ -180,6 +197,7 @@ impl Network {
                     file,
                     Cassette {
                         test: id.to_string(),
+                        tag: None,
                         interactions: Vec::new(),
                     },
                     Vec::new(),
@@ -241,6 +259,18 @@ impl TestNetwork {
         net
     }
 
+    /// The tag for test data this test writes: the run's, or in replay the
+    /// one the cassette was recorded with.
+    pub fn tag(&self) -> String {
+        match &self.0.mode {
+            TestMode::Replay(player) => lock(player)
+                .tag
+                .clone()
+                .unwrap_or_else(|| self.0.network.tag.clone()),
+            _ => self.0.network.tag.clone(),
+        }
+    }
+
     /// What went wrong on the network during the test: each a full message.
     pub fn problems(&self) -> Vec<String> {
         lock(&self.0.problems).clone()
@@ -270,6 +300,7 @@ impl TestNetwork {
         }
         Cassette {
             test: self.0.id.clone(),
+            tag: Some(self.0.network.tag.clone()),
             interactions,
         }
         .write(file)

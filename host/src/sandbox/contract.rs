@@ -30,28 +30,43 @@ pub(super) fn check_binary_kind(path: &Path, bytes: &[u8]) -> Result<(), LoadErr
     Ok(())
 }
 
-fn source_export() -> String {
-    format!("{PACKAGE}/source@{CONTRACT_VERSION}")
+fn export_name(interface: &str) -> String {
+    format!("{PACKAGE}/{interface}@{CONTRACT_VERSION}")
 }
 
+fn exports(engine: &Engine, component: &Component) -> Vec<String> {
+    component
+        .component_type()
+        .exports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// Whether the component exports the `write-back` interface of this version.
+pub(super) fn exports_write_back(engine: &Engine, component: &Component) -> bool {
+    exports(engine, component).contains(&export_name("write-back"))
+}
+
+/// A connector must export `source`; a test-utils component `write-back`.
 pub(super) fn check_exports(
     path: &Path,
     engine: &Engine,
     component: &Component,
+    role: super::Role,
 ) -> Result<(), LoadError> {
-    let ty = component.component_type();
-    let exports: Vec<String> = ty
-        .exports(engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
-    if exports.iter().any(|e| *e == source_export()) {
+    let interface = match role {
+        super::Role::Connector => "source",
+        super::Role::TestUtils => "write-back",
+    };
+    let exports = exports(engine, component);
+    if exports.contains(&export_name(interface)) {
         return Ok(());
     }
     if let Some(other) = exports
         .iter()
-        .find(|e| e.starts_with(&format!("{PACKAGE}/source@")))
+        .find(|e| e.starts_with(&format!("{PACKAGE}/{interface}@")))
     {
-        let found = other.replace("/source", "");
+        let found = other.replace(&format!("/{interface}"), "");
         return Err(LoadError::WrongContractVersion {
             path: path.to_path_buf(),
             found,
@@ -59,6 +74,7 @@ pub(super) fn check_exports(
     }
     Err(LoadError::MissingExport {
         path: path.to_path_buf(),
+        interface,
         exports,
     })
 }

@@ -31,6 +31,8 @@ pub enum LoadError {
     },
     MissingExport {
         path: PathBuf,
+        /// `source` for a connector, `write-back` for test-utils.
+        interface: &'static str,
         exports: Vec<String>,
     },
     UnsupportedImport {
@@ -73,15 +75,24 @@ impl fmt::Display for LoadError {
                 path.display(),
                 super::CONTRACT_VERSION
             ),
-            LoadError::MissingExport { path, exports } => write!(
+            LoadError::MissingExport {
+                path,
+                interface,
+                exports,
+            } => write!(
                 f,
-                "{}: the component does not export `ctest:connector/source@{}` (it exports: {})\n  fix: implement the `connector` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_connector!(YourConnector)`",
+                "{}: the component does not export `ctest:connector/{interface}@{}` (it exports: {})\n  fix: {}",
                 path.display(),
                 super::CONTRACT_VERSION,
                 if exports.is_empty() {
                     "nothing".to_string()
                 } else {
                     exports.join(", ")
+                },
+                if *interface == "source" {
+                    "implement the `connector` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_connector!(YourConnector)`"
+                } else {
+                    "implement the `test-utils` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_write_back!(YourWriter)`"
                 }
             ),
             LoadError::UnsupportedImport {

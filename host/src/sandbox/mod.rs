@@ -48,7 +48,32 @@ pub mod bindings {
     });
 }
 
+/// Host bindings of the `write-back` export (the `test-utils` world), sharing
+/// the contract's types and `host` import with [`bindings`].
+pub mod write_back_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "test-utils",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "ctest:connector/types": super::bindings::ctest::connector::types,
+            "ctest:connector/host": super::bindings::ctest::connector::host,
+        },
+    });
+}
+
 use bindings::ctest::connector::types as wit;
+use write_back_bindings::exports::ctest::connector::write_back as wb;
+
+/// What a loaded component is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// A connector: exports `source` (and possibly `write-back`).
+    Connector,
+    /// A test-utils component (`--test-utils`): exports `write-back`.
+    TestUtils,
+}
 
 /// How often the epoch advances; the granularity of deadlines.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -86,8 +111,12 @@ impl Default for Limits {
 /// A loaded plugin, ready to be instantiated for each test.
 pub struct Sandbox {
     engine: Engine,
-    pre: bindings::ConnectorPre<PluginState>,
-    runtime: tokio::runtime::Runtime,
+    pre: wasmtime::component::InstancePre<PluginState>,
+    /// Where the `source` export is (connectors).
+    source: Option<bindings::ConnectorIndices>,
+    /// Where the `write-back` export is, when the component has one.
+    write_back: Option<write_back_bindings::TestUtilsIndices>,
+    runtime: &'static tokio::runtime::Runtime,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
     pub cache_outcome: CacheOutcome,
@@ -155,11 +184,21 @@ pub fn level_name(level: wit::LogLevel) -> &'static str {
 impl Sandbox {
     /// Loads the component at `path`, compiling it or taking it from `cache`.
     pub fn load(path: &Path, cache: &CompileCache) -> Result<Sandbox, LoadError> {
+        Self::load_as(path, cache, Role::Connector)
+    }
+
+    /// Loads a component for `role`.
+    pub fn load_as(path: &Path, cache: &CompileCache, role: Role) -> Result<Sandbox, LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
             path: path.to_path_buf(),
             error: e.to_string(),
         })?;
-        Self::from_bytes(path, &bytes, cache)
+        Self::from_bytes_as(path, &bytes, cache, role)
+    }
+
+    /// Whether the component exports `write-back`.
+    pub fn has_write_back(&self) -> bool {
+        self.write_back.is_some()
     }
 
     /// Loads a component from its bytes; `path` names it in messages.
@@ -168,6 +207,15 @@ impl Sandbox {
         bytes: &[u8],
         cache: &CompileCache,
     ) -> Result<Sandbox, LoadError> {
+        Self::from_bytes_as(path, bytes, cache, Role::Connector)
+    }
+
+    fn from_bytes_as(
+        path: &Path,
+        bytes: &[u8],
+        cache: &CompileCache,
+        role: Role,
+    ) -> Result<Sandbox, LoadError> {
         contract::check_binary_kind(path, bytes)?;
         let engine = new_engine().map_err(|e| LoadError::Engine(e.to_string()))?;
         let (component, cache_outcome) =
@@ -175,7 +223,7 @@ impl Sandbox {
                 path: path.to_path_buf(),
                 error: format!("{e:#}"),
             })?;
-        contract::check_exports(path, &engine, &component)?;
+        contract::check_exports(path, &engine, &component, role)?;
 
         let mut linker = Linker::<PluginState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
@@ -191,14 +239,23 @@ impl Sandbox {
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| contract::link_error(path, &engine, &component, e))?;
-        let pre = bindings::ConnectorPre::new(instance_pre)
-            .map_err(|e| contract::link_error(path, &engine, &component, e))?;
+        let source = match role {
+            Role::Connector => Some(
+                bindings::ConnectorIndices::new(&instance_pre)
+                    .map_err(|e| contract::link_error(path, &engine, &component, e))?,
+            ),
+            Role::TestUtils => None,
+        };
+        let write_back = match (role, contract::exports_write_back(&engine, &component)) {
+            (Role::TestUtils, _) | (Role::Connector, true) => Some(
+                write_back_bindings::TestUtilsIndices::new(&instance_pre)
+                    .map_err(|e| contract::link_error(path, &engine, &component, e))?,
+            ),
+            (Role::Connector, false) => None,
+        };
+        let pre = instance_pre;
 
-        // WASI's host side (sockets, timers) runs on this runtime.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let runtime = shared_runtime().map_err(LoadError::Engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -218,6 +275,8 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             pre,
+            source,
+            write_back,
             runtime,
             ticker_stop,
             ticker: Some(ticker),
@@ -281,18 +340,50 @@ impl Sandbox {
             sandbox: self,
             store,
             bindings: None,
+            writer: None,
             limits: limits.clone(),
             stdout,
             stderr,
             poisoned: None,
         };
         let pre = self.pre.clone();
-        let bindings = plugin.call("instantiate", |store| {
-            Box::pin(async move { pre.instantiate_async(store).await })
+        let (source, write_back) = (self.source.clone(), self.write_back.clone());
+        let (bindings, writer) = plugin.call("instantiate", |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let bindings = match &source {
+                    Some(indices) => Some(indices.load(&mut *store, &instance)?),
+                    None => None,
+                };
+                let writer = match &write_back {
+                    Some(indices) => Some(indices.load(&mut *store, &instance)?),
+                    None => None,
+                };
+                Ok((bindings, writer))
+            })
         })?;
-        plugin.bindings = Some(bindings);
+        plugin.bindings = bindings;
+        plugin.writer = writer;
         Ok(plugin)
     }
+}
+
+/// The runtime WASI's host side (sockets, timers) and the HTTP client run on:
+/// one for the process, shared by every sandbox, so that a connection the
+/// client pooled while one plugin ran still makes progress when another
+/// (the test-utils) uses it.
+fn shared_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn new_engine() -> wasmtime::Result<Engine> {
@@ -313,6 +404,7 @@ pub struct Plugin<'s> {
     sandbox: &'s Sandbox,
     store: Store<PluginState>,
     bindings: Option<bindings::Connector>,
+    writer: Option<write_back_bindings::TestUtils>,
     limits: Limits,
     stdout: CapturedOutput,
     stderr: CapturedOutput,
@@ -351,7 +443,7 @@ impl<'s> Plugin<'s> {
         // cleaner of the two fire first.
         let grace = Duration::from_millis(250);
         let store = &mut self.store;
-        let runtime = &self.sandbox.runtime;
+        let runtime = self.sandbox.runtime;
         // A panic in host code serving the plugin (WASI, a host import) is a bug
         // of ctest's, but it must still end as this test's failure, not the run's.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -386,6 +478,67 @@ impl<'s> Plugin<'s> {
             .as_ref()
             .expect("instantiate sets the bindings")
             .ctest_connector_source()
+    }
+
+    fn writer(&self) -> Result<wb::Guest, PluginError> {
+        self.writer
+            .as_ref()
+            .map(|w| w.ctest_connector_write_back().clone())
+            .ok_or_else(|| PluginError::Unusable {
+                call: "write-back".into(),
+                reason: "the component does not export `write-back`".into(),
+            })
+    }
+
+    /// write-back: the tables rows can be written to.
+    pub fn insertable_tables(
+        &mut self,
+        config: &str,
+    ) -> Result<Result<Vec<String>, wit::ConnectorError>, PluginError> {
+        let writer = self.writer()?;
+        let config = config.to_string();
+        self.call("insertable-tables", move |store| {
+            Box::pin(async move { writer.call_insertable_tables(store, &config).await })
+        })
+    }
+
+    /// write-back: the tables rows can be deleted from.
+    pub fn deletable_tables(
+        &mut self,
+        config: &str,
+    ) -> Result<Result<Vec<String>, wit::ConnectorError>, PluginError> {
+        let writer = self.writer()?;
+        let config = config.to_string();
+        self.call("deletable-tables", move |store| {
+            Box::pin(async move { writer.call_deletable_tables(store, &config).await })
+        })
+    }
+
+    /// write-back: writes `count` rows to `table` (`delete`: deletes them).
+    pub fn change_rows(
+        &mut self,
+        delete: bool,
+        config: &str,
+        table: &str,
+        count: u32,
+        tag: &str,
+    ) -> Result<Result<wb::ChangedRows, wit::ConnectorError>, PluginError> {
+        let writer = self.writer()?;
+        let (config, table, tag) = (config.to_string(), table.to_string(), tag.to_string());
+        let what = if delete { "delete-rows" } else { "write-rows" };
+        self.call(what, move |store| {
+            Box::pin(async move {
+                if delete {
+                    writer
+                        .call_delete_rows(store, &config, &table, count, &tag)
+                        .await
+                } else {
+                    writer
+                        .call_write_rows(store, &config, &table, count, &tag)
+                        .await
+                }
+            })
+        })
     }
 
     pub fn spec(&mut self) -> Result<wit::ConnectorSpec, PluginError> {

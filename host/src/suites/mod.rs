@@ -15,6 +15,7 @@ mod full_refresh;
 mod incremental;
 mod read;
 mod spec;
+mod write_back;
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,7 @@ pub const SUITES: &[&str] = &[
     "basic_read",
     "full_refresh",
     "incremental",
+    "write_back",
     "backward_compatibility",
 ];
 
@@ -80,6 +82,10 @@ pub const ALL_TESTS: &[&str] = &[
     "incremental/sequential_slices",
     "incremental/future_state_yields_no_records",
     "incremental/final_state_adds_nothing",
+    "write_back/tables_discovered",
+    "write_back/write_to_source",
+    "write_back/incremental_after_write",
+    "write_back/delete_and_read_deletes",
     "backward_compatibility/spec_required_fields",
     "backward_compatibility/spec_fields_kept",
     "backward_compatibility/spec_types_kept",
@@ -149,6 +155,9 @@ pub struct RunOptions {
     pub strict: bool,
     /// The network the plugin may reach, and HTTP record and replay.
     pub network: std::sync::Arc<crate::network::Network>,
+    /// Why the write_back suite may not change the source (`None`: it may,
+    /// or it replays).
+    pub writes_refused: Option<String>,
 }
 
 /// The verdict of a test body.
@@ -263,6 +272,7 @@ pub struct Run<'a> {
 pub fn run_all(
     sandbox: &Sandbox,
     previous: Option<(&Sandbox, &str)>,
+    test_utils: Option<&Sandbox>,
     options: &RunOptions,
     reporter: &mut dyn Reporter,
 ) -> Summary {
@@ -312,6 +322,7 @@ pub fn run_all(
                 "basic_read" => basic_read::run(&mut run),
                 "full_refresh" => full_refresh::run(&mut run),
                 "incremental" => incremental::run(&mut run),
+                "write_back" => write_back::run(&mut run, test_utils),
                 "backward_compatibility" => backward_compatibility::run(&mut run, previous),
                 other => unreachable!("unknown suite {other}"),
             }
@@ -336,6 +347,12 @@ impl<'r> TestCtx<'r> {
     pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
         self.sandbox
             .instantiate(self.limits, self.deadline, &self.network)
+    }
+
+    /// A fresh instance of another component (the test-utils), under the
+    /// same limits, deadline and network.
+    pub fn instance_of<'s>(&self, sandbox: &'s Sandbox) -> Result<Plugin<'s>, PluginError> {
+        sandbox.instantiate(self.limits, self.deadline, &self.network)
     }
 
     /// Keeps what `plugin` logged, for the report.

@@ -7,6 +7,10 @@
 //!   `page` (from 1) and `page_size` (1 to 100, default 50). The answer is
 //!   `{"data": [...], "next_page": 2}` (`null` on the last page), records in
 //!   `updated_at` order, then by `id`.
+//! - `POST /v1/customers` with `{"name", "email", "plan"}` (and, to backdate,
+//!   `updated_at`) creates a customer, updated now; `DELETE /v1/customers/ID`
+//!   deletes one, leaving a tombstone `{"id", "updated_at", "deleted_at"}` that
+//!   later reads return (`?hard=true`: no tombstone, for a broken test-utils).
 //! - The API key goes in the `X-Api-Key` header; without the right one, 401.
 //! - With `throttle_every: Some(n)`, every n-th request gets 429 with a
 //!   `Retry-After` header of `retry_after_seconds`; with `throttle_first: n`,
@@ -75,6 +79,7 @@ impl Server {
         let shop = Arc::new(Shop {
             options,
             stats: stats.clone(),
+            changes: std::sync::Mutex::new(Changes::default()),
         });
         let thread = {
             let stop = stop.clone();
@@ -135,7 +140,7 @@ async fn serve(listener: std::net::TcpListener, shop: Arc<Shop>, stop: Arc<Atomi
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let shop = shop.clone();
-                async move { Ok::<_, std::convert::Infallible>(shop.handle(req)) }
+                async move { Ok::<_, std::convert::Infallible>(shop.handle(req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -147,6 +152,24 @@ async fn serve(listener: std::net::TcpListener, shop: Arc<Shop>, stop: Arc<Atomi
 struct Shop {
     options: Options,
     stats: Arc<Stats>,
+    changes: std::sync::Mutex<Changes>,
+}
+
+/// What clients wrote since the server started.
+#[derive(Default)]
+struct Changes {
+    added: Vec<Value>,
+    /// id -> when it was deleted (soft: a tombstone is served).
+    deleted: std::collections::BTreeMap<u64, String>,
+    hard_deleted: std::collections::BTreeSet<u64>,
+}
+
+fn now() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    timestamp(seconds)
 }
 
 /// The first record's `updated_at`; each later one a minute after.
@@ -192,7 +215,7 @@ fn invoice(id: u64, customers: u64) -> Value {
 }
 
 impl Shop {
-    fn handle(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    async fn handle(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         let n = self.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
         if let Ok(mut arrivals) = self.stats.arrivals.lock() {
             arrivals.push(std::time::Instant::now());
@@ -219,8 +242,26 @@ impl Shop {
                 json!({"error": "invalid API key"}),
             );
         }
+        let path = req.uri().path().to_string();
+        if req.method() == hyper::Method::POST && path == "/v1/customers" {
+            use http_body_util::BodyExt;
+            let body = match req.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return answer(StatusCode::BAD_REQUEST, json!({"error": "no body"})),
+            };
+            return self.create_customer(&body);
+        }
+        if req.method() == hyper::Method::DELETE
+            && let Some(id) = path.strip_prefix("/v1/customers/")
+        {
+            let hard = req.uri().query().is_some_and(|q| q.contains("hard=true"));
+            return self.delete_customer(id, hard);
+        }
         if req.method() != hyper::Method::GET {
-            return answer(StatusCode::METHOD_NOT_ALLOWED, json!({"error": "only GET"}));
+            return answer(
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"error": "not allowed"}),
+            );
         }
         let query: Vec<(String, String)> = req
             .uri()
@@ -238,7 +279,7 @@ impl Shop {
                 .map(|(_, v)| v.as_str())
         };
         let records: Vec<Value> = match req.uri().path() {
-            "/v1/customers" => (1..=self.options.customers).map(customer).collect(),
+            "/v1/customers" => self.customers(),
             "/v1/invoices" => (1..=self.options.customers * 2)
                 .map(|id| invoice(id, self.options.customers))
                 .collect(),
@@ -288,6 +329,70 @@ impl Shop {
         let data: Vec<Value> = selected.iter().skip(start).take(size).cloned().collect();
         let next = (start + size < selected.len()).then_some(page + 1);
         answer(StatusCode::OK, json!({"data": data, "next_page": next}))
+    }
+}
+
+impl Shop {
+    /// The customers as they are now: generated, added, and tombstones of
+    /// the deleted.
+    fn customers(&self) -> Vec<Value> {
+        let changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all: Vec<Value> = (1..=self.options.customers)
+            .map(customer)
+            .chain(changes.added.iter().cloned())
+            .filter(|c| {
+                let id = c["id"].as_u64().unwrap_or_default();
+                !changes.deleted.contains_key(&id) && !changes.hard_deleted.contains(&id)
+            })
+            .collect();
+        for (id, at) in &changes.deleted {
+            all.push(json!({"id": id, "updated_at": at, "deleted_at": at}));
+        }
+        all
+    }
+
+    fn create_customer(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "expected a JSON object"}),
+            );
+        };
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let id = self.options.customers + changes.added.len() as u64 + 1;
+        let mut record = json!({"id": id, "updated_at": now()});
+        for key in ["name", "email", "plan", "updated_at"] {
+            if let Some(v) = fields.get(key) {
+                record[key] = v.clone();
+            }
+        }
+        changes.added.push(record.clone());
+        answer(StatusCode::CREATED, record)
+    }
+
+    fn delete_customer(&self, id: &str, hard: bool) -> Response<Full<Bytes>> {
+        let Ok(id) = id.parse::<u64>() else {
+            return answer(
+                StatusCode::NOT_FOUND,
+                json!({"error": format!("no customer {id}")}),
+            );
+        };
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let exists = id <= self.options.customers + changes.added.len() as u64
+            && !changes.deleted.contains_key(&id)
+            && !changes.hard_deleted.contains(&id);
+        if !exists {
+            return answer(
+                StatusCode::NOT_FOUND,
+                json!({"error": format!("no customer {id}")}),
+            );
+        }
+        if hard {
+            changes.hard_deleted.insert(id);
+        } else {
+            changes.deleted.insert(id, now());
+        }
+        answer(StatusCode::OK, json!({"id": id, "deleted": true}))
     }
 }
 

@@ -127,6 +127,14 @@ impl Request {
             .set_path_with_query(Some(&path))
             .map_err(|_| invalid("path"))?;
         let body = request.body().map_err(|_| fail("no request body".into()))?;
+        let options = RequestOptions::new();
+        if let Some(t) = self.timeout {
+            let _ = options.set_first_byte_timeout(Some(t.as_nanos() as u64));
+        }
+        // The request goes out first: the host reads the body as it is
+        // written, and each flush waits for that.
+        let pending =
+            outgoing_handler::handle(request, Some(options)).map_err(|e| fail(describe(&e)))?;
         {
             let stream = body
                 .write()
@@ -137,12 +145,6 @@ impl Request {
                     .map_err(|e| fail(format!("writing the body: {e:?}")))?;
             }
         }
-        let options = RequestOptions::new();
-        if let Some(t) = self.timeout {
-            let _ = options.set_first_byte_timeout(Some(t.as_nanos() as u64));
-        }
-        let pending =
-            outgoing_handler::handle(request, Some(options)).map_err(|e| fail(describe(&e)))?;
         OutgoingBody::finish(body, None).map_err(|e| fail(describe(&e)))?;
         pending.subscribe().block();
         let response = match pending.get() {

@@ -44,6 +44,23 @@ pub mod bindings {
     });
 }
 
+/// Bindings of the `test-utils` world: the `write-back` export, sharing the
+/// contract's types with [`bindings`].
+#[doc(hidden)]
+pub mod write_back_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "test-utils",
+        pub_export_macro: true,
+        export_macro_name: "export_write_back_bindings",
+        default_bindings_module: "ctest_sdk::write_back_bindings",
+        with: {
+            "ctest:connector/types@0.1.0": crate::bindings::ctest::connector::types,
+            "ctest:connector/host@0.1.0": crate::bindings::ctest::connector::host,
+        },
+    });
+}
+
 use bindings::ctest::connector::host;
 use bindings::ctest::connector::types as wit;
 
@@ -55,8 +72,9 @@ pub use wit::{
 /// Everything a connector usually needs.
 pub mod prelude {
     pub use crate::{
-        CheckOutcome, ConfiguredCatalog, ConfiguredStream, Connector, Error, Feature,
+        ChangedRows, CheckOutcome, ConfiguredCatalog, ConfiguredStream, Connector, Error, Feature,
         IngestionType, LogLevel, Message, Messages, Spec, State, Stream, StreamStatus, SyncMode,
+        WriteBack,
     };
 }
 
@@ -509,6 +527,158 @@ pub mod __private {
             Ok(batch)
         }
     }
+}
+
+/// Rows written to (or deleted from) the source, and where each field must
+/// appear in a record: (field of the row, dotted path in the record).
+#[derive(Debug, Clone, Default)]
+pub struct ChangedRows {
+    pub rows: Vec<serde_json::Value>,
+    pub column_mapping: Vec<(String, String)>,
+}
+
+/// Writes test data to the source for ctest's write-back suite. Export it from
+/// a separate component with [`export_write_back!`] (given to ctest with
+/// `--test-utils`), or from the connector itself by invoking both
+/// [`export_connector!`] and [`export_write_back!`].
+pub trait WriteBack: 'static {
+    /// The connector's config (the same config ctest gives the connector).
+    type Config: DeserializeOwned;
+
+    /// The tables (stream names) rows can be written to.
+    fn insertable_tables(config: &Self::Config) -> Result<Vec<String>, Error>;
+
+    /// Generates `count` rows (naming them with `tag`, unique to the run),
+    /// writes them to `table`, and returns them with their column mapping.
+    fn write_rows(
+        config: &Self::Config,
+        table: &str,
+        count: u32,
+        tag: &str,
+    ) -> Result<ChangedRows, Error>;
+
+    /// The tables rows can be deleted from: streams of ingestion type
+    /// `CdcWithDeletes`.
+    fn deletable_tables(_config: &Self::Config) -> Result<Vec<String>, Error> {
+        Ok(Vec::new())
+    }
+
+    /// Deletes `count` rows of `table` (best written for the purpose first),
+    /// returning them: at least their primary key, and its mapping.
+    fn delete_rows(
+        _config: &Self::Config,
+        table: &str,
+        _count: u32,
+        _tag: &str,
+    ) -> Result<ChangedRows, Error> {
+        Err(Error::config(format!(
+            "rows of `{table}` cannot be deleted"
+        )))
+    }
+}
+
+#[doc(hidden)]
+pub mod __write_back {
+    use super::*;
+    pub use crate::write_back_bindings::exports::ctest::connector::write_back::{
+        ChangedRows as WitChangedRows, Guest,
+    };
+
+    fn config<W: WriteBack>(config: &str) -> Result<W::Config, wit::ConnectorError> {
+        __private::install_panic_hook();
+        serde_json::from_str(config)
+            .map_err(|e| Error::config(format!("the config is not valid: {e}")).into())
+    }
+
+    fn rows(changed: ChangedRows) -> WitChangedRows {
+        WitChangedRows {
+            rows: changed.rows.iter().map(|r| r.to_string()).collect(),
+            column_mapping: changed.column_mapping,
+        }
+    }
+
+    pub fn insertable_tables<W: WriteBack>(c: String) -> Result<Vec<String>, wit::ConnectorError> {
+        Ok(W::insertable_tables(&config::<W>(&c)?)?)
+    }
+    pub fn write_rows<W: WriteBack>(
+        c: String,
+        table: String,
+        count: u32,
+        tag: String,
+    ) -> Result<WitChangedRows, wit::ConnectorError> {
+        Ok(rows(W::write_rows(&config::<W>(&c)?, &table, count, &tag)?))
+    }
+    pub fn deletable_tables<W: WriteBack>(c: String) -> Result<Vec<String>, wit::ConnectorError> {
+        Ok(W::deletable_tables(&config::<W>(&c)?)?)
+    }
+    pub fn delete_rows<W: WriteBack>(
+        c: String,
+        table: String,
+        count: u32,
+        tag: String,
+    ) -> Result<WitChangedRows, wit::ConnectorError> {
+        Ok(rows(W::delete_rows(
+            &config::<W>(&c)?,
+            &table,
+            count,
+            &tag,
+        )?))
+    }
+}
+
+/// Exports a [`WriteBack`] implementation as the plugin's `write-back`
+/// interface: alone for a test-utils component, or next to
+/// [`export_connector!`] in the connector itself.
+#[macro_export]
+macro_rules! export_write_back {
+    ($writer:ty) => {
+        struct __CtestWriteBackExport;
+
+        impl $crate::__write_back::Guest for __CtestWriteBackExport {
+            fn insertable_tables(
+                config: ::std::string::String,
+            ) -> ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                $crate::bindings::ctest::connector::types::ConnectorError,
+            > {
+                $crate::__write_back::insertable_tables::<$writer>(config)
+            }
+            fn write_rows(
+                config: ::std::string::String,
+                table: ::std::string::String,
+                count: u32,
+                tag: ::std::string::String,
+            ) -> ::std::result::Result<
+                $crate::__write_back::WitChangedRows,
+                $crate::bindings::ctest::connector::types::ConnectorError,
+            > {
+                $crate::__write_back::write_rows::<$writer>(config, table, count, tag)
+            }
+            fn deletable_tables(
+                config: ::std::string::String,
+            ) -> ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                $crate::bindings::ctest::connector::types::ConnectorError,
+            > {
+                $crate::__write_back::deletable_tables::<$writer>(config)
+            }
+            fn delete_rows(
+                config: ::std::string::String,
+                table: ::std::string::String,
+                count: u32,
+                tag: ::std::string::String,
+            ) -> ::std::result::Result<
+                $crate::__write_back::WitChangedRows,
+                $crate::bindings::ctest::connector::types::ConnectorError,
+            > {
+                $crate::__write_back::delete_rows::<$writer>(config, table, count, tag)
+            }
+        }
+
+        $crate::write_back_bindings::export_write_back_bindings!(
+            __CtestWriteBackExport with_types_in $crate::write_back_bindings
+        );
+    };
 }
 
 /// Exports a [`Connector`] implementation as the plugin's `source` interface.

@@ -1,0 +1,384 @@
+//! write_back: data written to the source shows up in the connector's reads
+//! (Lakeflow's write-back testing): write -> read -> verify.
+//!
+//! The rows are written by the `write-back` export of the test-utils
+//! component (`--test-utils`), or of the connector itself. The suite changes
+//! the source, so it runs only when the operator allows it (`--allow-writes`)
+//! or in replay, where the cassettes recorded with `--allow-writes --http
+//! record` stand in for the source. Written rows carry the run's tag
+//! (`ctest_` and a random suffix) so that parallel runs never collide.
+
+use serde_json::Value;
+
+use super::{DiscoveredStream, Run, TestCtx, Verdict, read, verdict};
+use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{ConnectorError, Plugin, PluginError, Sandbox};
+use crate::schema;
+
+const SUITE: &str = "write_back";
+pub(super) const TESTS: &[&str] = &[
+    "tables_discovered",
+    "write_to_source",
+    "incremental_after_write",
+    "delete_and_read_deletes",
+];
+
+/// The field a delete record carries (see `record-message` in the contract).
+const DELETED_AT: &str = "_ctest_deleted_at";
+
+/// Rows a test-utils call changed, parsed.
+struct Changed {
+    rows: Vec<Value>,
+    mapping: Vec<(String, Vec<String>)>,
+}
+
+pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
+    if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
+        return;
+    }
+    // Opt-in: without a writer there is nothing to run, and nothing to say
+    // unless the run is strict.
+    let writer: &Sandbox = match test_utils {
+        Some(s) => s,
+        None if run.sandbox.has_write_back() => run.sandbox,
+        None => {
+            if run.options.strict {
+                run.skip_all(
+                    SUITE,
+                    TESTS,
+                    "no write-back: the connector does not export it and no --test-utils was given",
+                );
+            }
+            return;
+        }
+    };
+    if run.bypass_suite.is_some() {
+        run.skip_all(SUITE, TESTS, "bypassed");
+        return;
+    }
+    if let Some(why) = &run.options.writes_refused {
+        let why = why.clone();
+        run.skip_all(SUITE, TESTS, &why);
+        return;
+    }
+    let Some(streams) = run.catalog.take() else {
+        run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
+        return;
+    };
+    let config = run.config_text.clone();
+
+    let mut tables: Option<(Vec<String>, Vec<String>)> = None;
+    run.step(SUITE, "tables_discovered", |ctx| {
+        let mut utils = match ctx.instance_of(writer) {
+            Ok(p) => p,
+            Err(e) => return Verdict::Fail(e.to_string()),
+        };
+        let listed = (|| -> Result<(Vec<String>, Vec<String>), String> {
+            let insertable = answer(utils.insertable_tables(&config), "insertable-tables")?;
+            let deletable = answer(utils.deletable_tables(&config), "deletable-tables")?;
+            Ok((insertable, deletable))
+        })();
+        ctx.keep_logs(&utils);
+        let (insertable, deletable) = match listed {
+            Ok(t) => t,
+            Err(e) => return Verdict::Fail(format!("expected the test-utils to list their tables; {e}")),
+        };
+        let mut problems = Vec::new();
+        for t in &insertable {
+            if find(&streams, t).is_none() {
+                problems.push(format!("insertable table `{t}` is not a stream `discover` returns"));
+            }
+        }
+        for t in &deletable {
+            match find(&streams, t) {
+                None => problems.push(format!("deletable table `{t}` is not a stream `discover` returns")),
+                Some(s) if s.info.ingestion_type != wit::IngestionType::CdcWithDeletes => problems.push(format!(
+                    "deletable table `{t}` has ingestion type `{}`, not `cdc-with-deletes`, so its deletes cannot surface in reads",
+                    ingestion_name(s.info.ingestion_type)
+                )),
+                Some(_) => {}
+            }
+        }
+        tables = Some((insertable, deletable));
+        verdict(
+            problems,
+            "expected every insertable table to be a discovered stream, and every deletable one a discovered stream of ingestion type `cdc-with-deletes`",
+            "list only tables `discover` returns; declare deletable streams `cdc-with-deletes` (and surface deletes as records with `_ctest_deleted_at`)",
+        )
+    });
+    let Some((insertable, deletable)) = tables else {
+        run.skip_all(
+            SUITE,
+            &TESTS[1..],
+            "the test-utils did not list their tables",
+        );
+        run.catalog = Some(streams);
+        return;
+    };
+
+    run.test(SUITE, "write_to_source", |ctx| {
+        if insertable.is_empty() {
+            return Verdict::Skip("the test-utils offer no insertable table".into());
+        }
+        let tag = ctx.network.tag();
+        let mut utils = match ctx.instance_of(writer) {
+            Ok(p) => p,
+            Err(e) => return Verdict::Fail(e.to_string()),
+        };
+        let mut problems = Vec::new();
+        for table in &insertable {
+            match change(&mut utils, false, &config, table, &tag) {
+                Err(e) => problems.push(format!("writing to `{table}` failed: {e}")),
+                Ok(c) => problems.extend(shape_problems(table, &c)),
+            }
+        }
+        ctx.keep_logs(&utils);
+        verdict(
+            problems,
+            "expected writing one row to each insertable table to succeed and return the row (a JSON object) and a column mapping of its fields",
+            "return the rows as written, and map each field to the record path where `read` returns it",
+        )
+    });
+
+    run.test(SUITE, "incremental_after_write", |ctx| {
+        let targets: Vec<&DiscoveredStream> = insertable
+            .iter()
+            .filter_map(|t| find(&streams, t))
+            .filter(|s| s.info.supported_sync_modes.contains(&wit::SyncMode::Incremental))
+            .collect();
+        if targets.is_empty() {
+            return Verdict::Skip("no insertable table is a stream that reads incrementally".into());
+        }
+        let mut problems = Vec::new();
+        for stream in targets {
+            if let Err(p) = write_then_read(ctx, writer, &config, stream, false) {
+                problems.push(p);
+            }
+        }
+        verdict(
+            problems,
+            "expected a row written to the source to appear, each mapped field equal, in an incremental read (on a fresh instance) from the state captured before the write",
+            "read from the state's cursor, so rows changed after it are returned; and map each written field to the path where the record has it",
+        )
+    });
+
+    run.test(SUITE, "delete_and_read_deletes", |ctx| {
+        let target = deletable.iter().filter_map(|t| find(&streams, t)).find(|s| {
+            s.info.ingestion_type == wit::IngestionType::CdcWithDeletes
+                && s.info.supported_sync_modes.contains(&wit::SyncMode::Incremental)
+        });
+        let Some(stream) = target else {
+            return Verdict::Skip(
+                "no deletable table is an incremental `cdc-with-deletes` stream".into(),
+            );
+        };
+        match write_then_read(ctx, writer, &config, stream, true) {
+            Ok(()) => Verdict::Pass,
+            Err(p) => verdict(
+                vec![p],
+                "expected a row deleted from the source to surface in the next incremental read as a record with its key and `_ctest_deleted_at`",
+                "emit, for each row deleted after the state's cursor, a record of its primary key with `_ctest_deleted_at` (an RFC 3339 date-time)",
+            ),
+        }
+    });
+    run.catalog = Some(streams);
+}
+
+fn find<'a>(streams: &'a [DiscoveredStream], name: &str) -> Option<&'a DiscoveredStream> {
+    streams.iter().find(|s| s.info.name == name)
+}
+
+fn ingestion_name(t: wit::IngestionType) -> &'static str {
+    match t {
+        wit::IngestionType::Append => "append",
+        wit::IngestionType::Cdc => "cdc",
+        wit::IngestionType::CdcWithDeletes => "cdc-with-deletes",
+        wit::IngestionType::Snapshot => "snapshot",
+    }
+}
+
+fn answer<T>(
+    result: Result<Result<T, wit::ConnectorError>, PluginError>,
+    call: &str,
+) -> Result<T, String> {
+    match result {
+        Err(e) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!(
+            "`{call}` returned an error: {}",
+            ConnectorError::from(e)
+        )),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// Writes (or deletes) one row of `table`.
+fn change(
+    utils: &mut Plugin<'_>,
+    delete: bool,
+    config: &str,
+    table: &str,
+    tag: &str,
+) -> Result<Changed, String> {
+    let call = if delete { "delete-rows" } else { "write-rows" };
+    let changed = answer(utils.change_rows(delete, config, table, 1, tag), call)?;
+    let rows = changed
+        .rows
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r)
+                .map_err(|e| format!("`{call}` returned a row that is not JSON ({e}): {r}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Changed {
+        rows,
+        mapping: changed
+            .column_mapping
+            .into_iter()
+            .map(|(field, path)| (field, path.split('.').map(str::to_string).collect()))
+            .collect(),
+    })
+}
+
+fn shape_problems(table: &str, c: &Changed) -> Vec<String> {
+    let mut problems = Vec::new();
+    if c.rows.is_empty() {
+        problems.push(format!("writing to `{table}` returned no rows"));
+    }
+    if c.mapping.is_empty() {
+        problems.push(format!("writing to `{table}` returned no column mapping"));
+    }
+    for (i, row) in c.rows.iter().enumerate() {
+        let Some(fields) = row.as_object() else {
+            problems.push(format!(
+                "row {i} written to `{table}` is not a JSON object: {row}"
+            ));
+            continue;
+        };
+        for (field, _) in &c.mapping {
+            if !fields.contains_key(field) {
+                problems.push(format!(
+                    "the column mapping of `{table}` names the field `{field}`, which row {i} lacks: {row}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Reads `stream` incrementally from `state` on a fresh instance: its records
+/// and its last state.
+fn read_stream(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    stream: &DiscoveredStream,
+    state: Vec<wit::StreamState>,
+) -> Result<(Vec<Value>, Option<wit::StreamState>), String> {
+    let catalog = wit::ConfiguredCatalog {
+        streams: vec![wit::ConfiguredStream {
+            name: stream.info.name.clone(),
+            sync_mode: wit::SyncMode::Incremental,
+            cursor_field: stream.info.default_cursor_field.clone(),
+            primary_key: stream.info.source_defined_primary_key.clone(),
+        }],
+    };
+    let mut records = Vec::new();
+    let mut last = None;
+    let name = stream.info.name.clone();
+    read::stream_read(ctx, config, &catalog, &state, &mut |m| match m {
+        wit::Message::Record(r) if r.stream == name => {
+            if let Ok(v) = serde_json::from_str(&r.data) {
+                records.push(v);
+            }
+        }
+        wit::Message::State(s) if s.stream == name => last = Some(s),
+        _ => {}
+    })?;
+    Ok((records, last))
+}
+
+/// Captures the state, writes (or deletes) a row, reads from the state on a
+/// fresh instance, and finds the row. `Err` says what went wrong.
+fn write_then_read(
+    ctx: &mut TestCtx<'_>,
+    writer: &Sandbox,
+    config: &str,
+    stream: &DiscoveredStream,
+    delete: bool,
+) -> Result<(), String> {
+    let name = &stream.info.name;
+    let (_, state) = read_stream(ctx, config, stream, Vec::new())
+        .map_err(|e| format!("`{name}`: the read before the write did not complete: {e}"))?;
+    let state = state.ok_or_else(|| {
+        format!("`{name}`: the read before the write emitted no state to read from")
+    })?;
+    let tag = ctx.network.tag();
+    let changed = {
+        let mut utils = ctx.instance_of(writer).map_err(|e| e.to_string())?;
+        let changed = change(&mut utils, delete, config, name, &tag);
+        ctx.keep_logs(&utils);
+        changed.map_err(|e| format!("`{name}`: {e}"))?
+    };
+    if let Some(p) = shape_problems(name, &changed).into_iter().next() {
+        return Err(p);
+    }
+    let (records, _) = read_stream(ctx, config, stream, vec![state.clone()])
+        .map_err(|e| format!("`{name}`: the read after the write did not complete: {e}"))?;
+    for row in &changed.rows {
+        let candidates: Vec<&Value> = records
+            .iter()
+            .filter(|r| !delete || r.get(DELETED_AT).is_some_and(|v| !v.is_null()))
+            .collect();
+        let found = candidates
+            .iter()
+            .any(|r| mismatches(row, r, &changed.mapping).is_empty());
+        if found {
+            continue;
+        }
+        let what = if delete {
+            "the deleted row"
+        } else {
+            "the written row"
+        };
+        let closest = candidates
+            .iter()
+            .map(|r| mismatches(row, r, &changed.mapping))
+            .min_by_key(Vec::len);
+        let detail = match closest {
+            None if delete => format!(
+                "none of its {} records is a delete (a record with `{DELETED_AT}`)",
+                records.len()
+            ),
+            None => "it returned no record".to_string(),
+            Some(m) => format!(
+                "of its {} records the closest differs: {}",
+                candidates.len(),
+                m.join("; ")
+            ),
+        };
+        return Err(format!(
+            "`{name}`: {what} {} did not come back in the incremental read from the state {}; {detail}",
+            crate::sandbox::clip_to(&row.to_string(), 300),
+            state.data
+        ));
+    }
+    Ok(())
+}
+
+/// Where `record` departs from `row` under `mapping`.
+fn mismatches(row: &Value, record: &Value, mapping: &[(String, Vec<String>)]) -> Vec<String> {
+    mapping
+        .iter()
+        .filter_map(|(field, path)| {
+            let wrote = row.get(field)?;
+            let read = schema::value_at(record, path);
+            (read != Some(wrote)).then(|| {
+                format!(
+                    "field `{field}` (at `{}`): wrote {wrote}, read {}",
+                    path.join("."),
+                    read.map(Value::to_string)
+                        .unwrap_or_else(|| "nothing".into())
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,274 @@
+//! The write_back suite: source-shop's test-utils write to the shop API and
+//! the rows come back in incremental reads, live and again in replay with the
+//! server stopped; each broken test-utils is caught.
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+const KEY: &str = "shop-key-wb-8c1d";
+
+fn shop() -> shop_api::Server {
+    shop_api::Server::start(shop_api::Options {
+        api_key: KEY.into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn config(dir: &Path, base_url: &str) -> std::path::PathBuf {
+    let config = dir.join("shop.json");
+    std::fs::write(
+        &config,
+        format!(r#"{{"base_url": "{base_url}", "api_key": "{KEY}"}}"#),
+    )
+    .unwrap();
+    config
+}
+
+const WRITE_BACK: [&str; 4] = [
+    "write_back/tables_discovered",
+    "write_back/write_to_source",
+    "write_back/incremental_after_write",
+    "write_back/delete_and_read_deletes",
+];
+
+fn test_utils(name: &str) -> String {
+    plugin(name).to_str().unwrap().to_string()
+}
+
+#[test]
+fn source_shop_and_its_test_utils_pass_live_then_replay_with_the_server_stopped() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    let cassettes = dir.path().join("cassettes");
+    let utils = test_utils("source-shop-test-utils");
+    let args = |mode: &'static str| -> Vec<String> {
+        let mut a = vec![
+            "--test-utils".to_string(),
+            utils.clone(),
+            "--http".into(),
+            mode.into(),
+        ];
+        a.extend(["--cassette-dir".into(), cassettes.display().to_string()]);
+        a
+    };
+    let mut live_args = args("record");
+    live_args.push("--allow-writes".into());
+    let live_args: Vec<&str> = live_args.iter().map(String::as_str).collect();
+    let live = run_plugin("source-shop", &config, &live_args);
+    assert_eq!(live.code, 0, "{}{}", live.stdout, live.stderr);
+    for t in WRITE_BACK {
+        assert_eq!(live.status_of(t), Some("PASS"), "{t}:\n{}", live.stdout);
+    }
+    // What the cassettes of the writing tests hold: the run's tag, no key.
+    let written =
+        std::fs::read_to_string(cassettes.join("write_back/incremental_after_write.json")).unwrap();
+    let tag = written
+        .split("\"tag\": \"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the cassette records the tag")
+        .to_string();
+    assert!(tag.starts_with("ctest_") && tag.len() == 14, "{tag}");
+    assert!(
+        written.contains(&format!("{tag} customer 1")),
+        "the written row carries the tag"
+    );
+    assert!(written.contains("\"method\": \"POST\""));
+    let deleted =
+        std::fs::read_to_string(cassettes.join("write_back/delete_and_read_deletes.json")).unwrap();
+    assert!(deleted.contains("\"method\": \"DELETE\"") && deleted.contains("deleted_at"));
+    for text in [&written, &deleted] {
+        assert!(!text.contains(KEY));
+    }
+    server.stop();
+
+    // Replay: no server, no --allow-writes needed, the same verdicts.
+    let replay_args = args("replay");
+    let replay_args: Vec<&str> = replay_args.iter().map(String::as_str).collect();
+    let replay = run_plugin("source-shop", &config, &replay_args);
+    assert_eq!(replay.code, 0, "{}", replay.stdout);
+    for t in WRITE_BACK {
+        assert_eq!(replay.status_of(t), Some("PASS"), "{t}:\n{}", replay.stdout);
+    }
+}
+
+#[test]
+fn the_connector_may_export_write_back_itself() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    let run = run_plugin(
+        "source-shop-with-write-back",
+        &config,
+        &["--allow-writes", "--http", "live", "--run", "write_back/"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.with_status("PASS"), WRITE_BACK, "{}", run.stdout);
+}
+
+#[test]
+fn without_allow_writes_the_suite_is_skipped_with_the_reason() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    let utils = test_utils("source-shop-test-utils");
+    let run = run_plugin(
+        "source-shop",
+        &config,
+        &[
+            "--test-utils",
+            &utils,
+            "--http",
+            "live",
+            "--run",
+            "write_back/",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.with_status("SKIP"), WRITE_BACK);
+    assert!(
+        run.stdout
+            .contains("the write_back suite changes the source: pass --allow-writes")
+    );
+    // Nothing was written.
+    let customers = server
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(customers > 0);
+    // And without any writer, the suite is not part of the run at all.
+    let run = run_plugin(
+        "source-shop",
+        &config,
+        &["--allow-writes", "--http", "live"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!run.stdout.contains("write_back/"), "{}", run.stdout);
+}
+
+#[test]
+fn each_broken_test_utils_is_caught() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    // (test-utils, the tests that must fail, what the failure says)
+    let cases: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "broken-wb-wrong-mapping",
+            &["write_back/incremental_after_write"],
+            &[
+                "did not come back in the incremental read",
+                "field `email` (at `name`): wrote \"ctest_",
+            ],
+        ),
+        (
+            "broken-wb-row-never-appears",
+            &["write_back/incremental_after_write"],
+            &[
+                "\"updated_at\":\"2000-01-01T00:00:00Z\"} did not come back in the incremental read from the state",
+            ],
+        ),
+        (
+            "broken-wb-delete-not-surfaced",
+            &["write_back/delete_and_read_deletes"],
+            &[
+                "the deleted row {\"id\":",
+                "did not come back in the incremental read",
+            ],
+        ),
+        (
+            "broken-wb-deletes-not-cdc",
+            &["write_back/tables_discovered"],
+            &["deletable table `invoices` has ingestion type `cdc`, not `cdc-with-deletes`"],
+        ),
+        (
+            "broken-wb-no-write",
+            &[
+                "write_back/incremental_after_write",
+                "write_back/delete_and_read_deletes",
+            ],
+            &["\"id\":424242", "did not come back in the incremental read"],
+        ),
+    ];
+    for (utils, fails, says) in cases {
+        let path = test_utils(utils);
+        let run = run_plugin(
+            "source-shop",
+            &config,
+            &[
+                "--test-utils",
+                &path,
+                "--allow-writes",
+                "--http",
+                "live",
+                "--run",
+                "write_back/",
+            ],
+        );
+        assert_eq!(run.code, 1, "{utils}:\n{}", run.stdout);
+        assert_eq!(run.with_status("FAIL"), fails, "{utils}:\n{}", run.stdout);
+        for needle in says {
+            assert!(
+                run.stdout.contains(needle),
+                "{utils}: expected {needle:?} in:\n{}",
+                run.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn parallel_runs_write_rows_that_never_collide() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    let utils = test_utils("source-shop-test-utils");
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    run_plugin(
+                        "source-shop",
+                        &config,
+                        &[
+                            "--test-utils",
+                            &utils,
+                            "--allow-writes",
+                            "--http",
+                            "live",
+                            "--run",
+                            "write_back/",
+                        ],
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(run.with_status("PASS"), WRITE_BACK, "{}", run.stdout);
+    }
+}
+
+#[test]
+fn a_test_utils_component_without_write_back_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "http://127.0.0.1:9");
+    let not_utils = test_utils("source-faker");
+    let run = run_plugin("source-shop", &config, &["--test-utils", &not_utils]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("does not export `ctest:connector/write-back@0.1.0`")
+            && run.stderr.contains("ctest_sdk::export_write_back!")
+            && run.stderr.contains("(this is the --test-utils component)"),
+        "{}",
+        run.stderr
+    );
+}
