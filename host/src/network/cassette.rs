@@ -120,6 +120,15 @@ impl RecordedRequest {
 }
 
 impl Cassette {
+    /// A cassette of `test` with no interactions.
+    pub fn empty(test: &str) -> Cassette {
+        Cassette {
+            test: test.to_string(),
+            tag: None,
+            interactions: Vec::new(),
+        }
+    }
+
     pub fn read(path: &Path) -> Result<Cassette, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the cassette: {e}", path.display()))?;

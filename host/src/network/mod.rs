@@ -175,34 +175,22 @@ impl Network {
             Mode::Live => TestMode::Live,
             Mode::Record => TestMode::Record(file),
             Mode::Auto if !file.exists() => TestMode::Live,
-            Mode::Auto | Mode::Replay => match file.exists().then(|| Cassette::read(&file)) {
-                Some(Ok(c)) => TestMode::Replay(Mutex::new(Player::new(
+            Mode::Auto | Mode::Replay => {
+                // No cassette (or a broken one, reported): every request misses.
+                let cassette = match file.exists().then(|| Cassette::read(&file)) {
+                    Some(Ok(c)) => c,
+                    Some(Err(e)) => {
+                        problems.push(e);
+                        Cassette::empty(id)
+                    }
+                    None => Cassette::empty(id),
+                };
+                TestMode::Replay(Mutex::new(Player::new(
                     file,
-                    c,
+                    cassette,
                     self.options.ignored_query_parameters.clone(),
-                ))),
-                Some(Err(e)) => {
-                    problems.push(e);
-                    TestMode::Replay(Mutex::new(Player::new(
-                        file,
-                        Cassette {
-                            test: id.to_string(),
-                            tag: None,
-                            interactions: Vec::new(),
-                        },
-                        Vec::new(),
-                    )))
-                }
-                None => TestMode::Replay(Mutex::new(Player::new(
-                    file,
-                    Cassette {
-                        test: id.to_string(),
-                        tag: None,
-                        interactions: Vec::new(),
-                    },
-                    Vec::new(),
-                ))),
-            },
+                )))
+            }
         };
         TestNetwork(Arc::new(TestNet {
             network: self.clone(),
@@ -251,12 +239,11 @@ impl TestNetwork {
     /// A network that allows nothing and records nothing (for the benchmarks
     /// and for calls outside a test).
     pub fn none() -> TestNetwork {
-        let network = Arc::new(Network::new(NetworkOptions::default()).expect("an HTTP client"));
-        let mut net = network.for_test("none");
-        if let Some(inner) = Arc::get_mut(&mut net.0) {
-            inner.mode = TestMode::Live;
-        }
-        net
+        let options = NetworkOptions {
+            mode: Mode::Live,
+            ..NetworkOptions::default()
+        };
+        Arc::new(Network::new(options).expect("an HTTP client")).for_test("none")
     }
 
     /// The tag for test data this test writes: the run's, or in replay the

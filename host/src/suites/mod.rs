@@ -151,7 +151,8 @@ pub struct RunOptions {
     /// Per suite, from the test configuration file: bypasses and input sets.
     pub suites: BTreeMap<&'static str, PreparedSuite>,
     /// `test_strictness_level: high`: the far-future state must come from the
-    /// test configuration for every incremental stream.
+    /// test configuration for every incremental stream, and the opt-in
+    /// suites (backward_compatibility, write_back) say why they did not run.
     pub strict: bool,
     /// The network the plugin may reach, and HTTP record and replay.
     pub network: std::sync::Arc<crate::network::Network>,

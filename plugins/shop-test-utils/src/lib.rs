@@ -29,11 +29,7 @@ pub trait WriteDefect: 'static {
             Request::post(shop::url(config, "/v1/customers")).json(row),
         )?;
         if response.status != 201 {
-            return Err(Error::system(format!(
-                "POST /v1/customers answered {}: {}",
-                response.status,
-                response.text()
-            )));
+            return Err(shop::api_error("POST /v1/customers", &response));
         }
         response.json()
     }
@@ -121,11 +117,7 @@ impl<D: WriteDefect> WriteBack for ShopWriter<D> {
             let path = D::delete_path(id);
             let response = shop::send(config, Request::delete(shop::url(config, &path)))?;
             if response.status != 200 {
-                return Err(Error::system(format!(
-                    "DELETE {path} answered {}: {}",
-                    response.status,
-                    response.text()
-                )));
+                return Err(shop::api_error(&format!("DELETE {path}"), &response));
             }
             rows.push(json!({"id": id}));
         }

@@ -115,9 +115,11 @@ pub fn url(config: &Config, path_and_query: &str) -> String {
     format!("{}{path_and_query}", config.base_url.trim_end_matches('/'))
 }
 
-pub fn api_error(path: &str, response: &Response) -> Error {
+/// The error for an unexpected answer to `request` (for example
+/// `GET /v1/customers`).
+pub fn api_error(request: &str, response: &Response) -> Error {
     let message = format!(
-        "GET {path} answered {}: {}",
+        "{request} answered {}: {}",
         response.status,
         response.text()
     );
@@ -147,7 +149,7 @@ fn read_stream(
         }
         let response = get(config, &path)?;
         if response.status != 200 {
-            return Err(api_error(&path, &response));
+            return Err(api_error(&format!("GET {path}"), &response));
         }
         let body: Page = response.json()?;
         for record in &body.data {
