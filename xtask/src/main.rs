@@ -1,6 +1,8 @@
 //! Project tasks:
 //! - `cargo xtask plugins`: builds every first-party plugin and example into
-//!   `target/plugins/NAME.wasm` (adding the wasm32-wasip2 target when missing);
+//!   `target/plugins/NAME.wasm` (adding the wasm32-wasip2 target when missing,
+//!   and installing the pinned componentize-py into `target/python-tools` for
+//!   the Python examples);
 //! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
 //! - `cargo xtask test`: builds the plugins and runs the whole test suite.
 
@@ -159,7 +161,108 @@ fn build_plugins() -> Result<Vec<PathBuf>, String> {
         copy_if_changed(&from, &to)?;
         outputs.push(to);
     }
+    outputs.extend(build_python_plugins(&root, &out_dir)?);
     eprintln!("xtask: {} plugins in {}", outputs.len(), out_dir.display());
+    Ok(outputs)
+}
+
+/// componentize-py, pinned by `sdk/python/requirements-build.txt`, in a
+/// virtual environment of its own under `target/`.
+fn python_tools(root: &Path) -> Result<PathBuf, String> {
+    let requirements = root.join("sdk/python/requirements-build.txt");
+    let pinned = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let tools = root.join("target/python-tools");
+    let marker = tools.join("installed.txt");
+    let tool = tools.join("bin/componentize-py");
+    if tool.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(pinned.as_str()) {
+        return Ok(tool);
+    }
+    eprintln!(
+        "xtask: installing {} into {}",
+        pinned.trim(),
+        tools.display()
+    );
+    run(Command::new("python3").args(["-m", "venv"]).arg(&tools))
+        .map_err(|e| format!("{e}\n  (the Python examples need python3 with its venv module)"))?;
+    run(Command::new(tools.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&marker, &pinned)
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    Ok(tool)
+}
+
+/// The newest modification time of the files below `dir` (recursively;
+/// Python's `__pycache__` left out).
+fn newest(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let time = if path.ends_with("__pycache__") {
+            continue;
+        } else if path.is_dir() {
+            self::newest(&path)
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(newest)
+        };
+        newest = newest.max(time);
+    }
+    newest
+}
+
+/// Each `examples/python-*` (an `app.py` exporting `Source`) built with
+/// componentize-py against the contract and the Python SDK, into
+/// `target/plugins/python-*.wasm`. Skipped when nothing it is made of changed.
+fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let examples = root.join("examples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .map_err(|e| format!("cannot list {}: {e}", examples.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.join("app.py").exists()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("python-"))
+        })
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tool = python_tools(root)?;
+    let (sdk, wit) = (root.join("sdk/python"), root.join("wit"));
+    let inputs = newest(&sdk).max(newest(&wit));
+    let mut outputs = Vec::new();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .expect("a directory name")
+            .to_string_lossy()
+            .into_owned();
+        let out = out_dir.join(format!("{name}.wasm"));
+        let built = std::fs::metadata(&out).and_then(|m| m.modified()).ok();
+        if built.is_none_or(|b| b < inputs.max(newest(&dir))) {
+            let tmp = out.with_extension("wasm.tmp");
+            run(Command::new(&tool)
+                .current_dir(root)
+                .arg("-d")
+                .arg(&wit)
+                .args(["-w", "connector", "componentize", "app", "-p"])
+                .arg(&dir)
+                .arg("-p")
+                .arg(&sdk)
+                .arg("-o")
+                .arg(&tmp)
+                .stdout(std::process::Stdio::null()))?;
+            std::fs::rename(&tmp, &out)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        }
+        outputs.push(out);
+    }
     Ok(outputs)
 }
 
