@@ -2,7 +2,8 @@
 //! - `cargo xtask plugins`: builds every first-party plugin and example into
 //!   `target/plugins/NAME.wasm` (adding the wasm32-wasip2 target when missing,
 //!   and installing the pinned componentize-py into `target/python-tools` for
-//!   the Python examples);
+//!   the Python examples, and `npm ci` of the TypeScript SDK's pinned tools for
+//!   the TypeScript ones);
 //! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
 //! - `cargo xtask test`: builds the plugins and runs the whole test suite.
 
@@ -162,6 +163,7 @@ fn build_plugins() -> Result<Vec<PathBuf>, String> {
         outputs.push(to);
     }
     outputs.extend(build_python_plugins(&root, &out_dir)?);
+    outputs.extend(build_typescript_plugins(&root, &out_dir)?);
     eprintln!("xtask: {} plugins in {}", outputs.len(), out_dir.display());
     Ok(outputs)
 }
@@ -214,22 +216,87 @@ fn newest(dir: &Path) -> std::time::SystemTime {
     newest
 }
 
-/// Each `examples/python-*` (an `app.py` exporting `Source`) built with
-/// componentize-py against the contract and the Python SDK, into
-/// `target/plugins/python-*.wasm`. Skipped when nothing it is made of changed.
-fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// The examples `examples/PREFIX*` that have `file`, sorted.
+fn example_dirs(root: &Path, prefix: &str, file: &str) -> Result<Vec<PathBuf>, String> {
     let examples = root.join("examples");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&examples)
         .map_err(|e| format!("cannot list {}: {e}", examples.display()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.join("app.py").exists()
+            p.join(file).exists()
                 && p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("python-"))
+                    .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
         })
         .collect();
     dirs.sort();
+    Ok(dirs)
+}
+
+/// Whether `out` is missing or older than `inputs`.
+fn stale(out: &Path, inputs: std::time::SystemTime) -> bool {
+    std::fs::metadata(out)
+        .and_then(|m| m.modified())
+        .map_or(true, |built| built < inputs)
+}
+
+/// Each `examples/ts-*` (an `app.ts` exporting `source`) built by the
+/// TypeScript SDK's build script, into `target/plugins/ts-*.wasm`; the SDK's
+/// pinned tools installed first with `npm ci` when the lock file changed.
+fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let dirs = example_dirs(root, "ts-", "app.ts")?;
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sdk = root.join("sdk/typescript");
+    let lock = std::fs::read_to_string(sdk.join("package-lock.json"))
+        .map_err(|e| format!("cannot read the TypeScript SDK's package-lock.json: {e}"))?;
+    let marker = sdk.join("node_modules/.ctest-installed-lock");
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(lock.as_str()) {
+        eprintln!("xtask: installing the TypeScript SDK's tools (npm ci)");
+        run(Command::new("npm").current_dir(&sdk).args([
+            "ci",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+        ]))
+        .map_err(|e| format!("{e}\n  (the TypeScript examples need Node.js and npm)"))?;
+        std::fs::write(&marker, &lock)
+            .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    }
+    let inputs = newest(&sdk.join("src")).max(newest(&root.join("wit"))).max(
+        std::fs::metadata(sdk.join("build.mjs"))
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+    );
+    let mut outputs = Vec::new();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .expect("a directory name")
+            .to_string_lossy()
+            .into_owned();
+        let out = out_dir.join(format!("{name}.wasm"));
+        if stale(&out, inputs.max(newest(&dir))) {
+            let tmp = out.with_extension("wasm.tmp");
+            run(Command::new("node")
+                .current_dir(root)
+                .arg(sdk.join("build.mjs"))
+                .arg(dir.join("app.ts"))
+                .arg(&tmp))?;
+            std::fs::rename(&tmp, &out)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        }
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+/// Each `examples/python-*` (an `app.py` exporting `Source`) built with
+/// componentize-py against the contract and the Python SDK, into
+/// `target/plugins/python-*.wasm`. Skipped when nothing it is made of changed.
+fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let dirs = example_dirs(root, "python-", "app.py")?;
     if dirs.is_empty() {
         return Ok(Vec::new());
     }
@@ -244,8 +311,7 @@ fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Str
             .to_string_lossy()
             .into_owned();
         let out = out_dir.join(format!("{name}.wasm"));
-        let built = std::fs::metadata(&out).and_then(|m| m.modified()).ok();
-        if built.is_none_or(|b| b < inputs.max(newest(&dir))) {
+        if stale(&out, inputs.max(newest(&dir))) {
             let tmp = out.with_extension("wasm.tmp");
             run(Command::new(&tool)
                 .current_dir(root)

@@ -1,0 +1,55 @@
+// Builds a TypeScript connector into a component:
+//
+//   node sdk/typescript/build.mjs examples/ts-numbers/app.ts out.wasm
+//
+// 1. TypeScript types of the contract, generated from wit/ by jco
+//    (into sdk/typescript/generated/);
+// 2. a type check of the SDK and the connector (tsc);
+// 3. one JavaScript module, the connector and the SDK bundled (rolldown);
+// 4. the component (componentize-js), of the contract's `connector` world.
+//
+// The tools are pinned in package.json (`npm ci` in sdk/typescript).
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { rolldown } from "rolldown";
+
+const sdk = dirname(fileURLToPath(import.meta.url));
+const root = resolve(sdk, "../..");
+const bin = (tool) => join(sdk, "node_modules", ".bin", tool);
+const [entry, out] = process.argv.slice(2);
+if (!entry || !out) {
+  console.error("usage: node sdk/typescript/build.mjs CONNECTOR.ts OUT.wasm");
+  process.exit(2);
+}
+// Each tool's complaints are shown; a failing step ends the build.
+const run = (tool, args, quiet = true) => {
+  try {
+    execFileSync(bin(tool), args, { cwd: root, stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
+  } catch {
+    console.error(`build.mjs: ${tool} failed (see above); no component was built`);
+    process.exit(1);
+  }
+};
+
+// jco reads the WIT only through a path relative to its working directory.
+run("jco", ["guest-types", "wit", "--world-name", "connector", "-o", join(sdk, "generated")]);
+run("tsc", ["-p", join(sdk, "tsconfig.json")], false);
+
+const work = mkdtempSync(join(tmpdir(), "ctest-ts-"));
+try {
+  const bundle = await rolldown({
+    input: resolve(entry),
+    external: [/^ctest:/, /^wasi:/],
+    resolve: { alias: { "@ctest/sdk": join(sdk, "src", "index.ts") } },
+    logLevel: "warn",
+  });
+  const js = join(work, "connector.js");
+  await bundle.write({ file: js, format: "esm" });
+  run("componentize-js", [js, "--wit", join(root, "wit"), "--world-name", "connector", "-o", resolve(out)]);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,260 @@
+/**
+ * Write ctest data connectors in TypeScript, built with componentize-js.
+ *
+ * Implement {@link Connector} and export it as the contract's `source`:
+ *
+ * ```ts
+ * import { exportConnector, Spec, Stream, record, state, status } from "@ctest/sdk";
+ *
+ * const numbers: Connector<{ count: number }> = {
+ *   spec: () => new Spec("source-numbers", "0.1.0", { type: "object", ... }).noNetwork(),
+ *   check: (config) => (config.count >= 1 ? null : "`count` must be at least 1"),
+ *   discover: () => [new Stream("numbers", schema).primaryKey("n").incremental("updated_at")],
+ *   *read(config, catalog, state) { yield status("numbers", "started"); ... },
+ * };
+ * export const source = exportConnector(numbers);
+ * ```
+ *
+ * The names follow the Rust SDK. Configs and states are plain JSON values;
+ * the SDK does the contract's text encoding. HTTP: use `fetch()`, which
+ * componentize-js maps to wasi:http, so ctest's network policy and cassettes
+ * apply to it.
+ */
+
+import { log as hostLog } from "ctest:connector/host@0.1.0";
+import type {
+  CheckOutcome,
+  Catalog,
+  ConfiguredCatalog,
+  ConnectorError as WitError,
+  ConnectorSpec,
+  Feature,
+  IngestionType,
+  LogLevel,
+  Message,
+  StreamInfo,
+  StreamState,
+  StreamStatus,
+  SyncMode,
+} from "ctest:connector/types@0.1.0";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type { Message };
+
+/** An error the connector reports. */
+export class ConnectorError extends Error {
+  constructor(
+    message: string,
+    public failureType: "config-error" | "transient-error" | "system-error" = "system-error",
+    public internalMessage?: string,
+  ) {
+    super(message);
+  }
+  toWit(): WitError {
+    return { message: this.message, internalMessage: this.internalMessage, failureType: this.failureType };
+  }
+}
+
+/** Constructors of {@link ConnectorError}, as in the Rust SDK. */
+export const error = {
+  config: (message: string) => new ConnectorError(message, "config-error"),
+  transient: (message: string) => new ConnectorError(message, "transient-error"),
+  system: (message: string) => new ConnectorError(message, "system-error"),
+};
+
+/** The connector's specification. Declare its hosts, or `noNetwork()`. */
+export class Spec {
+  hosts?: string[];
+  features: Feature[] = [];
+  documentationUrl?: string;
+  constructor(public name: string, public version: string, public connectionSpecification: Json) {}
+  allowedHosts(hosts: string[]): this {
+    this.hosts = [...hosts];
+    return this;
+  }
+  noNetwork(): this {
+    this.hosts = [];
+    return this;
+  }
+  incremental(): this {
+    this.features.push("incremental");
+    return this;
+  }
+  toWit(): ConnectorSpec {
+    return {
+      name: this.name,
+      version: this.version,
+      connectionSpecification: JSON.stringify(this.connectionSpecification),
+      allowedHosts: this.hosts,
+      features: this.features,
+      documentationUrl: this.documentationUrl,
+    };
+  }
+}
+
+/** A stream: full refresh, append, no key, until told otherwise. */
+export class Stream {
+  syncModes: SyncMode[] = ["full-refresh"];
+  cursor: string[] = [];
+  key: string[][] = [];
+  ingestion: IngestionType = "append";
+  constructor(public name: string, public jsonSchema: Json) {}
+  primaryKey(field: string): this {
+    this.key.push(field.split("."));
+    return this;
+  }
+  incremental(cursorField: string): this {
+    if (!this.syncModes.includes("incremental")) this.syncModes.push("incremental");
+    this.cursor = cursorField.split(".");
+    return this;
+  }
+  ingestionType(kind: IngestionType): this {
+    this.ingestion = kind;
+    return this;
+  }
+  toWit(): StreamInfo {
+    return {
+      name: this.name,
+      jsonSchema: JSON.stringify(this.jsonSchema),
+      supportedSyncModes: this.syncModes,
+      sourceDefinedCursor: this.cursor.length > 0,
+      defaultCursorField: this.cursor,
+      sourceDefinedPrimaryKey: this.key,
+      ingestionType: this.ingestion,
+    };
+  }
+}
+
+/** A configured stream of the read. */
+export interface ConfiguredStream {
+  name: string;
+  syncMode: SyncMode;
+  cursorField: string[];
+  primaryKey: string[][];
+}
+
+/** The state a read starts from: stream name -> the value emitted last. */
+export class State {
+  constructor(private streams: Map<string, Json>) {}
+  get(stream: string): Json | undefined {
+    return this.streams.get(stream);
+  }
+}
+
+export const nowMillis = (): bigint => BigInt(Date.now());
+
+export function record(stream: string, data: Json, emittedAt: bigint = nowMillis()): Message {
+  return { tag: "record", val: { stream, data: JSON.stringify(data), emittedAt } };
+}
+
+export function state(stream: string, value: Json): Message {
+  return { tag: "state", val: { stream, data: JSON.stringify(value) } };
+}
+
+export function status(stream: string, value: StreamStatus): Message {
+  return { tag: "trace", val: { tag: "stream-status", val: { stream, status: value } } };
+}
+
+/** Writes to the test's log. */
+export function log(level: LogLevel, message: string): void {
+  hostLog(level, message);
+}
+
+/** What a connector implements. `check` returns null when the config works,
+ * otherwise why not; `read` returns (or is) a generator of messages. */
+export interface Connector<C = Json> {
+  spec(): Spec;
+  check(config: C): string | null;
+  discover(config: C): Stream[];
+  read(config: C, catalog: ConfiguredStream[], state: State): Iterable<Message>;
+}
+
+function toError(e: unknown): WitError {
+  if (e instanceof ConnectorError) return e.toWit();
+  const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  hostLog("fatal", `connector threw: ${e instanceof Error ? e.stack ?? text : text}`);
+  return error.system(text).toWit();
+}
+
+/** Runs `f`; a throw becomes the contract's error (thrown, as componentize-js
+ * expects for a `result`'s error case). */
+function guarded<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+function parseConfig<C>(text: string): C {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw error.config(`the config is not JSON: ${e}`).toWit();
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw error.config("the config is not a JSON object").toWit();
+  }
+  return value as C;
+}
+
+class Reader {
+  private it: Iterator<Message> | null;
+  constructor(messages: Iterable<Message>) {
+    this.it = messages[Symbol.iterator]();
+  }
+  next(max: number): Message[] {
+    const batch: Message[] = [];
+    if (!this.it) return batch;
+    try {
+      while (batch.length < max) {
+        const r = this.it.next();
+        if (r.done) {
+          this.it = null;
+          break;
+        }
+        batch.push(r.value);
+      }
+    } catch (e) {
+      this.it = null;
+      const failure = toError(e);
+      if (batch.length === 0) throw failure;
+      batch.push({ tag: "trace", val: { tag: "error", val: { stream: undefined, error: failure } } });
+    }
+    return batch;
+  }
+}
+
+/** The object to export as `source` from your module. */
+export function exportConnector<C>(connector: Connector<C>) {
+  return {
+    spec: (): ConnectorSpec => guarded(() => connector.spec().toWit()),
+    check(config: string): CheckOutcome {
+      let parsed: C;
+      try {
+        parsed = parseConfig<C>(config);
+      } catch (e) {
+        return { tag: "failed", val: (e as WitError).message };
+      }
+      const outcome = guarded(() => connector.check(parsed));
+      return outcome === null ? { tag: "succeeded" } : { tag: "failed", val: outcome };
+    },
+    discover: (config: string): Catalog =>
+      guarded(() => ({ streams: connector.discover(parseConfig<C>(config)).map((s) => s.toWit()) })),
+    read(config: string, catalog: ConfiguredCatalog, states: StreamState[]): Reader {
+      const parsed = parseConfig<C>(config);
+      const streams = new Map<string, Json>();
+      for (const s of states) {
+        try {
+          streams.set(s.stream, JSON.parse(s.data));
+        } catch (e) {
+          throw error.config(`the state of stream \`${s.stream}\` is not JSON: ${e}`).toWit();
+        }
+      }
+      const configured = catalog.streams.map((s) => ({ ...s }));
+      return guarded(() => new Reader(connector.read(parsed, configured, new State(streams))));
+    },
+    Reader,
+  };
+}
