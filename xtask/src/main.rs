@@ -269,27 +269,13 @@ fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>,
             .and_then(|m| m.modified())
             .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
     );
-    let mut outputs = Vec::new();
-    for dir in dirs {
-        let name = dir
-            .file_name()
-            .expect("a directory name")
-            .to_string_lossy()
-            .into_owned();
-        let out = out_dir.join(format!("{name}.wasm"));
-        if stale(&out, inputs.max(newest(&dir))) {
-            let tmp = out.with_extension("wasm.tmp");
-            run(Command::new("node")
-                .current_dir(root)
-                .arg(sdk.join("build.mjs"))
-                .arg(dir.join("app.ts"))
-                .arg(&tmp))?;
-            std::fs::rename(&tmp, &out)
-                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-        }
-        outputs.push(out);
-    }
-    Ok(outputs)
+    build_examples(dirs, out_dir, inputs, |dir, out| {
+        run(Command::new("node")
+            .current_dir(root)
+            .arg(sdk.join("build.mjs"))
+            .arg(dir.join("app.ts"))
+            .arg(out))
+    })
 }
 
 /// Each `examples/python-*` (an `app.py` exporting `Source`) built with
@@ -303,6 +289,30 @@ fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Str
     let tool = python_tools(root)?;
     let (sdk, wit) = (root.join("sdk/python"), root.join("wit"));
     let inputs = newest(&sdk).max(newest(&wit));
+    build_examples(dirs, out_dir, inputs, |dir, out| {
+        run(Command::new(&tool)
+            .current_dir(root)
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", "connector", "componentize", "app", "-p"])
+            .arg(dir)
+            .arg("-p")
+            .arg(&sdk)
+            .arg("-o")
+            .arg(out)
+            .stdout(std::process::Stdio::null()))
+    })
+}
+
+/// Builds each example directory into `OUT_DIR/NAME.wasm` with `build(dir,
+/// file)` (through a temporary file, so a test never reads half a component),
+/// unless the component is newer than `inputs` and the directory.
+fn build_examples(
+    dirs: Vec<PathBuf>,
+    out_dir: &Path,
+    inputs: std::time::SystemTime,
+    build: impl Fn(&Path, &Path) -> Result<(), String>,
+) -> Result<Vec<PathBuf>, String> {
     let mut outputs = Vec::new();
     for dir in dirs {
         let name = dir
@@ -313,17 +323,7 @@ fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Str
         let out = out_dir.join(format!("{name}.wasm"));
         if stale(&out, inputs.max(newest(&dir))) {
             let tmp = out.with_extension("wasm.tmp");
-            run(Command::new(&tool)
-                .current_dir(root)
-                .arg("-d")
-                .arg(&wit)
-                .args(["-w", "connector", "componentize", "app", "-p"])
-                .arg(&dir)
-                .arg("-p")
-                .arg(&sdk)
-                .arg("-o")
-                .arg(&tmp)
-                .stdout(std::process::Stdio::null()))?;
+            build(&dir, &tmp)?;
             std::fs::rename(&tmp, &out)
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         }
