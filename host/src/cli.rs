@@ -31,7 +31,29 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the standard suites against a connector component.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Make a connector project (source, build script, sample config,
+    /// README) that builds and passes `ctest run` as it is.
+    New(NewArgs),
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// The connector's name, for example `source-shop`: also its directory.
+    name: String,
+
+    /// The language of the project.
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: crate::scaffold::Language,
+
+    /// Where to make the project's directory.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+
+    /// The `sdk` directory of a ctest checkout (default: the one ctest was
+    /// built from).
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -132,7 +154,8 @@ struct UsageError(String);
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
+        Command::New(args) => new(args).map(|()| Summary::default()),
     };
     match result {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
@@ -142,6 +165,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn new(args: NewArgs) -> Result<(), UsageError> {
+    let sdk = args.sdk.unwrap_or_else(crate::scaffold::default_sdk_dir);
+    let dir =
+        crate::scaffold::new_project(&args.name, args.lang, &args.dir, &sdk).map_err(UsageError)?;
+    println!(
+        "made {}\n  next: cd {} && ./build.sh && ctest run {}.wasm --config config.json",
+        dir.display(),
+        dir.display(),
+        args.name
+    );
+    Ok(())
 }
 
 fn run(args: RunArgs) -> Result<Summary, UsageError> {

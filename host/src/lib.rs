@@ -7,6 +7,7 @@
 //! - [`suites`]: the standard suites.
 //! - [`report`]: the console and JSON reporters.
 //! - [`cli`]: the `ctest` command line.
+//! - [`scaffold`]: `ctest new`, a connector project per language.
 
 pub mod cli;
 pub mod compat;
@@ -15,6 +16,7 @@ pub mod network;
 pub mod redact;
 pub mod report;
 pub mod sandbox;
+pub mod scaffold;
 pub mod schema;
 pub mod suites;
 pub mod test_config;

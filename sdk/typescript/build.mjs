@@ -11,7 +11,7 @@
 // The tools are pinned in package.json (`npm ci` in sdk/typescript).
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,10 +37,19 @@ const run = (tool, args, quiet = true) => {
 
 // jco reads the WIT only through a path relative to its working directory.
 run("jco", ["guest-types", "wit", "--world-name", "connector", "-o", join(sdk, "generated")]);
-run("tsc", ["-p", join(sdk, "tsconfig.json")], false);
-
 const work = mkdtempSync(join(tmpdir(), "ctest-ts-"));
 try {
+  // The SDK's settings, checking this connector with the SDK and the types.
+  const tsconfig = join(work, "tsconfig.json");
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(sdk, "tsconfig.json"),
+      include: [join(sdk, "src"), join(sdk, "generated"), resolve(entry)],
+    }),
+  );
+  run("tsc", ["-p", tsconfig], false);
+
   const bundle = await rolldown({
     input: resolve(entry),
     external: [/^ctest:/, /^wasi:/],
