@@ -2,8 +2,10 @@
 //! builds and passes `ctest run` as it is: its source (one incremental stream
 //! to replace), a build script, a sample config and a README.
 //!
-//! The templates are in `host/templates/`. The project refers to this
-//! checkout's SDKs and contract (`--sdk` to use others).
+//! The templates are in `host/templates/`; the Python and TypeScript sources
+//! are the examples' (`examples/python-numbers`, `examples/ts-numbers`), with
+//! the connector's name put in. The project refers to this checkout's SDKs
+//! and contract (`--sdk` to use others).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,9 @@ pub enum Language {
     Python,
     Typescript,
 }
+
+/// The names the examples' specs carry, replaced by the project's.
+const EXAMPLE_NAMES: [&str; 2] = ["source-numbers-python", "source-numbers-ts"];
 
 /// (path in the project, template text)
 fn templates(language: Language) -> Vec<(&'static str, &'static str)> {
@@ -26,20 +31,23 @@ fn templates(language: Language) -> Vec<(&'static str, &'static str)> {
             readme,
         ],
         Language::Python => vec![
-            ("app.py", include_str!("../templates/python/app.py")),
+            (
+                "app.py",
+                include_str!("../../examples/python-numbers/app.py"),
+            ),
             ("build.sh", include_str!("../templates/python/build.sh")),
             (
                 "config.json",
-                include_str!("../templates/python/config.json"),
+                include_str!("../../examples/python-numbers/config.json"),
             ),
             readme,
         ],
         Language::Typescript => vec![
-            ("app.ts", include_str!("../templates/typescript/app.ts")),
+            ("app.ts", include_str!("../../examples/ts-numbers/app.ts")),
             ("build.sh", include_str!("../templates/typescript/build.sh")),
             (
                 "config.json",
-                include_str!("../templates/typescript/config.json"),
+                include_str!("../../examples/ts-numbers/config.json"),
             ),
             readme,
         ],
@@ -92,7 +100,9 @@ pub fn new_project(
         Language::Typescript => "TypeScript",
     };
     for (path, template) in templates(language) {
-        let text = template
+        let text = EXAMPLE_NAMES
+            .iter()
+            .fold(template.to_string(), |t, example| t.replace(example, name))
             .replace("{{name}}", name)
             .replace("{{crate}}", &name.replace('-', "_"))
             .replace("{{sdk}}", &sdk.display().to_string())
