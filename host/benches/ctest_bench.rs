@@ -172,15 +172,7 @@ fn main() {
     // replayed from the cassettes with the server stopped.
     let shop = plugins.join("source-shop.wasm");
     let server = shop_api::Server::start(shop_api::Options::default()).expect("start the shop API");
-    let shop_config = work.path().join("shop.json");
-    std::fs::write(
-        &shop_config,
-        format!(
-            r#"{{"base_url": "{}", "api_key": "shop-test-key", "page_size": 50}}"#,
-            server.base_url()
-        ),
-    )
-    .unwrap();
+    let shop_config = support::shop_config(work.path(), &server.base_url(), "shop-test-key", 50);
     let cassettes = work.path().join("cassettes");
     let shop_args = |mode: &'static str| {
         [

@@ -49,3 +49,35 @@ fn the_typescript_example_passes_every_suite() {
 fn a_typescript_config_error_is_an_answer_not_a_crash() {
     a_config_error_is_an_answer_not_a_crash("ts-numbers");
 }
+
+/// The TypeScript HTTP example: `fetch` through wasi:http, live against the
+/// shop API while recording, then replayed with the server stopped.
+#[test]
+fn the_typescript_http_example_passes_live_and_in_replay() {
+    let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 40);
+    let cassettes = dir.path().join("cassettes");
+    let cassettes = cassettes.to_str().unwrap();
+    let live = run_plugin(
+        "ts-shop",
+        &config,
+        &["--http", "record", "--cassette-dir", cassettes],
+    );
+    assert_eq!(live.code, 0, "{}\n{}", live.stdout, live.stderr);
+    assert!(
+        server
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 20
+    );
+    server.stop();
+    let replay = run_plugin(
+        "ts-shop",
+        &config,
+        &["--http", "replay", "--cassette-dir", cassettes],
+    );
+    assert_eq!(replay.code, 0, "{}", replay.stdout);
+    assert_eq!(replay.with_status("PASS"), live.with_status("PASS"));
+}

@@ -173,13 +173,7 @@ fn only_the_operator_widens_the_policy_and_then_the_connection_goes_through() {
 const KEY: &str = "shop-key-5f2c9e71";
 
 fn shop_config(dir: &Path, base_url: &str, page_size: u32) -> std::path::PathBuf {
-    let config = dir.join("shop.json");
-    std::fs::write(
-        &config,
-        format!(r#"{{"base_url": "{base_url}", "api_key": "{KEY}", "page_size": {page_size}}}"#),
-    )
-    .unwrap();
-    config
+    support::shop_config(dir, base_url, KEY, page_size)
 }
 
 fn shop(options: shop_api::Options) -> shop_api::Server {

@@ -133,3 +133,16 @@ pub fn default_tests() -> Vec<&'static str> {
         .filter(|t| !t.starts_with("write_back/"))
         .collect()
 }
+
+/// A config for the shop connectors (source-shop, ts-shop): `DIR/shop.json`.
+pub fn shop_config(dir: &Path, base_url: &str, api_key: &str, page_size: u32) -> PathBuf {
+    let config = dir.join("shop.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"base_url": "{base_url}", "api_key": "{api_key}", "page_size": {page_size}}}"#
+        ),
+    )
+    .unwrap();
+    config
+}

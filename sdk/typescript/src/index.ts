@@ -161,12 +161,14 @@ export function log(level: LogLevel, message: string): void {
 }
 
 /** What a connector implements. `check` returns null when the config works,
- * otherwise why not; `read` returns (or is) a generator of messages. */
+ * otherwise why not; `read` returns (or is) a generator of messages. Each may
+ * be `async` (to `await fetch(...)`): a `read` that is async returns all its
+ * messages at once, for example as an array. */
 export interface Connector<C = Json> {
   spec(): Spec;
-  check(config: C): string | null;
-  discover(config: C): Stream[];
-  read(config: C, catalog: ConfiguredStream[], state: State): Iterable<Message>;
+  check(config: C): string | null | Promise<string | null>;
+  discover(config: C): Stream[] | Promise<Stream[]>;
+  read(config: C, catalog: ConfiguredStream[], state: State): Iterable<Message> | Promise<Iterable<Message>>;
 }
 
 function toError(e: unknown): WitError {
@@ -176,11 +178,11 @@ function toError(e: unknown): WitError {
   return error.system(text).toWit();
 }
 
-/** Runs `f`; a throw becomes the contract's error (thrown, as componentize-js
- * expects for a `result`'s error case). */
-function guarded<T>(f: () => T): T {
+/** Runs `f`, awaiting it; a throw (or rejection) becomes the contract's
+ * error, thrown as componentize-js expects for a `result`'s error case. */
+async function guarded<T>(f: () => T | Promise<T>): Promise<T> {
   try {
-    return f();
+    return await f();
   } catch (e) {
     throw toError(e);
   }
@@ -229,20 +231,29 @@ class Reader {
 /** The object to export as `source` from your module. */
 export function exportConnector<C>(connector: Connector<C>) {
   return {
-    spec: (): ConnectorSpec => guarded(() => connector.spec().toWit()),
-    check(config: string): CheckOutcome {
+    spec(): ConnectorSpec {
+      try {
+        return connector.spec().toWit();
+      } catch (e) {
+        throw toError(e);
+      }
+    },
+    async check(config: string): Promise<CheckOutcome> {
       let parsed: C;
       try {
         parsed = parseConfig<C>(config);
       } catch (e) {
         return { tag: "failed", val: (e as WitError).message };
       }
-      const outcome = guarded(() => connector.check(parsed));
+      const outcome = await guarded(() => connector.check(parsed));
       return outcome === null ? { tag: "succeeded" } : { tag: "failed", val: outcome };
     },
-    discover: (config: string): Catalog =>
-      guarded(() => ({ streams: connector.discover(parseConfig<C>(config)).map((s) => s.toWit()) })),
-    read(config: string, catalog: ConfiguredCatalog, states: StreamState[]): Reader {
+    async discover(config: string): Promise<Catalog> {
+      const parsed = parseConfig<C>(config);
+      const streams = await guarded(() => connector.discover(parsed));
+      return { streams: streams.map((s) => s.toWit()) };
+    },
+    async read(config: string, catalog: ConfiguredCatalog, states: StreamState[]): Promise<Reader> {
       const parsed = parseConfig<C>(config);
       const streams = new Map<string, Json>();
       for (const s of states) {
@@ -253,7 +264,8 @@ export function exportConnector<C>(connector: Connector<C>) {
         }
       }
       const configured = catalog.streams.map((s) => ({ ...s }));
-      return guarded(() => new Reader(connector.read(parsed, configured, new State(streams))));
+      const messages = await guarded(() => connector.read(parsed, configured, new State(streams)));
+      return new Reader(messages);
     },
     Reader,
   };
