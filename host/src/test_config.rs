@@ -224,6 +224,17 @@ pub struct Bypassed {
 }
 
 impl InputSet {
+    /// The fields `ignored_fields` leaves out of `stream`'s records, each as
+    /// field names from the root.
+    pub fn ignored_paths(&self, stream: &str) -> Vec<Vec<String>> {
+        self.ignored_fields
+            .get(stream)
+            .into_iter()
+            .flatten()
+            .map(|f| f.name.split('.').map(str::to_string).collect())
+            .collect()
+    }
+
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout_seconds
             .filter(|s| s.is_finite() && *s > 0.0)

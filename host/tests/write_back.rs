@@ -135,12 +135,10 @@ fn without_allow_writes_the_suite_is_skipped_with_the_reason() {
         run.stdout
             .contains("the write_back suite changes the source: pass --allow-writes")
     );
-    // Nothing was written.
-    let customers = server
-        .stats
-        .requests
-        .load(std::sync::atomic::Ordering::Relaxed);
-    assert!(customers > 0);
+    // The connector read, and nothing was written.
+    let stats = &server.stats;
+    assert!(stats.requests.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    assert_eq!(stats.writes.load(std::sync::atomic::Ordering::Relaxed), 0);
     // And without any writer, the suite is not part of the run at all.
     let run = run_plugin(
         "source-shop",
@@ -228,19 +226,32 @@ fn parallel_runs_write_rows_that_never_collide() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.base_url());
     let utils = test_utils("source-shop-test-utils");
+    // Each run records its cassettes apart, so its tag can be read back.
+    let cassettes: Vec<String> = (0..3)
+        .map(|i| {
+            dir.path()
+                .join(format!("cassettes-{i}"))
+                .display()
+                .to_string()
+        })
+        .collect();
     let runs: Vec<Run> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..3)
-            .map(|_| {
-                scope.spawn(|| {
+        let handles: Vec<_> = cassettes
+            .iter()
+            .map(|cassette_dir| {
+                let (config, utils) = (&config, &utils);
+                scope.spawn(move || {
                     run_plugin(
                         "source-shop",
-                        &config,
+                        config,
                         &[
                             "--test-utils",
-                            &utils,
+                            utils,
                             "--allow-writes",
                             "--http",
-                            "live",
+                            "record",
+                            "--cassette-dir",
+                            cassette_dir,
                             "--run",
                             "write_back/",
                         ],
@@ -254,6 +265,25 @@ fn parallel_runs_write_rows_that_never_collide() {
         assert_eq!(run.code, 0, "{}", run.stdout);
         assert_eq!(run.with_status("PASS"), WRITE_BACK, "{}", run.stdout);
     }
+    // Every run wrote its rows under a tag of its own.
+    let mut tags: Vec<String> = cassettes
+        .iter()
+        .map(|d| {
+            let text =
+                std::fs::read_to_string(Path::new(d).join("write_back/write_to_source.json"))
+                    .unwrap();
+            let cassette: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let tag = cassette["tag"]
+                .as_str()
+                .expect("the cassette records the tag")
+                .to_string();
+            assert!(text.contains(&format!("{tag} customer 1")), "{text}");
+            tag
+        })
+        .collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags.len(), 3, "{tags:?}");
 }
 
 #[test]

@@ -544,12 +544,7 @@ impl Findings {
                 )
             })
             .collect();
-        Some(expected_records::compare(
-            file,
-            options,
-            read,
-            &set.set.ignored_fields,
-        ))
+        Some(expected_records::compare(file, options, read, &set.set))
     }
 
     fn verdicts(&self) -> Vec<(&'static str, Verdict)> {

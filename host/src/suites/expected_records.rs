@@ -12,13 +12,13 @@
 //! Without a key, an expected record matches the first record not yet matched
 //! that it equals. Ignored fields are left out on both sides.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use super::{Verdict, verdict};
 use crate::schema;
-use crate::test_config::{Bypassed, ExpectRecords, ExpectedRecord, ExpectedRecords};
+use crate::test_config::{ExpectRecords, ExpectedRecord, ExpectedRecords, InputSet};
 
 /// A value in a message: its JSON, cut short.
 fn clip(value: &Value) -> String {
@@ -40,7 +40,7 @@ pub(super) fn compare(
     file: &ExpectedRecords,
     options: &ExpectRecords,
     mut read: HashMap<String, ReadStream>,
-    ignored: &BTreeMap<String, Vec<Bypassed>>,
+    set: &InputSet,
 ) -> Verdict {
     let mut by_stream: Vec<(&str, Vec<ExpectedRecord>)> = Vec::new();
     for record in &file.records {
@@ -58,13 +58,7 @@ pub(super) fn compare(
             ));
             continue;
         };
-        let paths: Vec<Vec<String>> = ignored
-            .get(stream)
-            .into_iter()
-            .flatten()
-            .map(|f| f.name.split('.').map(str::to_string).collect())
-            .collect();
-        for path in &paths {
+        for path in &set.ignored_paths(stream) {
             expected
                 .iter_mut()
                 .for_each(|e| schema::remove_at(&mut e.data, path));
@@ -338,7 +332,9 @@ fn differences(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_config::Bypassed;
     use serde_json::json;
+    use std::collections::BTreeMap;
 
     fn file(records: &[Value]) -> ExpectedRecords {
         ExpectedRecords {
@@ -373,7 +369,7 @@ mod tests {
                 records: read.to_vec(),
             },
         )]);
-        match compare(&file(expected), &o, streams, &BTreeMap::new()) {
+        match compare(&file(expected), &o, streams, &InputSet::default()) {
             Verdict::Pass => None,
             Verdict::Fail(m) => Some(m),
             Verdict::Skip(m) => panic!("skipped: {m}"),
@@ -511,13 +507,16 @@ mod tests {
 
     #[test]
     fn ignored_fields_are_left_out_on_both_sides() {
-        let ignored = BTreeMap::from([(
-            "users".to_string(),
-            vec![Bypassed {
-                name: "seen.at".into(),
-                bypass_reason: "changes".into(),
-            }],
-        )]);
+        let set = InputSet {
+            ignored_fields: BTreeMap::from([(
+                "users".to_string(),
+                vec![Bypassed {
+                    name: "seen.at".into(),
+                    bypass_reason: "changes".into(),
+                }],
+            )]),
+            ..InputSet::default()
+        };
         let streams = HashMap::from([(
             "users".to_string(),
             ReadStream {
@@ -527,7 +526,7 @@ mod tests {
         )]);
         let f = file(&[json!({"id": 1, "seen": {"at": 4}})]);
         assert!(matches!(
-            compare(&f, &options(false, false, false), streams, &ignored),
+            compare(&f, &options(false, false, false), streams, &set),
             Verdict::Pass
         ));
     }
@@ -538,7 +537,7 @@ mod tests {
             &file(&[json!({"id": 1})]),
             &options(false, false, true),
             HashMap::new(),
-            &BTreeMap::new(),
+            &InputSet::default(),
         ) {
             Verdict::Fail(m) => m,
             _ => panic!("passed"),

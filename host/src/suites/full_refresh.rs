@@ -2,7 +2,7 @@
 //! record of the first read is in the second: matched by primary key where the
 //! stream has one, else as a whole record. And `emitted_at` never goes backwards.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict, read, verdict};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
-use crate::test_config::Bypassed;
+use crate::test_config::InputSet;
 
 const SUITE: &str = "full_refresh";
 
@@ -27,7 +27,7 @@ pub(super) fn run(run: &mut Run<'_>) {
             .then_some(wit::SyncMode::FullRefresh)
     });
     let config_text = run.config_text.clone();
-    let ignored = run.set.set.ignored_fields.clone();
+    let set = run.set.set.clone();
 
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {
@@ -36,7 +36,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         }
         let mut snapshots = Vec::new();
         for which in ["first", "second"] {
-            let mut snapshot = Snapshot::new(&streams, &ignored);
+            let mut snapshot = Snapshot::new(&streams, &set);
             if let Err(e) = read::stream_read(ctx, &config_text, &catalog, &[], &mut |m| {
                 snapshot.observe(m)
             }) {
@@ -88,8 +88,8 @@ struct StreamSnapshot {
 }
 
 impl Snapshot {
-    /// `ignored`: per stream, the fields (dotted paths) left out of the comparison.
-    fn new(streams: &[DiscoveredStream], ignored: &BTreeMap<String, Vec<Bypassed>>) -> Self {
+    /// `set`'s `ignored_fields` are left out of the comparison.
+    fn new(streams: &[DiscoveredStream], set: &InputSet) -> Self {
         Snapshot {
             order: streams.iter().map(|s| s.info.name.clone()).collect(),
             streams: streams
@@ -100,12 +100,7 @@ impl Snapshot {
                         s.info.name.clone(),
                         StreamSnapshot {
                             primary_key,
-                            ignored: ignored
-                                .get(&s.info.name)
-                                .into_iter()
-                                .flatten()
-                                .map(|f| f.name.split('.').map(str::to_string).collect())
-                                .collect(),
+                            ignored: set.ignored_paths(&s.info.name),
                             records: HashMap::new(),
                             first_emitted_at: None,
                             last_emitted_at: None,

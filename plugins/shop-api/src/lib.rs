@@ -52,6 +52,8 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub throttled: AtomicU64,
     pub unauthorized: AtomicU64,
+    /// Customers created or deleted.
+    pub writes: AtomicU64,
     /// When each request came, in order.
     pub arrivals: std::sync::Mutex<Vec<std::time::Instant>>,
 }
@@ -367,6 +369,7 @@ impl Shop {
             }
         }
         changes.added.push(record.clone());
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
         answer(StatusCode::CREATED, record)
     }
 
@@ -387,6 +390,7 @@ impl Shop {
                 json!({"error": format!("no customer {id}")}),
             );
         }
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
         if hard {
             changes.hard_deleted.insert(id);
         } else {
