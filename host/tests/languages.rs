@@ -50,21 +50,26 @@ fn a_typescript_config_error_is_an_answer_not_a_crash() {
     a_config_error_is_an_answer_not_a_crash("ts-numbers");
 }
 
-/// The TypeScript HTTP example: `fetch` through wasi:http, live against the
-/// shop API while recording, then replayed with the server stopped.
-#[test]
-fn the_typescript_http_example_passes_live_and_in_replay() {
+/// An HTTP example (`ts-shop`: `fetch`; `python-shop`: `ctest_sdk.http`),
+/// both over wasi:http: live against the shop API while recording, then
+/// replayed with the server stopped; the key is in no cassette.
+fn http_example_passes_live_and_in_replay(plugin: &str) {
     let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 40);
     let cassettes = dir.path().join("cassettes");
-    let cassettes = cassettes.to_str().unwrap();
+    let cassette_dir = cassettes.to_str().unwrap();
     let live = run_plugin(
-        "ts-shop",
+        plugin,
         &config,
-        &["--http", "record", "--cassette-dir", cassettes],
+        &["--http", "record", "--cassette-dir", cassette_dir],
     );
     assert_eq!(live.code, 0, "{}\n{}", live.stdout, live.stderr);
+    let expected: Vec<&str> = default_tests()
+        .into_iter()
+        .filter(|t| !t.starts_with("backward_compatibility/"))
+        .collect();
+    assert_eq!(live.with_status("PASS"), expected, "{}", live.stdout);
     assert!(
         server
             .stats
@@ -72,12 +77,121 @@ fn the_typescript_http_example_passes_live_and_in_replay() {
             .load(std::sync::atomic::Ordering::Relaxed)
             > 20
     );
+    let mut recorded = 0;
+    for suite in std::fs::read_dir(&cassettes).unwrap() {
+        for file in std::fs::read_dir(suite.unwrap().path()).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            assert!(!text.contains("shop-test-key"), "{text}");
+            recorded += text.matches("/v1/customers").count();
+        }
+    }
+    assert!(recorded > 10, "{recorded} customer requests recorded");
     server.stop();
     let replay = run_plugin(
-        "ts-shop",
+        plugin,
         &config,
-        &["--http", "replay", "--cassette-dir", cassettes],
+        &["--http", "replay", "--cassette-dir", cassette_dir],
     );
     assert_eq!(replay.code, 0, "{}", replay.stdout);
     assert_eq!(replay.with_status("PASS"), live.with_status("PASS"));
+}
+
+#[test]
+fn the_typescript_http_example_passes_live_and_in_replay() {
+    http_example_passes_live_and_in_replay("ts-shop");
+}
+
+#[test]
+fn the_python_http_example_passes_live_and_in_replay() {
+    http_example_passes_live_and_in_replay("python-shop");
+}
+
+/// The Python HTTP example waits out a 429 for its Retry-After (`time.sleep`
+/// in the sandbox), and passes a run throttled throughout.
+#[test]
+fn the_python_http_example_waits_out_rate_limits() {
+    let server = shop_api::Server::start(shop_api::Options {
+        throttle_first: 1,
+        retry_after_seconds: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
+    let run = run_plugin(
+        "python-shop",
+        &config,
+        &["--http", "live", "--run", "connection/check"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let arrivals = server.stats.arrivals.lock().unwrap().clone();
+    assert!(arrivals.len() >= 2, "one throttled request and its retry");
+    assert!(
+        arrivals[1] - arrivals[0] >= std::time::Duration::from_millis(900),
+        "the retry came after {:?}",
+        arrivals[1] - arrivals[0]
+    );
+
+    let server = shop_api::Server::start(shop_api::Options {
+        throttle_every: Some(4),
+        retry_after_seconds: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 30);
+    let run = run_plugin("python-shop", &config, &["--http", "live"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        server
+            .stats
+            .throttled
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 5
+    );
+}
+
+/// The network policy holds for Python's HTTP client: the spec allows only
+/// the configured API, so pointing `base_url` at one host while the policy
+/// (narrowed by the test config) allows another is a denial ctest reports.
+#[test]
+fn a_python_request_to_a_host_the_spec_does_not_allow_is_denied() {
+    let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
+    let test_config = dir.path().join("ctest.yaml");
+    std::fs::write(&test_config, "allowed_hosts: [\"api.example.com\"]\n").unwrap();
+    let run = run_plugin(
+        "python-shop",
+        &config,
+        &[
+            "--http",
+            "live",
+            "--run",
+            "connection/check",
+            "--test-config",
+            test_config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "the network policy denied `127.0.0.1` port {} over http during `check`",
+            server.base_url().rsplit(':').next().unwrap()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("the test configuration's `allowed_hosts` left no host"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        server
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
 }

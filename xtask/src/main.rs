@@ -294,7 +294,7 @@ fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Str
             .current_dir(root)
             .arg("-d")
             .arg(&wit)
-            .args(["-w", "connector", "componentize", "app", "-p"])
+            .args(["-w", "connector-http", "componentize", "app", "-p"])
             .arg(dir)
             .arg("-p")
             .arg(&sdk)

@@ -300,7 +300,10 @@ impl TestNetwork {
             Some(p) => format!("`{host}` port {p} over {}", path.name()),
             None => format!("`{host}` (a name lookup)"),
         };
-        let allowed = if policy.entries.is_empty() {
+        let allowed = if policy.entries.is_empty() && self.0.network.options.narrow.is_some() {
+            "the test configuration's `allowed_hosts` left no host of the spec's allowed"
+                .to_string()
+        } else if policy.entries.is_empty() {
             "the spec allows no host".to_string()
         } else {
             format!(

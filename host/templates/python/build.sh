@@ -3,6 +3,6 @@
 # componentize-py (pip install componentize-py==0.25.1, or set COMPONENTIZE_PY).
 set -euo pipefail
 cd "$(dirname "$0")"
-"${COMPONENTIZE_PY:-componentize-py}" -d "{{wit}}" -w connector componentize app \
+"${COMPONENTIZE_PY:-componentize-py}" -d "{{wit}}" -w connector-http componentize app \
   -p . -p "{{sdk}}/python" -o {{name}}.wasm >/dev/null
 echo "built {{name}}.wasm"

@@ -18,7 +18,10 @@ contract's world expects:
 
 and build it with
 
-    componentize-py -d wit -w connector componentize app -p . -p sdk/python -o plugin.wasm
+    componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm
+
+(`connector-http` is the contract's `connector` world plus wasi:http, which
+`ctest_sdk.http` uses; `-w connector` works for a connector without HTTP.)
 
 The names follow the Rust SDK: Spec, Stream, Connector, record/state/status/log
 messages, State, ConnectorError (raised as `error.config(...)`,
@@ -35,7 +38,11 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import host
-from wit_world.imports import types as wit
+
+try:  # the `connector-http` world: wasi:http's `types` takes the short name
+    from wit_world.imports import ctest_connector_types as wit
+except ImportError:  # the `connector` world
+    from wit_world.imports import types as wit
 
 __all__ = [
     "Connector", "ConnectorError", "Spec", "Stream", "State", "export",
