@@ -114,7 +114,12 @@ fn component_built_for_another_contract_version() {
     let run = run_plugin("broken-contract-old-version", &faker_config(), &[]);
     expect_usage_error(
         &run,
-        &["ctest:connector@0.0.9", "ctest:connector@0.1.0", "rebuild"],
+        &[
+            "ctest:connector@0.0.9",
+            "ctest:connector@0.1.0",
+            "(it looks like Rust)",
+            "update the ctest-sdk dependency",
+        ],
     );
 }
 
@@ -126,7 +131,8 @@ fn component_without_the_source_export() {
         &[
             "does not export `ctest:connector/source@0.1.0`",
             "acme:widgets/greeter@1.0.0",
-            "export_connector!",
+            "(it looks like Rust)",
+            "ctest_sdk::export_connector!(YourConnector)",
         ],
     );
 }
@@ -136,8 +142,105 @@ fn component_with_an_import_ctest_does_not_provide() {
     let run = run_plugin("broken-contract-unknown-import", &faker_config(), &[]);
     expect_usage_error(
         &run,
-        &["imports `acme:vault/secrets@1.0.0`", "does not provide"],
+        &[
+            "imports `acme:vault/secrets@1.0.0`",
+            "does not provide",
+            "(it looks like Rust)",
+            "ctest-sdk and wasip2 crates",
+        ],
     );
+}
+
+/// A component from another language, given where ctest needs what it
+/// lacks: the fix is in that language's terms.
+fn given_as_test_utils(example: &str) -> Run {
+    run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--test-utils", plugin(example).to_str().unwrap()],
+    )
+}
+
+#[test]
+fn a_python_component_without_the_export_gets_the_python_fix() {
+    let run = given_as_test_utils("python-numbers");
+    expect_usage_error(
+        &run,
+        &[
+            "python-numbers.wasm",
+            "does not export `ctest:connector/write-back@0.1.0`",
+            "ctest:connector/source@0.1.0",
+            "(it looks like Python)",
+            "the Python SDK has no write-back helper yet",
+        ],
+    );
+}
+
+#[test]
+fn a_typescript_component_without_the_export_gets_the_typescript_fix() {
+    let run = given_as_test_utils("ts-numbers");
+    expect_usage_error(
+        &run,
+        &[
+            "ts-numbers.wasm",
+            "does not export `ctest:connector/write-back@0.1.0`",
+            "(it looks like JavaScript/TypeScript)",
+            "the JavaScript/TypeScript SDK has no write-back helper yet",
+        ],
+    );
+}
+
+#[test]
+fn a_source_file_instead_of_a_component_gets_its_build_command() {
+    for (file, needles) in [
+        (
+            "examples/python-numbers/app.py",
+            &[
+                "this is Python source",
+                "componentize-py -d wit -w connector-http",
+            ][..],
+        ),
+        (
+            "examples/ts-numbers/app.ts",
+            &[
+                "this is JavaScript/TypeScript source",
+                "node sdk/typescript/build.mjs app.ts plugin.wasm",
+            ][..],
+        ),
+        (
+            "examples/rust-numbers/src/lib.rs",
+            &[
+                "this is Rust source",
+                "cargo build --target wasm32-wasip2 --release",
+            ][..],
+        ),
+    ] {
+        let run = run_file(&root().join(file));
+        let mut all = vec![file];
+        all.extend_from_slice(needles);
+        all.push("then pass the `.wasm` file it writes");
+        expect_usage_error(&run, &all);
+    }
+}
+
+#[test]
+fn a_component_of_unknown_origin_gets_every_language_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("empty.wasm");
+    // The smallest valid component: magic and the component layer.
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0").unwrap();
+    let run = run_file(&file);
+    expect_usage_error(
+        &run,
+        &[
+            "empty.wasm",
+            "(it exports: nothing)",
+            "ctest_sdk::export_connector!",
+            "Source = ctest_sdk.export(...)",
+            "export const source = exportConnector(...)",
+        ],
+    );
+    assert!(!run.stderr.contains("it looks like"), "{}", run.stderr);
 }
 
 #[test]

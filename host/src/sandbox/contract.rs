@@ -7,7 +7,7 @@ use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::errors::LoadError;
+use super::errors::LoadFailure;
 
 /// The version of `wit/connector.wit` this host implements.
 pub const CONTRACT_VERSION: &str = "0.1.0";
@@ -15,15 +15,15 @@ const PACKAGE: &str = "ctest:connector";
 
 /// A component and a core module share the `\0asm` magic and differ in the
 /// version/layer field that follows it.
-pub(super) fn check_binary_kind(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+pub(super) fn check_binary_kind(path: &Path, bytes: &[u8]) -> Result<(), LoadFailure> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(LoadError::NotWasm {
+        return Err(LoadFailure::NotWasm {
             path: path.to_path_buf(),
         });
     }
     // Core modules: version 1, layer 0. Components: layer 1.
     if bytes[4..8] == [1, 0, 0, 0] {
-        return Err(LoadError::CoreModule {
+        return Err(LoadFailure::CoreModule {
             path: path.to_path_buf(),
         });
     }
@@ -53,7 +53,7 @@ pub(super) fn check_exports(
     engine: &Engine,
     component: &Component,
     role: super::Role,
-) -> Result<(), LoadError> {
+) -> Result<(), LoadFailure> {
     let interface = match role {
         super::Role::Connector => "source",
         super::Role::TestUtils => "write-back",
@@ -67,12 +67,12 @@ pub(super) fn check_exports(
         .find(|e| e.starts_with(&format!("{PACKAGE}/{interface}@")))
     {
         let found = other.replace(&format!("/{interface}"), "");
-        return Err(LoadError::WrongContractVersion {
+        return Err(LoadFailure::WrongContractVersion {
             path: path.to_path_buf(),
             found,
         });
     }
-    Err(LoadError::MissingExport {
+    Err(LoadFailure::MissingExport {
         path: path.to_path_buf(),
         interface,
         exports,
@@ -85,7 +85,7 @@ pub(super) fn link_error(
     engine: &Engine,
     component: &Component,
     error: wasmtime::Error,
-) -> LoadError {
+) -> LoadFailure {
     let text = format!("{error:#}");
     let ty = component.component_type();
     let imports: Vec<String> = ty
@@ -100,7 +100,7 @@ pub(super) fn link_error(
             .split_once('@')
             .map(|(_, v)| format!("{PACKAGE}@{v}"))
             .unwrap_or_else(|| name.clone());
-        return LoadError::WrongContractVersion {
+        return LoadFailure::WrongContractVersion {
             path: path.to_path_buf(),
             found,
         };
@@ -111,7 +111,7 @@ pub(super) fn link_error(
         .find(|name| text.contains(name))
         .unwrap_or("unknown")
         .to_string();
-    LoadError::UnsupportedImport {
+    LoadFailure::UnsupportedImport {
         path: path.to_path_buf(),
         import,
         error: text,

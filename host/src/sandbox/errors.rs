@@ -6,11 +6,21 @@ use std::path::PathBuf;
 
 use super::Limits;
 use super::bindings::ctest::connector::types as wit;
+use super::language::Language;
 use super::output::{CapturedOutput, LogBuffer};
 
-/// Why a plugin could not be loaded. Each message names the file and the fix.
+/// Why a plugin could not be loaded (exit 2). Each message names the file and
+/// the fix, in the terms of the language the plugin was written in.
 #[derive(Debug)]
-pub enum LoadError {
+pub struct LoadError {
+    pub failure: LoadFailure,
+    /// Told from the binary (or a source file's extension) when loading failed.
+    pub language: Language,
+}
+
+/// What went wrong loading a plugin.
+#[derive(Debug)]
+pub enum LoadFailure {
     Unreadable {
         path: PathBuf,
         error: String,
@@ -43,45 +53,83 @@ pub enum LoadError {
     Engine(String),
 }
 
-const BUILD_HINT: &str = "build it against ctest's contract (wit/connector.wit), for Rust with the \
-     ctest-sdk crate and `cargo build --target wasm32-wasip2 --release`";
+impl LoadError {
+    /// `failure`, with the language of the plugin at `path` (`bytes`, when
+    /// they were read) told for the fix.
+    pub fn new(failure: LoadFailure, path: &std::path::Path, bytes: Option<&[u8]>) -> LoadError {
+        let language = match (&failure, bytes) {
+            (LoadFailure::Engine(_), _) => Language::Unknown,
+            (LoadFailure::Unreadable { .. } | LoadFailure::NotWasm { .. }, _) | (_, None) => {
+                Language::of_source(path).unwrap_or(Language::Unknown)
+            }
+            (_, Some(bytes)) => Language::of_binary(bytes),
+        };
+        LoadError { failure, language }
+    }
+}
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Unreadable { path, error } => write!(
+        let language = self.language;
+        let built_in = match language {
+            Language::Unknown => String::new(),
+            known => format!(" (it looks like {known})"),
+        };
+        match &self.failure {
+            LoadFailure::Unreadable { path, error } => write!(
                 f,
-                "{}: cannot read the plugin: {error}\n  fix: check the path; build the plugin first if it does not exist yet",
-                path.display()
-            ),
-            LoadError::NotWasm { path } => write!(
-                f,
-                "{}: not a WebAssembly file (it does not start with the `\\0asm` header)\n  fix: pass the `.wasm` component your build produced; {BUILD_HINT}",
-                path.display()
-            ),
-            LoadError::CoreModule { path } => write!(
-                f,
-                "{}: this is a core WebAssembly module, not a component\n  fix: build for the `wasm32-wasip2` target, which emits a component (`wasm32-wasip1` and `wasm32-unknown-unknown` emit modules), or wrap the module with `wasm-tools component new`",
-                path.display()
-            ),
-            LoadError::Invalid { path, error } => write!(
-                f,
-                "{}: not a valid WebAssembly component: {error}\n  fix: rebuild the plugin; {BUILD_HINT}",
-                path.display()
-            ),
-            LoadError::WrongContractVersion { path, found } => write!(
-                f,
-                "{}: the plugin was built for contract {found}, but this ctest speaks ctest:connector@{}\n  fix: rebuild the plugin against this version's wit/connector.wit (update the SDK), or use a ctest that speaks {found}",
+                "{}: cannot read the plugin: {error}\n  fix: check the path; build the plugin first if it does not exist yet{}",
                 path.display(),
-                super::CONTRACT_VERSION
+                match language {
+                    Language::Unknown => String::new(),
+                    known => format!(" ({known}: {})", known.build()),
+                }
             ),
-            LoadError::MissingExport {
+            LoadFailure::NotWasm { path } => match Language::of_source(path) {
+                Some(source) => write!(
+                    f,
+                    "{}: this is {source} source, not a WebAssembly component\n  fix: {}, then pass the `.wasm` file it writes",
+                    path.display(),
+                    source.build()
+                ),
+                None => write!(
+                    f,
+                    "{}: not a WebAssembly file (it does not start with the `\\0asm` header)\n  fix: pass the `.wasm` component your build produced; {}",
+                    path.display(),
+                    language.build()
+                ),
+            },
+            LoadFailure::CoreModule { path } => write!(
+                f,
+                "{}: this is a core WebAssembly module, not a component{built_in}\n  fix: {}",
+                path.display(),
+                match language {
+                    Language::Rust =>
+                        "build for the `wasm32-wasip2` target, which emits a component (`wasm32-wasip1` and `wasm32-unknown-unknown` emit modules): `cargo build --target wasm32-wasip2 --release`",
+                    _ =>
+                        "build for the `wasm32-wasip2` target, which emits a component (`wasm32-wasip1` and `wasm32-unknown-unknown` emit modules), or wrap the module with `wasm-tools component new`",
+                }
+            ),
+            LoadFailure::Invalid { path, error } => write!(
+                f,
+                "{}: not a valid WebAssembly component{built_in}: {error}\n  fix: rebuild the plugin; {}",
+                path.display(),
+                language.build()
+            ),
+            LoadFailure::WrongContractVersion { path, found } => write!(
+                f,
+                "{}: the plugin was built for contract {found}, but this ctest speaks ctest:connector@{}{built_in}\n  fix: {}, or use a ctest that speaks {found}",
+                path.display(),
+                super::CONTRACT_VERSION,
+                language.update_contract()
+            ),
+            LoadFailure::MissingExport {
                 path,
                 interface,
                 exports,
             } => write!(
                 f,
-                "{}: the component does not export `ctest:connector/{interface}@{}` (it exports: {})\n  fix: {}",
+                "{}: the component does not export `ctest:connector/{interface}@{}` (it exports: {}){built_in}\n  fix: {}",
                 path.display(),
                 super::CONTRACT_VERSION,
                 if exports.is_empty() {
@@ -90,21 +138,30 @@ impl fmt::Display for LoadError {
                     exports.join(", ")
                 },
                 if *interface == "source" {
-                    "implement the `connector` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_connector!(YourConnector)`"
+                    language.export_source().to_string()
                 } else {
-                    "implement the `test-utils` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_write_back!(YourWriter)`"
+                    language.export_write_back()
                 }
             ),
-            LoadError::UnsupportedImport {
+            LoadFailure::UnsupportedImport {
                 path,
                 import,
                 error,
             } => write!(
                 f,
-                "{}: the component imports `{import}`, which ctest does not provide ({error})\n  fix: remove that dependency from the plugin; ctest provides ctest:connector/host and the WASI 0.2 interfaces",
-                path.display()
+                "{}: the component imports `{import}`, which ctest does not provide ({error}){built_in}\n  fix: remove that dependency from the plugin; ctest provides ctest:connector/host and the WASI 0.2 interfaces (cli, clocks, random, io, sockets under the network policy, http's outgoing-handler); {}",
+                path.display(),
+                match language {
+                    Language::Python =>
+                        "a Python connector gets them by building against the `connector-http` world (`-w connector-http`), and a module that needs more (a native extension, a server) cannot run in the sandbox",
+                    Language::TypeScript =>
+                        "a JavaScript connector gets them from the SDK's build (`node sdk/typescript/build.mjs app.ts plugin.wasm`); an API outside them (a server, a file system) cannot run in the sandbox",
+                    Language::Rust =>
+                        "a Rust connector gets them from the ctest-sdk and wasip2 crates; a crate that imports more (a server, threads) cannot run in the sandbox",
+                    Language::Unknown => "build against the worlds of wit/connector.wit",
+                }
             ),
-            LoadError::Engine(e) => write!(f, "cannot set up the WebAssembly engine: {e}"),
+            LoadFailure::Engine(e) => write!(f, "cannot set up the WebAssembly engine: {e}"),
         }
     }
 }

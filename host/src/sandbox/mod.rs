@@ -15,6 +15,7 @@
 mod cache;
 mod contract;
 mod errors;
+mod language;
 mod name_lookup;
 mod output;
 
@@ -33,7 +34,8 @@ use crate::network::http::HttpHooks;
 
 pub use cache::{CacheOutcome, CompileCache};
 pub use contract::CONTRACT_VERSION;
-pub use errors::{ConnectorError, LoadError, PluginError};
+pub use errors::{ConnectorError, LoadError, LoadFailure, PluginError};
+pub use language::Language;
 pub use output::{CapturedOutput, LogLine, clip_to};
 
 use output::LogBuffer;
@@ -189,9 +191,12 @@ impl Sandbox {
 
     /// Loads a component for `role`.
     pub fn load_as(path: &Path, cache: &CompileCache, role: Role) -> Result<Sandbox, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
-            path: path.to_path_buf(),
-            error: e.to_string(),
+        let bytes = std::fs::read(path).map_err(|e| {
+            let failure = LoadFailure::Unreadable {
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            };
+            LoadError::new(failure, path, None)
         })?;
         Self::from_bytes_as(path, &bytes, cache, role)
     }
@@ -216,26 +221,38 @@ impl Sandbox {
         cache: &CompileCache,
         role: Role,
     ) -> Result<Sandbox, LoadError> {
+        Self::load_component(path, bytes, cache, role)
+            .map_err(|failure| LoadError::new(failure, path, Some(bytes)))
+    }
+
+    fn load_component(
+        path: &Path,
+        bytes: &[u8],
+        cache: &CompileCache,
+        role: Role,
+    ) -> Result<Sandbox, LoadFailure> {
         contract::check_binary_kind(path, bytes)?;
-        let engine = new_engine().map_err(|e| LoadError::Engine(e.to_string()))?;
+        let engine = new_engine().map_err(|e| LoadFailure::Engine(e.to_string()))?;
         let (component, cache_outcome) =
-            cache.load(&engine, bytes).map_err(|e| LoadError::Invalid {
-                path: path.to_path_buf(),
-                error: format!("{e:#}"),
-            })?;
+            cache
+                .load(&engine, bytes)
+                .map_err(|e| LoadFailure::Invalid {
+                    path: path.to_path_buf(),
+                    error: format!("{e:#}"),
+                })?;
         contract::check_exports(path, &engine, &component, role)?;
 
         let mut linker = Linker::<PluginState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
+            .map_err(|e| LoadFailure::Engine(e.to_string()))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| LoadError::Engine(e.to_string()))?;
-        name_lookup::shadow(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
+            .map_err(|e| LoadFailure::Engine(e.to_string()))?;
+        name_lookup::shadow(&mut linker).map_err(|e| LoadFailure::Engine(e.to_string()))?;
         bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |s| s,
         )
-        .map_err(|e| LoadError::Engine(e.to_string()))?;
+        .map_err(|e| LoadFailure::Engine(e.to_string()))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| contract::link_error(path, &engine, &component, e))?;
@@ -255,7 +272,7 @@ impl Sandbox {
         };
         let pre = instance_pre;
 
-        let runtime = shared_runtime().map_err(LoadError::Engine)?;
+        let runtime = shared_runtime().map_err(LoadFailure::Engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let ticker = {
@@ -269,7 +286,7 @@ impl Sandbox {
                         engine.increment_epoch();
                     }
                 })
-                .map_err(|e| LoadError::Engine(e.to_string()))?
+                .map_err(|e| LoadFailure::Engine(e.to_string()))?
         };
 
         Ok(Sandbox {

@@ -1,0 +1,156 @@
+//! Which language a plugin was written in, so that a load error can give the
+//! fix in the author's own terms: the build command and the SDK call of Rust,
+//! Python or TypeScript. Only computed when loading fails.
+//!
+//! The signals are what each toolchain leaves in the binary: the `producers`
+//! custom sections (ComponentizeJS and the `JavaScript` language for
+//! componentize-js; `wit-bindgen-rust` or the `Rust` language for Rust), and
+//! for componentize-py, whose sections name only the Rust of its runtime, the
+//! runtime library it links (`libcomponentize_py_runtime.so`). A source file
+//! given instead of a component is told by its extension.
+
+use std::fmt;
+use std::path::Path;
+
+use wasmparser::{KnownCustom, Parser, Payload};
+
+/// The language a plugin was written in, as far as ctest can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Rust,
+    Python,
+    TypeScript,
+    Unknown,
+}
+
+const PYTHON_RUNTIME: &[u8] = b"libcomponentize_py_runtime.so";
+
+impl Language {
+    /// The language of the WebAssembly binary `bytes`.
+    pub fn of_binary(bytes: &[u8]) -> Language {
+        let (mut javascript, mut rust) = (false, false);
+        for payload in Parser::new(0).parse_all(bytes) {
+            let Ok(Payload::CustomSection(section)) = payload else {
+                continue;
+            };
+            let KnownCustom::Producers(fields) = section.as_known() else {
+                continue;
+            };
+            for field in fields.into_iter().flatten() {
+                for value in field.values.into_iter().flatten() {
+                    let name = value.name.trim();
+                    match field.name {
+                        "language" if name == "JavaScript" => javascript = true,
+                        "processed-by" if name.starts_with("ComponentizeJS") => javascript = true,
+                        "language" if name == "Rust" => rust = true,
+                        "processed-by" if name == "wit-bindgen-rust" => rust = true,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // JavaScript and Python components embed engines written in Rust and
+        // C: their own marks come first.
+        if javascript {
+            Language::TypeScript
+        } else if bytes
+            .windows(PYTHON_RUNTIME.len())
+            .any(|w| w == PYTHON_RUNTIME)
+        {
+            Language::Python
+        } else if rust {
+            Language::Rust
+        } else {
+            Language::Unknown
+        }
+    }
+
+    /// The language of a source file given where a component was expected.
+    pub fn of_source(path: &Path) -> Option<Language> {
+        let ext = path.extension()?.to_str()?;
+        match ext {
+            "rs" | "toml" => Some(Language::Rust),
+            "py" => Some(Language::Python),
+            "ts" | "js" | "mjs" | "mts" => Some(Language::TypeScript),
+            _ => None,
+        }
+    }
+
+    /// How to build a connector component in this language.
+    pub fn build(self) -> &'static str {
+        match self {
+            Language::Rust => {
+                "build it with `cargo build --target wasm32-wasip2 --release` (the ctest-sdk crate; `rustup target add wasm32-wasip2` once)"
+            }
+            Language::Python => {
+                "build it with `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm` (componentize-py 0.25.1; `ctest new NAME --lang python` makes a build.sh)"
+            }
+            Language::TypeScript => {
+                "build it with `node sdk/typescript/build.mjs app.ts plugin.wasm` (`npm ci` once in sdk/typescript; `ctest new NAME --lang typescript` makes a build.sh)"
+            }
+            Language::Unknown => {
+                "build it against ctest's contract, wit/connector.wit: in Rust `cargo build --target wasm32-wasip2 --release` with the ctest-sdk crate; in Python `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm`; in TypeScript `node sdk/typescript/build.mjs app.ts plugin.wasm`"
+            }
+        }
+    }
+
+    /// How a connector exports the `source` interface in this language.
+    pub fn export_source(self) -> &'static str {
+        match self {
+            Language::Rust => "call `ctest_sdk::export_connector!(YourConnector)` in the crate",
+            Language::Python => {
+                "bind `Source = ctest_sdk.export(YourConnector)` at the top level of app.py"
+            }
+            Language::TypeScript => {
+                "write `export const source = exportConnector(yourConnector)` in app.ts"
+            }
+            Language::Unknown => {
+                "implement the `connector` world of wit/connector.wit (with the Rust SDK `ctest_sdk::export_connector!`, the Python SDK `Source = ctest_sdk.export(...)`, the TypeScript SDK `export const source = exportConnector(...)`)"
+            }
+        }
+    }
+
+    /// How a component exports the `write-back` interface in this language.
+    pub fn export_write_back(self) -> String {
+        match self {
+            Language::Rust => {
+                "call `ctest_sdk::export_write_back!(YourWriter)` (alone: the test-utils world; next to `export_connector!`: connector-with-write-back)".into()
+            }
+            Language::Python | Language::TypeScript => format!(
+                "the {self} SDK has no write-back helper yet: write the test utils in Rust (`ctest_sdk::export_write_back!`), or implement the `test-utils` world of wit/connector.wit with the generated bindings"
+            ),
+            Language::Unknown => {
+                "implement the `test-utils` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_write_back!(YourWriter)`".into()
+            }
+        }
+    }
+
+    /// How to rebuild against this host's contract version.
+    pub fn update_contract(self) -> &'static str {
+        match self {
+            Language::Rust => {
+                "update the ctest-sdk dependency to this ctest's and rebuild with `cargo build --target wasm32-wasip2 --release`"
+            }
+            Language::Python => {
+                "rebuild with this ctest's wit/ and sdk/python: `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm`"
+            }
+            Language::TypeScript => {
+                "rebuild with this ctest's sdk/typescript (it generates its types from wit/): `node sdk/typescript/build.mjs app.ts plugin.wasm`"
+            }
+            Language::Unknown => {
+                "rebuild the plugin against this version's wit/connector.wit (update the SDK)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Language::Rust => "Rust",
+            Language::Python => "Python",
+            Language::TypeScript => "JavaScript/TypeScript",
+            Language::Unknown => "an unknown language",
+        })
+    }
+}
