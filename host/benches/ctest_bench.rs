@@ -124,16 +124,7 @@ fn main() {
     for _ in 0..3 {
         let (_, rss, code) = ctest_run(&read_args, cache_dir.path());
         assert_eq!(code, 0, "the 1M-record read failed");
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        let ms = json["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == "read")
-            .and_then(|t| t["duration_ms"].as_u64())
-            .unwrap();
-        best_read = best_read.min(Duration::from_millis(ms));
+        best_read = best_read.min(read_duration(&report));
         peak_rss = peak_rss.max(rss);
     }
     let rate = records as f64 / best_read.as_secs_f64();
@@ -205,6 +196,8 @@ fn main() {
     }
     let (live_wall, replay_wall) = (median(live_walls), median(replay_walls));
 
+    let languages = per_language(work.path());
+
     println!("| figure | measured | target |");
     println!("|---|---|---|");
     println!(
@@ -245,4 +238,132 @@ fn main() {
         "| the same, replayed from the cassettes with the server stopped (median of 7) | {:.0} ms | |",
         replay_wall.as_secs_f64() * 1e3
     );
+
+    println!();
+    println!(
+        "| language (example) | component | compile (cold load) | cached load | fresh instance | whole run, 34 tests (median of 5) | 100,000-record read (best of 3) |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for l in languages {
+        println!(
+            "| {} (`{}`) | {:.1} MB | {:.2} s | {:.1} ms | {:.1} µs | {:.0} ms | {:.0} ms ({:.0} k records/s) |",
+            l.language,
+            l.plugin,
+            l.size as f64 / 1e6,
+            l.cold.as_secs_f64(),
+            l.warm.as_secs_f64() * 1e3,
+            l.instance.as_secs_f64() * 1e6,
+            l.run.as_secs_f64() * 1e3,
+            l.read.as_secs_f64() * 1e3,
+            100_000.0 / l.read.as_secs_f64() / 1e3,
+        );
+    }
+}
+
+/// One language's figures, on its `numbers` example (the same stream, the
+/// same records: `n`, `square`, `updated_at`).
+struct LanguageFigures {
+    language: &'static str,
+    plugin: &'static str,
+    size: u64,
+    cold: Duration,
+    warm: Duration,
+    instance: Duration,
+    run: Duration,
+    read: Duration,
+}
+
+fn per_language(work: &Path) -> Vec<LanguageFigures> {
+    let plugins = support::plugins_dir();
+    let mut figures = Vec::new();
+    for (language, plugin, example) in [
+        ("Rust", "source-numbers", "rust-numbers"),
+        ("Python", "python-numbers", "python-numbers"),
+        ("TypeScript", "ts-numbers", "ts-numbers"),
+    ] {
+        let wasm = plugins.join(format!("{plugin}.wasm"));
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
+        let started = Instant::now();
+        drop(Sandbox::load(&wasm, &cache).expect("load the example"));
+        let cold = started.elapsed();
+        let started = Instant::now();
+        let sandbox = Sandbox::load(&wasm, &cache).expect("load the example");
+        let warm = started.elapsed();
+        assert_eq!(sandbox.cache_outcome, CacheOutcome::Hit);
+        let (limits, network) = (Limits::default(), ctest::network::TestNetwork::none());
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        for _ in 0..50 {
+            drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
+        }
+        let n = 1000;
+        let started = Instant::now();
+        for _ in 0..n {
+            drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
+        }
+        let instance = started.elapsed() / n;
+        drop(sandbox);
+
+        let config = root().join(format!("examples/{example}/config.json"));
+        let args = [
+            "run",
+            wasm.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        let runs: Vec<Duration> = (0..5)
+            .map(|_| {
+                let (wall, _, code) = ctest_run(&args, cache_dir.path());
+                assert_eq!(code, 0, "{plugin} failed its run");
+                wall
+            })
+            .collect();
+
+        let big = work.join(format!("{plugin}-100k.json"));
+        std::fs::write(&big, r#"{"count": 100000}"#).unwrap();
+        let report = work.join(format!("{plugin}-report.json"));
+        let read_args = [
+            "run",
+            wasm.to_str().unwrap(),
+            "--config",
+            big.to_str().unwrap(),
+            "--run",
+            "basic_read/read",
+            "--report-json",
+            report.to_str().unwrap(),
+        ];
+        let read = (0..3)
+            .map(|_| {
+                let (_, _, code) = ctest_run(&read_args, cache_dir.path());
+                assert_eq!(code, 0, "{plugin}: the 100,000-record read failed");
+                read_duration(&report)
+            })
+            .min()
+            .unwrap();
+        figures.push(LanguageFigures {
+            language,
+            plugin,
+            size: std::fs::metadata(&wasm).unwrap().len(),
+            cold,
+            warm,
+            instance,
+            run: median(runs),
+            read,
+        });
+    }
+    figures
+}
+
+/// The `basic_read/read` test's own duration, from a JSON report.
+fn read_duration(report: &Path) -> Duration {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let ms = json["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "read")
+        .and_then(|t| t["duration_ms"].as_u64())
+        .unwrap();
+    Duration::from_millis(ms)
 }

@@ -143,6 +143,25 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "read-batch-not-utf8",
+        fails: &["basic_read/read"],
+        says: &[
+            "a `records` batch of stream `products` that breaks the contract",
+            "its data is not UTF-8 at byte 34 (line 3, the record at index 2 of the batch)",
+            "one record per line",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-batch-schema-mismatch",
+        fails: &["basic_read/records_match_schema"],
+        says: &[
+            "record index 16 of stream `users` at `/age`",
+            "\"forty-two\" is not of type \"integer\"",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "read-not-json",
         fails: &["basic_read/records_match_schema"],
         says: &["stream `products` is not JSON"],
@@ -441,6 +460,8 @@ cases! {
     read_empty_stream => "read-empty-stream",
     read_schema_mismatch => "read-schema-mismatch",
     read_not_json => "read-not-json",
+    read_batch_not_utf8 => "read-batch-not-utf8",
+    read_batch_schema_mismatch => "read-batch-schema-mismatch",
     read_undeclared_field => "read-undeclared-field",
     read_unconfigured_stream => "read-unconfigured-stream",
     read_null_primary_key => "read-null-primary-key",

@@ -195,3 +195,66 @@ fn a_python_request_to_a_host_the_spec_does_not_allow_is_denied() {
         0
     );
 }
+
+/// The Python and TypeScript SDKs hand records over in `records` batches (JSON
+/// lines as bytes, cut at each state message and at the host's batch size):
+/// every record arrives, once, in order, with its exact value.
+fn every_record_arrives_through_the_sdk_batches(plugin: &str) {
+    let count = 2345;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, format!(r#"{{"count": {count}}}"#)).unwrap();
+    let epoch = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap();
+    let expected = |wrong: Option<u64>| -> String {
+        (1..=count)
+            .map(|n: u64| {
+                let at = epoch + chrono::Duration::minutes(n as i64);
+                let square = if Some(n) == wrong { n * n + 1 } else { n * n };
+                format!(
+                    "{{\"stream\": \"numbers\", \"data\": {{\"n\": {n}, \"square\": {square}, \"updated_at\": \"{}\"}}}}\n",
+                    at.format("%Y-%m-%dT%H:%M:%SZ")
+                )
+            })
+            .collect()
+    };
+    let yaml = dir.path().join("ctest.yaml");
+    std::fs::write(
+        &yaml,
+        "acceptance_tests:\n  basic_read:\n    tests:\n      - expect_records: {path: expected.jsonl, exact_order: true}\n",
+    )
+    .unwrap();
+    let args = [
+        "--test-config",
+        yaml.to_str().unwrap(),
+        "--run",
+        "basic_read/expected_records",
+    ];
+    std::fs::write(dir.path().join("expected.jsonl"), expected(None)).unwrap();
+    let run = run_plugin(plugin, &config, &args);
+    assert_eq!(
+        run.status_of("basic_read/expected_records"),
+        Some("PASS"),
+        "{}",
+        run.stdout
+    );
+    // The same comparison sees one value off among the 2,345.
+    std::fs::write(dir.path().join("expected.jsonl"), expected(Some(1500))).unwrap();
+    let run = run_plugin(plugin, &config, &args);
+    assert_eq!(
+        run.status_of("basic_read/expected_records"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("/square"), "{}", run.stdout);
+}
+
+#[test]
+fn every_python_record_arrives_through_the_sdk_batches() {
+    every_record_arrives_through_the_sdk_batches("python-numbers");
+}
+
+#[test]
+fn every_typescript_record_arrives_through_the_sdk_batches() {
+    every_record_arrives_through_the_sdk_batches("ts-numbers");
+}

@@ -116,7 +116,7 @@ fn component_built_for_another_contract_version() {
         &run,
         &[
             "ctest:connector@0.0.9",
-            "ctest:connector@0.1.0",
+            "ctest:connector@0.2.0",
             "(it looks like Rust)",
             "update the ctest-sdk dependency",
         ],
@@ -129,7 +129,7 @@ fn component_without_the_source_export() {
     expect_usage_error(
         &run,
         &[
-            "does not export `ctest:connector/source@0.1.0`",
+            "does not export `ctest:connector/source@0.2.0`",
             "acme:widgets/greeter@1.0.0",
             "(it looks like Rust)",
             "ctest_sdk::export_connector!(YourConnector)",
@@ -168,8 +168,8 @@ fn a_python_component_without_the_export_gets_the_python_fix() {
         &run,
         &[
             "python-numbers.wasm",
-            "does not export `ctest:connector/write-back@0.1.0`",
-            "ctest:connector/source@0.1.0",
+            "does not export `ctest:connector/write-back@0.2.0`",
+            "ctest:connector/source@0.2.0",
             "(it looks like Python)",
             "the Python SDK has no write-back helper yet",
         ],
@@ -183,7 +183,7 @@ fn a_typescript_component_without_the_export_gets_the_typescript_fix() {
         &run,
         &[
             "ts-numbers.wasm",
-            "does not export `ctest:connector/write-back@0.1.0`",
+            "does not export `ctest:connector/write-back@0.2.0`",
             "(it looks like JavaScript/TypeScript)",
             "the JavaScript/TypeScript SDK has no write-back helper yet",
         ],

@@ -295,7 +295,7 @@ fn a_test_utils_component_without_write_back_is_a_usage_error() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("does not export `ctest:connector/write-back@0.1.0`")
+            .contains("does not export `ctest:connector/write-back@0.2.0`")
             && run.stderr.contains("ctest_sdk::export_write_back!")
             && run.stderr.contains("(this is the --test-utils component)"),
         "{}",

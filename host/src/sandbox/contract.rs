@@ -10,7 +10,7 @@ use wasmtime::component::Component;
 use super::errors::LoadFailure;
 
 /// The version of `wit/connector.wit` this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 const PACKAGE: &str = "ctest:connector";
 
 /// A component and a core module share the `\0asm` magic and differ in the

@@ -633,6 +633,13 @@ impl<'s> Plugin<'s> {
             session.done = true;
             return Ok(None);
         }
+        let batch = match expand_record_batches(batch) {
+            Ok(batch) => batch,
+            Err(e) => {
+                session.done = true;
+                return Err(e);
+            }
+        };
         session.messages += batch.len() as u64;
         if session.messages > self.limits.max_messages {
             session.done = true;
@@ -698,6 +705,46 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// Turns each `records` message into the `record` messages it carries (one per
+/// line), so that everything after the read sees one shape. A batch whose data
+/// is not UTF-8 is a malformed message.
+fn expand_record_batches(batch: Vec<wit::Message>) -> Result<Vec<wit::Message>, PluginError> {
+    if !batch.iter().any(|m| matches!(m, wit::Message::Records(_))) {
+        return Ok(batch);
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for message in batch {
+        let wit::Message::Records(records) = message else {
+            out.push(message);
+            continue;
+        };
+        let text = String::from_utf8(records.data).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count();
+            PluginError::MalformedMessage {
+                what: format!("a `records` batch of stream `{}`", records.stream),
+                problem: format!(
+                    "its data is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
+                    line + 1
+                ),
+            }
+        })?;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        if text.is_empty() {
+            continue;
+        }
+        for line in text.split('\n') {
+            out.push(wit::Message::Record(wit::RecordMessage {
+                stream: records.stream.clone(),
+                data: line.to_string(),
+                emitted_at: records.emitted_at,
+            }));
+        }
+    }
+    Ok(out)
+}
+
 fn message_size(message: &wit::Message) -> usize {
     match message {
         wit::Message::Record(r) => r.data.len() + r.stream.len(),
@@ -707,6 +754,7 @@ fn message_size(message: &wit::Message) -> usize {
             e.error.message.len() + e.error.internal_message.as_ref().map_or(0, |m| m.len())
         }
         wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => s.stream.len(),
+        wit::Message::Records(r) => r.data.len() + r.stream.len(),
     }
 }
 
@@ -716,5 +764,6 @@ fn describe_message(message: &wit::Message) -> String {
         wit::Message::State(s) => format!("a state of stream `{}`", s.stream),
         wit::Message::Log(_) => "a log message".into(),
         wit::Message::Trace(_) => "a trace message".into(),
+        wit::Message::Records(r) => format!("a records batch of stream `{}`", r.stream),
     }
 }

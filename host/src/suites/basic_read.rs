@@ -299,6 +299,8 @@ impl RecordChecker {
                 ));
             }
             wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
+            // `Plugin::next_batch` hands each batch on as its `record`s.
+            wit::Message::Records(_) => {}
         }
     }
 

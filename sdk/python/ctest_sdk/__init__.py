@@ -251,17 +251,48 @@ class _Reader(exports.source.Reader):
         batch: List["wit.Message"] = []
         if self.messages is None:
             return batch
+        # Consecutive records of one stream go as one `records` message (JSON
+        # lines as bytes): one value to hand over instead of many.
+        group: Optional["wit.RecordMessage"] = None
+        lines: List[str] = []
+
+        def flush() -> None:
+            nonlocal group, lines
+            if group is None:
+                return
+            if len(lines) == 1:
+                batch.append(wit.Message_Record(group))
+            else:
+                batch.append(wit.Message_Records(wit.RecordBatch(
+                    group.stream, "\n".join(lines).encode(), group.emitted_at)))
+            group, lines = None, []
+
         try:
-            while len(batch) < max:
-                batch.append(next(self.messages))
+            for _ in range(max):
+                message = next(self.messages)
+                # (A record whose JSON text spans lines goes alone.)
+                if isinstance(message, wit.Message_Record) and "\n" not in message.value.data:
+                    record = message.value
+                    if group is not None and group.stream != record.stream:
+                        flush()
+                    if group is None:
+                        group = record
+                    lines.append(record.data)
+                    continue
+                flush()
+                batch.append(message)
+            flush()
         except StopIteration:
+            flush()
             self.messages = None
         except ConnectorError as e:
+            flush()
             self.messages = None
             if not batch:
                 raise Err(e.to_wit())
             batch.append(wit.Message_Trace(wit.TraceMessage_Error(wit.ErrorTrace(None, e.to_wit()))))
         except Exception as e:
+            flush()
             self.messages = None
             host.log(wit.LogLevel.FATAL, f"connector raised: {traceback.format_exc()}")
             failure = error.system(f"{type(e).__name__}: {e}").to_wit()

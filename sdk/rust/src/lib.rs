@@ -55,8 +55,8 @@ pub mod write_back_bindings {
         export_macro_name: "export_write_back_bindings",
         default_bindings_module: "ctest_sdk::write_back_bindings",
         with: {
-            "ctest:connector/types@0.1.0": crate::bindings::ctest::connector::types,
-            "ctest:connector/host@0.1.0": crate::bindings::ctest::connector::host,
+            "ctest:connector/types@0.2.0": crate::bindings::ctest::connector::types,
+            "ctest:connector/host@0.2.0": crate::bindings::ctest::connector::host,
         },
     });
 }
@@ -288,6 +288,16 @@ pub enum Message {
         data: String,
         emitted_at: i64,
     },
+    /// Records of one stream in one message: `data` holds one JSON object
+    /// per line (UTF-8). The host reads it as that many `Record`s with one
+    /// `emitted_at`. Rust strings are cheap to hand over, so `Record` is as
+    /// fast here; the shape exists for languages whose strings are not
+    /// (JavaScript), and [`Message::records`] makes it.
+    Records {
+        stream: String,
+        data: Vec<u8>,
+        emitted_at: i64,
+    },
     State {
         stream: String,
         data: String,
@@ -312,6 +322,27 @@ impl Message {
         let data = serde_json::to_string(data)
             .map_err(|e| Error::system(format!("cannot serialize a record of `{stream}`: {e}")))?;
         Ok(Message::Record {
+            stream: stream.to_string(),
+            data,
+            emitted_at,
+        })
+    }
+    /// Several records of `stream` as one `Records` message (JSON lines).
+    pub fn records<T: Serialize>(
+        stream: &str,
+        records: &[T],
+        emitted_at: i64,
+    ) -> Result<Self, Error> {
+        let mut data = Vec::new();
+        for record in records {
+            if !data.is_empty() {
+                data.push(b'\n');
+            }
+            serde_json::to_writer(&mut data, record).map_err(|e| {
+                Error::system(format!("cannot serialize a record of `{stream}`: {e}"))
+            })?;
+        }
+        Ok(Message::Records {
             stream: stream.to_string(),
             data,
             emitted_at,
@@ -348,6 +379,15 @@ impl From<Message> for wit::Message {
                 data,
                 emitted_at,
             } => wit::Message::Record(wit::RecordMessage {
+                stream,
+                data,
+                emitted_at,
+            }),
+            Message::Records {
+                stream,
+                data,
+                emitted_at,
+            } => wit::Message::Records(wit::RecordBatch {
                 stream,
                 data,
                 emitted_at,

@@ -21,7 +21,7 @@
  * apply to it.
  */
 
-import { log as hostLog } from "ctest:connector/host@0.1.0";
+import { log as hostLog } from "ctest:connector/host@0.2.0";
 import type {
   CheckOutcome,
   Catalog,
@@ -32,11 +32,12 @@ import type {
   IngestionType,
   LogLevel,
   Message,
+  RecordMessage,
   StreamInfo,
   StreamState,
   StreamStatus,
   SyncMode,
-} from "ctest:connector/types@0.1.0";
+} from "ctest:connector/types@0.2.0";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type { Message };
@@ -201,6 +202,11 @@ function parseConfig<C>(text: string): C {
   return value as C;
 }
 
+const utf8 = new TextEncoder();
+
+/** Hands the host up to `max` messages per call. Consecutive records of one
+ * stream go as one `records` message (JSON lines as bytes): componentize-js
+ * returns bytes about 7 times faster than as many strings (BENCHMARKS.md). */
 class Reader {
   private it: Iterator<Message> | null;
   constructor(messages: Iterable<Message>) {
@@ -209,17 +215,43 @@ class Reader {
   next(max: number): Message[] {
     const batch: Message[] = [];
     if (!this.it) return batch;
+    let lines: string[] = [];
+    let group: RecordMessage | null = null;
+    const flush = () => {
+      if (group === null) return;
+      if (lines.length === 1) {
+        batch.push({ tag: "record", val: group });
+      } else {
+        batch.push({
+          tag: "records",
+          val: { stream: group.stream, data: utf8.encode(lines.join("\n")), emittedAt: group.emittedAt },
+        });
+      }
+      group = null;
+      lines = [];
+    };
     try {
-      while (batch.length < max) {
+      for (let taken = 0; taken < max; taken++) {
         const r = this.it.next();
         if (r.done) {
           this.it = null;
           break;
         }
-        batch.push(r.value);
+        const message = r.value;
+        // (A record whose JSON text spans lines goes alone.)
+        if (message.tag === "record" && !message.val.data.includes("\n")) {
+          if (group !== null && group.stream !== message.val.stream) flush();
+          if (group === null) group = message.val;
+          lines.push(message.val.data);
+          continue;
+        }
+        flush();
+        batch.push(message);
       }
+      flush();
     } catch (e) {
       this.it = null;
+      flush();
       const failure = toError(e);
       if (batch.length === 0) throw failure;
       batch.push({ tag: "trace", val: { tag: "error", val: { stream: undefined, error: failure } } });
