@@ -180,7 +180,7 @@ fn main() {
     };
     row("making the JSON text only (no records returned)", make);
     row(
-        "`list<message>`, a record variant per record (the contract today)",
+        "`list<message>`, a `record` message per record (contract 0.1.0's only shape)",
         messages,
     );
     row("`list<string>`, one JSON string per record", strings);
@@ -193,5 +193,8 @@ fn main() {
         "one JSON-array `string` per batch (one `JSON.stringify`)",
         array,
     );
-    row("one JSON-lines `list<u8>` per batch (`TextEncoder`)", bytes);
+    row(
+        "one JSON-lines `list<u8>` per batch (`TextEncoder`; the `records` message of 0.2.0)",
+        bytes,
+    );
 }

@@ -94,10 +94,10 @@ pub fn new_project(
             sdk.join("../wit").display()
         )
     })?;
-    let language_name = match language {
-        Language::Rust => "Rust",
-        Language::Python => "Python",
-        Language::Typescript => "TypeScript",
+    let (language_name, sdk_dir) = match language {
+        Language::Rust => ("Rust", "rust"),
+        Language::Python => ("Python", "python"),
+        Language::Typescript => ("TypeScript", "typescript"),
     };
     for (path, template) in templates(language) {
         let text = EXAMPLE_NAMES
@@ -107,7 +107,11 @@ pub fn new_project(
             .replace("{{crate}}", &name.replace('-', "_"))
             .replace("{{sdk}}", &sdk.display().to_string())
             .replace("{{wit}}", &wit.display().to_string())
-            .replace("{{language}}", language_name);
+            .replace("{{language}}", language_name)
+            .replace(
+                "{{guide}}",
+                &sdk.join(sdk_dir).join("README.md").display().to_string(),
+            );
         let file = dir.join(path);
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent)

@@ -28,6 +28,18 @@ fn scaffold_builds_and_passes(lang: &str) {
     for file in ["build.sh", "config.json", "README.md"] {
         assert!(project.join(file).exists(), "{file} missing");
     }
+    // The README points to the language's guide, which exists.
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    let guide = readme
+        .lines()
+        .last()
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap();
+    assert!(
+        guide.ends_with(&format!("sdk/{lang}/README.md")),
+        "{readme}"
+    );
+    assert!(std::path::Path::new(guide).exists(), "{guide}");
     // The tools `cargo xtask plugins` installed for the examples.
     let built = Command::new(project.join("build.sh"))
         .env("CARGO_TARGET_DIR", root().join("target/scaffold"))
