@@ -318,3 +318,36 @@ fn a_config_is_required() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--config"), "{}", run.stderr);
 }
+
+#[test]
+fn a_core_module_from_rust_is_told_to_build_for_wasm32_wasip2() {
+    // A core module whose producers section says Rust, as `wasm32-wasip1`
+    // builds leave it: magic, version 1, then a custom section `producers`
+    // with one field, `language` = [("Rust", "")].
+    let mut producers = Vec::new();
+    producers.push(9u8);
+    producers.extend_from_slice(b"producers");
+    producers.push(1); // one field
+    producers.push(8);
+    producers.extend_from_slice(b"language");
+    producers.push(1); // one value
+    producers.push(4);
+    producers.extend_from_slice(b"Rust");
+    producers.push(0); // its version: ""
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.push(0); // a custom section
+    bytes.push(producers.len() as u8);
+    bytes.extend_from_slice(&producers);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("connector.wasm");
+    std::fs::write(&file, &bytes).unwrap();
+    let run = run_file(&file);
+    expect_usage_error(
+        &run,
+        &[
+            "connector.wasm",
+            "core WebAssembly module, not a component (it looks like Rust)",
+            "`cargo build --target wasm32-wasip2 --release`",
+        ],
+    );
+}
