@@ -1,13 +1,15 @@
 """source-shop in Python: the shop API (plugins/shop-api) over wasi:http with
 `ctest_sdk.http`, so ctest's network policy and its cassettes apply. API key
 from a secret field, pagination, incremental reads through `updated_since`,
-and 429 answers waited out for their Retry-After."""
+and 429 answers waited out for their Retry-After. It also writes customers
+for the write_back suite (`ShopWriter`), so it is built against the
+`connector-http-with-write-back` world."""
 
 import re
 import time
 
 import ctest_sdk
-from ctest_sdk import Connector, Spec, Stream, error, http, record, state, status
+from ctest_sdk import ChangedRows, Connector, Spec, Stream, error, http, record, state, status
 
 STREAMS = ["customers", "invoices"]
 MAX_RETRIES = 5
@@ -58,22 +60,28 @@ def invalid(config):
     return None
 
 
-def get(config, path):
-    """GET a path of the API with the key, waiting out 429s."""
+def send(config, method, path, body=None):
+    """A request to the API with the key, waiting out 429s."""
     url = config["base_url"].rstrip("/") + path
     for _ in range(MAX_RETRIES + 1):
-        response = (http.Request.get(url)
-                    .header("X-Api-Key", config["api_key"])
-                    .header("Accept", "application/json")
-                    .send())
+        request = (http.Request(method, url)
+                   .header("X-Api-Key", config["api_key"])
+                   .header("Accept", "application/json"))
+        if body is not None:
+            request = request.json(body)
+        response = request.send()
         if response.status != 429:
             return response
         time.sleep(float(response.header("retry-after") or "1"))
-    raise error.transient(f"GET {path}: still rate limited after {MAX_RETRIES} retries")
+    raise error.transient(f"{method} {path}: still rate limited after {MAX_RETRIES} retries")
 
 
-def failure(path, response):
-    message = f"GET {path} answered {response.status}: {response.text()}"
+def get(config, path):
+    return send(config, "GET", path)
+
+
+def failure(path, response, method="GET"):
+    message = f"{method} {path} answered {response.status}: {response.text()}"
     if response.status in (401, 403):
         return error.config(f"the API refused the key: {message}")
     return error.transient(message) if response.status >= 500 else error.system(message)
@@ -142,4 +150,43 @@ class Shop(Connector):
             yield status(stream.name, "complete")
 
 
+class ShopWriter(ctest_sdk.WriteBack):
+    """Writes customers for ctest's write_back suite, and deletes them."""
+
+    def insertable_tables(self, config):
+        return ["customers"]
+
+    def write_rows(self, config, table, count, tag):
+        only_customers(table)
+        rows = []
+        for i in range(1, count + 1):
+            row = {"name": f"{tag} customer {i}", "email": f"{tag}.{i}@example.com", "plan": "team"}
+            response = send(config, "POST", "/v1/customers", row)
+            if response.status != 201:
+                raise failure("/v1/customers", response, "POST")
+            rows.append(response.json())
+        return ChangedRows(rows, [(f, f) for f in ("id", "name", "email", "plan")])
+
+    def deletable_tables(self, config):
+        return ["customers"]
+
+    def delete_rows(self, config, table, count, tag):
+        """Writes `count` customers for the purpose, then deletes them, so the
+        API keeps its data."""
+        deleted = []
+        for row in self.write_rows(config, table, count, tag).rows:
+            path = f"/v1/customers/{row['id']}"
+            response = send(config, "DELETE", path)
+            if response.status != 200:
+                raise failure(path, response, "DELETE")
+            deleted.append({"id": row["id"]})
+        return ChangedRows(deleted, [("id", "id")])
+
+
+def only_customers(table):
+    if table != "customers":
+        raise error.config(f"rows can be written to and deleted from `customers` only, not `{table}`")
+
+
 Source = ctest_sdk.export(Shop)
+WriteBack = ctest_sdk.export_write_back(ShopWriter)

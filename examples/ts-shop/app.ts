@@ -2,8 +2,22 @@
 // which componentize-js maps to wasi:http, so ctest's network policy and its
 // cassettes apply. API key from a secret field, pagination, incremental reads
 // through `updated_since`, and 429 answers waited out for their Retry-After.
+// It also writes customers for the write_back suite (`writeBack`).
 
-import { type Connector, error, exportConnector, type Json, type Message, record, Spec, state, status, Stream } from "@ctest/sdk";
+import {
+  type Connector,
+  error,
+  exportConnector,
+  exportWriteBack,
+  type Json,
+  type Message,
+  record,
+  Spec,
+  state,
+  status,
+  Stream,
+  type WriteBack,
+} from "@ctest/sdk";
 
 interface Config {
   base_url: string;
@@ -44,21 +58,25 @@ const schemas: Record<string, Json> = {
   },
 };
 
-/** GET a path of the API with the key, waiting out 429s. */
-async function get(config: Config, path: string): Promise<Response> {
+/** A request to the API with the key, waiting out 429s. */
+async function send(config: Config, method: string, path: string, body?: Json): Promise<Response> {
   const url = `${config.base_url.replace(/\/$/, "")}${path}`;
+  const headers: Record<string, string> = { "X-Api-Key": config.api_key, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   for (let attempt = 0; attempt <= MAX_RETRIES; attempt++) {
-    const response = await fetch(url, { headers: { "X-Api-Key": config.api_key, Accept: "application/json" } });
+    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     if (response.status !== 429) return response;
     await response.text();
     const wait = Number(response.headers.get("retry-after") ?? "1");
     await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
-  throw error.transient(`GET ${path}: still rate limited after ${MAX_RETRIES} retries`);
+  throw error.transient(`${method} ${path}: still rate limited after ${MAX_RETRIES} retries`);
 }
 
-async function failure(path: string, response: Response) {
-  const message = `GET ${path} answered ${response.status}: ${await response.text()}`;
+const get = (config: Config, path: string) => send(config, "GET", path);
+
+async function failure(path: string, response: Response, method = "GET") {
+  const message = `${method} ${path} answered ${response.status}: ${await response.text()}`;
   if (response.status === 401 || response.status === 403) return error.config(`the API refused the key: ${message}`);
   return response.status >= 500 ? error.transient(message) : error.system(message);
 }
@@ -147,4 +165,45 @@ const shop: Connector<Config> = {
   },
 };
 
+function onlyCustomers(table: string) {
+  if (table !== "customers") {
+    throw error.config(`rows can be written to and deleted from \`customers\` only, not \`${table}\``);
+  }
+}
+
+/** Writes customers for ctest's write_back suite, and deletes them. */
+const writer: WriteBack<Config> = {
+  insertableTables: () => ["customers"],
+
+  async writeRows(config, table, count, tag) {
+    onlyCustomers(table);
+    const rows: { [key: string]: Json }[] = [];
+    for (let i = 1; i <= count; i++) {
+      const row = { name: `${tag} customer ${i}`, email: `${tag}.${i}@example.com`, plan: "team" };
+      const response = await send(config, "POST", "/v1/customers", row);
+      if (response.status !== 201) throw await failure("/v1/customers", response, "POST");
+      rows.push((await response.json()) as { [key: string]: Json });
+    }
+    return { rows, columnMapping: ["id", "name", "email", "plan"].map((f): [string, string] => [f, f]) };
+  },
+
+  deletableTables: () => ["customers"],
+
+  /** Writes `count` customers for the purpose, then deletes them, so the API
+   * keeps its data. */
+  async deleteRows(config, table, count, tag) {
+    const written = await this.writeRows(config, table, count, tag);
+    const rows: { [key: string]: Json }[] = [];
+    for (const row of written.rows) {
+      const path = `/v1/customers/${row.id}`;
+      const response = await send(config, "DELETE", path);
+      if (response.status !== 200) throw await failure(path, response, "DELETE");
+      await response.text();
+      rows.push({ id: row.id });
+    }
+    return { rows, columnMapping: [["id", "id"]] };
+  },
+};
+
 export const source = exportConnector(shop);
+export const writeBack = exportWriteBack(writer);

@@ -212,13 +212,21 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             ))
         })?;
     }
+    let cassette_dir = args
+        .cassette_dir
+        .clone()
+        .or(test_config.cassette_dir.clone())
+        .unwrap_or_else(|| base.join("cassettes"));
+    // In replay, the write_back suite runs from its own cassettes, if ever
+    // recorded (a run without --allow-writes records none).
+    let write_back_cassettes = cassette_dir.join("write_back");
+    let write_back_recorded = std::fs::read_dir(&write_back_cassettes).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    });
     let network = crate::network::Network::new(crate::network::NetworkOptions {
         mode: args.http,
-        cassette_dir: args
-            .cassette_dir
-            .clone()
-            .or(test_config.cassette_dir.clone())
-            .unwrap_or_else(|| base.join("cassettes")),
+        cassette_dir,
         ignored_query_parameters: test_config.ignored_query_parameters.clone(),
         widen: args.allow_hosts.clone(),
         narrow: test_config.allowed_hosts.clone(),
@@ -305,6 +313,10 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         ),
     };
     let writes_refused = match (args.http, args.allow_writes) {
+        (crate::network::Mode::Replay, _) if !write_back_recorded => Some(format!(
+            "no write_back cassette in `{}` to replay: record the suite once with --http record --allow-writes",
+            write_back_cassettes.display()
+        )),
         (crate::network::Mode::Replay, _) | (_, true) => None,
         _ => Some(
             "the write_back suite changes the source: pass --allow-writes (live, or --http record to record its cassettes), or replay recorded cassettes with --http replay"

@@ -94,6 +94,20 @@ fn http_example_passes_live_and_in_replay(plugin: &str) {
     );
     assert_eq!(replay.code, 0, "{}", replay.stdout);
     assert_eq!(replay.with_status("PASS"), live.with_status("PASS"));
+    // Both examples export write-back: the live run without --allow-writes
+    // wrote nothing, so there is nothing to replay, and the suite says so.
+    assert_eq!(
+        replay.status_of("write_back/write_to_source"),
+        Some("SKIP"),
+        "{}",
+        replay.stdout
+    );
+    assert!(
+        replay.stdout.contains("no write_back cassette in `")
+            && replay.stdout.contains("--http record --allow-writes"),
+        "{}",
+        replay.stdout
+    );
 }
 
 #[test]

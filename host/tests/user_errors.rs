@@ -171,7 +171,8 @@ fn a_python_component_without_the_export_gets_the_python_fix() {
             "does not export `ctest:connector/write-back@0.2.0`",
             "ctest:connector/source@0.2.0",
             "(it looks like Python)",
-            "the Python SDK has no write-back helper yet",
+            "WriteBack = ctest_sdk.export_write_back(YourWriter)",
+            "-w connector-http-with-write-back",
         ],
     );
 }
@@ -185,7 +186,7 @@ fn a_typescript_component_without_the_export_gets_the_typescript_fix() {
             "ts-numbers.wasm",
             "does not export `ctest:connector/write-back@0.2.0`",
             "(it looks like JavaScript/TypeScript)",
-            "the JavaScript/TypeScript SDK has no write-back helper yet",
+            "export const writeBack = exportWriteBack(yourWriter)",
         ],
     );
 }

@@ -111,6 +111,70 @@ fn the_connector_may_export_write_back_itself() {
     assert_eq!(run.with_status("PASS"), WRITE_BACK, "{}", run.stdout);
 }
 
+/// A connector of another language that exports write-back itself (its
+/// SDK's `export_write_back`): the suite passes live while recording, then in
+/// replay with the server stopped, and the rows it wrote carry the run's tag.
+fn passes_write_back_live_then_replay(plugin: &str) {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &server.base_url());
+    let cassettes = dir.path().join("cassettes");
+    let cassette_dir = cassettes.to_str().unwrap();
+    let live = run_plugin(
+        plugin,
+        &config,
+        &[
+            "--allow-writes",
+            "--http",
+            "record",
+            "--cassette-dir",
+            cassette_dir,
+            "--run",
+            "write_back/",
+        ],
+    );
+    assert_eq!(live.code, 0, "{}{}", live.stdout, live.stderr);
+    assert_eq!(live.with_status("PASS"), WRITE_BACK, "{}", live.stdout);
+    // 2 rows written by write_to_source, and more for incremental_after_write
+    // and delete_and_read_deletes: each a POST the server counted.
+    assert!(
+        server
+            .stats
+            .writes
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 4
+    );
+    let written =
+        std::fs::read_to_string(cassettes.join("write_back/incremental_after_write.json")).unwrap();
+    assert!(written.contains(" customer 1") && written.contains("\"tag\": \"ctest_"));
+    assert!(!written.contains(KEY));
+    server.stop();
+    let replay = run_plugin(
+        plugin,
+        &config,
+        &[
+            "--http",
+            "replay",
+            "--cassette-dir",
+            cassette_dir,
+            "--run",
+            "write_back/",
+        ],
+    );
+    assert_eq!(replay.code, 0, "{}", replay.stdout);
+    assert_eq!(replay.with_status("PASS"), WRITE_BACK, "{}", replay.stdout);
+}
+
+#[test]
+fn a_python_connector_exports_write_back_itself() {
+    passes_write_back_live_then_replay("python-shop");
+}
+
+#[test]
+fn a_typescript_connector_exports_write_back_itself() {
+    passes_write_back_live_then_replay("ts-shop");
+}
+
 #[test]
 fn without_allow_writes_the_suite_is_skipped_with_the_reason() {
     let server = shop();

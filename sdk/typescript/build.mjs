@@ -6,12 +6,13 @@
 //    (into sdk/typescript/generated/);
 // 2. a type check of the SDK and the connector (tsc);
 // 3. one JavaScript module, the connector and the SDK bundled (rolldown);
-// 4. the component (componentize-js), of the contract's `connector` world.
+// 4. the component (componentize-js), of the contract's `connector` world, or
+//    `connector-with-write-back` when the module exports `writeBack`.
 //
 // The tools are pinned in package.json (`npm ci` in sdk/typescript).
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,7 +59,13 @@ try {
   });
   const js = join(work, "connector.js");
   await bundle.write({ file: js, format: "esm" });
-  run("componentize-js", [js, "--wit", join(root, "wit"), "--world-name", "connector", "-o", resolve(out)]);
+  // A module that exports `writeBack` (the SDK's `exportWriteBack`) needs
+  // the world that exports the write-back interface.
+  const world = /^export\s+(const|let|var|function)\s+writeBack\b/m.test(readFileSync(js, "utf8"))
+    || /^export\s*\{[^}]*\bwriteBack\b[^}]*\}/m.test(readFileSync(js, "utf8"))
+    ? "connector-with-write-back"
+    : "connector";
+  run("componentize-js", [js, "--wit", join(root, "wit"), "--world-name", world, "-o", resolve(out)]);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

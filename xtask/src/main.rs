@@ -278,9 +278,11 @@ fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>,
     })
 }
 
-/// Each `examples/python-*` (an `app.py` exporting `Source`) built with
-/// componentize-py against the contract and the Python SDK, into
-/// `target/plugins/python-*.wasm`. Skipped when nothing it is made of changed.
+/// Each `examples/python-*` (an `app.py` exporting `Source`, and maybe
+/// `WriteBack`) built with componentize-py against the contract's
+/// `connector-http` world (or `connector-http-with-write-back`) and the Python
+/// SDK, into `target/plugins/python-*.wasm`. Skipped when nothing it is made
+/// of changed.
 fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
     let dirs = example_dirs(root, "python-", "app.py")?;
     if dirs.is_empty() {
@@ -290,11 +292,18 @@ fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, Str
     let (sdk, wit) = (root.join("sdk/python"), root.join("wit"));
     let inputs = newest(&sdk).max(newest(&wit));
     build_examples(dirs, out_dir, inputs, |dir, out| {
+        // An app that exports write-back needs the world that has it.
+        let app = std::fs::read_to_string(dir.join("app.py")).unwrap_or_default();
+        let world = if app.contains("export_write_back(") {
+            "connector-http-with-write-back"
+        } else {
+            "connector-http"
+        };
         run(Command::new(&tool)
             .current_dir(root)
             .arg("-d")
             .arg(&wit)
-            .args(["-w", "connector-http", "componentize", "app", "-p"])
+            .args(["-w", world, "componentize", "app", "-p"])
             .arg(dir)
             .arg("-p")
             .arg(&sdk)

@@ -140,7 +140,7 @@ impl fmt::Display for LoadError {
                 if *interface == "source" {
                     language.export_source().to_string()
                 } else {
-                    language.export_write_back()
+                    language.export_write_back().to_string()
                 }
             ),
             LoadFailure::UnsupportedImport {

@@ -111,16 +111,19 @@ impl Language {
     }
 
     /// How a component exports the `write-back` interface in this language.
-    pub fn export_write_back(self) -> String {
+    pub fn export_write_back(self) -> &'static str {
         match self {
             Language::Rust => {
-                "call `ctest_sdk::export_write_back!(YourWriter)` (alone: the test-utils world; next to `export_connector!`: connector-with-write-back)".into()
+                "call `ctest_sdk::export_write_back!(YourWriter)` (alone: the test-utils world; next to `export_connector!`: connector-with-write-back)"
             }
-            Language::Python | Language::TypeScript => format!(
-                "the {self} SDK has no write-back helper yet: write the test utils in Rust (`ctest_sdk::export_write_back!`), or implement the `test-utils` world of wit/connector.wit with the generated bindings"
-            ),
+            Language::Python => {
+                "bind `WriteBack = ctest_sdk.export_write_back(YourWriter)` at the top level of app.py, next to `Source`, and build with `-w connector-http-with-write-back`"
+            }
+            Language::TypeScript => {
+                "write `export const writeBack = exportWriteBack(yourWriter)` in app.ts, next to `source` (the SDK's build then uses the `connector-with-write-back` world)"
+            }
             Language::Unknown => {
-                "implement the `test-utils` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_write_back!(YourWriter)`".into()
+                "implement the `test-utils` world of wit/connector.wit; with the Rust SDK, call `ctest_sdk::export_write_back!(YourWriter)`"
             }
         }
     }

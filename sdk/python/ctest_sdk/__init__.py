@@ -22,6 +22,9 @@ and build it with
 
 (`connector-http` is the contract's `connector` world plus wasi:http, which
 `ctest_sdk.http` uses; `-w connector` works for a connector without HTTP.)
+For the write_back suite, subclass `WriteBack`, bind
+`WriteBack = ctest_sdk.export_write_back(YourWriter)` next to `Source`, and
+build with `-w connector-http-with-write-back`.
 
 The names follow the Rust SDK: Spec, Stream, Connector, record/state/status/log
 messages, State, ConnectorError (raised as `error.config(...)`,
@@ -33,7 +36,7 @@ import json
 import sys
 import time
 import traceback
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -44,9 +47,15 @@ try:  # the `connector-http` world: wasi:http's `types` takes the short name
 except ImportError:  # the `connector` world
     from wit_world.imports import types as wit
 
+try:  # a world that exports write-back (`connector-http-with-write-back`)
+    from wit_world.exports import write_back as _wb
+except ImportError:
+    _wb = None
+
 __all__ = [
     "Connector", "ConnectorError", "Spec", "Stream", "State", "export",
     "record", "state", "status", "log", "error", "now_millis",
+    "WriteBack", "ChangedRows", "export_write_back",
 ]
 
 
@@ -335,3 +344,68 @@ def export(connector_class):
             return _Reader(messages)
 
     return Source
+
+
+class ChangedRows:
+    """Rows written to or deleted from the source, as JSON objects, and where
+    each of their fields appears in a record: `column_mapping` holds (field of
+    the row, dotted path in the record) pairs. For deleted rows, at least the
+    primary key."""
+
+    def __init__(self, rows: List[Dict[str, Any]], column_mapping: List[Tuple[str, str]]):
+        self.rows = rows
+        self.column_mapping = column_mapping
+
+
+class WriteBack:
+    """Writes test rows to the source for ctest's write_back suite: ctest
+    writes, reads back incrementally, and checks the rows arrived. Override
+    `insertable_tables` and `write_rows`, and for a `cdc_with_deletes`
+    stream `deletable_tables` and `delete_rows`. Put `tag` (unique to the run)
+    in what you write, so that parallel runs never collide."""
+
+    def insertable_tables(self, config: Dict[str, Any]) -> List[str]:
+        raise NotImplementedError
+
+    def write_rows(self, config: Dict[str, Any], table: str, count: int, tag: str) -> ChangedRows:
+        raise NotImplementedError
+
+    def deletable_tables(self, config: Dict[str, Any]) -> List[str]:
+        return []
+
+    def delete_rows(self, config: Dict[str, Any], table: str, count: int, tag: str) -> ChangedRows:
+        raise error.config(f"rows of `{table}` cannot be deleted")
+
+
+def export_write_back(writer_class):
+    """The class to bind to the name `WriteBack` in your app module, next to
+    `Source`. Build against the `connector-http-with-write-back` world."""
+    if _wb is None:
+        raise RuntimeError(
+            "ctest_sdk.export_write_back: this build's world does not export write-back; "
+            "build with `-w connector-http-with-write-back`")
+    writer = writer_class()
+
+    def changed(rows: ChangedRows) -> "_wb.ChangedRows":
+        return _wb.ChangedRows(
+            [json.dumps(r, separators=(",", ":")) for r in rows.rows],
+            [(field, path) for field, path in rows.column_mapping])
+
+    class WriteBackExport(exports.WriteBack):
+        def insertable_tables(self, config: str) -> List[str]:
+            parsed = _parse_config(config)
+            return _guarded(lambda: list(writer.insertable_tables(parsed)))
+
+        def write_rows(self, config: str, table: str, count: int, tag: str) -> "_wb.ChangedRows":
+            parsed = _parse_config(config)
+            return _guarded(lambda: changed(writer.write_rows(parsed, table, count, tag)))
+
+        def deletable_tables(self, config: str) -> List[str]:
+            parsed = _parse_config(config)
+            return _guarded(lambda: list(writer.deletable_tables(parsed)))
+
+        def delete_rows(self, config: str, table: str, count: int, tag: str) -> "_wb.ChangedRows":
+            parsed = _parse_config(config)
+            return _guarded(lambda: changed(writer.delete_rows(parsed, table, count, tag)))
+
+    return WriteBackExport

@@ -302,3 +302,56 @@ export function exportConnector<C>(connector: Connector<C>) {
     Reader,
   };
 }
+
+/** Rows written to or deleted from the source, and where each of their
+ * fields appears in a record: (field of the row, dotted path in the record).
+ * For deleted rows, at least the primary key. */
+export interface ChangedRows {
+  rows: { [key: string]: Json }[];
+  columnMapping: [string, string][];
+}
+
+/** Writes test rows to the source for ctest's write_back suite: ctest
+ * writes, reads back incrementally, and checks the rows arrived. Put `tag`
+ * (unique to the run) in what you write, so that parallel runs never
+ * collide. `deletableTables` and `deleteRows` are for `cdc-with-deletes`
+ * streams. Each may be `async`. */
+export interface WriteBack<C = Json> {
+  insertableTables(config: C): string[] | Promise<string[]>;
+  writeRows(config: C, table: string, count: number, tag: string): ChangedRows | Promise<ChangedRows>;
+  deletableTables?(config: C): string[] | Promise<string[]>;
+  deleteRows?(config: C, table: string, count: number, tag: string): ChangedRows | Promise<ChangedRows>;
+}
+
+const toWitRows = (changed: ChangedRows) => ({
+  rows: changed.rows.map((row) => JSON.stringify(row)),
+  columnMapping: changed.columnMapping,
+});
+
+/** The object to export as `writeBack` from your module, next to `source`
+ * (the build then uses the `connector-with-write-back` world). */
+export function exportWriteBack<C>(writer: WriteBack<C>) {
+  return {
+    async insertableTables(config: string): Promise<string[]> {
+      const parsed = parseConfig<C>(config);
+      return guarded(() => writer.insertableTables(parsed));
+    },
+    async writeRows(config: string, table: string, count: number, tag: string) {
+      const parsed = parseConfig<C>(config);
+      return toWitRows(await guarded(() => writer.writeRows(parsed, table, count, tag)));
+    },
+    async deletableTables(config: string): Promise<string[]> {
+      const parsed = parseConfig<C>(config);
+      return guarded(() => writer.deletableTables?.(parsed) ?? []);
+    },
+    async deleteRows(config: string, table: string, count: number, tag: string) {
+      const parsed = parseConfig<C>(config);
+      return toWitRows(
+        await guarded(() => {
+          if (!writer.deleteRows) throw error.config(`rows of \`${table}\` cannot be deleted`);
+          return writer.deleteRows(parsed, table, count, tag);
+        }),
+      );
+    },
+  };
+}
