@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-use crate::report::{ConsoleReporter, JsonReport, Reporter, Summary, TestResult};
+use crate::report::{ConsoleReporter, JsonReport, JunitReport, Reporter, Summary, TestResult};
 use crate::sandbox::{CompileCache, Limits, Sandbox};
 use crate::suites::{self, RunOptions, Timeouts};
 use crate::test_config::{self, TestConfig};
@@ -116,6 +116,11 @@ struct RunArgs {
     /// Also write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
+
+    /// Also write the results as JUnit XML to FILE, for CI systems that show
+    /// test results (a testsuite per suite, the plugin's log as system-out).
+    #[arg(long, value_name = "FILE")]
+    report_junit: Option<PathBuf>,
 
     /// Run only the tests whose `suite/name` contains FILTER (repeatable).
     #[arg(long = "run", value_name = "FILTER")]
@@ -341,13 +346,19 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         .report_json
         .as_ref()
         .map(|_| JsonReport::new(args.plugin.display().to_string()));
+    let mut junit = args
+        .report_junit
+        .as_ref()
+        .map(|_| JunitReport::new(args.plugin.display().to_string()));
     let summary = {
-        let mut fan_out = FanOut {
-            reporters: match json.as_mut() {
-                Some(j) => vec![&mut console, j],
-                None => vec![&mut console],
-            },
-        };
+        let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
+        if let Some(j) = json.as_mut() {
+            reporters.push(j);
+        }
+        if let Some(j) = junit.as_mut() {
+            reporters.push(j);
+        }
+        let mut fan_out = FanOut { reporters };
         let previous = previous.as_ref().zip(previous_name.as_deref());
         suites::run_all(
             &sandbox,
@@ -361,6 +372,15 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         std::fs::write(path, json.to_json()).map_err(|e| {
             UsageError(format!(
                 "{}: cannot write the JSON report: {e}\n  fix: choose a writable path for --report-json",
+                path.display()
+            ))
+        })?;
+    }
+    if let (Some(path), Some(junit)) = (&args.report_junit, &junit) {
+        let xml = junit.to_xml().map_err(UsageError)?;
+        std::fs::write(path, xml).map_err(|e| {
+            UsageError(format!(
+                "{}: cannot write the JUnit report: {e}\n  fix: choose a writable path for --report-junit",
                 path.display()
             ))
         })?;

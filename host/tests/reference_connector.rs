@@ -102,6 +102,89 @@ fn json_report_lists_every_test_and_the_summary() {
     );
 }
 
+/// The JUnit report says what the JSON report says, in the form CI systems
+/// read: a testsuite per suite, each test a testcase that passed, failed (with
+/// the message and the plugin's log) or was skipped (with the reason).
+#[test]
+fn junit_report_matches_the_json_report() {
+    use quick_junit::{Report, TestCaseStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let (json_path, junit_path) = (dir.path().join("r.json"), dir.path().join("r.xml"));
+    let yaml = dir.path().join("ctest.yaml");
+    std::fs::write(
+        &yaml,
+        "acceptance_tests:\n  incremental:\n    bypass_reason: \"no cursor <yet> & never\"\n",
+    )
+    .unwrap();
+    let run = run_plugin(
+        "broken-read-schema-mismatch",
+        &faker_config(),
+        &[
+            "--test-config",
+            yaml.to_str().unwrap(),
+            "--report-json",
+            json_path.to_str().unwrap(),
+            "--report-junit",
+            junit_path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let xml = std::fs::read_to_string(&junit_path).unwrap();
+    let junit = Report::deserialize_from_str(&xml).unwrap();
+
+    let mut cases = Vec::new();
+    for suite in &junit.test_suites {
+        for case in &suite.test_cases {
+            assert_eq!(case.classname.as_deref(), Some(suite.name.as_str()));
+            cases.push((suite.name.to_string(), case));
+        }
+    }
+    let tests = json["tests"].as_array().unwrap();
+    assert_eq!(cases.len(), tests.len(), "{xml}");
+    let (mut failed, mut skipped) = (0, 0);
+    for ((suite, case), t) in cases.iter().zip(tests) {
+        assert_eq!(suite, t["suite"].as_str().unwrap());
+        assert_eq!(case.name.as_str(), t["name"].as_str().unwrap());
+        match (&case.status, t["status"].as_str().unwrap()) {
+            (TestCaseStatus::Success { .. }, "passed") => {}
+            (
+                TestCaseStatus::NonSuccess {
+                    message,
+                    description,
+                    ..
+                },
+                "failed",
+            ) => {
+                failed += 1;
+                let full = t["message"].as_str().unwrap();
+                assert_eq!(description.as_deref(), Some(full));
+                assert_eq!(message.as_deref(), full.lines().next());
+                let out = case.system_out.as_deref().unwrap_or_default();
+                for log in t["logs"].as_array().into_iter().flatten() {
+                    assert!(out.contains(log["message"].as_str().unwrap()), "{out}");
+                }
+            }
+            (TestCaseStatus::Skipped { message, .. }, "skipped") => {
+                skipped += 1;
+                assert_eq!(message.as_deref(), t["message"].as_str());
+            }
+            (status, expected) => {
+                panic!("{suite}/{}: {status:?}, not {expected}", case.name.as_str())
+            }
+        }
+    }
+    assert_eq!(failed, json["summary"]["failed"].as_u64().unwrap() as usize);
+    assert_eq!(
+        skipped,
+        json["summary"]["skipped"].as_u64().unwrap() as usize
+    );
+    assert!(failed >= 1 && skipped >= 1, "{xml}");
+    // The reason's `<` and `&` survive the XML.
+    assert!(xml.contains("no cursor &lt;yet&gt; &amp; never"), "{xml}");
+}
+
 #[test]
 fn run_filter_selects_tests_and_keeps_what_they_need() {
     // basic_read needs the catalog from discovery even when discovery is filtered out.

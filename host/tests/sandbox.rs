@@ -35,20 +35,32 @@ fn secret_values_never_reach_the_output_or_the_report() {
     )
     .unwrap();
     let report = dir.path().join("report.json");
+    let junit = dir.path().join("report.xml");
     // The plugin logs the key, prints it to stdout and stderr, and puts it in its
     // check failure message.
     let run = run_plugin(
         "broken-leaks-secret",
         &config,
-        &["--report-json", report.to_str().unwrap()],
+        &[
+            "--report-json",
+            report.to_str().unwrap(),
+            "--report-junit",
+            junit.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.with_status("FAIL"), ["connection/check"]);
     let report = std::fs::read_to_string(&report).unwrap();
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("[info] authenticating with api_key=**********"),
+        "{junit}"
+    );
     for (what, text) in [
         ("stdout", &run.stdout),
         ("stderr", &run.stderr),
         ("report", &report),
+        ("JUnit report", &junit),
     ] {
         assert!(
             !text.contains(SECRET),

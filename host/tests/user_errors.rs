@@ -270,6 +270,23 @@ fn unwritable_report_path() {
 }
 
 #[test]
+fn unwritable_junit_report_path() {
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--report-junit", "/no/such/dir/report.xml"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/no/such/dir/report.xml")
+            && run.stderr.contains("cannot write the JUnit report")
+            && run.stderr.contains("--report-junit"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn run_filter_that_matches_no_test() {
     let run = run_plugin(
         "source-faker",

@@ -1,13 +1,15 @@
 //! Test results and the reporters that show them: the console as tests finish,
-//! and a JSON file at the end.
+//! and a JSON file and a JUnit XML file at the end.
 
 mod console;
 mod json;
+mod junit;
 
 use std::time::Duration;
 
 pub use console::ConsoleReporter;
 pub use json::JsonReport;
+pub use junit::JunitReport;
 
 use crate::sandbox::LogLine;
 
