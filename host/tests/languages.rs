@@ -1,6 +1,8 @@
 //! Connectors written in other languages pass the standard suites: the
-//! Python example (componentize-py and the Python SDK) and the TypeScript
-//! example (componentize-js and the TypeScript SDK).
+//! Python examples (componentize-py and the Python SDK) and the TypeScript
+//! examples (componentize-js and the TypeScript SDK), the `numbers` ones and
+//! the HTTP ones (`-shop`: live, replayed, throttled, and denied a host), and
+//! every record arrives through the SDKs' `records` batches.
 
 mod support;
 
