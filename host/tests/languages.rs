@@ -122,10 +122,10 @@ fn the_python_http_example_passes_live_and_in_replay() {
     http_example_passes_live_and_in_replay("python-shop");
 }
 
-/// The Python HTTP example waits out a 429 for its Retry-After (`time.sleep`
-/// in the sandbox), and passes a run throttled throughout.
-#[test]
-fn the_python_http_example_waits_out_rate_limits() {
+/// An HTTP example waits out a 429 for its Retry-After (Python's
+/// `time.sleep`, JavaScript's `setTimeout`, in the sandbox), and passes a run
+/// throttled throughout.
+fn http_example_waits_out_rate_limits(plugin: &str) {
     let server = shop_api::Server::start(shop_api::Options {
         throttle_first: 1,
         retry_after_seconds: 1,
@@ -135,7 +135,7 @@ fn the_python_http_example_waits_out_rate_limits() {
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
     let run = run_plugin(
-        "python-shop",
+        plugin,
         &config,
         &["--http", "live", "--run", "connection/check"],
     );
@@ -155,7 +155,7 @@ fn the_python_http_example_waits_out_rate_limits() {
     })
     .unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 30);
-    let run = run_plugin("python-shop", &config, &["--http", "live"]);
+    let run = run_plugin(plugin, &config, &["--http", "live"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
         server
@@ -166,18 +166,28 @@ fn the_python_http_example_waits_out_rate_limits() {
     );
 }
 
-/// The network policy holds for Python's HTTP client: the spec allows only
-/// the configured API, so pointing `base_url` at one host while the policy
-/// (narrowed by the test config) allows another is a denial ctest reports.
 #[test]
-fn a_python_request_to_a_host_the_spec_does_not_allow_is_denied() {
+fn the_python_http_example_waits_out_rate_limits() {
+    http_example_waits_out_rate_limits("python-shop");
+}
+
+#[test]
+fn the_typescript_http_example_waits_out_rate_limits() {
+    http_example_waits_out_rate_limits("ts-shop");
+}
+
+/// The network policy holds for each language's HTTP client: the spec allows
+/// only the configured API, and a test configuration whose `allowed_hosts`
+/// keeps none of it leaves the plugin no host; the request is denied, ctest
+/// reports it, and the server sees nothing.
+fn a_request_to_a_host_the_policy_lacks_is_denied(plugin: &str) {
     let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
     let test_config = dir.path().join("ctest.yaml");
     std::fs::write(&test_config, "allowed_hosts: [\"api.example.com\"]\n").unwrap();
     let run = run_plugin(
-        "python-shop",
+        plugin,
         &config,
         &[
             "--http",
@@ -210,6 +220,16 @@ fn a_python_request_to_a_host_the_spec_does_not_allow_is_denied() {
             .load(std::sync::atomic::Ordering::Relaxed),
         0
     );
+}
+
+#[test]
+fn a_python_request_to_a_host_the_policy_lacks_is_denied() {
+    a_request_to_a_host_the_policy_lacks_is_denied("python-shop");
+}
+
+#[test]
+fn a_typescript_request_to_a_host_the_policy_lacks_is_denied() {
+    a_request_to_a_host_the_policy_lacks_is_denied("ts-shop");
 }
 
 /// The Python and TypeScript SDKs hand records over in `records` batches (JSON
