@@ -146,8 +146,7 @@ const CASES: &[Case] = &[
         plugin: "read-batch-not-utf8",
         fails: &["basic_read/read"],
         says: &[
-            "a `records` batch of stream `products` that breaks the contract",
-            "its data is not UTF-8 at byte 34 (line 3, the record at index 2 of the batch)",
+            "the read broke the contract: a `records` batch of stream `products` is not UTF-8 at byte 34 (line 3, the record at index 2 of the batch)",
             "one record per line",
         ],
         extra_args: &[],
@@ -408,6 +407,30 @@ fn check_case(case: &Case) -> Result<(), String> {
 }
 
 // One test per plugin, so that a failure names its plugin and they run in parallel.
+/// A plugin written without the SDK answers `reader.next(1024)` with one
+/// `records` batch of five million empty lines (5 MB in the guest). The host
+/// counts the lines before it allocates a record, and fails the read.
+#[test]
+fn a_records_batch_larger_than_asked_for_fails_the_read_unexpanded() {
+    let run = run_plugin(
+        "broken-read-batch-too-many",
+        &faker_config(),
+        &["--run", "basic_read/read"],
+    );
+    assert_eq!(
+        run.status_of("basic_read/read"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    for says in [
+        "the read broke the contract: one `reader.next(1024)` call returned 5000000 messages, counting each line of its `records` batches as one",
+        "fix: return at most the 1024 messages asked for",
+    ] {
+        assert!(run.stdout.contains(says), "{says:?} in:\n{}", run.stdout);
+    }
+}
+
 macro_rules! cases {
     ($($test:ident => $plugin:literal,)*) => {
         $(
@@ -427,7 +450,7 @@ macro_rules! cases {
             // Each broken plugin is either a case here or proven elsewhere.
             let elsewhere = ["contract-old-version", "contract-no-source", "contract-unknown-import",
                              "leaks-secret", "state-between-calls", "read-floods-output", "probe-sandbox",
-                             "read-changed-value", "discover-field-never-filled",
+                             "read-changed-value", "discover-field-never-filled", "read-batch-too-many",
                              "net-http-disallowed", "net-tcp-loopback", "net-dns-disallowed", "net-private-ip"];
             for entry in std::fs::read_dir(plugins_dir()).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();

@@ -186,7 +186,7 @@ pub enum PluginError {
         what: String,
     },
     /// A read returned a message the contract does not allow.
-    MalformedMessage { what: String, problem: String },
+    MalformedMessage { problem: String, fix: String },
     /// `reader.next` returned an error.
     ReadFailed(ConnectorError),
     /// ctest itself failed while serving the plugin (a bug of ctest's).
@@ -251,10 +251,9 @@ impl fmt::Display for PluginError {
                 f,
                 "{what} is {size} bytes, over the message size limit of {limit} bytes; fix: split it, or raise the limit with `--max-message-size BYTES`"
             ),
-            PluginError::MalformedMessage { what, problem } => write!(
-                f,
-                "the read returned {what} that breaks the contract: {problem}; fix: a `records` batch holds UTF-8 JSON, one record per line (the SDKs' `record` helpers make it so)"
-            ),
+            PluginError::MalformedMessage { problem, fix } => {
+                write!(f, "the read broke the contract: {problem}; fix: {fix}")
+            }
             PluginError::ReadFailed(e) => write!(f, "the read failed: {e}"),
             PluginError::HostFault { call, message } => write!(
                 f,

@@ -633,7 +633,7 @@ impl<'s> Plugin<'s> {
             session.done = true;
             return Ok(None);
         }
-        let batch = match expand_record_batches(batch) {
+        let batch = match expand_record_batches(batch, max) {
             Ok(batch) => batch,
             Err(e) => {
                 session.done = true;
@@ -705,14 +705,48 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+/// The records a `records` batch's data holds: its lines, a last `\n` ending
+/// the last one.
+fn lines_in(data: &[u8]) -> usize {
+    let data = data.strip_suffix(b"\n").unwrap_or(data);
+    if data.is_empty() {
+        0
+    } else {
+        data.iter().filter(|b| **b == b'\n').count() + 1
+    }
+}
+
 /// Turns each `records` message into the `record` messages it carries (one per
 /// line), so that everything after the read sees one shape. A batch whose data
-/// is not UTF-8 is a malformed message.
-fn expand_record_batches(batch: Vec<wit::Message>) -> Result<Vec<wit::Message>, PluginError> {
+/// is not UTF-8 is a malformed message, and so is a call that returns more
+/// than the `max` messages it was asked for, counting a batch's records: the
+/// count is checked before anything is allocated, so a batch of a million
+/// empty lines costs the host nothing.
+fn expand_record_batches(
+    batch: Vec<wit::Message>,
+    max: u32,
+) -> Result<Vec<wit::Message>, PluginError> {
     if !batch.iter().any(|m| matches!(m, wit::Message::Records(_))) {
         return Ok(batch);
     }
-    let mut out = Vec::with_capacity(batch.len());
+    let total: usize = batch
+        .iter()
+        .map(|m| match m {
+            wit::Message::Records(r) => lines_in(&r.data),
+            _ => 1,
+        })
+        .sum();
+    if total > max as usize {
+        return Err(PluginError::MalformedMessage {
+            problem: format!(
+                "one `reader.next({max})` call returned {total} messages, counting each line of its `records` batches as one"
+            ),
+            fix: format!(
+                "return at most the {max} messages asked for, records in batches included (the SDKs do)"
+            ),
+        });
+    }
+    let mut out = Vec::with_capacity(total);
     for message in batch {
         let wit::Message::Records(records) = message else {
             out.push(message);
@@ -723,11 +757,12 @@ fn expand_record_batches(batch: Vec<wit::Message>) -> Result<Vec<wit::Message>, 
             let bytes = e.as_bytes();
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count();
             PluginError::MalformedMessage {
-                what: format!("a `records` batch of stream `{}`", records.stream),
                 problem: format!(
-                    "its data is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
+                    "a `records` batch of stream `{}` is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
+                    records.stream,
                     line + 1
                 ),
+                fix: "a `records` batch holds UTF-8 JSON, one record per line (the SDKs' `record` helpers make it so)".into(),
             }
         })?;
         let text = text.strip_suffix('\n').unwrap_or(&text);

@@ -523,6 +523,7 @@ pub mod __private {
         let messages = C::read(config, catalog, State { streams })?;
         Ok(Reader::new(MessageReader {
             messages: RefCell::new(Some(messages)),
+            carry: RefCell::new(None),
         }))
     }
 
@@ -530,18 +531,75 @@ pub mod __private {
     pub struct MessageReader {
         /// `None` once the iterator is exhausted or failed.
         messages: RefCell<Option<Messages>>,
+        /// The rest of a `Records` message that did not fit in the last call.
+        carry: RefCell<Option<Message>>,
+    }
+
+    /// The records a `Records` message holds (its lines; an empty batch counts
+    /// as one message).
+    fn records_in(data: &[u8]) -> usize {
+        let data = data.strip_suffix(b"\n").unwrap_or(data);
+        data.iter().filter(|b| **b == b'\n').count() + 1
     }
 
     impl GuestReader for MessageReader {
+        /// Up to `max` messages, a `Records` message counting as its records:
+        /// one too large for the room left is cut at a line, and the rest
+        /// opens the next call.
         fn next(&self, max: u32) -> Result<Vec<wit::Message>, wit::ConnectorError> {
+            let mut carry = self.carry.borrow_mut();
             let mut slot = self.messages.borrow_mut();
-            let Some(messages) = slot.as_mut() else {
+            if carry.is_none() && slot.is_none() {
                 return Ok(Vec::new());
-            };
+            }
+            let mut room = max as usize;
             let mut batch = Vec::with_capacity(max.min(4096) as usize);
-            while batch.len() < max as usize {
-                match messages.next() {
-                    Some(Ok(m)) => batch.push(m.into()),
+            while room > 0 {
+                let next = match carry.take() {
+                    Some(m) => Some(Ok(m)),
+                    None => match slot.as_mut() {
+                        Some(messages) => messages.next(),
+                        None => None,
+                    },
+                };
+                match next {
+                    Some(Ok(Message::Records {
+                        stream,
+                        mut data,
+                        emitted_at,
+                    })) => {
+                        let records = records_in(&data);
+                        if records > room {
+                            // Cut after the `room`-th line.
+                            let cut = data
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, b)| **b == b'\n')
+                                .nth(room - 1)
+                                .map_or(data.len(), |(i, _)| i + 1);
+                            let rest = data.split_off(cut);
+                            *carry = Some(Message::Records {
+                                stream: stream.clone(),
+                                data: rest,
+                                emitted_at,
+                            });
+                            room = 0;
+                        } else {
+                            room -= records;
+                        }
+                        batch.push(
+                            Message::Records {
+                                stream,
+                                data,
+                                emitted_at,
+                            }
+                            .into(),
+                        );
+                    }
+                    Some(Ok(m)) => {
+                        room -= 1;
+                        batch.push(m.into());
+                    }
                     Some(Err(e)) => {
                         *slot = None;
                         if batch.is_empty() {
@@ -565,6 +623,77 @@ pub mod __private {
                 }
             }
             Ok(batch)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// What each `next(max)` call returned: (records counted as the host
+        /// counts them, the records' JSON texts, the other messages).
+        fn calls(messages: Vec<Message>, max: u32) -> Vec<(usize, Vec<String>, usize)> {
+            let reader = MessageReader {
+                messages: RefCell::new(Some(Box::new(messages.into_iter().map(Ok)))),
+                carry: RefCell::new(None),
+            };
+            let mut calls = Vec::new();
+            loop {
+                let batch = reader.next(max).unwrap();
+                if batch.is_empty() {
+                    return calls;
+                }
+                let (mut counted, mut records, mut others) = (0, Vec::new(), 0);
+                for m in batch {
+                    match m {
+                        wit::Message::Records(r) => {
+                            let text = String::from_utf8(r.data).unwrap();
+                            let lines: Vec<String> = text
+                                .strip_suffix('\n')
+                                .unwrap_or(&text)
+                                .split('\n')
+                                .map(String::from)
+                                .collect();
+                            counted += lines.len();
+                            records.extend(lines);
+                        }
+                        _ => {
+                            counted += 1;
+                            others += 1;
+                        }
+                    }
+                }
+                calls.push((counted, records, others));
+            }
+        }
+
+        #[test]
+        fn a_records_message_larger_than_the_room_left_is_cut_at_a_line() {
+            let rows: Vec<serde_json::Value> =
+                (1..=10).map(|n| serde_json::json!({ "n": n })).collect();
+            let messages = vec![
+                Message::status("s", StreamStatus::Started),
+                Message::records("s", &rows, 7).unwrap(),
+                Message::state("s", &serde_json::json!({ "n": 10 })).unwrap(),
+            ];
+            let calls = calls(messages, 4);
+            // 1 status + 3 records; 4 records; 3 records + 1 state.
+            let counted: Vec<usize> = calls.iter().map(|c| c.0).collect();
+            assert_eq!(counted, [4, 4, 4]);
+            let records: Vec<String> = calls.iter().flat_map(|c| c.1.clone()).collect();
+            let expected: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+            assert_eq!(records, expected);
+            let others: Vec<usize> = calls.iter().map(|c| c.2).collect();
+            assert_eq!(others, [1, 0, 1]);
+        }
+
+        #[test]
+        fn a_records_message_that_fits_goes_whole() {
+            let rows: Vec<serde_json::Value> =
+                (1..=3).map(|n| serde_json::json!({ "n": n })).collect();
+            let calls = calls(vec![Message::records("s", &rows, 7).unwrap()], 1024);
+            assert_eq!(calls.len(), 1);
+            assert_eq!(calls[0].0, 3);
         }
     }
 }
