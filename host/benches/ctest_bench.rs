@@ -62,31 +62,8 @@ fn main() {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
 
-    // 1. Instantiation, warm cache.
-    let compile_started = Instant::now();
-    drop(Sandbox::load(&faker, &cache).expect("load source-faker"));
-    let cold_load = compile_started.elapsed();
-    let warm_started = Instant::now();
-    let sandbox = Sandbox::load(&faker, &cache).expect("load source-faker");
-    let warm_load = warm_started.elapsed();
-    assert_eq!(
-        sandbox.cache_outcome,
-        CacheOutcome::Hit,
-        "the second load must come from the cache"
-    );
-    let limits = Limits::default();
-    let deadline = Instant::now() + Duration::from_secs(3600);
-    let network = ctest::network::TestNetwork::none();
-    for _ in 0..1000 {
-        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
-    }
-    let n = 20_000;
-    let started = Instant::now();
-    for _ in 0..n {
-        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
-    }
-    let per_instance = started.elapsed() / n;
-    drop(sandbox);
+    // 1. Loading (cold, then from the cache) and instantiation, warm cache.
+    let (cold_load, warm_load, per_instance) = load_and_instantiate(&faker, &cache, 1000, 20_000);
 
     // 2. A whole run, all suites, 1,000 users, warm cache.
     let config = root().join("plugins/source-faker/config.json");
@@ -260,6 +237,38 @@ fn main() {
     }
 }
 
+/// Loads `wasm` into an empty `cache` (compiling it), then again from the
+/// cache, then times `n` fresh instances after `warmup`: (cold load, cached
+/// load, one instance).
+fn load_and_instantiate(
+    wasm: &Path,
+    cache: &CompileCache,
+    warmup: u32,
+    n: u32,
+) -> (Duration, Duration, Duration) {
+    let started = Instant::now();
+    drop(Sandbox::load(wasm, cache).expect("load the plugin"));
+    let cold = started.elapsed();
+    let started = Instant::now();
+    let sandbox = Sandbox::load(wasm, cache).expect("load the plugin");
+    let warm = started.elapsed();
+    assert_eq!(
+        sandbox.cache_outcome,
+        CacheOutcome::Hit,
+        "the second load must come from the cache"
+    );
+    let (limits, network) = (Limits::default(), ctest::network::TestNetwork::none());
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    for _ in 0..warmup {
+        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
+    }
+    let started = Instant::now();
+    for _ in 0..n {
+        drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
+    }
+    (cold, warm, started.elapsed() / n)
+}
+
 /// One language's figures, on its `numbers` example (the same stream, the
 /// same records: `n`, `square`, `updated_at`).
 struct LanguageFigures {
@@ -284,25 +293,7 @@ fn per_language(work: &Path) -> Vec<LanguageFigures> {
         let wasm = plugins.join(format!("{plugin}.wasm"));
         let cache_dir = tempfile::tempdir().unwrap();
         let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
-        let started = Instant::now();
-        drop(Sandbox::load(&wasm, &cache).expect("load the example"));
-        let cold = started.elapsed();
-        let started = Instant::now();
-        let sandbox = Sandbox::load(&wasm, &cache).expect("load the example");
-        let warm = started.elapsed();
-        assert_eq!(sandbox.cache_outcome, CacheOutcome::Hit);
-        let (limits, network) = (Limits::default(), ctest::network::TestNetwork::none());
-        let deadline = Instant::now() + Duration::from_secs(3600);
-        for _ in 0..50 {
-            drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
-        }
-        let n = 1000;
-        let started = Instant::now();
-        for _ in 0..n {
-            drop(sandbox.instantiate(&limits, deadline, &network).unwrap());
-        }
-        let instance = started.elapsed() / n;
-        drop(sandbox);
+        let (cold, warm, instance) = load_and_instantiate(&wasm, &cache, 50, 1000);
 
         let config = root().join(format!("examples/{example}/config.json"));
         let args = [

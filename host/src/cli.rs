@@ -225,10 +225,12 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     // In replay, the write_back suite runs from its own cassettes, if ever
     // recorded (a run without --allow-writes records none).
     let write_back_cassettes = cassette_dir.join("write_back");
-    let write_back_recorded = std::fs::read_dir(&write_back_cassettes).is_ok_and(|d| {
-        d.flatten()
-            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-    });
+    let write_back_recorded = || {
+        std::fs::read_dir(&write_back_cassettes).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+    };
     let network = crate::network::Network::new(crate::network::NetworkOptions {
         mode: args.http,
         cassette_dir,
@@ -318,7 +320,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         ),
     };
     let writes_refused = match (args.http, args.allow_writes) {
-        (crate::network::Mode::Replay, _) if !write_back_recorded => Some(format!(
+        (crate::network::Mode::Replay, _) if !write_back_recorded() => Some(format!(
             "no write_back cassette in `{}` to replay: record the suite once with --http record --allow-writes",
             write_back_cassettes.display()
         )),

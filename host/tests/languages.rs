@@ -122,58 +122,14 @@ fn the_python_http_example_passes_live_and_in_replay() {
     http_example_passes_live_and_in_replay("python-shop");
 }
 
-/// An HTTP example waits out a 429 for its Retry-After (Python's
-/// `time.sleep`, JavaScript's `setTimeout`, in the sandbox), and passes a run
-/// throttled throughout.
-fn http_example_waits_out_rate_limits(plugin: &str) {
-    let server = shop_api::Server::start(shop_api::Options {
-        throttle_first: 1,
-        retry_after_seconds: 1,
-        ..Default::default()
-    })
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
-    let run = run_plugin(
-        plugin,
-        &config,
-        &["--http", "live", "--run", "connection/check"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    let arrivals = server.stats.arrivals.lock().unwrap().clone();
-    assert!(arrivals.len() >= 2, "one throttled request and its retry");
-    assert!(
-        arrivals[1] - arrivals[0] >= std::time::Duration::from_millis(900),
-        "the retry came after {:?}",
-        arrivals[1] - arrivals[0]
-    );
-
-    let server = shop_api::Server::start(shop_api::Options {
-        throttle_every: Some(4),
-        retry_after_seconds: 0,
-        ..Default::default()
-    })
-    .unwrap();
-    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 30);
-    let run = run_plugin(plugin, &config, &["--http", "live"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        server
-            .stats
-            .throttled
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 5
-    );
-}
-
 #[test]
 fn the_python_http_example_waits_out_rate_limits() {
-    http_example_waits_out_rate_limits("python-shop");
+    shop_connector_waits_out_rate_limits("python-shop");
 }
 
 #[test]
 fn the_typescript_http_example_waits_out_rate_limits() {
-    http_example_waits_out_rate_limits("ts-shop");
+    shop_connector_waits_out_rate_limits("ts-shop");
 }
 
 /// The network policy holds for each language's HTTP client: the spec allows

@@ -6,7 +6,6 @@ mod support;
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::time::Duration;
 
 use support::*;
 
@@ -308,53 +307,7 @@ fn server_url_of(config: &Path) -> String {
 
 #[test]
 fn source_shop_waits_out_rate_limits() {
-    // The first request gets 429 with Retry-After: 1.
-    let server = shop(shop_api::Options {
-        throttle_first: 1,
-        retry_after_seconds: 1,
-        ..Default::default()
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let config = shop_config(dir.path(), &server.base_url(), 50);
-    let run = run_plugin(
-        "source-shop",
-        &config,
-        &["--http", "live", "--run", "connection/check"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    let arrivals = server.stats.arrivals.lock().unwrap().clone();
-    // (The check's request and its retry come first; basic_read's read runs
-    // after, because later suites need it even under --run.)
-    assert!(arrivals.len() >= 2, "one throttled request and its retry");
-    assert_eq!(
-        server
-            .stats
-            .throttled
-            .load(std::sync::atomic::Ordering::Relaxed),
-        1
-    );
-    assert!(
-        arrivals[1] - arrivals[0] >= Duration::from_millis(900),
-        "the retry came after {:?}",
-        arrivals[1] - arrivals[0]
-    );
-
-    // Throttled throughout a whole run (no wait), every suite still passes.
-    let server = shop(shop_api::Options {
-        throttle_every: Some(4),
-        retry_after_seconds: 0,
-        ..Default::default()
-    });
-    let config = shop_config(dir.path(), &server.base_url(), 30);
-    let run = run_plugin("source-shop", &config, &["--http", "live"]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(
-        server
-            .stats
-            .throttled
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 5
-    );
+    shop_connector_waits_out_rate_limits("source-shop");
 }
 
 #[test]

@@ -61,10 +61,11 @@ try {
   await bundle.write({ file: js, format: "esm" });
   // A module that exports `writeBack` (the SDK's `exportWriteBack`) needs
   // the world that exports the write-back interface.
-  const world = /^export\s+(const|let|var|function)\s+writeBack\b/m.test(readFileSync(js, "utf8"))
-    || /^export\s*\{[^}]*\bwriteBack\b[^}]*\}/m.test(readFileSync(js, "utf8"))
-    ? "connector-with-write-back"
-    : "connector";
+  const bundled = readFileSync(js, "utf8");
+  const exportsWriteBack =
+    /^export\s+(const|let|var|function)\s+writeBack\b/m.test(bundled) ||
+    /^export\s*\{[^}]*\bwriteBack\b[^}]*\}/m.test(bundled);
+  const world = exportsWriteBack ? "connector-with-write-back" : "connector";
   run("componentize-js", [js, "--wit", join(root, "wit"), "--world-name", world, "-o", resolve(out)]);
 } finally {
   rmSync(work, { recursive: true, force: true });

@@ -85,18 +85,19 @@ impl fmt::Display for LoadError {
                     known => format!(" ({known}: {})", known.build()),
                 }
             ),
-            LoadFailure::NotWasm { path } => match Language::of_source(path) {
-                Some(source) => write!(
-                    f,
-                    "{}: this is {source} source, not a WebAssembly component\n  fix: {}, then pass the `.wasm` file it writes",
-                    path.display(),
-                    source.build()
-                ),
-                None => write!(
+            // The language of a file that is not wasm is its extension's.
+            LoadFailure::NotWasm { path } => match language {
+                Language::Unknown => write!(
                     f,
                     "{}: not a WebAssembly file (it does not start with the `\\0asm` header)\n  fix: pass the `.wasm` component your build produced; {}",
                     path.display(),
                     language.build()
+                ),
+                source => write!(
+                    f,
+                    "{}: this is {source} source, not a WebAssembly component\n  fix: {}, then pass the `.wasm` file it writes",
+                    path.display(),
+                    source.build()
                 ),
             },
             LoadFailure::CoreModule { path } => write!(
@@ -138,9 +139,9 @@ impl fmt::Display for LoadError {
                     exports.join(", ")
                 },
                 if *interface == "source" {
-                    language.export_source().to_string()
+                    language.export_source()
                 } else {
-                    language.export_write_back().to_string()
+                    language.export_write_back()
                 }
             ),
             LoadFailure::UnsupportedImport {

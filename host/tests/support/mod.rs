@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -145,4 +146,44 @@ pub fn shop_config(dir: &Path, base_url: &str, api_key: &str, page_size: u32) ->
     )
     .unwrap();
     config
+}
+
+/// A connector of the shop API (source-shop, python-shop, ts-shop) waits out
+/// a 429 for its Retry-After (a sleep in the sandbox: Rust's, Python's
+/// `time.sleep`, JavaScript's `setTimeout`), and passes a run throttled
+/// throughout.
+pub fn shop_connector_waits_out_rate_limits(plugin: &str) {
+    let server = shop_api::Server::start(shop_api::Options {
+        throttle_first: 1,
+        retry_after_seconds: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
+    let run = run_plugin(
+        plugin,
+        &config,
+        &["--http", "live", "--run", "connection/check"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let arrivals = server.stats.arrivals.lock().unwrap().clone();
+    assert!(arrivals.len() >= 2, "one throttled request and its retry");
+    assert_eq!(server.stats.throttled.load(Ordering::Relaxed), 1);
+    assert!(
+        arrivals[1] - arrivals[0] >= std::time::Duration::from_millis(900),
+        "the retry came after {:?}",
+        arrivals[1] - arrivals[0]
+    );
+
+    let server = shop_api::Server::start(shop_api::Options {
+        throttle_every: Some(4),
+        retry_after_seconds: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 30);
+    let run = run_plugin(plugin, &config, &["--http", "live"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(server.stats.throttled.load(Ordering::Relaxed) > 5);
 }
