@@ -142,6 +142,7 @@ fn main() {
     let server = shop_api::Server::start(shop_api::Options::default()).expect("start the shop API");
     let shop_config = support::shop_config(work.path(), &server.base_url(), "shop-test-key", 50);
     let cassettes = work.path().join("cassettes");
+    let shop_url = server.base_url();
     let shop_args = |mode: &'static str| {
         [
             "run".to_string(),
@@ -152,6 +153,9 @@ fn main() {
             mode.into(),
             "--cassette-dir".into(),
             cassettes.display().to_string(),
+            // The shop API listens on loopback: the operator's grant.
+            "--allow-host".into(),
+            shop_url.clone(),
         ]
     };
     let live_args = shop_args("record");

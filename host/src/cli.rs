@@ -35,6 +35,10 @@ enum Command {
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
+    /// Internal: compile the component on stdin (a child of `ctest run`, so
+    /// that a compilation past its time limit can be killed).
+    #[command(name = "__compile", hide = true)]
+    Compile,
 }
 
 #[derive(Args)]
@@ -98,9 +102,19 @@ struct RunArgs {
     #[arg(long = "allow-host", value_name = "ENTRY")]
     allow_hosts: Vec<String>,
 
+    /// Let the test configuration name files in DIR even though DIR is
+    /// outside the test configuration's own directory (repeatable; operator
+    /// only: without it, such paths are refused).
+    #[arg(long = "allow-path", value_name = "DIR")]
+    allow_paths: Vec<PathBuf>,
+
     /// The largest HTTP response body a plugin may receive, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::network::NetworkOptions::default().max_response_bytes)]
     max_response_size: usize,
+
+    /// The largest HTTP request body a plugin may send, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::network::NetworkOptions::default().max_request_bytes)]
+    max_request_size: usize,
 
     /// The test-utils component that writes to the source for the write_back
     /// suite (default: the connector's own `write-back` export, if any).
@@ -151,6 +165,10 @@ struct RunArgs {
     /// Compile the component afresh and keep no compiled copy.
     #[arg(long)]
     no_cache: bool,
+
+    /// Time limit of compiling one component, in seconds (operator only).
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::sandbox::DEFAULT_COMPILE_TIMEOUT.as_secs_f64())]
+    compile_timeout: f64,
 }
 
 /// A problem with what the user gave: printed as is, exit code 2.
@@ -159,6 +177,7 @@ struct UsageError(String);
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compile => return crate::sandbox::compile_child_main(),
         Command::Run(args) => run(*args),
         Command::New(args) => new(args).map(|()| Summary::default()),
     };
@@ -201,10 +220,16 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         None => (TestConfig::default(), Default::default(), PathBuf::new()),
         Some(path) => {
             let (config, base) = test_config::load(path).map_err(UsageError)?;
-            let suites = test_config::prepare(&config, &base).map_err(UsageError)?;
+            let suites =
+                test_config::prepare(&config, path, &args.allow_paths).map_err(UsageError)?;
+            let confine = |key: &str, p: Option<PathBuf>| {
+                p.map(|p| test_config::confine(&base, key, &p, &args.allow_paths))
+                    .transpose()
+                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))
+            };
             let config = TestConfig {
-                config_path: config.config_path.map(|p| base.join(p)),
-                cassette_dir: config.cassette_dir.map(|p| base.join(p)),
+                config_path: confine("config_path", config.config_path.clone())?,
+                cassette_dir: confine("cassette_dir", config.cassette_dir.clone())?,
                 ..config
             };
             (config, suites, base)
@@ -238,6 +263,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         widen: args.allow_hosts.clone(),
         narrow: test_config.allowed_hosts.clone(),
         max_response_bytes: args.max_response_size,
+        max_request_bytes: args.max_request_size,
         ..Default::default()
     })
     .map_err(UsageError)?;
@@ -298,11 +324,24 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         max_messages: args.max_messages,
         ..Limits::default()
     };
-    let cache = CompileCache::new(if args.no_cache {
+    if !(args.compile_timeout.is_finite() && args.compile_timeout > 0.0) {
+        return Err(UsageError(format!(
+            "--compile-timeout {}: expected a positive number of seconds, for example `--compile-timeout 300`",
+            args.compile_timeout
+        )));
+    }
+    let mut cache = CompileCache::new(if args.no_cache {
         None
     } else {
         args.cache_dir.clone().or_else(CompileCache::default_dir)
     });
+    cache.compile_timeout = Duration::from_secs_f64(args.compile_timeout);
+    for warning in cache.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        crate::sandbox::compile_in_child_processes(exe);
+    }
     let sandbox = Sandbox::load(&args.plugin, &cache).map_err(|e| UsageError(e.to_string()))?;
     let previous = match &args.previous {
         None => None,

@@ -22,10 +22,110 @@ pub fn schema_problem(schema: &Value) -> Option<String> {
             e.schema_path().as_str()
         ));
     }
-    if let Err(e) = jsonschema::draft7::new(schema) {
+    if let Some(problem) = complexity_problem(schema) {
+        return Some(problem);
+    }
+    if let Err(e) = validator(schema) {
         return Some(format!("it does not compile: {e}"));
     }
     None
+}
+
+/// The most schema nodes one validation may visit, counting each `$ref`
+/// followed as a copy of its target: a bound on the work per record.
+/// Real schemas stay in the thousands; an `allOf` of two references to a
+/// schema that does the same, thirty deep, is a billion.
+pub const MAX_SCHEMA_NODES: usize = 100_000;
+
+/// The longest `pattern` (or `patternProperties` key) compiled.
+pub const MAX_PATTERN_LEN: usize = 1_000;
+
+/// Why validating against `schema` could cost without bound: `$ref`/`allOf`
+/// fan-out past [`MAX_SCHEMA_NODES`], or a pattern past [`MAX_PATTERN_LEN`].
+/// Local references (`#/definitions/...`, `#/$defs/...`) are followed, each
+/// once per path (a recursive schema is bounded by the record's depth).
+pub fn complexity_problem(schema: &Value) -> Option<String> {
+    fn visit<'a>(
+        root: &'a Value,
+        node: &'a Value,
+        at: &str,
+        stack: &mut Vec<&'a str>,
+        count: &mut usize,
+    ) -> Result<(), String> {
+        *count += 1;
+        if *count > MAX_SCHEMA_NODES {
+            return Err(format!(
+                "validating against it would visit more than {MAX_SCHEMA_NODES} schema nodes per record (`$ref`/`allOf` fan-out, here at `{}`)",
+                pointer_or_root(at)
+            ));
+        }
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(p)) = map.get("pattern")
+                    && p.len() > MAX_PATTERN_LEN
+                {
+                    return Err(format!(
+                        "the pattern at `{at}/pattern` is {} characters long (at most {MAX_PATTERN_LEN})",
+                        p.len()
+                    ));
+                }
+                if let Some(Value::Object(props)) = map.get("patternProperties")
+                    && let Some(long) = props.keys().find(|k| k.len() > MAX_PATTERN_LEN)
+                {
+                    return Err(format!(
+                        "a pattern of `{at}/patternProperties` is {} characters long (at most {MAX_PATTERN_LEN})",
+                        long.len()
+                    ));
+                }
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && let Some(pointer) = r.strip_prefix('#')
+                    && !stack.contains(&r.as_str())
+                    && let Some(target) = root.pointer(pointer)
+                {
+                    stack.push(r);
+                    visit(root, target, &format!("{at}/$ref"), stack, count)?;
+                    stack.pop();
+                }
+                for (k, v) in map {
+                    // Definitions are visited where they are referenced.
+                    if k == "definitions"
+                        || k == "$defs"
+                        || k == "enum"
+                        || k == "const"
+                        || k == "default"
+                        || k == "examples"
+                    {
+                        continue;
+                    }
+                    visit(root, v, &format!("{at}/{k}"), stack, count)?;
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    visit(root, v, &format!("{at}/{i}"), stack, count)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let mut count = 0;
+    visit(schema, schema, "", &mut Vec::new(), &mut count).err()
+}
+
+/// A draft 7 validator of `schema`, with patterns under a backtracking limit
+/// (patterns without look-around or back-references run on the linear-time
+/// `regex` engine; the others stop after a bounded number of steps).
+pub fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    base_options().build(schema).map_err(|e| e.to_string())
+}
+
+fn base_options() -> jsonschema::ValidationOptions<'static> {
+    jsonschema::draft7::options().with_pattern_options(
+        jsonschema::PatternOptions::fancy_regex()
+            .backtrack_limit(100_000)
+            .size_limit(4 << 20),
+    )
 }
 
 pub fn pointer_or_root(p: &str) -> &str {
@@ -181,7 +281,10 @@ pub fn field_schema<'a>(schema: &'a Value, path: &[String]) -> Option<&'a Value>
 /// zone meaning UTC) and `date` is a calendar date `YYYY-MM-DD`. email, ipv4,
 /// ipv6 and uri are jsonschema's own checks.
 pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
-    jsonschema::draft7::options()
+    if let Some(problem) = complexity_problem(schema) {
+        return Err(problem);
+    }
+    base_options()
         .should_validate_formats(true)
         .with_format("date-time", |s: &str| {
             crate::cursor::parse_instant(s).is_some() && s.contains(['T', 't', ' '])
@@ -641,5 +744,63 @@ mod tests {
         assert!(schema_problem(&json!({"type": "object"})).is_none());
         assert!(schema_problem(&json!({"type": "objekt"})).is_some());
         assert!(schema_problem(&json!([1])).is_some());
+    }
+}
+
+#[cfg(test)]
+mod hostile_schemas {
+    use super::*;
+    use serde_json::json;
+
+    /// Hostile: each definition is an `allOf` of two references to the next,
+    /// thirty deep: a billion schema nodes per record.
+    #[test]
+    fn ref_fan_out_is_refused_and_recursion_is_not() {
+        let mut defs = serde_json::Map::new();
+        for i in 0..30 {
+            defs.insert(
+                format!("d{i}"),
+                json!({"allOf": [{"$ref": format!("#/definitions/d{}", i + 1)}, {"$ref": format!("#/definitions/d{}", i + 1)}]}),
+            );
+        }
+        defs.insert("d30".into(), json!({"type": "object"}));
+        let bomb = json!({"definitions": defs, "$ref": "#/definitions/d0"});
+        let problem = complexity_problem(&bomb).unwrap();
+        assert!(
+            problem.contains("more than 100000 schema nodes"),
+            "{problem}"
+        );
+        assert!(schema_problem(&bomb).unwrap().contains("schema nodes"));
+        assert!(record_validator(&bomb).is_err());
+
+        // A recursive schema (a tree) is bounded by the record, not refused.
+        let tree = json!({
+            "definitions": {"node": {"type": "object", "properties": {
+                "children": {"type": "array", "items": {"$ref": "#/definitions/node"}}
+            }}},
+            "$ref": "#/definitions/node"
+        });
+        assert_eq!(complexity_problem(&tree), None);
+        assert!(record_validator(&tree).is_ok());
+    }
+
+    /// Hostile: a pattern that backtracks catastrophically on a backtracking
+    /// engine, and one that needs backtracking (a back-reference): both end.
+    #[test]
+    fn patterns_cannot_take_unbounded_time() {
+        let schema = json!({"type": "object", "properties": {
+            "a": {"type": "string", "pattern": "^(a+)+$"},
+            "b": {"type": "string", "pattern": "^(a|a)*(x)\\1$"}
+        }});
+        let v = record_validator(&schema).unwrap();
+        let long = format!("{}b", "a".repeat(50_000));
+        assert!(!v.is_valid(&json!({"a": long})));
+        assert!(!v.is_valid(&json!({"b": format!("{}!", "a".repeat(5_000))})));
+        let too_long = json!({"type": "string", "pattern": "a".repeat(2_000)});
+        assert!(
+            complexity_problem(&too_long)
+                .unwrap()
+                .contains("characters long")
+        );
     }
 }

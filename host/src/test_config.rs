@@ -477,53 +477,151 @@ pub struct PreparedSuite {
     pub sets: Vec<PreparedSet>,
 }
 
+/// A path the test configuration gives at `key`, resolved against its
+/// directory `base` and confined to it: an absolute path, one whose `..`
+/// climbs out, or one reached through a symbolic link that leads out is
+/// refused, unless it lies in a directory the operator allowed
+/// (`--allow-path`). A test configuration is the tenant's: it must not hand
+/// the plugin, or a report, a file of the runner's or another tenant's, nor
+/// make record mode write elsewhere.
+pub fn confine(
+    base: &Path,
+    key: &str,
+    path: &Path,
+    allowed: &[PathBuf],
+) -> Result<PathBuf, String> {
+    let base = if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    };
+    let joined = base.join(path);
+    let refuse = |why: &str| {
+        format!(
+            "{key}: `{}` {why}; paths in a test configuration stay inside its directory `{}`\n  fix: use a path relative to that directory, or (as the operator) allow the directory with --allow-path DIR",
+            path.display(),
+            base.display()
+        )
+    };
+    let operator_allows = |p: &Path| {
+        real_path(p).is_some_and(|real| {
+            allowed
+                .iter()
+                .filter_map(|dir| dir.canonicalize().ok())
+                .any(|dir| real.starts_with(dir))
+        })
+    };
+    if operator_allows(&joined) {
+        return Ok(joined);
+    }
+    if path.is_absolute() || path.has_root() {
+        return Err(refuse("is an absolute path"));
+    }
+    let mut depth = 0usize;
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir if depth == 0 => {
+                return Err(refuse("climbs out with `..`"));
+            }
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    let (Some(real), Some(real_base)) = (real_path(&joined), real_path(base)) else {
+        return Ok(joined);
+    };
+    if !real.starts_with(&real_base) {
+        return Err(refuse(&format!(
+            "leads out through a symbolic link (to `{}`)",
+            real.display()
+        )));
+    }
+    Ok(joined)
+}
+
+/// The path with every symbolic link resolved: the file's own when it exists,
+/// else its nearest existing ancestor's with the rest appended.
+fn real_path(path: &Path) -> Option<PathBuf> {
+    if let Ok(real) = path.canonicalize() {
+        return Some(real);
+    }
+    let parent = path.parent()?;
+    let name = path.file_name()?;
+    Some(
+        real_path(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        })?
+        .join(name),
+    )
+}
+
 /// Reads every file the test configuration names, so that a missing or broken
-/// one stops the run before it starts.
+/// one stops the run before it starts. Each path is [`confine`]d.
 pub fn prepare(
     config: &TestConfig,
-    base: &Path,
+    file: &Path,
+    allowed: &[PathBuf],
 ) -> Result<BTreeMap<&'static str, PreparedSuite>, String> {
+    let base = file.parent().unwrap_or(Path::new("."));
+    let confined = |key: &str, p: &Path| {
+        confine(base, key, p, allowed).map_err(|e| format!("{}: {e}", file.display()))
+    };
     let mut out = BTreeMap::new();
     for suite in crate::suites::SUITES {
         let Some(s) = config.acceptance_tests.suite(suite) else {
             continue;
         };
         let mut sets = Vec::new();
-        for set in &s.tests {
+        for (i, set) in s.tests.iter().enumerate() {
+            let key = |k: &str| format!("acceptance_tests.{suite}.tests[{i}].{k}");
             let config = match &set.config_path {
                 None => None,
                 Some(p) => {
-                    let value = read_json(base, p, "config")?;
+                    let p = &confined(&key("config_path"), p)?;
+                    let value = read_json(Path::new(""), p, "config")?;
                     if !value.is_object() {
-                        return Err(format!(
-                            "{}: the config is not a JSON object",
-                            base.join(p).display()
-                        ));
+                        return Err(format!("{}: the config is not a JSON object", p.display()));
                     }
-                    Some((value, base.join(p).display().to_string()))
+                    Some((value, p.display().to_string()))
                 }
             };
             let streams = match &set.configured_catalog_path {
                 None => None,
-                Some(p) => Some(catalog_streams(&read_json(base, p, "configured catalog")?).ok_or_else(|| {
+                Some(p) => Some({
+                    let p = &confined(&key("configured_catalog_path"), p)?;
+                    catalog_streams(&read_json(Path::new(""), p, "configured catalog")?).ok_or_else(|| {
                     format!(
                         "{}: the configured catalog has no `streams` list of {{\"stream\": {{\"name\": ...}}}} or {{\"name\": ...}}",
-                        base.join(p).display()
+                        p.display()
                     )
-                })?),
+                })?
+                }),
             };
-            let future_state = match set.future_state.as_ref().and_then(|f| f.future_state_path.as_ref()) {
+            let future_state = match set
+                .future_state
+                .as_ref()
+                .and_then(|f| f.future_state_path.as_ref())
+            {
                 None => None,
-                Some(p) => Some(states(&read_json(base, p, "future state")?).ok_or_else(|| {
+                Some(p) => Some({
+                    let p = &confined(&key("future_state.future_state_path"), p)?;
+                    states(&read_json(Path::new(""), p, "future state")?).ok_or_else(|| {
                     format!(
                         "{}: the future state is neither a list of {{\"stream\": ..., \"data\": ...}} nor an object of stream -> state",
-                        base.join(p).display()
+                        p.display()
                     )
-                })?),
+                })?
+                }),
             };
             let expected_records = match set.expect_records.as_ref().and_then(|e| e.path.as_ref()) {
                 None => None,
-                Some(p) => Some(read_expected_records(&base.join(p))?),
+                Some(p) => Some(read_expected_records(&confined(
+                    &key("expect_records.path"),
+                    p,
+                )?)?),
             };
             sets.push(PreparedSet {
                 set: set.clone(),

@@ -130,6 +130,16 @@ impl Cassette {
     }
 
     pub fn read(path: &Path) -> Result<Cassette, String> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| format!("{}: cannot read the cassette: {e}", path.display()))?
+            .len();
+        if size > MAX_CASSETTE_BYTES {
+            return Err(format!(
+                "{}: the cassette is {size} bytes, more than the {} MiB ctest reads\n  fix: record it again with --http record (smaller pages)",
+                path.display(),
+                MAX_CASSETTE_BYTES >> 20
+            ));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the cassette: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| {
@@ -188,6 +198,15 @@ impl Player {
         )
     }
 
+    /// Whether some interaction has this request's method and URL: the
+    /// cassette's answer before the body is read.
+    pub fn knows(&self, request: &RecordedRequest) -> bool {
+        let url = request.match_url(&self.ignored_query);
+        self.interactions.iter().any(|i| {
+            i.request.method == request.method && i.request.match_url(&self.ignored_query) == url
+        })
+    }
+
     /// The recorded response to `request` (already masked): the first unused
     /// interaction that matches, else a used one (a request repeated more
     /// often than when recorded). `Err` names the closest recorded request.
@@ -204,15 +223,22 @@ impl Player {
             self.used[i] = true;
             return Ok(self.interactions[i].response.clone());
         }
+        // Bounded work, whatever the cassette holds: the first interactions,
+        // their URLs clipped.
+        let wanted_url = crate::sandbox::clip_to(&wanted.1, CLOSEST_URL_BYTES);
         let closest = self
             .interactions
             .iter()
+            .take(CLOSEST_CANDIDATES)
             .map(|i| &i.request)
             .min_by_key(|r| {
                 let k = self.key(r);
                 (
                     (k.0 != wanted.0) as u8,
-                    edit_distance(&k.1, &wanted.1),
+                    edit_distance(
+                        &crate::sandbox::clip_to(&k.1, CLOSEST_URL_BYTES),
+                        &wanted_url,
+                    ),
                     (k.2 != wanted.2) as u8,
                 )
             });
@@ -222,7 +248,11 @@ impl Player {
             } else {
                 format!(" with body {}", crate::sandbox::clip_to(&r.body, 200))
             };
-            format!("{} {}{body}", r.method, r.match_url(&self.ignored_query))
+            format!(
+                "{} {}{body}",
+                crate::sandbox::clip_to(&r.method, 20),
+                crate::sandbox::clip_to(&r.match_url(&self.ignored_query), 500)
+            )
         };
         Err(match closest {
             None => format!(
@@ -240,8 +270,15 @@ impl Player {
     }
 }
 
-/// Levenshtein distance over bytes, capped in cost by the lengths involved
-/// (URLs are short).
+/// How many recorded requests are compared with a missed one, and how much of
+/// each URL: the edit distance is quadratic in the length.
+const CLOSEST_CANDIDATES: usize = 1000;
+const CLOSEST_URL_BYTES: usize = 256;
+
+/// The largest cassette file read (a hostile one is refused, not loaded).
+pub const MAX_CASSETTE_BYTES: u64 = 256 << 20;
+
+/// Levenshtein distance over bytes; callers clip the strings first.
 fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut prev: Vec<usize> = (0..=b.len()).collect();

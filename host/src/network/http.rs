@@ -1,8 +1,10 @@
 //! wasi:http outgoing requests. wasmtime-wasi-http hands each request to
 //! [`HttpHooks::send_request`]; ctest checks it against the policy, then makes
 //! it with reqwest (connecting only to the addresses it checked), or serves it
-//! from the test's cassette. The request body is read in full first, so a
-//! denial reaches the plugin as a denial, not a reset connection.
+//! from the test's cassette. The policy (in replay, the cassette) decides on
+//! the method and URL before any of the body is read; the body is then read
+//! under `--max-request-size`, so a plugin cannot make the host buffer
+//! gigabytes for a host it may not reach.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -50,7 +52,6 @@ impl WasiHttpHooks for HttpHooks {
         let call = lock(&self.call).clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
-            let body = body.collect().await?.to_bytes();
             let timeout = options
                 .and_then(|o| o.first_byte_timeout)
                 .unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
@@ -97,11 +98,38 @@ fn headers_of(map: &http::HeaderMap) -> BTreeMap<String, String> {
 }
 
 impl TestNetwork {
+    /// The request body, once the request is allowed: at most
+    /// `--max-request-size` bytes are read.
+    async fn read_body(
+        &self,
+        call: &str,
+        method: &http::Method,
+        url: &str,
+        body: WasiBody,
+    ) -> Result<Bytes, Error> {
+        let cap = self.0.network.options.max_request_bytes;
+        match http_body_util::Limited::new(body, cap).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                self.problem(format!(
+                    "the body of the request {method} {} during `{call}` is larger than {cap} bytes\n\
+                     fix: send smaller requests (or, as the operator, raise the limit with --max-request-size BYTES)",
+                    self.0.redactor.redact(&crate::sandbox::clip_to(url, 200))
+                ));
+                Err(Error::HttpRequestBodySize(Some(cap as u64)))
+            }
+            Err(e) => match e.downcast::<Error>() {
+                Ok(code) => Err(*code),
+                Err(other) => Err(Error::InternalError(Some(other.to_string()))),
+            },
+        }
+    }
+
     async fn http(
         &self,
         call: &str,
         parts: http::request::Parts,
-        body: Bytes,
+        body: WasiBody,
         timeout: Duration,
     ) -> Result<http::Response<Bytes>, Error> {
         let uri = &parts.uri;
@@ -110,16 +138,34 @@ impl TestNetwork {
         let host_text = uri.host().unwrap_or_default().to_string();
         let host = Host::parse(&host_text);
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let recorded = RecordedRequest {
+        let mut recorded = RecordedRequest {
             method: parts.method.to_string(),
             url: uri.to_string(),
             headers: headers_of(&parts.headers),
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: String::new(),
         };
 
         if let TestMode::Replay(player) = &self.0.mode {
-            let masked = recorded.masked(&self.0.redactor);
-            return match lock(player).play(&masked) {
+            let mut masked = recorded.masked(&self.0.redactor);
+            // The cassette decides on the method and URL before the body is read.
+            if lock(player).knows(&masked) {
+                let body = self
+                    .read_body(call, &parts.method, &recorded.url, body)
+                    .await?;
+                masked.body = self.0.redactor.redact(&String::from_utf8_lossy(&body));
+            }
+            let played = lock(player).play(&masked);
+            return match played {
+                Ok(r) if r.body.len() > self.0.network.options.max_response_bytes => {
+                    let cap = self.0.network.options.max_response_bytes;
+                    self.problem(format!(
+                        "the recorded response to {} {} during `{call}` is larger than {cap} bytes\n\
+                         fix: record the cassette again with smaller pages (or, as the operator, raise the limit with --max-response-size BYTES)",
+                        parts.method,
+                        self.0.redactor.redact(&crate::sandbox::clip_to(&recorded.url, 200))
+                    ));
+                    Err(Error::HttpResponseBodySize(Some(cap as u64)))
+                }
                 Ok(r) => Ok(replayed(r)),
                 Err(miss) => {
                     self.problem(format!(
@@ -160,6 +206,10 @@ impl TestNetwork {
         if let Host::Name(n) = &host {
             lock(&self.0.network.pins).insert(n.clone(), addresses);
         }
+        let body = self
+            .read_body(call, &parts.method, &recorded.url, body)
+            .await?;
+        recorded.body = String::from_utf8_lossy(&body).into_owned();
 
         let mut request = self
             .0

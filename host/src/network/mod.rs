@@ -56,8 +56,10 @@ pub struct NetworkOptions {
     pub widen: Vec<String>,
     /// The test configuration's `allowed_hosts`: the spec's entries to keep.
     pub narrow: Option<Vec<String>>,
-    /// The largest HTTP response body accepted.
+    /// The largest HTTP response body accepted (live and in replay).
     pub max_response_bytes: usize,
+    /// The largest HTTP request body a plugin may send.
+    pub max_request_bytes: usize,
     /// Connecting to a host must take less than this.
     pub connect_timeout: Duration,
 }
@@ -71,6 +73,7 @@ impl Default for NetworkOptions {
             widen: Vec::new(),
             narrow: None,
             max_response_bytes: 32 << 20,
+            max_request_bytes: 32 << 20,
             connect_timeout: Duration::from_secs(10),
         }
     }
@@ -142,7 +145,7 @@ impl Network {
             }
         };
         if spec_entries.is_some() {
-            let widened = Policy::from_entries(&self.options.widen, config);
+            let widened = Policy::from_operator(&self.options.widen, config);
             policy.entries.extend(widened.entries);
             policy.unusable.extend(widened.unusable);
         }
@@ -321,22 +324,36 @@ impl TestNetwork {
         } else {
             format!("; unusable entries: {}", policy.unusable.join("; "))
         };
-        let (why, entry) = match refusal {
-            Refusal::NotAllowed => (
-                format!("no entry allows it ({allowed}{unusable})"),
-                Policy::suggestion(path, host, port),
-            ),
-            Refusal::NonPublic(ip) => (
+        let message = match refusal {
+            Refusal::NotAllowed => {
+                let entry = Policy::suggestion(path, host, port);
+                let fix = match host {
+                    Host::Ip(ip) if !policy::is_public(*ip) => format!(
+                        "{ip} is a non-public address, which only the operator grants: if this run should reach it, pass --allow-host {entry}"
+                    ),
+                    _ => format!(
+                        "if the connector needs it, add `{entry}` to `allowed-hosts` in its spec (or, as the operator, pass --allow-host {entry})"
+                    ),
+                };
                 format!(
-                    "it is or resolves to {ip}, a non-public address, which only an entry naming it (an IP literal, or localhost) allows"
-                ),
-                Policy::suggestion(path, &Host::Ip(ip), port),
-            ),
+                    "the network policy denied {on} during `{call}`: no entry allows it ({allowed}{unusable})\n\
+                     fix: {fix}"
+                )
+            }
+            Refusal::NonPublic(ip) => {
+                // Name the host as the plugin did, so the grant covers it.
+                let named = match host {
+                    Host::Name(_) => host.clone(),
+                    Host::Ip(_) => Host::Ip(ip),
+                };
+                let entry = Policy::suggestion(path, &named, port);
+                format!(
+                    "the network policy denied {on} during `{call}`: it is or resolves to {ip}, a non-public address (loopback, private, link-local or metadata, or reserved), which only the operator grants: never the spec's `allowed-hosts`, nor a config value\n\
+                     fix: if this run should reach it, the operator passes --allow-host {entry}"
+                )
+            }
         };
-        self.problem(format!(
-            "the network policy denied {on} during `{call}`: {why}\n\
-             fix: if the connector needs it, add `{entry}` to `allowed-hosts` in its spec (or, as the operator, pass --allow-host {entry})"
-        ));
+        self.problem(message);
     }
 
     /// The socket address check of an instance: a connection or datagram is

@@ -13,11 +13,14 @@
 //!   dotted path, so `${base_url}` may stand for a whole URL (whose path is
 //!   ignored).
 //!
-//! Non-public addresses (loopback, private, link-local, shared, multicast,
-//! documentation and other reserved ranges, IPv4-mapped and NAT64 forms
-//! included) are reachable only through an entry that names them: an IP
-//! literal, or `localhost`. A name that resolves to one is refused, so DNS
-//! cannot steer a plugin around the policy.
+//! Non-public addresses (loopback, private, link-local and cloud metadata,
+//! shared (CGNAT), multicast, documentation and other reserved ranges,
+//! IPv4-mapped and NAT64 forms included) are reachable only through an entry
+//! of the operator's (`--allow-host`, or a batch job file's operator section)
+//! that names them: an IP literal or a host name. Never through the spec's
+//! entries, nor through a config value substituted into one: both are the
+//! tenant's. A name that resolves to one is refused, so DNS cannot steer a
+//! plugin around the policy.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -67,6 +70,8 @@ enum PortPattern {
 pub struct Entry {
     /// As written (before substitution), for messages.
     pub source: String,
+    /// Given by the operator: only such an entry grants non-public addresses.
+    pub operator: bool,
     /// `None`: any scheme.
     scheme: Option<String>,
     host: HostPattern,
@@ -117,6 +122,7 @@ impl Entry {
         };
         Ok(Entry {
             source: source.to_string(),
+            operator: false,
             scheme,
             host,
             port,
@@ -152,14 +158,10 @@ impl Entry {
         }
     }
 
-    /// Whether the entry names non-public addresses explicitly: an IP literal
-    /// or `localhost`.
-    fn explicit_private(&self) -> bool {
-        match &self.host {
-            HostPattern::Ip(_) => true,
-            HostPattern::Name(n) => n == "localhost",
-            _ => false,
-        }
+    /// Whether the entry grants non-public addresses: an operator's entry
+    /// naming the host (an IP literal or a name, not a wildcard).
+    fn grants_non_public(&self) -> bool {
+        self.operator && matches!(self.host, HostPattern::Ip(_) | HostPattern::Name(_))
     }
 }
 
@@ -253,12 +255,22 @@ pub struct Policy {
 pub enum Refusal {
     /// No entry names the host (with this scheme and port).
     NotAllowed,
-    /// An entry names the host, but it is (or resolves to) a non-public
-    /// address that no entry names explicitly.
+    /// It is (or resolves to) a non-public address that no operator's entry
+    /// names.
     NonPublic(IpAddr),
 }
 
 impl Policy {
+    /// The operator's entries (`--allow-host`), which may grant non-public
+    /// addresses.
+    pub fn from_operator(entries: &[String], config: &Value) -> Policy {
+        let mut policy = Self::from_entries(entries, config);
+        for e in &mut policy.entries {
+            e.operator = true;
+        }
+        policy
+    }
+
     /// The policy from the spec's entries with `${path}` replaced from `config`.
     pub fn from_entries(entries: &[String], config: &Value) -> Policy {
         let mut policy = Policy::default();
@@ -294,7 +306,7 @@ impl Policy {
         if entries.is_empty() {
             return Err(Refusal::NotAllowed);
         }
-        let explicit = entries.iter().any(|e| e.explicit_private());
+        let explicit = entries.iter().any(|e| e.grants_non_public());
         let ips: Vec<IpAddr> = match host {
             Host::Ip(ip) => vec![*ip],
             Host::Name(_) => addresses.to_vec(),
@@ -500,10 +512,11 @@ mod tests {
             p.check(Path::Udp, &name("db.vendor.net"), Some(5432), &public),
             Err(Refusal::NotAllowed)
         );
-        // The URL's loopback address is named explicitly.
+        // The URL's loopback address is named, but by the spec: refused as
+        // non-public (only the operator grants it).
         assert_eq!(
             p.check(Path::Http, &Host::Ip(ip("127.0.0.1")), Some(8080), &[]),
-            Ok(())
+            Err(Refusal::NonPublic(ip("127.0.0.1")))
         );
         assert_eq!(
             p.check(Path::Http, &Host::Ip(ip("127.0.0.1")), Some(8081), &[]),
@@ -550,7 +563,7 @@ mod tests {
             p.check(Path::Tcp, &Host::Ip(ip("192.168.1.1")), Some(22), &[]),
             Err(Refusal::NonPublic(ip("192.168.1.1")))
         );
-        // localhost is explicit.
+        // The spec naming localhost grants nothing non-public.
         assert_eq!(
             p.check(
                 Path::Http,
@@ -558,10 +571,10 @@ mod tests {
                 Some(8080),
                 &[ip("127.0.0.1")]
             ),
-            Ok(())
+            Err(Refusal::NonPublic(ip("127.0.0.1")))
         );
-        // An IPv4-mapped form of an allowed literal is the same address.
-        let q = policy(&["tcp://127.0.0.1:9000"], json!({}));
+        // An IPv4-mapped form of an operator's literal is the same address.
+        let q = Policy::from_operator(&["tcp://127.0.0.1:9000".into()], &json!({}));
         assert_eq!(
             q.check(
                 Path::Tcp,
@@ -572,6 +585,64 @@ mod tests {
             Ok(())
         );
         assert!(is_public(ip("8.8.8.8")) && is_public(ip("2606:4700::1111")));
+    }
+
+    #[test]
+    fn only_the_operator_grants_non_public_addresses() {
+        let config = json!({"base_url": "http://169.254.169.254/latest", "host": "10.0.0.7"});
+        // A spec (the tenant's) naming loopback, metadata and private
+        // addresses, literally or through config values, grants none of them.
+        let spec = policy(
+            &[
+                "tcp://127.0.0.1:*",
+                "http://169.254.169.254",
+                "${base_url}",
+                "tcp://${host}:5432",
+                "localhost",
+                "http://[::1]:8080",
+            ],
+            config.clone(),
+        );
+        for (path, host, port) in [
+            (Path::Tcp, "127.0.0.1", 5432),
+            (Path::Http, "169.254.169.254", 80),
+            (Path::Tcp, "10.0.0.7", 5432),
+            (Path::Http, "::1", 8080),
+        ] {
+            let h = Host::parse(host);
+            assert_eq!(
+                spec.check(path, &h, Some(port), &[]),
+                Err(Refusal::NonPublic(ip(host))),
+                "{host}"
+            );
+        }
+        // The operator's entries do, exactly those.
+        let mut operator = spec.clone();
+        operator.entries.extend(
+            Policy::from_operator(
+                &["tcp://127.0.0.1:5432".into(), "${base_url}".into()],
+                &config,
+            )
+            .entries,
+        );
+        assert_eq!(
+            operator.check(Path::Tcp, &Host::parse("127.0.0.1"), Some(5432), &[]),
+            Ok(())
+        );
+        assert_eq!(
+            operator.check(Path::Http, &Host::parse("169.254.169.254"), Some(80), &[]),
+            Ok(())
+        );
+        assert_eq!(
+            operator.check(Path::Tcp, &Host::parse("127.0.0.1"), Some(5433), &[]),
+            Err(Refusal::NonPublic(ip("127.0.0.1")))
+        );
+        // A wildcard of the operator's is still public hosts only.
+        let any = Policy::from_operator(&["*".into()], &config);
+        assert_eq!(
+            any.check(Path::Tcp, &Host::parse("10.1.1.1"), Some(22), &[]),
+            Err(Refusal::NonPublic(ip("10.1.1.1")))
+        );
     }
 
     #[test]

@@ -30,7 +30,37 @@ impl Status {
     }
 }
 
-/// The outcome of one named test. Messages and logs are already redacted.
+/// The most bytes of one message or log line a report carries: a message can
+/// quote what the plugin returned, and a plugin can return a lot.
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+
+/// `text` as reports may carry it: secrets masked, at most
+/// [`MAX_TEXT_BYTES`]. Only twice that much of the original is looked at, so a
+/// 100 MiB message costs no more than a small one.
+pub fn clean(redactor: &crate::redact::Redactor, text: &str) -> String {
+    let mut head_end = text.len().min(2 * MAX_TEXT_BYTES);
+    while !text.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let mut redacted = redactor.redact(&text[..head_end]);
+    if redacted.len() <= MAX_TEXT_BYTES && head_end == text.len() {
+        return redacted;
+    }
+    let mut end = redacted.len().min(MAX_TEXT_BYTES);
+    while !redacted.is_char_boundary(end) {
+        end -= 1;
+    }
+    redacted.truncate(end);
+    redacted.push_str(&format!(
+        " [clipped: the whole text was {} bytes; reports keep {} KiB]",
+        text.len(),
+        MAX_TEXT_BYTES >> 10
+    ));
+    redacted
+}
+
+/// The outcome of one named test. Messages and logs are already redacted
+/// and clipped ([`clean`]).
 #[derive(Debug, Clone)]
 pub struct TestResult {
     pub suite: &'static str,

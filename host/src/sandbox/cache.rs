@@ -1,24 +1,46 @@
 //! The on-disk cache of compiled components.
 //!
-//! A compiled component is native code, so a cache entry is only used when it is
-//! provably the one ctest wrote: the key is a hash of the component's bytes and of
-//! the engine's configuration, and each entry starts with a BLAKE3 digest of the
-//! artifact after it. An entry that is short, altered or from another engine is
-//! compiled again and overwritten; it is never handed to wasmtime unchecked.
+//! A compiled component is native code that wasmtime runs as it is, so an
+//! entry is only used when it is provably one this host wrote for this very
+//! component. The threat: anyone who can write the cache directory (a CI cache
+//! restored from another branch or tenant, a shared runner's home) plants an
+//! entry under the name of the component ctest is given.
+//!
+//! - Each entry is authenticated with a keyed MAC (BLAKE3 in keyed mode) over
+//!   the entry's name (a hash of the component's bytes and the engine's
+//!   configuration) and the artifact. The key is 32 random bytes in a file
+//!   outside the cache directory, created `0600`; whoever cannot read it cannot
+//!   make an entry ctest accepts, nor move a valid entry under another name.
+//! - An entry is read into memory (up to a size bound), verified, and only then
+//!   deserialized from those same bytes: no window between check and use.
+//! - The directory is created `0700`. A directory (or key file) that is group-
+//!   or world-writable, or owned by another user, is not used: ctest warns and
+//!   compiles instead.
 
 use std::hash::{Hash, Hasher};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 8] = b"ctestC01";
+const MAGIC: &[u8; 8] = b"ctestC02";
 const HEADER: usize = MAGIC.len() + 32;
+const KEY_LEN: usize = 32;
 
-/// Where compiled components are kept.
+/// Where compiled components are kept, and the key that authenticates them.
 pub struct CompileCache {
-    dir: Option<PathBuf>,
+    /// `None`: no caching (asked for, or the directory or key is unsafe).
+    store: Option<Store>,
+    /// Why the cache is not used, when it was asked for: for the console.
+    warnings: Vec<String>,
+    /// Compiling one component must take less than this.
+    pub compile_timeout: std::time::Duration,
+}
+
+struct Store {
+    dir: PathBuf,
+    key: [u8; KEY_LEN],
 }
 
 /// How a component was obtained, for diagnostics and benchmarks.
@@ -32,10 +54,45 @@ pub enum CacheOutcome {
     Recompiled,
 }
 
+/// The default time limit of one compilation.
+pub const DEFAULT_COMPILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl CompileCache {
-    /// The cache in `dir`, or no caching with `None`.
+    /// The cache in `dir` with the default key file, or no caching with `None`.
     pub fn new(dir: Option<PathBuf>) -> Self {
-        CompileCache { dir }
+        Self::with_key_file(dir, Self::default_key_file())
+    }
+
+    /// The cache in `dir`, its entries authenticated with the key in `key_file`
+    /// (created when missing). Either being unsafe or unusable turns caching
+    /// off with a warning (see [`CompileCache::warnings`]).
+    pub fn with_key_file(dir: Option<PathBuf>, key_file: Option<PathBuf>) -> Self {
+        let mut cache = CompileCache {
+            store: None,
+            warnings: Vec::new(),
+            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+        };
+        let Some(dir) = dir else {
+            return cache;
+        };
+        let opened = key_file
+            .ok_or_else(|| {
+                "no place for the cache key (set CTEST_CACHE_KEY_FILE to a file outside the cache directory)".to_string()
+            })
+            .and_then(|key_file| open(&dir, &key_file));
+        match opened {
+            Ok(store) => cache.store = Some(store),
+            Err(why) => cache.warnings.push(format!(
+                "not using the compile cache `{}`: {why}; compiling instead",
+                dir.display()
+            )),
+        }
+        cache
+    }
+
+    /// Why the cache asked for is not used (empty when it is, or none was asked for).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The default directory: `$CTEST_CACHE_DIR`, else the user's cache directory.
@@ -46,18 +103,13 @@ impl CompileCache {
         dirs::cache_dir().map(|d| d.join("ctest").join("components"))
     }
 
-    fn entry_path(&self, engine: &Engine, wasm: &[u8]) -> Option<PathBuf> {
-        let dir = self.dir.as_ref()?;
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(wasm);
-        // The engine's settings, wasmtime's version and the host's CPU features.
-        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
-        engine
-            .precompile_compatibility_hash()
-            .hash(&mut engine_hash);
-        hasher.update(&engine_hash.finish().to_le_bytes());
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        Some(dir.join(format!("{}.cwasm", hasher.finalize().to_hex())))
+    /// The default key file: `$CTEST_CACHE_KEY_FILE`, else `ctest/cache.key` in
+    /// the user's configuration directory (which CI caches do not carry).
+    pub fn default_key_file() -> Option<PathBuf> {
+        if let Some(file) = std::env::var_os("CTEST_CACHE_KEY_FILE") {
+            return Some(PathBuf::from(file));
+        }
+        dirs::config_dir().map(|d| d.join("ctest").join("cache.key"))
     }
 
     /// The compiled form of `wasm`, from the cache when a verified entry exists.
@@ -66,14 +118,17 @@ impl CompileCache {
         engine: &Engine,
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let path = self.entry_path(engine, wasm);
         let mut outcome = CacheOutcome::Compiled;
-        if let Some(path) = &path {
-            match read_verified(path) {
+        let entry = self.store.as_ref().map(|s| s.entry(engine, wasm));
+        if let (Some(store), Some((path, name))) = (&self.store, &entry) {
+            let bound = size_bound(wasm.len());
+            match store.read_verified(path, name, bound) {
                 Entry::Valid(artifact) => {
                     // SAFETY: the artifact is byte-for-byte what `Component::serialize`
-                    // produced for this engine configuration (its digest matches the
-                    // one written with it, and the key covers the engine's settings).
+                    // produced on a host holding the key, for this component and this
+                    // engine configuration: the MAC covers the entry's name (the
+                    // component's hash and the engine's settings) and the bytes, and it
+                    // was checked on these very bytes.
                     if let Ok(component) = unsafe { Component::deserialize(engine, &artifact) } {
                         return Ok((component, CacheOutcome::Hit));
                     }
@@ -83,14 +138,143 @@ impl CompileCache {
                 Entry::Missing => {}
             }
         }
-        let component = Component::new(engine, wasm)?;
-        if let Some(path) = &path {
+        let artifact = super::compile::compile(engine, wasm, self.compile_timeout)?;
+        // SAFETY: `artifact` was just made by `Component::serialize` for this
+        // engine configuration (in this process or a child of the same binary).
+        let component = unsafe { Component::deserialize(engine, &artifact) }?;
+        if let (Some(store), Some((path, name))) = (&self.store, &entry) {
             // A cache that cannot be written only costs time on the next run.
-            let _ = component
-                .serialize()
-                .map(|artifact| write_entry(path, &artifact));
+            let _ = store.write_entry(path, name, &artifact);
         }
         Ok((component, outcome))
+    }
+}
+
+/// The largest entry read for a component of `wasm_len` bytes: artifacts are
+/// a few times their component; anything far larger is not ctest's.
+fn size_bound(wasm_len: usize) -> u64 {
+    (wasm_len as u64)
+        .saturating_mul(16)
+        .saturating_add(64 << 20)
+}
+
+/// Checks the directory and the key file, creating them as needed.
+fn open(dir: &Path, key_file: &Path) -> Result<Store, String> {
+    create_private_dir(dir)?;
+    check_private(dir, "the cache directory")?;
+    let dir_real = dir.canonicalize().map_err(|e| e.to_string())?;
+    if let Some(parent) = key_file.parent() {
+        let parent_real = parent
+            .canonicalize()
+            .or_else(|_| {
+                create_private_dir(parent)?;
+                parent.canonicalize().map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("the key file's directory `{}`: {e}", parent.display()))?;
+        if parent_real.starts_with(&dir_real) {
+            return Err(format!(
+                "the key file `{}` is inside the cache directory, where whoever writes the cache could read or replace it (set CTEST_CACHE_KEY_FILE to a file elsewhere)",
+                key_file.display()
+            ));
+        }
+    }
+    let key = read_or_create_key(key_file)?;
+    Ok(Store {
+        dir: dir.to_path_buf(),
+        key,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))
+}
+
+/// Refuses a file or directory that another user owns or that others may write.
+fn check_private(path: &Path, what: &str) -> Result<(), String> {
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(format!(
+                "{what} `{}` is owned by user {} (ctest runs as {me})",
+                path.display(),
+                meta.uid()
+            ));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{what} `{}` can be written by other users (mode {:o}; `chmod go-w` it)",
+                path.display(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    let _ = meta;
+    Ok(())
+}
+
+fn read_or_create_key(path: &Path) -> Result<[u8; KEY_LEN], String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => {
+            check_private(path, "the cache key file")?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.mode();
+                if mode & 0o077 != 0 {
+                    return Err(format!(
+                        "the cache key file `{}` can be read by other users (mode {:o}; `chmod 600` it)",
+                        path.display(),
+                        mode & 0o7777
+                    ));
+                }
+            }
+            let mut key = [0u8; KEY_LEN];
+            let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+            file.read_exact(&mut key).map_err(|e| {
+                format!(
+                    "the cache key file `{}` is not {KEY_LEN} bytes: {e}",
+                    path.display()
+                )
+            })?;
+            Ok(key)
+        }
+        Err(_) => {
+            let mut key = [0u8; KEY_LEN];
+            getrandom::fill(&mut key).map_err(|e| format!("no random key: {e}"))?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let mut file = tempfile::Builder::new()
+                .permissions(private_file())
+                .tempfile_in(dir)
+                .map_err(|e| format!("cannot write the key file `{}`: {e}", path.display()))?;
+            file.write_all(&key).map_err(|e| e.to_string())?;
+            // Another ctest may have made one meanwhile: keep the first.
+            match file.persist_noclobber(path) {
+                Ok(_) => Ok(key),
+                Err(_) => read_or_create_key(path),
+            }
+        }
+    }
+}
+
+fn private_file() -> std::fs::Permissions {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::PermissionsExt::from_mode(0o600)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(".").map(|m| m.permissions()).unwrap()
     }
 }
 
@@ -100,31 +284,73 @@ enum Entry {
     Valid(Vec<u8>),
 }
 
-fn read_verified(path: &Path) -> Entry {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Entry::Missing;
-    };
-    if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
-        return Entry::Corrupt;
+impl Store {
+    /// The entry's path and name: a hash of the component, the engine's
+    /// configuration and ctest's version.
+    fn entry(&self, engine: &Engine, wasm: &[u8]) -> (PathBuf, String) {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(wasm);
+        // The engine's settings, wasmtime's version and the host's CPU features.
+        let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
+        hasher.update(&engine_hash.finish().to_le_bytes());
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        let name = hasher.finalize().to_hex().to_string();
+        (self.dir.join(format!("{name}.cwasm")), name)
     }
-    let digest = &bytes[MAGIC.len()..HEADER];
-    let artifact = &bytes[HEADER..];
-    if blake3::hash(artifact).as_bytes() != digest {
-        return Entry::Corrupt;
-    }
-    Entry::Valid(bytes[HEADER..].to_vec())
-}
 
-fn write_entry(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    // Write to a temporary file and rename, so a reader never sees half an entry.
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    file.write_all(MAGIC)?;
-    file.write_all(blake3::hash(artifact).as_bytes())?;
-    file.write_all(artifact)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    fn mac(&self, name: &str, artifact: &[u8]) -> blake3::Hash {
+        let mut mac = blake3::Hasher::new_keyed(&self.key);
+        mac.update(&(name.len() as u64).to_le_bytes());
+        mac.update(name.as_bytes());
+        mac.update(artifact);
+        mac.finalize()
+    }
+
+    fn read_verified(&self, path: &Path, name: &str, bound: u64) -> Entry {
+        // Only a regular file: not a link to elsewhere, not a device.
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_file() && m.len() <= bound => {}
+            Ok(_) => return Entry::Corrupt,
+            Err(_) => return Entry::Missing,
+        }
+        let Ok(file) = std::fs::File::open(path) else {
+            return Entry::Missing;
+        };
+        let mut bytes = Vec::new();
+        if file.take(bound + 1).read_to_end(&mut bytes).is_err() || bytes.len() as u64 > bound {
+            return Entry::Corrupt;
+        }
+        if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
+            return Entry::Corrupt;
+        }
+        let artifact = &bytes[HEADER..];
+        // blake3::Hash compares in constant time.
+        let expected = blake3::Hash::from_bytes(
+            bytes[MAGIC.len()..HEADER]
+                .try_into()
+                .expect("the header holds 32 bytes"),
+        );
+        if self.mac(name, artifact) != expected {
+            return Entry::Corrupt;
+        }
+        bytes.drain(..HEADER);
+        Entry::Valid(bytes)
+    }
+
+    fn write_entry(&self, path: &Path, name: &str, artifact: &[u8]) -> std::io::Result<()> {
+        // Write to a temporary file and rename, so a reader never sees half an entry.
+        let mut file = tempfile::Builder::new()
+            .permissions(private_file())
+            .tempfile_in(&self.dir)?;
+        file.write_all(MAGIC)?;
+        file.write_all(self.mac(name, artifact).as_bytes())?;
+        file.write_all(artifact)?;
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -140,10 +366,62 @@ mod tests {
     // The smallest component: no imports, no exports.
     const EMPTY_COMPONENT: &[u8] = &[0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 
+    /// A component other than [`EMPTY_COMPONENT`]: one with a core module.
+    fn other_component() -> Vec<u8> {
+        wat_component()
+    }
+
+    fn wat_component() -> Vec<u8> {
+        // (component (core module (func (export "f") (result i32) i32.const 7)))
+        let mut module = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        module.extend_from_slice(&[0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f]); // type
+        module.extend_from_slice(&[0x03, 0x02, 0x01, 0x00]); // func
+        module.extend_from_slice(&[0x07, 0x05, 0x01, 0x01, b'f', 0x00, 0x00]); // export
+        module.extend_from_slice(&[0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x07, 0x0b]); // code
+        let mut component = EMPTY_COMPONENT.to_vec();
+        component.push(0x01); // core module section
+        component.push(module.len() as u8);
+        component.extend_from_slice(&module);
+        component
+    }
+
+    struct Setup {
+        _home: tempfile::TempDir,
+        dir: PathBuf,
+        key: PathBuf,
+    }
+
+    fn setup() -> Setup {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("cache");
+        let key = home.path().join("config").join("cache.key");
+        Setup {
+            dir,
+            key,
+            _home: home,
+        }
+    }
+
+    impl Setup {
+        fn cache(&self) -> CompileCache {
+            let cache = CompileCache::with_key_file(Some(self.dir.clone()), Some(self.key.clone()));
+            assert!(cache.warnings().is_empty(), "{:?}", cache.warnings());
+            cache
+        }
+        fn only_entry(&self) -> PathBuf {
+            let entries: Vec<_> = std::fs::read_dir(&self.dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            assert_eq!(entries.len(), 1, "{entries:?}");
+            entries[0].clone()
+        }
+    }
+
     #[test]
     fn second_load_hits_and_corruption_recompiles() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = CompileCache::new(Some(dir.path().to_path_buf()));
+        let s = setup();
+        let cache = s.cache();
         let engine = engine();
 
         let (_, first) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
@@ -152,12 +430,7 @@ mod tests {
         assert_eq!(second, CacheOutcome::Hit);
 
         // Flip one byte of the artifact: the entry must not be trusted.
-        let entry = std::fs::read_dir(dir.path())
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let entry = s.only_entry();
         let mut bytes = std::fs::read(&entry).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
@@ -168,9 +441,122 @@ mod tests {
         assert_eq!(fourth, CacheOutcome::Hit);
 
         // A truncated entry likewise.
-        std::fs::write(&entry, b"ctestC01").unwrap();
+        std::fs::write(&entry, b"ctestC02").unwrap();
         let (_, fifth) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
         assert_eq!(fifth, CacheOutcome::Recompiled);
+    }
+
+    #[test]
+    fn planted_entry_with_a_correct_plain_digest_is_rejected() {
+        let s = setup();
+        let cache = s.cache();
+        let engine = engine();
+        let (_, first) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(first, CacheOutcome::Compiled);
+        let entry = s.only_entry();
+        // The attacker compiles another component and plants it under the
+        // entry's name with an unkeyed digest (the old format's check).
+        let planted = Component::new(&engine, other_component())
+            .unwrap()
+            .serialize()
+            .unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(blake3::hash(&planted).as_bytes());
+        bytes.extend_from_slice(&planted);
+        std::fs::write(&entry, &bytes).unwrap();
+        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Recompiled);
+    }
+
+    #[test]
+    fn a_valid_entry_moved_under_another_components_name_is_rejected() {
+        let s = setup();
+        let cache = s.cache();
+        let engine = engine();
+        let other = other_component();
+        cache.load(&engine, &other).unwrap();
+        let other_entry = s.only_entry();
+        let genuine = std::fs::read(&other_entry).unwrap();
+        std::fs::remove_file(&other_entry).unwrap();
+        cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let target = s.only_entry();
+        std::fs::write(&target, genuine).unwrap();
+        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Recompiled);
+    }
+
+    #[test]
+    fn entries_of_another_key_are_rejected() {
+        let s = setup();
+        let engine = engine();
+        s.cache().load(&engine, EMPTY_COMPONENT).unwrap();
+        // Another runner's key (a cache restored from elsewhere).
+        std::fs::remove_file(&s.key).unwrap();
+        let (_, outcome) = s.cache().load(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Recompiled);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn directory_and_key_are_private_and_unsafe_ones_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = setup();
+        s.cache();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&s.dir), 0o700);
+        assert_eq!(mode(&s.key), 0o600);
+
+        std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.key.clone()));
+        let warning = cache.warnings().join("\n");
+        assert!(
+            warning.contains("can be written by other users"),
+            "{warning}"
+        );
+        assert!(warning.contains("compiling instead"), "{warning}");
+        let (_, outcome) = cache.load(&engine(), EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, CacheOutcome::Compiled);
+        std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+        std::fs::set_permissions(&s.key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.key.clone()));
+        assert!(
+            cache
+                .warnings()
+                .join("\n")
+                .contains("can be read by other users"),
+            "{:?}",
+            cache.warnings()
+        );
+        std::fs::set_permissions(&s.key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+        // A key file inside the cache directory is refused.
+        let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.dir.join("cache.key")));
+        assert!(
+            cache
+                .warnings()
+                .join("\n")
+                .contains("inside the cache directory"),
+            "{:?}",
+            cache.warnings()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_owned_by_another_user_is_refused() {
+        // SAFETY: no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            // Only root can give a directory away; CI runs as root.
+            eprintln!("not root: cannot chown; skipped");
+            return;
+        }
+        let s = setup();
+        std::fs::create_dir_all(&s.dir).unwrap();
+        std::os::unix::fs::chown(&s.dir, Some(65534), Some(65534)).unwrap();
+        let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.key.clone()));
+        let warning = cache.warnings().join("\n");
+        assert!(warning.contains("is owned by user 65534"), "{warning}");
     }
 
     #[test]

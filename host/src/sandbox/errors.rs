@@ -51,6 +51,12 @@ pub enum LoadFailure {
         error: String,
     },
     Engine(String),
+    /// Compiling it would cost more than ctest allows (the pre-scan's bounds,
+    /// or the compile time limit).
+    CompileRefused {
+        path: PathBuf,
+        why: String,
+    },
 }
 
 impl LoadError {
@@ -110,6 +116,11 @@ impl fmt::Display for LoadError {
                     _ =>
                         "build for the `wasm32-wasip2` target, which emits a component (`wasm32-wasip1` and `wasm32-unknown-unknown` emit modules), or wrap the module with `wasm-tools component new`",
                 }
+            ),
+            LoadFailure::CompileRefused { path, why } => write!(
+                f,
+                "{}: ctest does not compile this component: {why}\n  fix: split very large functions (a code generator's output usually is) and build in release mode; an operator can raise the compile time limit with --compile-timeout SECONDS",
+                path.display()
             ),
             LoadFailure::Invalid { path, error } => write!(
                 f,
@@ -178,6 +189,11 @@ pub enum PluginError {
     Timeout { call: String },
     /// The plugin tried to grow its memory past the cap.
     MemoryLimit { call: String, limit: usize },
+    /// The plugin held more host resources (HTTP fields, requests, streams,
+    /// handles) at once than an instance may.
+    HostResources { call: String },
+    /// One call passed the host more bytes than a call may.
+    CopyBudget { call: String },
     /// A read returned more messages than allowed.
     TooManyMessages { limit: u64 },
     /// A read returned a message larger than allowed.
@@ -244,6 +260,16 @@ impl fmt::Display for PluginError {
                 "the plugin needed more than the memory limit of {} MiB during `{call}`; fix: use less memory (stream records instead of collecting them), or raise the limit with `--memory-limit MIB`",
                 limit >> 20
             ),
+            PluginError::HostResources { call } => write!(
+                f,
+                "the plugin held more than {} host resources at once (HTTP headers, requests, bodies, streams, handles) during `{call}`; fix: drop each request, response and stream when done with it",
+                super::MAX_HOST_RESOURCES
+            ),
+            PluginError::CopyBudget { call } => write!(
+                f,
+                "`{call}` passed the host more than {} MiB in one call; fix: return less per call (smaller pages, shorter messages)",
+                super::COPY_BUDGET >> 20
+            ),
             PluginError::TooManyMessages { limit } => write!(
                 f,
                 "the read returned more than {limit} messages, the message limit; fix: check that the read ends, or raise the limit with `--max-messages N`"
@@ -281,7 +307,21 @@ pub(super) fn classify(
 ) -> PluginError {
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
     let text = format!("{error:#}");
-    if text.contains("forcing trap when growing memory") {
+    if text.contains("too much data is being copied between the host and the guest") {
+        return PluginError::CopyBudget {
+            call: call.to_string(),
+        };
+    }
+    if text.contains("resource table has no free keys")
+        || text.contains("store handle limit exceeded")
+    {
+        return PluginError::HostResources {
+            call: call.to_string(),
+        };
+    }
+    if text.contains("forcing trap when growing memory")
+        || text.contains("forcing trap when growing table")
+    {
         return PluginError::MemoryLimit {
             call: call.to_string(),
             limit: limits.memory_bytes,

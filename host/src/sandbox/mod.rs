@@ -13,6 +13,7 @@
 //!   the host gets a [`PluginError`] back, never a panic or a hang.
 
 mod cache;
+mod compile;
 mod contract;
 mod errors;
 mod language;
@@ -25,14 +26,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::network::TestNetwork;
 use crate::network::http::HttpHooks;
 
-pub use cache::{CacheOutcome, CompileCache};
+pub use cache::{CacheOutcome, CompileCache, DEFAULT_COMPILE_TIMEOUT};
+pub use compile::{BOUNDS as COMPILE_BOUNDS, CompileBounds, compile_in_child_processes, prescan};
 pub use contract::CONTRACT_VERSION;
 pub use errors::{ConnectorError, LoadError, LoadFailure, PluginError};
 pub use language::Language;
@@ -75,6 +77,101 @@ pub enum Role {
     Connector,
     /// A test-utils component (`--test-utils`): exports `write-back`.
     TestUtils,
+}
+
+/// The most host resources (wasi:http fields, requests, bodies, streams,
+/// pollables, sockets) and component handles one instance may hold at once.
+/// The first-party plugins hold a few dozen; a plugin that leaks one per
+/// request fails with a clear message instead of growing the host.
+pub const MAX_HOST_RESOURCES: usize = 4096;
+
+/// The bytes one wasi:http header block may hold: with
+/// [`MAX_HOST_RESOURCES`], the host memory an instance's headers take is
+/// bounded (4096 × 16 KiB = 64 MiB at the very most).
+pub const MAX_FIELDS_BYTES: usize = 16 << 10;
+
+/// The most bytes one call may copy from the guest into the host: a read
+/// batch, a catalog, a check's message.
+pub const COPY_BUDGET: usize = 128 << 20;
+
+/// The most elements one table may have; each counts 8 bytes against the
+/// memory limit as well.
+pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// The memory quota of one instance: every linear memory and every table of
+/// the store together, against `--memory-limit` (wasmtime's own
+/// `StoreLimits` bounds each memory on its own and tables by element count
+/// only).
+pub struct Quota {
+    limit: usize,
+    memory_bytes: usize,
+    table_bytes: usize,
+}
+
+const TABLE_ELEMENT_BYTES: usize = 8;
+
+impl Quota {
+    pub fn new(limit: usize) -> Quota {
+        Quota {
+            limit,
+            memory_bytes: 0,
+            table_bytes: 0,
+        }
+    }
+}
+
+impl ResourceLimiter for Quota {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grown = self.memory_bytes - current.min(self.memory_bytes) + desired;
+        if grown.saturating_add(self.table_bytes) > self.limit {
+            wasmtime::bail!(
+                "forcing trap when growing memory to {desired} bytes: the instance's memories and tables would hold {} bytes",
+                grown.saturating_add(self.table_bytes)
+            );
+        }
+        self.memory_bytes = grown;
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            wasmtime::bail!(
+                "forcing trap when growing table to {desired} elements (at most {MAX_TABLE_ELEMENTS})"
+            );
+        }
+        let grown = self.table_bytes - (current * TABLE_ELEMENT_BYTES).min(self.table_bytes)
+            + desired * TABLE_ELEMENT_BYTES;
+        if self.memory_bytes.saturating_add(grown) > self.limit {
+            wasmtime::bail!(
+                "forcing trap when growing table to {desired} elements: the instance's memories and tables would hold {} bytes",
+                self.memory_bytes.saturating_add(grown)
+            );
+        }
+        self.table_bytes = grown;
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
 }
 
 /// How often the epoch advances; the granularity of deadlines.
@@ -139,7 +236,7 @@ pub struct PluginState {
     http: WasiHttpCtx,
     hooks: HttpHooks,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: Quota,
     logs: LogBuffer,
     deadline: Instant,
 }
@@ -236,9 +333,15 @@ impl Sandbox {
         let (component, cache_outcome) =
             cache
                 .load(&engine, bytes)
-                .map_err(|e| LoadFailure::Invalid {
-                    path: path.to_path_buf(),
-                    error: format!("{e:#}"),
+                .map_err(|e| match e.downcast_ref::<compile::Refused>() {
+                    Some(refused) => LoadFailure::CompileRefused {
+                        path: path.to_path_buf(),
+                        why: refused.0.clone(),
+                    },
+                    None => LoadFailure::Invalid {
+                        path: path.to_path_buf(),
+                        error: format!("{e:#}"),
+                    },
                 })?;
         contract::check_exports(path, &engine, &component, role)?;
 
@@ -324,26 +427,33 @@ impl Sandbox {
             .allow_ip_name_lookup(true)
             .socket_addr_check(network.socket_check(call.clone()))
             .build();
+        let mut http = WasiHttpCtx::new();
+        // Each header block (a `fields` resource) is at most this large, so
+        // the live resources' bytes are bounded too.
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
         let state = PluginState {
             wasi,
-            http: WasiHttpCtx::new(),
+            http,
             hooks: HttpHooks {
                 network: network.clone(),
                 call: call.clone(),
             },
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .instances(64)
-                .tables(64)
-                .memories(16)
-                .build(),
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(MAX_HOST_RESOURCES);
+                table
+            },
+            limits: Quota::new(limits.memory_bytes),
             logs: LogBuffer::default(),
             deadline,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // What one call may copy from the guest into the host (strings and
+        // lists passed to an import, or returned by an export): set here
+        // rather than left to wasmtime's default, and named when exceeded.
+        store.set_hostcall_fuel(COPY_BUDGET);
+        store.set_max_component_handles(MAX_HOST_RESOURCES);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|ctx| {
             if Instant::now() >= ctx.data().deadline {
@@ -401,6 +511,18 @@ fn shared_runtime() -> Result<&'static tokio::runtime::Runtime, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// `ctest __compile`: compiles the component on stdin for the engine every
+/// sandbox uses, the artifact to stdout (see [`compile_in_child_processes`]).
+pub fn compile_child_main() -> std::process::ExitCode {
+    match new_engine() {
+        Ok(engine) => compile::child_main(&engine),
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 fn new_engine() -> wasmtime::Result<Engine> {
@@ -800,5 +922,69 @@ fn describe_message(message: &wit::Message) -> String {
         wit::Message::Log(_) => "a log message".into(),
         wit::Message::Trace(_) => "a trace message".into(),
         wit::Message::Records(r) => format!("a records batch of stream `{}`", r.stream),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(id: u8, content: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        out.push(content.len() as u8);
+        out.extend_from_slice(content);
+    }
+
+    /// A core module with `memories` memories of `pages` (below 128) pages
+    /// each and a table of `elements` elements (below 2^21).
+    fn module(memories: u8, pages: u8, elements: u32) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        let e = [
+            (elements & 0x7f) as u8 | 0x80,
+            ((elements >> 7) & 0x7f) as u8 | 0x80,
+            (elements >> 14) as u8,
+        ];
+        section(4, &[0x01, 0x70, 0x00, e[0], e[1], e[2]], &mut m);
+        let mut mem = vec![memories];
+        for _ in 0..memories {
+            mem.extend_from_slice(&[0x00, pages]);
+        }
+        section(5, &mem, &mut m);
+        m
+    }
+
+    fn instantiate(limit: usize, wasm: &[u8]) -> wasmtime::Result<()> {
+        let engine = Engine::default();
+        let module = wasmtime::Module::new(&engine, wasm)?;
+        let mut store = Store::new(&engine, Quota::new(limit));
+        store.limiter(|q| q);
+        wasmtime::Instance::new(&mut store, &module, &[])?;
+        Ok(())
+    }
+
+    /// Hostile: many memories, each under the limit, together over it; a
+    /// table whose elements the per-memory limit would not count.
+    #[test]
+    fn the_quota_counts_every_memory_and_table_of_the_store() {
+        let limit = 12 << 20;
+        // One memory of 6.25 MiB and a small table: fine.
+        instantiate(limit, &module(1, 100, 16)).unwrap();
+        // Three of them: 18.75 MiB in all.
+        let e = instantiate(limit, &module(3, 100, 16)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("forcing trap when growing memory"),
+            "{e:#}"
+        );
+        // A table of a million elements alone (8 MB counted) is fine; with
+        // the memory, it is over.
+        instantiate(limit, &module(1, 1, 1_000_000)).unwrap();
+        let e = instantiate(limit, &module(1, 100, 1_000_000)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("forcing trap when growing"),
+            "{e:#}"
+        );
+        // A table past the element cap, whatever the memory limit.
+        let e = instantiate(1 << 30, &module(1, 1, 1_100_000)).unwrap_err();
+        assert!(format!("{e:#}").contains("at most 1048576"), "{e:#}");
     }
 }

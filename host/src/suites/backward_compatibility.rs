@@ -111,11 +111,11 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         let Some(new) = &new_spec else {
             return Verdict::Skip("the new version's spec is not available".into());
         };
-        let Ok(validator) = jsonschema::draft7::new(new) else {
+        let Ok(validator) = crate::schema::validator(new) else {
             return Verdict::Skip("the new version's spec is not a valid JSON Schema".into());
         };
         let mut configs = vec![("a config built from the previous spec's defaults and types".to_string(), compat::sample_config(&previous.spec))];
-        if jsonschema::draft7::is_valid(&previous.spec, &user_config) {
+        if crate::schema::validator(&previous.spec).is_ok_and(|v| v.is_valid(&user_config)) {
             configs.push(("the given config".to_string(), user_config.clone()));
         }
         let problems: Vec<String> = configs

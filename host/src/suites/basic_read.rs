@@ -118,6 +118,10 @@ pub(super) fn run(run: &mut Run<'_>) {
     run.catalog = Some(streams);
 }
 
+/// The most of one log line or error trace a read keeps (each kept line is
+/// one of at most 1,000, each trace one of [`EXAMPLES`]).
+const KEPT_TEXT: usize = 4 << 10;
+
 /// Reads to the end, feeding every message to `checker`.
 fn read_all(
     ctx: &mut TestCtx<'_>,
@@ -136,13 +140,8 @@ fn read_all(
         Ok(()) if !errors.is_empty() => Verdict::Fail(format!(
             "expected the read to complete without errors; the connector reported {} error(s):\n  {}\n\
              fix: the connector's own error message says what went wrong",
-            errors.len(),
-            errors
-                .iter()
-                .take(EXAMPLES)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n  ")
+            checker.error_count,
+            errors.join("\n  ")
         )),
         Ok(()) => Verdict::Pass,
     }
@@ -218,6 +217,7 @@ struct RecordChecker {
     pk_null: Problems,
     status: Problems,
     error_traces: Vec<String>,
+    error_count: u64,
     logs: Vec<crate::sandbox::LogLine>,
 }
 
@@ -263,6 +263,7 @@ impl RecordChecker {
             pk_null: Problems::default(),
             status: Problems::default(),
             error_traces: Vec::new(),
+            error_count: 0,
             logs: Vec::new(),
         }
     }
@@ -284,7 +285,7 @@ impl RecordChecker {
                 if self.logs.len() < 1000 {
                     self.logs.push(crate::sandbox::LogLine {
                         level: crate::sandbox::level_name(l.level).to_string(),
-                        message: l.message,
+                        message: crate::sandbox::clip_to(&l.message, KEPT_TEXT),
                     });
                 }
             }
@@ -293,10 +294,15 @@ impl RecordChecker {
                     .stream
                     .map(|s| format!(" (stream `{s}`)"))
                     .unwrap_or_default();
-                self.error_traces.push(format!(
-                    "{}{on}",
-                    crate::sandbox::ConnectorError::from(e.error)
-                ));
+                // Counted, and the first few kept clipped: a plugin may send
+                // millions of traces.
+                self.error_count += 1;
+                if self.error_traces.len() < EXAMPLES {
+                    self.error_traces.push(crate::sandbox::clip_to(
+                        &format!("{}{on}", crate::sandbox::ConnectorError::from(e.error)),
+                        KEPT_TEXT,
+                    ));
+                }
             }
             wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
             // `Plugin::next_batch` hands each batch on as its `record`s.

@@ -78,13 +78,35 @@ struct StreamSnapshot {
     primary_key: Vec<Vec<String>>,
     /// Fields left out of the comparison (the test configuration's `ignored_fields`).
     ignored: Vec<Vec<String>>,
-    /// Key (the primary key's values, or the whole record) -> digest of the record.
-    records: HashMap<String, u64>,
+    /// Digest of the key (the primary key's values, or the whole record) ->
+    /// the record's digest, its index and (keyed streams) the key clipped for
+    /// messages. No record is kept whole, whatever its size.
+    records: HashMap<u128, Seen>,
     first_emitted_at: Option<i64>,
     last_emitted_at: Option<i64>,
     backwards: Vec<String>,
     backwards_count: u64,
     count: u64,
+}
+
+struct Seen {
+    digest: u64,
+    index: u64,
+    key: Option<Box<str>>,
+}
+
+/// The longest key text kept for a message.
+const KEY_TEXT: usize = 100;
+
+/// A 128-bit digest of `text`: two SipHash passes with distinct prefixes.
+fn digest128(text: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        text.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
 impl Snapshot {
@@ -148,17 +170,28 @@ impl Snapshot {
         let canonical = value.to_string();
         let mut hasher = DefaultHasher::new();
         canonical.hash(&mut hasher);
-        let key = if s.primary_key.is_empty() {
-            canonical
+        let (key, text) = if s.primary_key.is_empty() {
+            (digest128(&canonical), None)
         } else {
             let values: Vec<&Value> = s
                 .primary_key
                 .iter()
                 .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
                 .collect();
-            serde_json::to_string(&values).unwrap_or_default()
+            let text = serde_json::to_string(&values).unwrap_or_default();
+            (
+                digest128(&text),
+                Some(crate::sandbox::clip_to(&text, KEY_TEXT).into_boxed_str()),
+            )
         };
-        s.records.insert(key, hasher.finish());
+        s.records.insert(
+            key,
+            Seen {
+                digest: hasher.finish(),
+                index,
+                key: text,
+            },
+        );
     }
 }
 
@@ -170,20 +203,24 @@ fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
         };
         let keyed = !a.primary_key.is_empty();
         // Sorted, so that the examples shown are the same from run to run.
-        let mut failing: Vec<(&String, bool)> = a
+        let mut failing: Vec<(&Seen, bool)> = a
             .records
             .iter()
-            .filter_map(|(key, digest)| match b.records.get(key) {
-                None => Some((key, true)),
-                Some(other) if other != digest => Some((key, false)),
+            .filter_map(|(key, seen)| match b.records.get(key) {
+                None => Some((seen, true)),
+                Some(other) if other.digest != seen.digest => Some((seen, false)),
                 Some(_) => None,
             })
             .collect();
-        failing.sort();
-        problems.extend(failing.into_iter().map(|(key, missing)| match (keyed, missing) {
-            (true, true) => format!("stream `{name}`: the record with primary key {key} is missing from the second read"),
-            (true, false) => format!("stream `{name}`: the record with primary key {key} differs between the two reads"),
-            (false, _) => format!("stream `{name}`: the record {key} is missing from the second read"),
+        failing.sort_by_key(|(seen, _)| seen.index);
+        problems.extend(failing.into_iter().map(|(seen, missing)| {
+            let key = seen.key.as_deref().unwrap_or_default();
+            let index = seen.index;
+            match (keyed, missing) {
+                (true, true) => format!("stream `{name}`: the record with primary key {key} (record index {index} of the first read) is missing from the second read"),
+                (true, false) => format!("stream `{name}`: the record with primary key {key} (record index {index} of the first read) differs between the two reads"),
+                (false, _) => format!("stream `{name}`: the record at index {index} of the first read is missing from the second read"),
+            }
         }));
     }
     verdict(

@@ -258,7 +258,17 @@ struct StreamRead {
 struct Collected {
     streams: HashMap<String, StreamRead>,
     state_problems: Vec<String>,
+    /// Bytes of the states kept, against [`STATE_BUDGET`].
+    state_bytes: usize,
 }
+
+/// The most bytes of states one read may make ctest keep (the slices need
+/// them): a connector that checkpoints with huge states, or millions of
+/// times, fails the test instead of growing the host.
+const STATE_BUDGET: usize = 64 << 20;
+
+/// The most of one state problem's text kept.
+const PROBLEM_TEXT: usize = 1 << 10;
 
 fn read_from(
     ctx: &mut TestCtx<'_>,
@@ -274,8 +284,10 @@ fn read_from(
             .map(|c| (c.stream.clone(), StreamRead::default()))
             .collect(),
         state_problems: Vec::new(),
+        state_bytes: 0,
     };
-    let mut errors = Vec::new();
+    let (mut first_error, mut error_count) = (None, 0u64);
+    let mut over_budget = false;
     read::stream_read(ctx, config, catalog, &state, &mut |message| match message {
         wit::Message::Record(r) => {
             // Records that are not JSON are basic_read's finding.
@@ -314,9 +326,14 @@ fn read_from(
                                 .err()
                                 .map(|e| format!("the state of stream `{}`: {e}", st.stream)),
                         };
-                        if problem.is_none() {
-                            s.states.push(v);
-                            s.state_positions.push(s.records.len());
+                        if problem.is_none() && !over_budget {
+                            collected.state_bytes += st.data.len();
+                            if collected.state_bytes > STATE_BUDGET {
+                                over_budget = true;
+                            } else {
+                                s.states.push(v);
+                                s.state_positions.push(s.records.len());
+                            }
                         }
                         problem
                     }
@@ -338,16 +355,34 @@ fn read_from(
             if let Some(p) = problem
                 && collected.state_problems.len() < 1000
             {
-                collected.state_problems.push(p);
+                collected
+                    .state_problems
+                    .push(crate::sandbox::clip_to(&p, PROBLEM_TEXT));
             }
         }
         wit::Message::Trace(wit::TraceMessage::Error(e)) => {
-            errors.push(crate::sandbox::ConnectorError::from(e.error).to_string());
+            error_count += 1;
+            first_error.get_or_insert_with(|| {
+                crate::sandbox::clip_to(
+                    &crate::sandbox::ConnectorError::from(e.error).to_string(),
+                    PROBLEM_TEXT,
+                )
+            });
         }
         _ => {}
     })?;
-    if let Some(e) = errors.first() {
-        return Err(format!("the connector reported an error: {e}"));
+    if let Some(e) = first_error {
+        let more = match error_count {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Err(format!("the connector reported an error: {e}{more}"));
+    }
+    if over_budget {
+        return Err(format!(
+            "the read's states add up to more than {} MiB, the most ctest keeps of one read; fix: checkpoint less often, or keep states small (a cursor, not the data)",
+            STATE_BUDGET >> 20
+        ));
     }
     Ok(collected)
 }

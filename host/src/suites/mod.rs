@@ -485,7 +485,7 @@ impl<'a> Run<'a> {
             logs.into_iter()
                 .map(|l| LogLine {
                     level: l.level,
-                    message: self.redactor.redact(&l.message),
+                    message: crate::report::clean(&self.redactor, &l.message),
                 })
                 .collect()
         } else {
@@ -495,7 +495,7 @@ impl<'a> Run<'a> {
             suite,
             name: format!("{name}{}", self.suffix),
             status,
-            message: message.map(|m| self.redactor.redact(&m)),
+            message: message.map(|m| crate::report::clean(&self.redactor, &m)),
             duration,
             logs,
         };

@@ -62,13 +62,24 @@ pub(super) fn stream_read(
             Ok(Ok(session)) => session,
         };
         let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
+        let deadline = ctx.deadline;
+        let overtime = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             // Owned here, so that it is dropped, ending the consumer's loop, on
             // every way out of this closure, before the scope joins the thread.
             let batches = batches;
-            scope.spawn(|| {
+            let overtime = &overtime;
+            scope.spawn(move || {
+                // The checks have the test's deadline too: past it, the consumer
+                // stops draining (dropping `incoming` stops the producer).
                 for batch in incoming {
-                    batch.into_iter().for_each(&mut *consume);
+                    for message in batch {
+                        consume(message);
+                        if std::time::Instant::now() >= deadline {
+                            overtime.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return;
+                        }
+                    }
                 }
             });
             while let Some(batch) = plugin.next_batch(&mut session).map_err(|e| e.to_string())? {
@@ -76,8 +87,15 @@ pub(super) fn stream_read(
                     break;
                 }
             }
-            Ok(())
-        })
+            Ok::<(), String>(())
+        })?;
+        if overtime.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(
+                "checking the records did not finish within the test's time limit, so the read was stopped (the streams' schemas are costly to validate: deep `$ref`/`allOf` nesting or complex patterns); fix: simplify the schemas, or raise the limit with `--timeout SECONDS`"
+                    .to_string(),
+            );
+        }
+        Ok(())
     })();
     ctx.keep_logs(&plugin);
     outcome

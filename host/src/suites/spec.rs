@@ -84,7 +84,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         let Some(schema) = &schema else {
             return Verdict::Skip("the connection specification is not JSON".into());
         };
-        let validator = match jsonschema::draft7::new(schema) {
+        let validator = match crate::schema::validator(schema) {
             Ok(v) => v,
             Err(_) => return Verdict::Skip("the connection specification is not a valid JSON Schema".into()),
         };

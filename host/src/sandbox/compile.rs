@@ -1,0 +1,248 @@
+//! Compiling a component, under bounds: a cheap pre-scan of what the binary
+//! asks the compiler to do, then the compilation itself under a time limit.
+//!
+//! Cranelift cannot be interrupted, so the process that holds the deadline is
+//! not the one that compiles: when a compiler executable is set (the `ctest`
+//! binary does so for itself), a child `ctest __compile` turns the component
+//! into an artifact on its stdout and is killed at the deadline. Without one
+//! (the library used directly), a worker thread compiles and the caller stops
+//! waiting at the deadline.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// What a component may ask of the compiler. The first-party plugins stay far
+/// below (the Python runtime, the largest: 34,000 functions, 11 MiB of code,
+/// its largest function 330 KiB); a binary past these is refused before any
+/// compilation, with the number that broke the bound.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileBounds {
+    pub functions: u64,
+    pub code_bytes: u64,
+    pub function_bytes: u64,
+    pub locals_per_function: u64,
+}
+
+pub const BOUNDS: CompileBounds = CompileBounds {
+    functions: 200_000,
+    code_bytes: 128 << 20,
+    function_bytes: 2 << 20,
+    locals_per_function: 50_000,
+};
+
+static COMPILER: OnceLock<PathBuf> = OnceLock::new();
+
+/// Compile in a child process of `exe` (which must handle `__compile`), so a
+/// compilation past its time limit is killed rather than abandoned.
+pub fn compile_in_child_processes(exe: PathBuf) {
+    let _ = COMPILER.set(exe);
+}
+
+/// The pre-scan: counts functions, code bytes and locals in every core module
+/// the component holds, nested ones included. A binary it cannot parse is
+/// left to the compiler, which says what is wrong with it.
+pub fn prescan(wasm: &[u8], bounds: &CompileBounds) -> Result<(), String> {
+    let mut functions = 0u64;
+    let mut code = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else {
+            return Ok(());
+        };
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload {
+            functions += 1;
+            let size = body.range().len() as u64;
+            code += size;
+            if functions > bounds.functions {
+                return Err(format!("it has more than {} functions", bounds.functions));
+            }
+            if code > bounds.code_bytes {
+                return Err(format!(
+                    "it has more than {} MiB of code",
+                    bounds.code_bytes >> 20
+                ));
+            }
+            if size > bounds.function_bytes {
+                return Err(format!(
+                    "function {} is {size} bytes long (at most {} are compiled)",
+                    functions - 1,
+                    bounds.function_bytes
+                ));
+            }
+            let mut locals = 0u64;
+            let Ok(reader) = body.get_locals_reader() else {
+                return Ok(());
+            };
+            for local in reader {
+                let Ok((count, _)) = local else {
+                    return Ok(());
+                };
+                locals += u64::from(count);
+                if locals > bounds.locals_per_function {
+                    return Err(format!(
+                        "function {} declares more than {} locals",
+                        functions - 1,
+                        bounds.locals_per_function
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The serialized, compiled form of `wasm` for `engine`, made within `timeout`.
+pub fn compile(engine: &Engine, wasm: &[u8], timeout: Duration) -> wasmtime::Result<Vec<u8>> {
+    prescan(wasm, &BOUNDS).map_err(|why| wasmtime::Error::new(Refused(why)))?;
+    match COMPILER.get() {
+        Some(exe) => compile_in_child(exe, wasm, timeout),
+        None => compile_on_thread(engine, wasm, timeout),
+    }
+}
+
+/// Why ctest would not (or did not finish) compiling a component.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+fn too_slow(timeout: Duration) -> wasmtime::Error {
+    wasmtime::Error::new(Refused(format!(
+        "compiling it took longer than the limit of {:.0} s, so it was stopped",
+        timeout.as_secs_f64()
+    )))
+}
+
+fn compile_on_thread(engine: &Engine, wasm: &[u8], timeout: Duration) -> wasmtime::Result<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (engine, wasm) = (engine.clone(), wasm.to_vec());
+    std::thread::Builder::new()
+        .name("ctest-compile".into())
+        .spawn(move || {
+            let _ = tx.send(Component::new(&engine, &wasm).and_then(|c| c.serialize()));
+        })?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(too_slow(timeout)),
+    }
+}
+
+fn compile_in_child(exe: &PathBuf, wasm: &[u8], timeout: Duration) -> wasmtime::Result<Vec<u8>> {
+    let started = Instant::now();
+    let mut child = Command::new(exe)
+        .arg("__compile")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_clear()
+        .spawn()
+        .map_err(|e| wasmtime::format_err!("cannot start the compiler process: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = wasm.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = stdout.read_to_end(&mut out);
+        out
+    });
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(too_slow(timeout));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let _ = writer.join();
+    let artifact = reader.join().unwrap_or_default();
+    let message = errors.join().unwrap_or_default();
+    if !status.success() {
+        return Err(wasmtime::format_err!("{}", message.trim()));
+    }
+    Ok(artifact)
+}
+
+/// The child's side: the component on stdin, the artifact on stdout, an error
+/// on stderr with exit code 1.
+pub fn child_main(engine: &Engine) -> std::process::ExitCode {
+    let mut wasm = Vec::new();
+    let result = std::io::stdin()
+        .read_to_end(&mut wasm)
+        .map_err(wasmtime::Error::from)
+        .and_then(|_| Component::new(engine, &wasm))
+        .and_then(|c| c.serialize());
+    match result {
+        Ok(artifact) => {
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&artifact).and_then(|_| out.flush()).is_err() {
+                return std::process::ExitCode::FAILURE;
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prescan_names_the_bound_broken() {
+        // One module whose function declares 60,000 locals.
+        let mut body = vec![0x01]; // one local entry
+        body.extend_from_slice(&[0xe0, 0xd4, 0x03]); // 60,000 (LEB128)
+        body.push(0x7f); // i32
+        body.push(0x0b); // end
+        let mut code = vec![0x01, body.len() as u8];
+        code.extend_from_slice(&body);
+        let mut module = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        module.extend_from_slice(&[0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+        module.extend_from_slice(&[0x03, 0x02, 0x01, 0x00]);
+        module.push(0x0a);
+        module.push(code.len() as u8);
+        module.extend_from_slice(&code);
+        let err = prescan(&module, &BOUNDS).unwrap_err();
+        assert!(err.contains("more than 50000 locals"), "{err}");
+        let small = CompileBounds {
+            functions: 0,
+            ..BOUNDS
+        };
+        assert!(
+            prescan(&module, &small)
+                .unwrap_err()
+                .contains("more than 0 functions")
+        );
+        let short = CompileBounds {
+            function_bytes: 2,
+            ..BOUNDS
+        };
+        assert!(prescan(&module, &short).unwrap_err().contains("bytes long"));
+    }
+}
