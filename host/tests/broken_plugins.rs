@@ -451,7 +451,10 @@ macro_rules! cases {
             let elsewhere = ["contract-old-version", "contract-no-source", "contract-unknown-import",
                              "leaks-secret", "state-between-calls", "read-floods-output", "probe-sandbox",
                              "read-changed-value", "discover-field-never-filled", "read-batch-too-many",
-                             "net-http-disallowed", "net-tcp-loopback", "net-dns-disallowed", "net-private-ip"];
+                             "net-http-disallowed", "net-tcp-loopback", "net-dns-disallowed", "net-private-ip",
+                             // hardening.rs: each a hostile tenant's attack.
+                             "hostile-http-fields", "hostile-console", "hostile-spec-grants-loopback",
+                             "hostile-secret-encodings"];
             for entry in std::fs::read_dir(plugins_dir()).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
                 if let Some(p) = name.strip_prefix("broken-").and_then(|n| n.strip_suffix(".wasm")).filter(|p| !p.starts_with("bc-") && !p.starts_with("wb-")) {

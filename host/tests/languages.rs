@@ -61,7 +61,7 @@ fn http_example_passes_live_and_in_replay(plugin: &str) {
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 40);
     let cassettes = dir.path().join("cassettes");
     let cassette_dir = cassettes.to_str().unwrap();
-    let live = run_plugin(
+    let live = run_shop(
         plugin,
         &config,
         &["--http", "record", "--cassette-dir", cassette_dir],
@@ -89,7 +89,7 @@ fn http_example_passes_live_and_in_replay(plugin: &str) {
     }
     assert!(recorded > 10, "{recorded} customer requests recorded");
     server.stop();
-    let replay = run_plugin(
+    let replay = run_shop(
         plugin,
         &config,
         &["--http", "replay", "--cassette-dir", cassette_dir],

@@ -31,14 +31,14 @@ fn hostile_plugins_are_denied_on_every_path_and_reported() {
             "broken-net-http-disallowed",
             &[
                 "denied `127.0.0.1` port PORT over http during `check`: no entry allows it (the policy allows `https://api.vendor.example`)",
-                "fix: if the connector needs it, add `http://127.0.0.1:PORT` to `allowed-hosts`",
+                "fix: 127.0.0.1 is a non-public address, which only the operator grants: if this run should reach it, pass --allow-host http://127.0.0.1:PORT",
             ],
         ),
         (
             "broken-net-tcp-loopback",
             &[
                 "denied `127.0.0.1` port PORT over tcp during `check`",
-                "add `tcp://127.0.0.1:PORT`",
+                "pass --allow-host tcp://127.0.0.1:PORT",
             ],
         ),
         (
@@ -52,7 +52,7 @@ fn hostile_plugins_are_denied_on_every_path_and_reported() {
             "broken-net-private-ip",
             &[
                 "denied `169.254.169.254` port 80 over http during `check`",
-                "169.254.169.254, a non-public address, which only an entry naming it",
+                "169.254.169.254, a non-public address (loopback, private, link-local or metadata, or reserved), which only the operator grants",
                 // DNS cannot steer a name `*` allows to a loopback address.
                 "denied `localhost` port PORT over http during `check`: it is or resolves to 127.0.0.1",
             ],
@@ -200,7 +200,7 @@ fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
     let cassettes = dir.path().join("cassettes");
     let cassette_dir = cassettes.to_str().unwrap();
 
-    let live = run_plugin(
+    let live = run_shop(
         "source-shop",
         &config,
         &["--http", "record", "--cassette-dir", cassette_dir],
@@ -244,7 +244,7 @@ fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
     server.stop();
 
     // Replay, with nothing listening: the same verdicts.
-    let replay = run_plugin(
+    let replay = run_shop(
         "source-shop",
         &config,
         &["--http", "replay", "--cassette-dir", cassette_dir],
@@ -252,13 +252,13 @@ fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
     assert_eq!(replay.code, 0, "{}", replay.stdout);
     assert_eq!(verdicts(&replay), verdicts(&live));
     // The default mode replays where a cassette exists.
-    let auto = run_plugin("source-shop", &config, &["--cassette-dir", cassette_dir]);
+    let auto = run_shop("source-shop", &config, &["--cassette-dir", cassette_dir]);
     assert_eq!(auto.code, 0, "{}", auto.stdout);
     assert_eq!(verdicts(&auto), verdicts(&live));
 
     // A request the cassette lacks fails, naming it and the closest recorded.
     let other = shop_config(dir.path(), &server_url_of(&config), 25);
-    let miss = run_plugin(
+    let miss = run_shop(
         "source-shop",
         &other,
         &[
@@ -323,7 +323,7 @@ fn a_wrong_api_key_fails_the_check_and_never_appears() {
         ),
     )
     .unwrap();
-    let run = run_plugin(
+    let run = run_shop(
         "source-shop",
         &config,
         &["--http", "live", "--run", "connection/check"],
@@ -342,7 +342,7 @@ fn a_response_larger_than_the_cap_fails_the_test() {
     let server = shop(shop_api::Options::default());
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), 50);
-    let run = run_plugin(
+    let run = run_shop(
         "source-shop",
         &config,
         &[

@@ -161,7 +161,9 @@ fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_and_its_network
         format!("denied `127.0.0.1` port {port} over tcp during `check`"),
         format!("denied `127.0.0.1` port {port} over udp during `check`"),
         "denied `localhost` (a name lookup) during `check`".to_string(),
-        format!("fix: if the connector needs it, add `tcp://127.0.0.1:{port}` to `allowed-hosts`"),
+        format!(
+            "which only the operator grants: if this run should reach it, pass --allow-host tcp://127.0.0.1:{port}"
+        ),
     ] {
         assert!(run.stdout.contains(&denied), "{denied}:\n{}", run.stdout);
     }

@@ -405,10 +405,18 @@ fn at_high_strictness_the_future_state_covers_every_incremental_stream() {
                 &format!("users_only.json{missing}"),
             );
         let (_dir, yaml) = setup(&[("users_only.json", users_only), ("ctest.yaml", &yaml_text)]);
+        // The copy points at source-faker's own files: the operator allows
+        // that directory (a test configuration's paths stay in its own).
+        let allowed = dir.display().to_string();
         let run = run_with(
             "source-faker",
             &yaml,
-            &["--run", "incremental/future_state"],
+            &[
+                "--run",
+                "incremental/future_state",
+                "--allow-path",
+                &allowed,
+            ],
         );
         let status = run.status_of("incremental/future_state_yields_no_records");
         assert_eq!(

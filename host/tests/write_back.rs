@@ -59,7 +59,7 @@ fn source_shop_and_its_test_utils_pass_live_then_replay_with_the_server_stopped(
     let mut live_args = args("record");
     live_args.push("--allow-writes".into());
     let live_args: Vec<&str> = live_args.iter().map(String::as_str).collect();
-    let live = run_plugin("source-shop", &config, &live_args);
+    let live = run_shop("source-shop", &config, &live_args);
     assert_eq!(live.code, 0, "{}{}", live.stdout, live.stderr);
     for t in WRITE_BACK {
         assert_eq!(live.status_of(t), Some("PASS"), "{t}:\n{}", live.stdout);
@@ -90,7 +90,7 @@ fn source_shop_and_its_test_utils_pass_live_then_replay_with_the_server_stopped(
     // Replay: no server, no --allow-writes needed, the same verdicts.
     let replay_args = args("replay");
     let replay_args: Vec<&str> = replay_args.iter().map(String::as_str).collect();
-    let replay = run_plugin("source-shop", &config, &replay_args);
+    let replay = run_shop("source-shop", &config, &replay_args);
     assert_eq!(replay.code, 0, "{}", replay.stdout);
     for t in WRITE_BACK {
         assert_eq!(replay.status_of(t), Some("PASS"), "{t}:\n{}", replay.stdout);
@@ -102,7 +102,7 @@ fn the_connector_may_export_write_back_itself() {
     let server = shop();
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.base_url());
-    let run = run_plugin(
+    let run = run_shop(
         "source-shop-with-write-back",
         &config,
         &["--allow-writes", "--http", "live", "--run", "write_back/"],
@@ -120,7 +120,7 @@ fn passes_write_back_live_then_replay(plugin: &str) {
     let config = config(dir.path(), &server.base_url());
     let cassettes = dir.path().join("cassettes");
     let cassette_dir = cassettes.to_str().unwrap();
-    let live = run_plugin(
+    let live = run_shop(
         plugin,
         &config,
         &[
@@ -149,7 +149,7 @@ fn passes_write_back_live_then_replay(plugin: &str) {
     assert!(written.contains(" customer 1") && written.contains("\"tag\": \"ctest_"));
     assert!(!written.contains(KEY));
     server.stop();
-    let replay = run_plugin(
+    let replay = run_shop(
         plugin,
         &config,
         &[
@@ -181,7 +181,7 @@ fn without_allow_writes_the_suite_is_skipped_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.base_url());
     let utils = test_utils("source-shop-test-utils");
-    let run = run_plugin(
+    let run = run_shop(
         "source-shop",
         &config,
         &[
@@ -204,7 +204,7 @@ fn without_allow_writes_the_suite_is_skipped_with_the_reason() {
     assert!(stats.requests.load(std::sync::atomic::Ordering::Relaxed) > 0);
     assert_eq!(stats.writes.load(std::sync::atomic::Ordering::Relaxed), 0);
     // And without any writer, the suite is not part of the run at all.
-    let run = run_plugin(
+    let run = run_shop(
         "source-shop",
         &config,
         &["--allow-writes", "--http", "live"],
@@ -259,7 +259,7 @@ fn each_broken_test_utils_is_caught() {
     ];
     for (utils, fails, says) in cases {
         let path = test_utils(utils);
-        let run = run_plugin(
+        let run = run_shop(
             "source-shop",
             &config,
             &[
@@ -305,7 +305,7 @@ fn parallel_runs_write_rows_that_never_collide() {
             .map(|cassette_dir| {
                 let (config, utils) = (&config, &utils);
                 scope.spawn(move || {
-                    run_plugin(
+                    run_shop(
                         "source-shop",
                         config,
                         &[
@@ -355,7 +355,7 @@ fn a_test_utils_component_without_write_back_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "http://127.0.0.1:9");
     let not_utils = test_utils("source-faker");
-    let run = run_plugin("source-shop", &config, &["--test-utils", &not_utils]);
+    let run = run_shop("source-shop", &config, &["--test-utils", &not_utils]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr

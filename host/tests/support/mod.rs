@@ -135,6 +135,18 @@ pub fn default_tests() -> Vec<&'static str> {
         .collect()
 }
 
+/// `run_plugin` with the operator's grant of the shop API the config points
+/// at (`--allow-host BASE_URL`): the test servers listen on loopback, which a
+/// spec's `${base_url}` never grants by itself.
+pub fn run_shop(plugin_name: &str, config: &Path, extra: &[&str]) -> Run {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    let url = v["base_url"].as_str().unwrap().to_string();
+    let mut args = vec!["--allow-host", url.as_str()];
+    args.extend_from_slice(extra);
+    run_plugin(plugin_name, config, &args)
+}
+
 /// A config for the shop connectors (source-shop, ts-shop): `DIR/shop.json`.
 pub fn shop_config(dir: &Path, base_url: &str, api_key: &str, page_size: u32) -> PathBuf {
     let config = dir.join("shop.json");
@@ -161,7 +173,7 @@ pub fn shop_connector_waits_out_rate_limits(plugin: &str) {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
-    let run = run_plugin(
+    let run = run_shop(
         plugin,
         &config,
         &["--http", "live", "--run", "connection/check"],
@@ -183,7 +195,7 @@ pub fn shop_connector_waits_out_rate_limits(plugin: &str) {
     })
     .unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 30);
-    let run = run_plugin(plugin, &config, &["--http", "live"]);
+    let run = run_shop(plugin, &config, &["--http", "live"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(server.stats.throttled.load(Ordering::Relaxed) > 5);
 }
