@@ -118,6 +118,9 @@ pub(super) fn run(run: &mut Run<'_>) {
     run.catalog = Some(streams);
 }
 
+/// The most bytes of records kept for the expected_records comparison.
+const KEPT_RECORDS_BUDGET: usize = 256 << 20;
+
 /// The most of one log line or error trace a read keeps (each kept line is
 /// one of at most 1,000, each trace one of [`EXAMPLES`]).
 const KEPT_TEXT: usize = 4 << 10;
@@ -218,6 +221,11 @@ struct RecordChecker {
     status: Problems,
     error_traces: Vec<String>,
     error_count: u64,
+    /// Bytes of the records kept for expected_records, against
+    /// [`KEPT_RECORDS_BUDGET`], and the stream that went over it.
+    kept_bytes: usize,
+    kept_budget: usize,
+    over_budget: Option<String>,
     logs: Vec<crate::sandbox::LogLine>,
 }
 
@@ -264,6 +272,9 @@ impl RecordChecker {
             status: Problems::default(),
             error_traces: Vec::new(),
             error_count: 0,
+            kept_bytes: 0,
+            kept_budget: KEPT_RECORDS_BUDGET,
+            over_budget: None,
             logs: Vec::new(),
         }
     }
@@ -368,6 +379,7 @@ impl RecordChecker {
         };
         let index = check.records;
         check.records += 1;
+        let data_len = r.data.len();
         let stream = &r.stream;
         match check.phase {
             Phase::Started => {}
@@ -454,7 +466,14 @@ impl RecordChecker {
             fields.mark_present(&value, present);
         }
         if let Some(kept) = &mut check.kept {
-            kept.push(value);
+            self.kept_bytes += data_len;
+            if self.kept_bytes > self.kept_budget {
+                // Past the budget nothing more is kept; the comparison says so.
+                check.kept = None;
+                self.over_budget.get_or_insert_with(|| stream.to_string());
+            } else {
+                kept.push(value);
+            }
         }
     }
 
@@ -538,6 +557,12 @@ impl Findings {
                 options.bypass_reason.as_deref().unwrap_or_default()
             )));
         };
+        if let Some(stream) = &self.checker.over_budget {
+            return Some(Verdict::Fail(format!(
+                "the records of the streams in the expected records file add up to more than {} MiB (stream `{stream}` went over), the most ctest keeps to compare\n                 fix: give the input set a smaller config (fewer records), or compare a configured catalog of fewer streams",
+                KEPT_RECORDS_BUDGET >> 20
+            )));
+        }
         let read = self
             .checker
             .streams
@@ -679,4 +704,51 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
             "expected an error for the unknown stream `{name}`, returned cleanly; {e}"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hostile: a stream named by the expected records that sends more than
+    /// the budget: the records stop being kept, and the stream is named.
+    #[test]
+    fn records_kept_for_expected_records_stay_within_the_budget() {
+        let stream = DiscoveredStream {
+            info: wit::StreamInfo {
+                name: "users".into(),
+                json_schema: "{}".into(),
+                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
+                source_defined_cursor: false,
+                default_cursor_field: Vec::new(),
+                source_defined_primary_key: Vec::new(),
+                ingestion_type: wit::IngestionType::Append,
+            },
+            schema: None,
+        };
+        let keep: HashSet<String> = ["users".to_string()].into();
+        let mut checker = RecordChecker::new([&stream], &keep, false);
+        checker.kept_budget = 10_000;
+        let record = |i: u32| {
+            wit::Message::Record(wit::RecordMessage {
+                stream: "users".into(),
+                data: format!(r#"{{"id": {i}, "pad": "{}"}}"#, "x".repeat(1000)),
+                emitted_at: 0,
+            })
+        };
+        for i in 0..5 {
+            checker.observe(record(i));
+        }
+        assert!(checker.over_budget.is_none());
+        assert_eq!(
+            checker.streams["users"].kept.as_ref().map(Vec::len),
+            Some(5)
+        );
+        for i in 5..1000 {
+            checker.observe(record(i));
+        }
+        assert_eq!(checker.over_budget.as_deref(), Some("users"));
+        assert!(checker.streams["users"].kept.is_none());
+        assert!(checker.kept_bytes < 1_000 * 1_100);
+    }
 }
