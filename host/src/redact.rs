@@ -49,6 +49,9 @@ const FRAGMENT_LEN: usize = 8;
 /// sooner for most values).
 const JSON_ESCAPE_LEVELS: usize = 4;
 
+/// Secrets and forms shorter than this do not count as leaks.
+const LEAK_MIN_LEN: usize = 8;
+
 /// Base64 tokens shorter than this are not decoded.
 const MIN_BASE64_TOKEN: usize = 8;
 
@@ -56,9 +59,12 @@ const MIN_BASE64_TOKEN: usize = 8;
 pub struct Redactor {
     /// The secret values, longest first.
     secrets: Vec<String>,
-    /// Every form to mask, for the matcher.
-    needles: Vec<String>,
+    /// Every form of every secret, for masking.
     matcher: Option<Arc<AhoCorasick>>,
+    /// The forms that count as a leak (see [`Redactor::leak`]), and how each
+    /// was made.
+    leak_matcher: Option<Arc<AhoCorasick>>,
+    leak_forms: Vec<&'static str>,
 }
 
 impl Redactor {
@@ -71,7 +77,7 @@ impl Redactor {
                 collect_at(config, &path, &mut secrets);
             }
         }
-        collect_by_name(config, &mut secrets);
+        collect_by_name(config, spec_schema, &mut secrets);
         collect_url_passwords(config, &mut secrets);
         Self::from_secrets(secrets)
     }
@@ -97,19 +103,58 @@ impl Redactor {
         self.secrets
             .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         self.secrets.dedup();
-        let mut needles: Vec<String> = self.secrets.iter().flat_map(|s| forms(s)).collect();
-        needles.sort();
-        needles.dedup();
-        self.matcher = (!needles.is_empty()).then(|| {
-            Arc::new(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&needles)
-                    .expect("the needles are plain strings"),
-            )
-        });
-        self.needles = needles;
+        let mut all: Vec<(String, &'static str, usize)> = self
+            .secrets
+            .iter()
+            .flat_map(|s| forms(s).into_iter().map(move |(f, how)| (f, how, s.len())))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.dedup_by(|a, b| a.0 == b.0);
+        let build = |needles: &[&String]| {
+            (!needles.is_empty()).then(|| {
+                Arc::new(
+                    AhoCorasickBuilder::new()
+                        .ascii_case_insensitive(true)
+                        .match_kind(MatchKind::Standard)
+                        .build(needles)
+                        .expect("the needles are plain strings"),
+                )
+            })
+        };
+        self.matcher = build(&all.iter().map(|(f, _, _)| f).collect::<Vec<_>>());
+        // Leak detection judges the plugin, so only forms that cannot be a
+        // coincidence count: secrets and forms of 8 characters or more.
+        let leak: Vec<&(String, &'static str, usize)> = all
+            .iter()
+            .filter(|(f, _, len)| *len >= LEAK_MIN_LEN && f.len() >= LEAK_MIN_LEN)
+            .collect();
+        self.leak_matcher = build(&leak.iter().map(|(f, _, _)| f).collect::<Vec<_>>());
+        self.leak_forms = leak.iter().map(|(_, how, _)| *how).collect();
+    }
+
+    /// Whether any secret is long enough for [`Redactor::leak`] to look for.
+    pub fn finds_leaks(&self) -> bool {
+        self.leak_matcher.is_some()
+    }
+
+    /// How `text` carries a secret, if it does: "as it is", "base64-encoded",
+    /// "hex-encoded", "URL-encoded", "JSON-escaped", "reversed", "in part".
+    /// Only secrets and forms of 8 characters or more count, so that what the
+    /// plugin returns is not failed for a coincidence.
+    pub fn leak(&self, text: &str) -> Option<&'static str> {
+        let matcher = self.leak_matcher.as_ref()?;
+        matcher.find(text)?;
+        // Of the forms found, the most telling: the secret itself before an
+        // encoding of it, an encoding before a fragment.
+        let rank = |how: &str| match how {
+            "as it is" => 0,
+            "in part" => 2,
+            _ => 1,
+        };
+        matcher
+            .find_overlapping_iter(text)
+            .map(|m| self.leak_forms[m.pattern().as_usize()])
+            .min_by_key(|how| rank(how))
     }
 
     /// `text` with every form of every secret masked.
@@ -201,9 +246,12 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// Every form of `secret` to mask (see the module's documentation).
-fn forms(secret: &str) -> Vec<String> {
+fn forms(secret: &str) -> Vec<(String, &'static str)> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    let mut raw = vec![secret.to_string(), secret.chars().rev().collect()];
+    let mut raw = vec![
+        (secret.to_string(), "as it is"),
+        (secret.chars().rev().collect(), "reversed"),
+    ];
     // JSON escaping, again and again, until it changes nothing.
     let mut escaped = secret.to_string();
     for _ in 0..JSON_ESCAPE_LEVELS {
@@ -212,16 +260,16 @@ fn forms(secret: &str) -> Vec<String> {
         if inner == escaped {
             break;
         }
-        raw.push(inner.clone());
+        raw.push((inner.clone(), "JSON-escaped"));
         escaped = inner;
     }
     let mut derived = Vec::new();
-    for form in &raw {
+    for (form, _) in &raw {
         let url: String = url::form_urlencoded::byte_serialize(form.as_bytes()).collect();
-        derived.push(url.replace('+', "%20"));
-        derived.push(url);
+        derived.push((url.replace('+', "%20"), "URL-encoded"));
+        derived.push((url, "URL-encoded"));
     }
-    derived.push(hex(secret.as_bytes()));
+    derived.push((hex(secret.as_bytes()), "hex-encoded"));
     // Base64 of any text holding the secret: at alignment `o`, the characters
     // from ceil(8o/6) to floor(8(o+n)/6) depend on the secret's bytes alone.
     let n = secret.len();
@@ -232,17 +280,17 @@ fn forms(secret: &str) -> Vec<String> {
         for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
             let encoded = engine.encode(&bytes);
             if end > start && end <= encoded.len() {
-                derived.push(encoded[start..end].to_string());
+                derived.push((encoded[start..end].to_string(), "base64-encoded"));
             }
         }
     }
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() >= FRAGMENT_SECRET_LEN {
         for window in chars.windows(FRAGMENT_LEN) {
-            derived.push(window.iter().collect());
+            derived.push((window.iter().collect(), "in part"));
         }
     }
-    derived.retain(|d| d.len() >= MIN_DERIVED_LEN);
+    derived.retain(|(d, _)| d.len() >= MIN_DERIVED_LEN);
     raw.extend(derived);
     raw
 }
@@ -280,18 +328,30 @@ fn collect_at(value: &Value, path: &[String], out: &mut Vec<String>) {
     }
 }
 
-fn collect_by_name(value: &Value, out: &mut Vec<String>) {
+/// String values under secret-looking keys, save where the spec's schema
+/// declares the property as one that holds no secret (an enumeration, a
+/// number): `credentials_mode: "oauth"` is not masked everywhere.
+fn collect_by_name(value: &Value, schema: Option<&Value>, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
-                if schema::looks_secret(key) && !v.is_object() {
+                let sub = schema
+                    .and_then(|s| s.get("properties"))
+                    .and_then(|p| p.get(key));
+                if schema::looks_secret(key)
+                    && v.is_string()
+                    && sub.is_none_or(schema::can_hold_secret)
+                {
                     push_value(v, out);
                 } else {
-                    collect_by_name(v, out);
+                    collect_by_name(v, sub, out);
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|v| collect_by_name(v, out)),
+        Value::Array(items) => {
+            let sub = schema.and_then(|s| s.get("items"));
+            items.iter().for_each(|v| collect_by_name(v, sub, out));
+        }
         _ => {}
     }
 }
@@ -401,7 +461,7 @@ mod tests {
             let out = r.redact(&leak);
             assert!(out.contains(MASK), "not masked: {leak} -> {out}");
             // Nothing of eight characters of the secret, or its encodings, is left.
-            for form in forms(secret) {
+            for (form, _) in forms(secret) {
                 if form.len() >= FRAGMENT_LEN {
                     assert!(
                         !out.to_ascii_lowercase()
@@ -418,12 +478,27 @@ mod tests {
 
     #[test]
     fn passwords_in_urls_of_any_config_value_are_secrets() {
-        let config =
-            json!({"database": {"dsn": "postgres://app:Tr0ub4dor%263@db.internal:5432/shop"}});
+        let config = json!({"database": {"warehouse_url": "postgres://app:Tr0ub4dor%263@db.internal:5432/shop"}});
         let r = Redactor::new(&config, None);
         let out = r.redact("connecting to postgres://app:Tr0ub4dor%263@db.internal (Tr0ub4dor&3)");
         assert!(!out.contains("Tr0ub4dor"), "{out}");
         assert!(out.contains("db.internal"), "{out}");
+    }
+
+    #[test]
+    fn enumerations_and_numbers_named_like_secrets_are_not_secrets() {
+        let schema = json!({"type": "object", "properties": {
+            "credentials_mode": {"type": "string", "enum": ["oauth", "key"]},
+            "max_tokens": {"type": "integer"},
+            "privateKey": {"type": "string"}
+        }});
+        let config =
+            json!({"credentials_mode": "oauth", "max_tokens": 4096, "privateKey": "pk-0123456789"});
+        let r = Redactor::new(&config, Some(&schema));
+        assert_eq!(
+            r.redact("mode oauth, 4096 tokens, key pk-0123456789"),
+            format!("mode oauth, 4096 tokens, key {MASK}")
+        );
     }
 
     #[test]

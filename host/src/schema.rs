@@ -144,40 +144,96 @@ pub fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Property names that usually hold credentials.
+/// The words of a property name: split at `_`, `-`, `.`, spaces and
+/// lower-to-upper case changes (`privateKey`, `private-key` and `PRIVATE_KEY`
+/// are all `private key`), lowercase.
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_uppercase() && prev_lower && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Property names that usually hold credentials: a secret word (`password`,
+/// `token`, `secret`, `dsn`, ...) or pair (`api key`, `private key`,
+/// `connection string`, ...), unless the name ends in a word that says it
+/// holds something else about the secret (`token_url`, `auth_type`,
+/// `password_expires_at`).
 pub fn looks_secret(name: &str) -> bool {
-    let n = name.to_ascii_lowercase().replace('-', "_");
-    const NOT_SECRET_SUFFIXES: &[&str] = &[
-        "_url",
-        "_uri",
-        "_endpoint",
-        "_type",
-        "_method",
-        "_path",
-        "_name",
-        "_expires_at",
-        "_expiry",
+    let words = name_words(name);
+    const NOT_SECRET_LAST: &[&str] = &[
+        "url", "uri", "endpoint", "type", "method", "path", "name", "at", "expiry", "expires",
+        "mode", "id", "count", "limit", "size", "length", "ttl", "header", "field", "prefix",
+        "location", "file", "format", "kind", "enabled", "required",
     ];
-    if NOT_SECRET_SUFFIXES.iter().any(|s| n.ends_with(s)) {
+    if words
+        .last()
+        .is_some_and(|w| NOT_SECRET_LAST.contains(&w.as_str()))
+    {
         return false;
     }
     const WORDS: &[&str] = &[
         "password",
         "passwd",
         "passphrase",
+        "pwd",
         "secret",
         "token",
-        "api_key",
         "apikey",
-        "private_key",
-        "access_key",
-        "auth_key",
         "credential",
-        "client_secret",
-        "session_key",
-        "signing_key",
+        "credentials",
+        "dsn",
+        "privatekey",
     ];
-    WORDS.iter().any(|w| n.contains(w))
+    const PAIRS: &[(&str, &str)] = &[
+        ("api", "key"),
+        ("private", "key"),
+        ("access", "key"),
+        ("auth", "key"),
+        ("session", "key"),
+        ("signing", "key"),
+        ("secret", "key"),
+        ("encryption", "key"),
+        ("account", "key"),
+        ("connection", "string"),
+        ("conn", "string"),
+        ("sas", "token"),
+    ];
+    words.iter().any(|w| WORDS.contains(&w.as_str()))
+        || words
+            .windows(2)
+            .any(|p| PAIRS.contains(&(p[0].as_str(), p[1].as_str())))
+}
+
+/// Whether a property can hold a secret value: a string (or untyped)
+/// property that is not an enumeration or a constant. An integer named
+/// `max_tokens` or an enum named `credentials_mode` holds no secret.
+pub fn can_hold_secret(schema: &Value) -> bool {
+    let types = declared_types(schema);
+    let stringy = types.is_empty() || types.contains(&"string");
+    let container = types.iter().any(|t| *t == "object" || *t == "array")
+        || schema.get("properties").is_some()
+        || ["oneOf", "anyOf", "allOf"]
+            .iter()
+            .any(|k| schema.get(*k).is_some());
+    stringy && !container && schema.get("enum").is_none() && schema.get("const").is_none()
 }
 
 pub fn is_marked_secret(schema: &Value) -> bool {
@@ -234,22 +290,215 @@ pub fn secret_paths(schema: &Value) -> Vec<Vec<String>> {
     out
 }
 
-/// Secret-looking properties that are not marked secret, as dotted paths.
+/// Secret-looking properties that are not marked secret, as dotted paths:
+/// string properties (not enumerations) whose name [`looks_secret`].
 pub fn unmarked_secrets(schema: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk_properties(schema, &mut |path, name, sub| {
-        let is_container = matches!(
-            sub.get("type").and_then(Value::as_str),
-            Some("object") | Some("array")
-        ) || sub.get("properties").is_some()
-            || sub.get("oneOf").is_some();
-        if looks_secret(name) && !is_container && !is_marked_secret(sub) {
+        if looks_secret(name) && can_hold_secret(sub) && !is_marked_secret(sub) {
             let mut p = path.to_vec();
             p.push(name.to_string());
             out.push(p.join("."));
         }
     });
     out
+}
+
+/// Paths of the properties whose values are secret by name: what
+/// [`unmarked_secrets`] would flag, marked or not.
+pub fn secret_looking_paths(schema: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    walk_properties(schema, &mut |path, name, sub| {
+        if looks_secret(name) && can_hold_secret(sub) {
+            let mut p = path.to_vec();
+            p.push(name.to_string());
+            out.push(p);
+        }
+    });
+    out
+}
+
+/// Every subschema of `schema` (objects reachable through any keyword, the
+/// root included), with its JSON pointer. `enum`, `const`, `default` and
+/// `examples` hold values, not schemas, and are not entered.
+fn subschemas<'a>(schema: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    match schema {
+        Value::Object(map) => {
+            out.push((at.clone(), schema));
+            for (k, v) in map {
+                if matches!(k.as_str(), "enum" | "const" | "default" | "examples") {
+                    continue;
+                }
+                subschemas(v, format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                subschemas(v, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Each `default` and each `examples` entry that its own subschema refuses,
+/// with where and why (formats checked; local `$ref`s resolved against the
+/// root's definitions).
+pub fn invalid_defaults(schema: &Value) -> Vec<String> {
+    let mut nodes = Vec::new();
+    subschemas(schema, String::new(), &mut nodes);
+    let mut out = Vec::new();
+    for (at, node) in nodes {
+        let mut values: Vec<(String, &Value)> = Vec::new();
+        if let Some(d) = node.get("default") {
+            values.push((format!("{at}/default"), d));
+        }
+        if let Some(Value::Array(examples)) = node.get("examples") {
+            values.extend(
+                examples
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (format!("{at}/examples/{i}"), e)),
+            );
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let mut standalone = node.clone();
+        if let Some(map) = standalone.as_object_mut() {
+            for key in ["definitions", "$defs"] {
+                if let Some(defs) = schema.get(key) {
+                    map.entry(key).or_insert_with(|| defs.clone());
+                }
+            }
+        }
+        let Ok(validator) = base_options()
+            .should_validate_formats(true)
+            .build(&standalone)
+        else {
+            continue;
+        };
+        for (place, value) in values {
+            if let Some(e) = validator.iter_errors(value).next() {
+                out.push(format!(
+                    "`{place}` = {}: {}",
+                    crate::sandbox::clip_to(&value.to_string(), 80),
+                    e.masked()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Names in a `required` list that no `properties` declares: the node's own,
+/// or, for a node without `properties` (a `oneOf` branch that only requires),
+/// the nearest enclosing object's. With the JSON pointer of the list.
+pub fn undeclared_required(schema: &Value) -> Vec<String> {
+    fn walk<'a>(
+        node: &'a Value,
+        at: &str,
+        outer: Option<&'a serde_json::Map<String, Value>>,
+        out: &mut Vec<String>,
+    ) {
+        match node {
+            Value::Object(map) => {
+                let props = map.get("properties").and_then(Value::as_object).or(outer);
+                if let Some(Value::Array(required)) = map.get("required") {
+                    for name in required.iter().filter_map(Value::as_str) {
+                        if !props.is_some_and(|p| p.contains_key(name)) {
+                            out.push(format!(
+                                "`{name}` (in `{}`)",
+                                pointer_or_root(&format!("{at}/required"))
+                            ));
+                        }
+                    }
+                }
+                for (k, v) in map {
+                    if matches!(
+                        k.as_str(),
+                        "enum" | "const" | "default" | "examples" | "required"
+                    ) {
+                        continue;
+                    }
+                    // Only a combinator's branches describe the same object.
+                    let inner = match k.as_str() {
+                        "oneOf" | "anyOf" | "allOf" | "if" | "then" | "else" | "not" => props,
+                        _ => None,
+                    };
+                    match (k.as_str(), v) {
+                        ("properties", Value::Object(ps)) => {
+                            for (name, sub) in ps {
+                                walk(sub, &format!("{at}/properties/{name}"), None, out);
+                            }
+                        }
+                        _ => walk(v, &format!("{at}/{k}"), inner, out),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(v, &format!("{at}/{i}"), outer, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, "", None, &mut out);
+    out
+}
+
+/// Secret properties (marked, or secret-looking) whose `default` or
+/// `examples` hold a value that looks real rather than a placeholder, with
+/// the path and the keyword.
+pub fn secret_defaults(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_properties(schema, &mut |path, name, sub| {
+        if !(is_marked_secret(sub) || (looks_secret(name) && can_hold_secret(sub))) {
+            return;
+        }
+        let mut p = path.to_vec();
+        p.push(name.to_string());
+        let at = p.join(".");
+        if sub.get("default").is_some_and(looks_real) {
+            out.push(format!("`{at}` has a `default`"));
+        }
+        if let Some(examples) = sub.get("examples").and_then(Value::as_array)
+            && examples.iter().any(looks_real)
+        {
+            out.push(format!("`{at}` has `examples`"));
+        }
+    });
+    out
+}
+
+/// Whether a secret's default or example looks like a real value rather
+/// than a placeholder (`""`, `<your key>`, `xxxx`, `${API_KEY}`, `changeme`).
+fn looks_real(value: &Value) -> bool {
+    let Some(text) = value.as_str() else {
+        return !value.is_null();
+    };
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let placeholder = t.len() < 4
+        || t.chars().all(|c| c == t.chars().next().unwrap_or(' '))
+        || [
+            "<",
+            "{{",
+            "${",
+            "your",
+            "example",
+            "placeholder",
+            "changeme",
+            "redacted",
+            "xxx",
+            "***",
+            "...",
+        ]
+        .iter()
+        .any(|m| lower.contains(m));
+    !placeholder
 }
 
 /// The declared types of a schema (`type` as a string or a list).
@@ -602,9 +851,28 @@ mod tests {
             "seed",
             "auth_type",
             "host",
+            "tokenizer",
+            "password_expires_at",
+            "keyword",
         ] {
             assert!(!looks_secret(s), "{s}");
         }
+        for s in [
+            "privateKey",
+            "private-key",
+            "PRIVATE_KEY",
+            "connection_string",
+            "connectionString",
+            "dsn",
+            "db_dsn",
+            "clientSecret",
+            "secretAccessKey",
+            "sasToken",
+        ] {
+            assert!(looks_secret(s), "{s}");
+        }
+        assert_eq!(name_words("secretAccessKey"), ["secret", "access", "key"]);
+        assert_eq!(name_words("HTTP_proxy-URL"), ["http", "proxy", "url"]);
     }
 
     #[test]

@@ -10,6 +10,9 @@ const SUITE: &str = "spec";
 const AFTER_CALL: &[&str] = &[
     "connection_specification_valid",
     "secrets_marked",
+    "secrets_without_defaults",
+    "defaults_valid",
+    "required_declared",
     "config_matches_spec",
     "metadata",
 ];
@@ -43,6 +46,9 @@ pub(super) fn run(run: &mut Run<'_>) {
     if let Some(schema) = &schema {
         run.redactor = Redactor::new(&run.config, Some(schema));
     }
+    if let Some(how) = run.redactor.leak(&raw.connection_specification) {
+        run.leaked(|| format!("the spec carries a secret {how} (spec/spec_call)"));
+    }
 
     run.test(SUITE, "connection_specification_valid", |_| match &parsed {
         Err(e) => Verdict::Fail(format!(
@@ -62,11 +68,13 @@ pub(super) fn run(run: &mut Run<'_>) {
         },
     });
 
+    let config_for_secrets = run.config.clone();
     run.test(SUITE, "secrets_marked", |_| {
         let Some(schema) = &schema else {
             return Verdict::Skip("the connection specification is not JSON".into());
         };
-        let unmarked = schema::unmarked_secrets(schema);
+        let mut unmarked = schema::unmarked_secrets(schema);
+        unmarked.extend(credentials_in_unmarked_urls(schema, &config_for_secrets));
         if unmarked.is_empty() {
             Verdict::Pass
         } else {
@@ -76,6 +84,52 @@ pub(super) fn run(run: &mut Run<'_>) {
                 unmarked.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
             ))
         }
+    });
+
+    run.test(SUITE, "secrets_without_defaults", |_| {
+        let Some(schema) = &schema else {
+            return Verdict::Skip("the connection specification is not JSON".into());
+        };
+        let found = schema::secret_defaults(schema);
+        if found.is_empty() {
+            return Verdict::Pass;
+        }
+        Verdict::Fail(format!(
+            "expected secret properties to carry no real-looking `default` or `examples` (they are published with the spec, and a default is used when the user gives none); {}\n\
+             fix: remove them, or use a placeholder such as \"<your API key>\"",
+            found.join("; ")
+        ))
+    });
+
+    run.test(SUITE, "defaults_valid", |_| {
+        let Some(schema) = &schema else {
+            return Verdict::Skip("the connection specification is not JSON".into());
+        };
+        let invalid = schema::invalid_defaults(schema);
+        if invalid.is_empty() {
+            return Verdict::Pass;
+        }
+        Verdict::Fail(format!(
+            "expected each `default` and `examples` entry to be valid against its own schema; {} are not:\n  {}\n\
+             fix: correct the value, or the property's schema if the value is right",
+            invalid.len(),
+            invalid.iter().take(super::EXAMPLES).cloned().collect::<Vec<_>>().join("\n  ")
+        ))
+    });
+
+    run.test(SUITE, "required_declared", |_| {
+        let Some(schema) = &schema else {
+            return Verdict::Skip("the connection specification is not JSON".into());
+        };
+        let undeclared = schema::undeclared_required(schema);
+        if undeclared.is_empty() {
+            return Verdict::Pass;
+        }
+        Verdict::Fail(format!(
+            "expected every name in a `required` list to be a declared property; not declared: {}\n\
+             fix: declare the property under `properties`, or correct the name in `required` (a typo makes the field impossible to satisfy)",
+            undeclared.join(", ")
+        ))
     });
 
     let config = run.config.clone();
@@ -124,6 +178,38 @@ pub(super) fn run(run: &mut Run<'_>) {
     });
 
     run.spec = Some(Spec { raw, schema });
+}
+
+/// Config properties holding a URL with a password (a DSN, a connection
+/// string) whose schema does not mark them secret, as dotted paths.
+fn credentials_in_unmarked_urls(schema: &Value, config: &Value) -> Vec<String> {
+    fn walk(value: &Value, schema: Option<&Value>, path: &mut Vec<String>, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let sub = schema
+                        .and_then(|s| s.get("properties"))
+                        .and_then(|p| p.get(k));
+                    path.push(k.clone());
+                    walk(v, sub, path, out);
+                    path.pop();
+                }
+            }
+            Value::String(text) if text.contains("://") && text.contains('@') => {
+                let has_password = url::Url::parse(text).is_ok_and(|u| u.password().is_some());
+                if has_password && !schema.is_some_and(schema::is_marked_secret) {
+                    out.push(format!(
+                        "{} (its value is a URL with a password)",
+                        path.join(".")
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(config, Some(schema), &mut Vec::new(), &mut out);
+    out
 }
 
 /// `MAJOR.MINOR.PATCH` with an optional `-pre` or `+build` suffix.

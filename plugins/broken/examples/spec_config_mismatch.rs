@@ -6,6 +6,8 @@ struct ConfigMismatch;
 impl Defect for ConfigMismatch {
     fn spec(mut spec: Spec) -> Spec {
         spec.connection_specification["properties"]["count"]["maximum"] = json!(10);
+        // Its default within the new bound: only the config breaks the spec.
+        spec.connection_specification["properties"]["count"]["default"] = json!(10);
         spec
     }
 }
