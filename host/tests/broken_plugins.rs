@@ -38,6 +38,32 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "spec-secret-default",
+        fails: &["spec/secrets_without_defaults"],
+        says: &[
+            "`api_key` has a `default`",
+            "`api_key` has `examples`",
+            "fix: remove them, or use a placeholder",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-bad-default",
+        fails: &["spec/defaults_valid"],
+        says: &[
+            "2 are not",
+            "`/properties/count/default` = \"lots\"",
+            "`/properties/start_date/examples/1` = \"yesterday\"",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "spec-required-undeclared",
+        fails: &["spec/required_declared"],
+        says: &["`prot` (in `/properties/proxy/required`)"],
+        extra_args: &[],
+    },
+    Case {
         plugin: "spec-config-mismatch",
         fails: &["spec/config_matches_spec"],
         says: &["at `/count`", "maximum of 10", "config.json"],
@@ -454,7 +480,9 @@ macro_rules! cases {
                              "net-http-disallowed", "net-tcp-loopback", "net-dns-disallowed", "net-private-ip",
                              // hardening.rs: each a hostile tenant's attack.
                              "hostile-http-fields", "hostile-console", "hostile-spec-grants-loopback",
-                             "hostile-secret-encodings"];
+                             "hostile-secret-encodings",
+                             // verdicts.rs: they need a config with a secret.
+                             "read-leaks-secret", "check-logs-secret-split"];
             for entry in std::fs::read_dir(plugins_dir()).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
                 if let Some(p) = name.strip_prefix("broken-").and_then(|n| n.strip_suffix(".wasm")).filter(|p| !p.starts_with("bc-") && !p.starts_with("wb-")) {
@@ -469,6 +497,9 @@ cases! {
     spec_panics => "spec-panics",
     spec_invalid_schema => "spec-invalid-schema",
     spec_unmarked_secret => "spec-unmarked-secret",
+    spec_secret_default => "spec-secret-default",
+    spec_bad_default => "spec-bad-default",
+    spec_required_undeclared => "spec-required-undeclared",
     spec_config_mismatch => "spec-config-mismatch",
     spec_bad_metadata => "spec-bad-metadata",
     check_fails => "check-fails",

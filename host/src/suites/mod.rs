@@ -14,6 +14,7 @@ mod expected_records;
 mod full_refresh;
 mod incremental;
 mod read;
+mod secrets;
 mod spec;
 mod write_back;
 
@@ -41,6 +42,7 @@ pub const SUITES: &[&str] = &[
     "incremental",
     "write_back",
     "backward_compatibility",
+    "secrets",
 ];
 
 /// Every test, as `suite/name`, in the order they run. (A test in
@@ -49,6 +51,9 @@ pub const ALL_TESTS: &[&str] = &[
     "spec/spec_call",
     "spec/connection_specification_valid",
     "spec/secrets_marked",
+    "spec/secrets_without_defaults",
+    "spec/defaults_valid",
+    "spec/required_declared",
     "spec/config_matches_spec",
     "spec/metadata",
     "connection/check",
@@ -96,6 +101,7 @@ pub const ALL_TESTS: &[&str] = &[
     "backward_compatibility/catalog_cursors_kept",
     "backward_compatibility/catalog_sync_modes_kept",
     "backward_compatibility/catalog_primary_keys_kept",
+    "secrets/no_secret_leaked",
 ];
 
 /// Per-suite wall-clock limits for one test.
@@ -265,6 +271,10 @@ pub struct Run<'a> {
     /// Why the network policy could not be set up as the test configuration
     /// asks (it then allows nothing).
     network_error: Option<String>,
+    /// Where the plugin's output carried a secret (the first few), and how
+    /// many times: the secrets suite's verdict.
+    leaks: Vec<String>,
+    leak_count: usize,
 }
 
 /// Runs every suite against the plugin and reports each test as it finishes.
@@ -295,6 +305,8 @@ pub fn run_all(
         catalog: None,
         streams_with_records: None,
         network_error: None,
+        leaks: Vec::new(),
+        leak_count: 0,
     };
     for suite in SUITES {
         let prepared = options.suites.get(suite).cloned().unwrap_or_default();
@@ -325,6 +337,7 @@ pub fn run_all(
                 "incremental" => incremental::run(&mut run),
                 "write_back" => write_back::run(&mut run, test_utils),
                 "backward_compatibility" => backward_compatibility::run(&mut run, previous),
+                "secrets" => secrets::run(&mut run),
                 other => unreachable!("unknown suite {other}"),
             }
         }
@@ -341,6 +354,10 @@ pub struct TestCtx<'r> {
     deadline: Instant,
     logs: Vec<LogLine>,
     network: TestNetwork,
+    /// Finds secrets in what the plugin returns ([`Redactor::leak`]).
+    secrets: Redactor,
+    /// Where this test's reads carried a secret.
+    leaks: Vec<String>,
 }
 
 impl<'r> TestCtx<'r> {
@@ -362,7 +379,47 @@ impl<'r> TestCtx<'r> {
     }
 }
 
+/// How many places of a leak the secrets suite shows.
+const LEAK_EXAMPLES: usize = 10;
+
 impl<'a> Run<'a> {
+    /// Notes a place where the plugin's output carried a secret.
+    fn leaked(&mut self, place: impl FnOnce() -> String) {
+        self.leak_count += 1;
+        if self.leaks.len() < LEAK_EXAMPLES {
+            self.leaks.push(place());
+        }
+    }
+
+    /// Looks for secrets in the plugin's log lines, each alone and each with
+    /// the next (a secret split across two lines).
+    fn scan_logs(&mut self, id: &str, logs: &[LogLine]) {
+        if !self.redactor.finds_leaks() {
+            return;
+        }
+        for (i, line) in logs.iter().enumerate() {
+            let joined = logs
+                .get(i + 1)
+                .map(|next| format!("{}{}", line.message, next.message));
+            let found = self
+                .redactor
+                .leak(&line.message)
+                .map(|how| (how, ""))
+                .or_else(|| {
+                    joined
+                        .as_deref()
+                        .and_then(|j| self.redactor.leak(j))
+                        .map(|how| (how, ", split across it and the next,"))
+                });
+            if let Some((how, split)) = found {
+                let level = line.level.clone();
+                self.leaked(|| {
+                    format!("a `{level}` log line{split} carries a secret {how} ({id})")
+                });
+            }
+        }
+    }
+
     /// Makes `set` the input set of the tests that follow.
     fn use_set(&mut self, set: PreparedSet, suffix: String) {
         let (config, source) = set.config.clone().unwrap_or_else(|| {
@@ -452,9 +509,16 @@ impl<'a> Run<'a> {
             deadline: started + timeout,
             logs: Vec::new(),
             network: network.clone(),
+            secrets: self.redactor.clone(),
+            leaks: Vec::new(),
         };
         let verdict = body(&mut ctx);
         let logs = std::mem::take(&mut ctx.logs);
+        let id = format!("{suite}/{name}{}", self.suffix);
+        for leak in std::mem::take(&mut ctx.leaks) {
+            self.leaked(|| format!("{leak} ({id})"));
+        }
+        self.scan_logs(&id, &logs);
         let verdict = with_network_problems(verdict, &network);
         self.finish(suite, name, verdict, started.elapsed(), logs);
     }
@@ -468,6 +532,12 @@ impl<'a> Run<'a> {
         duration: Duration,
         logs: Vec<LogLine>,
     ) {
+        if let Verdict::Fail(m) | Verdict::Skip(m) = &verdict
+            && let Some(how) = self.redactor.leak(m)
+        {
+            let id = format!("{suite}/{name}{}", self.suffix);
+            self.leaked(|| format!("the message of {id} carries a secret {how}"));
+        }
         if !self.selected(suite, name) {
             return;
         }

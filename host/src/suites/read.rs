@@ -82,7 +82,18 @@ pub(super) fn stream_read(
                     }
                 }
             });
+            let scan = ctx.secrets.finds_leaks();
+            let mut index = 0u64;
             while let Some(batch) = plugin.next_batch(&mut session).map_err(|e| e.to_string())? {
+                // On this thread, while the consumer checks the last batch.
+                if scan {
+                    for message in &batch {
+                        if let Some(leak) = leak_in(&ctx.secrets, message, index) {
+                            ctx.leaks.push(leak);
+                        }
+                        index += 1;
+                    }
+                }
                 if batches.send(batch).is_err() {
                     break;
                 }
@@ -99,4 +110,39 @@ pub(super) fn stream_read(
     })();
     ctx.keep_logs(&plugin);
     outcome
+}
+
+/// Where `message`, the read's `index`th, carries a secret, if it does.
+fn leak_in(
+    secrets: &crate::redact::Redactor,
+    message: &wit::Message,
+    index: u64,
+) -> Option<String> {
+    let (what, text) = match message {
+        wit::Message::Record(r) => (
+            format!("a record of stream `{}`", r.stream),
+            r.data.as_str(),
+        ),
+        wit::Message::State(s) => (format!("a state of stream `{}`", s.stream), s.data.as_str()),
+        wit::Message::Log(l) => ("a log message".to_string(), l.message.as_str()),
+        wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+            let how = secrets.leak(&e.error.message).or_else(|| {
+                e.error
+                    .internal_message
+                    .as_deref()
+                    .and_then(|m| secrets.leak(m))
+            })?;
+            return Some(format!(
+                "an error trace (message {index} of a read) carries a secret {how}"
+            ));
+        }
+        wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => {
+            ("a stream status".to_string(), s.stream.as_str())
+        }
+        wit::Message::Records(_) => return None,
+    };
+    let how = secrets.leak(text)?;
+    Some(format!(
+        "{what} (message {index} of a read) carries a secret {how}"
+    ))
 }

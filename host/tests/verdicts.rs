@@ -1,0 +1,134 @@
+//! Verdicts that need more than the faker config of `broken_plugins.rs`: a
+//! config with a secret (the secrets suite), and good connectors of tricky
+//! shapes that must pass.
+
+mod support;
+
+use std::path::PathBuf;
+
+use support::*;
+
+/// A faker config with a secret `api_key` of `key`.
+fn config_with_key(dir: &std::path::Path, key: &str) -> PathBuf {
+    let config = dir.join("config.json");
+    std::fs::write(&config, format!(r#"{{"count": 20, "api_key": "{key}"}}"#)).unwrap();
+    config
+}
+
+fn secrets_verdict(plugin: &str, key: &str, extra: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with_key(dir.path(), key);
+    run_plugin(plugin, &config, extra)
+}
+
+#[test]
+fn a_secret_in_a_record_fails_the_secrets_suite() {
+    let run = secrets_verdict(
+        "broken-read-leaks-secret",
+        "k3y-9f8e7d6c5b4a",
+        &["--run", "basic_read/read", "--run", "secrets/"],
+    );
+    assert_eq!(
+        run.status_of("basic_read/read"),
+        Some("PASS"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.status_of("secrets/no_secret_leaked"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "a record of stream `users` (message 4 of a read) carries a secret base64-encoded (basic_read/read)"
+        ) && run.stdout.contains("fix: never log, return or put in a record a credential"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("k3y-9f8e7d6c5b4a"));
+}
+
+#[test]
+fn a_secret_split_across_two_log_lines_fails_the_secrets_suite() {
+    // 12 characters: too short for fragments to count, so only the joined
+    // lines show it.
+    let run = secrets_verdict(
+        "broken-check-logs-secret-split",
+        "Zk81mQ4xT7pa",
+        &["--run", "connection/check", "--run", "secrets/"],
+    );
+    assert_eq!(
+        run.status_of("connection/check"),
+        Some("PASS"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.status_of("secrets/no_secret_leaked"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "a `debug` log line, split across it and the next, carries a secret as it is (connection/check)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn secrets_in_messages_and_logs_fail_the_secrets_suite() {
+    let run = secrets_verdict(
+        "broken-leaks-secret",
+        "s3cret-api-key-0042",
+        &["--run", "connection/check", "--run", "secrets/"],
+    );
+    assert_eq!(
+        run.status_of("secrets/no_secret_leaked"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("the message of connection/check carries a secret as it is")
+            && run
+                .stdout
+                .contains("log line carries a secret as it is (connection/check)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn without_a_secret_to_look_for_the_suite_says_so() {
+    let run = run_plugin("source-faker", &faker_config(), &["--run", "secrets/"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("the config holds no secret value of 8 characters or more to look for"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The good shapes: integers and enums named like secrets, a placeholder
+/// default on a secret, a `oneOf` that only requires the parent's
+/// properties, a `$ref`'d definition with a valid default, formatted
+/// examples. Every spec test passes, and nothing named like a token is
+/// masked in the output.
+#[test]
+fn a_spec_of_tricky_but_correct_shapes_passes() {
+    let run = run_plugin("good-spec-shapes", &faker_config(), &["--run", "spec/"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let spec_tests: Vec<String> = ctest::suites::ALL_TESTS
+        .iter()
+        .filter(|t| t.starts_with("spec/"))
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(run.with_status("PASS"), spec_tests, "{}", run.stdout);
+}
