@@ -480,7 +480,7 @@ macro_rules! cases {
                              "net-http-disallowed", "net-tcp-loopback", "net-dns-disallowed", "net-private-ip",
                              // hardening.rs: each a hostile tenant's attack.
                              "hostile-http-fields", "hostile-console", "hostile-spec-grants-loopback",
-                             "hostile-secret-encodings",
+                             "hostile-secret-encodings", "hostile-huge-states",
                              // verdicts.rs: they need a config with a secret.
                              "read-leaks-secret", "check-logs-secret-split"];
             for entry in std::fs::read_dir(plugins_dir()).unwrap() {

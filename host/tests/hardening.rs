@@ -195,6 +195,33 @@ fn an_instance_cannot_hold_unbounded_host_resources() {
     );
 }
 
+#[test]
+fn the_states_a_read_makes_ctest_keep_are_within_a_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    // 1,000 users and purchases, a state every 10 records: 200 states of a
+    // megabyte each.
+    std::fs::write(&config, r#"{"count": 1000, "records_per_state": 10}"#).unwrap();
+    let run = run_plugin(
+        "broken-hostile-huge-states",
+        &config,
+        &["--run", "incremental/first_read_emits_records_and_state"],
+    );
+    assert_eq!(
+        run.status_of("incremental/first_read_emits_records_and_state"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "the read's states add up to more than 64 MiB, the most ctest keeps of one read"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
 /// A component with one core function of `body_bytes` of `nop`s.
 fn component_with_function(body_bytes: usize) -> Vec<u8> {
     fn leb(mut n: usize, out: &mut Vec<u8>) {

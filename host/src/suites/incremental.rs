@@ -260,6 +260,21 @@ struct Collected {
     state_problems: Vec<String>,
     /// Bytes of the states kept, against [`STATE_BUDGET`].
     state_bytes: usize,
+    /// Bytes of the cursors and keys kept per record, against [`KEPT_BUDGET`].
+    kept_bytes: usize,
+}
+
+/// The most bytes of cursor values and primary keys one read may make ctest
+/// keep (one of each per record, for the slices).
+const KEPT_BUDGET: usize = 256 << 20;
+
+/// About how many bytes a cursor value takes.
+fn approx_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 24,
+        Value::Array(_) | Value::Object(_) => value.to_string().len() + 24,
+        _ => 16,
+    }
 }
 
 /// The most bytes of states one read may make ctest keep (the slices need
@@ -285,6 +300,7 @@ fn read_from(
             .collect(),
         state_problems: Vec::new(),
         state_bytes: 0,
+        kept_bytes: 0,
     };
     let (mut first_error, mut error_count) = (None, 0u64);
     let mut over_budget = false;
@@ -296,15 +312,23 @@ fn read_from(
                 paths.get(r.stream.as_str()),
                 serde_json::from_str::<Value>(&r.data),
             ) {
-                s.records.push(schema::value_at(&value, &c.path).cloned());
+                if over_budget {
+                    return;
+                }
+                let cursor = schema::value_at(&value, &c.path).cloned();
+                collected.kept_bytes += cursor.as_ref().map_or(0, approx_size);
+                s.records.push(cursor);
                 if !c.primary_key.is_empty() {
                     let key: Vec<&Value> = c
                         .primary_key
                         .iter()
                         .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
                         .collect();
-                    s.keys.push(serde_json::to_string(&key).unwrap_or_default());
+                    let key = serde_json::to_string(&key).unwrap_or_default();
+                    collected.kept_bytes += key.len();
+                    s.keys.push(key);
                 }
+                over_budget = collected.kept_bytes > KEPT_BUDGET;
             }
         }
         wit::Message::State(st) => {
@@ -326,11 +350,9 @@ fn read_from(
                                 .err()
                                 .map(|e| format!("the state of stream `{}`: {e}", st.stream)),
                         };
-                        if problem.is_none() && !over_budget {
+                        if problem.is_none() && collected.state_bytes <= STATE_BUDGET {
                             collected.state_bytes += st.data.len();
-                            if collected.state_bytes > STATE_BUDGET {
-                                over_budget = true;
-                            } else {
+                            if collected.state_bytes <= STATE_BUDGET {
                                 s.states.push(v);
                                 s.state_positions.push(s.records.len());
                             }
@@ -378,10 +400,16 @@ fn read_from(
         };
         return Err(format!("the connector reported an error: {e}{more}"));
     }
-    if over_budget {
+    if collected.state_bytes > STATE_BUDGET {
         return Err(format!(
             "the read's states add up to more than {} MiB, the most ctest keeps of one read; fix: checkpoint less often, or keep states small (a cursor, not the data)",
             STATE_BUDGET >> 20
+        ));
+    }
+    if over_budget {
+        return Err(format!(
+            "the read's cursor values and primary keys add up to more than {} MiB, the most ctest keeps of one read; fix: test with a config that reads fewer records, or keep cursors and keys small",
+            KEPT_BUDGET >> 20
         ));
     }
     Ok(collected)
