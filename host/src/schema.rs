@@ -534,6 +534,7 @@ pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String>
         return Err(problem);
     }
     base_options()
+        .with_keyword("airbyte_type", airbyte_type_keyword)
         .should_validate_formats(true)
         .with_format("date-time", |s: &str| {
             crate::cursor::parse_instant(s).is_some() && s.contains(['T', 't', ' '])
@@ -543,6 +544,55 @@ pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String>
         })
         .build(schema)
         .map_err(|e| e.to_string())
+}
+
+/// `airbyte_type: timestamp_with_timezone`: a date-time that says it carries
+/// a time zone must have one (`Z` or an offset); the lenient `date-time`
+/// format alone lets a zone-less value through. Other `airbyte_type`s are
+/// annotations ctest does not check.
+fn airbyte_type_keyword<'a>(
+    _parent: &'a serde_json::Map<String, Value>,
+    value: &'a Value,
+    _at: jsonschema::paths::Location,
+) -> Result<Box<dyn for<'i> jsonschema::Keyword<'i>>, jsonschema::ValidationError<'a>> {
+    Ok(Box::new(AirbyteType {
+        with_timezone: value.as_str() == Some("timestamp_with_timezone"),
+    }))
+}
+
+struct AirbyteType {
+    with_timezone: bool,
+}
+
+impl<'i> jsonschema::Keyword<'i> for AirbyteType {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        if self.is_valid(instance) {
+            Ok(())
+        } else {
+            Err(jsonschema::ValidationError::custom(
+                "a `timestamp_with_timezone` value must carry its time zone (`Z` or an offset such as `+02:00`)",
+            ))
+        }
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        match instance.as_str() {
+            Some(text) if self.with_timezone => has_zone(text),
+            _ => true,
+        }
+    }
+}
+
+/// Whether a date-time text names its zone: `Z`, or `+hh:mm` / `-hh:mm` (or
+/// without the colon) after the time of day.
+pub fn has_zone(text: &str) -> bool {
+    let Some(time) = text
+        .get(10..)
+        .map(|t| t.trim_start_matches(['T', 't', ' ']))
+    else {
+        return false;
+    };
+    time.ends_with(['Z', 'z']) || time.contains(['+', '-'])
 }
 
 /// The fields a stream's schema declares, as a tree, for finding undeclared

@@ -76,6 +76,24 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "read-timestamp-without-zone",
+        fails: &["basic_read/records_match_schema"],
+        says: &[
+            "record index 4 of stream `users`",
+            "`timestamp_with_timezone` value must carry its time zone",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-complete-after-error",
+        fails: &["basic_read/read", "basic_read/stream_status_order"],
+        says: &[
+            "page 7 of users timed out",
+            "stream `users` reported `complete` after an error trace for it; a stream that failed ends `incomplete`",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "check-fails",
         fails: &["connection/check"],
         says: &["401 Unauthorized"],
@@ -502,6 +520,8 @@ cases! {
     spec_required_undeclared => "spec-required-undeclared",
     spec_config_mismatch => "spec-config-mismatch",
     spec_bad_metadata => "spec-bad-metadata",
+    read_timestamp_without_zone => "read-timestamp-without-zone",
+    read_complete_after_error => "read-complete-after-error",
     check_fails => "check-fails",
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",

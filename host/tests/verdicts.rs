@@ -132,3 +132,16 @@ fn a_spec_of_tricky_but_correct_shapes_passes() {
         .collect();
     assert_eq!(run.with_status("PASS"), spec_tests, "{}", run.stdout);
 }
+
+/// Good: date-times declared `timestamp_with_timezone` that carry `Z` or an
+/// offset pass every test.
+#[test]
+fn timestamps_with_their_zones_pass() {
+    let run = run_plugin("good-timestamps-with-zones", &faker_config(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let expected: Vec<&str> = default_tests_without_secrets()
+        .into_iter()
+        .filter(|t| !t.starts_with("backward_compatibility/"))
+        .collect();
+    assert_eq!(run.with_status("PASS"), expected, "{}", run.stdout);
+}

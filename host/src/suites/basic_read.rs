@@ -64,18 +64,23 @@ pub(super) fn run(run: &mut Run<'_>) {
     run.report_bypassed_streams(SUITE);
 
     let mut findings = None;
+    let mut read_passed = false;
     run.step(SUITE, "read", |ctx| {
         if catalog.streams.is_empty() {
             return Verdict::Skip("the catalog has no stream to read".into());
         }
         let mut checker = RecordChecker::new(configured.iter().copied(), &keep, data_points);
-        let verdict = read_all(ctx, &config_text, &catalog, &mut checker);
-        if matches!(verdict, Verdict::Pass) {
+        let (verdict, ended) = read_all(ctx, &config_text, &catalog, &mut checker);
+        // A read that ended, even with error traces, is checked: how the
+        // streams ended after an error is one of the checks.
+        if ended {
             findings = Some(checker.finish());
         }
+        read_passed = matches!(verdict, Verdict::Pass);
         verdict
     });
-    run.streams_with_records = findings.as_ref().map(|f| {
+    // The suites that read again start only from a read that passed.
+    run.streams_with_records = findings.as_ref().filter(|_| read_passed).map(|f| {
         f.checker
             .streams
             .iter()
@@ -125,17 +130,19 @@ const KEPT_RECORDS_BUDGET: usize = 256 << 20;
 /// one of at most 1,000, each trace one of [`EXAMPLES`]).
 const KEPT_TEXT: usize = 4 << 10;
 
-/// Reads to the end, feeding every message to `checker`.
+/// Reads to the end, feeding every message to `checker`: the verdict, and
+/// whether the read ended (even with error traces).
 fn read_all(
     ctx: &mut TestCtx<'_>,
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     checker: &mut RecordChecker,
-) -> Verdict {
+) -> (Verdict, bool) {
     let outcome = read::stream_read(ctx, config, catalog, &[], &mut |m| checker.observe(m));
     ctx.logs.append(&mut checker.logs);
     let errors = std::mem::take(&mut checker.error_traces);
-    match outcome {
+    let ended = outcome.is_ok();
+    let verdict = match outcome {
         Err(e) => Verdict::Fail(format!(
             "expected a full-refresh read of every stream to complete; {e}{}",
             after_records(checker)
@@ -147,7 +154,8 @@ fn read_all(
             errors.join("\n  ")
         )),
         Ok(()) => Verdict::Pass,
-    }
+    };
+    (verdict, ended)
 }
 
 fn after_records(checker: &RecordChecker) -> String {
@@ -173,6 +181,8 @@ struct StreamCheck {
     kept: Option<Vec<Value>>,
     /// With `validate_data_points`: the declared fields seen with a value.
     present: Option<HashSet<String>>,
+    /// The stream had an error trace: it may not end `complete`.
+    errored: bool,
 }
 
 #[derive(Default)]
@@ -259,6 +269,7 @@ impl RecordChecker {
                     phase: Phase::Pending,
                     kept: keep.contains(&s.info.name).then(Vec::new),
                     present: data_points.then(HashSet::new),
+                    errored: false,
                 },
             );
         }
@@ -301,6 +312,11 @@ impl RecordChecker {
                 }
             }
             wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+                if let Some(stream) = &e.stream
+                    && let Some(check) = self.streams.get_mut(stream)
+                {
+                    check.errored = true;
+                }
                 let on = e
                     .stream
                     .map(|s| format!(" (stream `{s}`)"))
@@ -335,7 +351,17 @@ impl RecordChecker {
         let (next, problem) = match (check.phase, s.status) {
             (Phase::Pending, wit::StreamStatus::Started) => (Phase::Started, None),
             (Phase::Started, wit::StreamStatus::Running) => (Phase::Started, None),
+            (Phase::Started, wit::StreamStatus::Complete) if check.errored => (
+                Phase::Complete,
+                Some(format!(
+                    "stream `{name}` reported `complete` after an error trace for it; a stream that failed ends `incomplete`"
+                )),
+            ),
             (Phase::Started, wit::StreamStatus::Complete) => (Phase::Complete, None),
+            // After its error trace, `incomplete` is how a stream ends.
+            (Phase::Started, wit::StreamStatus::Incomplete) if check.errored => {
+                (Phase::Complete, None)
+            }
             (phase, wit::StreamStatus::Incomplete) => (
                 phase,
                 Some(format!(
@@ -750,5 +776,53 @@ mod tests {
         assert_eq!(checker.over_budget.as_deref(), Some("users"));
         assert!(checker.streams["users"].kept.is_none());
         assert!(checker.kept_bytes < 1_000 * 1_100);
+    }
+
+    /// After an error trace for a stream, `incomplete` ends it and `complete`
+    /// is a problem; without one, the reverse.
+    #[test]
+    fn a_stream_with_an_error_ends_incomplete() {
+        let stream = DiscoveredStream {
+            info: wit::StreamInfo {
+                name: "users".into(),
+                json_schema: "{}".into(),
+                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
+                source_defined_cursor: false,
+                default_cursor_field: Vec::new(),
+                source_defined_primary_key: Vec::new(),
+                ingestion_type: wit::IngestionType::Append,
+            },
+            schema: None,
+        };
+        let status = |s| {
+            wit::Message::Trace(wit::TraceMessage::StreamStatus(wit::StreamStatusTrace {
+                stream: "users".into(),
+                status: s,
+            }))
+        };
+        let error = || {
+            wit::Message::Trace(wit::TraceMessage::Error(wit::ErrorTrace {
+                stream: Some("users".into()),
+                error: wit::ConnectorError {
+                    message: "timed out".into(),
+                    internal_message: None,
+                    failure_type: wit::FailureType::TransientError,
+                },
+            }))
+        };
+        for (with_error, end, problems) in [
+            (true, wit::StreamStatus::Incomplete, 0),
+            (true, wit::StreamStatus::Complete, 1),
+            (false, wit::StreamStatus::Complete, 0),
+            (false, wit::StreamStatus::Incomplete, 1),
+        ] {
+            let mut checker = RecordChecker::new([&stream], &HashSet::new(), false);
+            checker.observe(status(wit::StreamStatus::Started));
+            if with_error {
+                checker.observe(error());
+            }
+            checker.observe(status(end));
+            assert_eq!(checker.status.count, problems, "{with_error} {end:?}");
+        }
     }
 }
