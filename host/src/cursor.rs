@@ -97,6 +97,21 @@ impl CursorKind {
         })
     }
 
+    /// A fixed-size rank of a cursor value that orders as [`CursorKind::compare`]
+    /// does, for numbers and instants (`None` for text, or a value not of
+    /// this kind): kept per key without keeping the value.
+    pub fn rank(self, value: &Value) -> Option<(i64, u32)> {
+        match self.parse(value).ok()? {
+            Parsed::Instant(secs, nanos) => Some((secs, nanos)),
+            Parsed::Number(x) => {
+                // f64's total order as an integer's.
+                let bits = x.to_bits() as i64;
+                Some((bits ^ (((bits >> 63) as u64) >> 1) as i64, 0))
+            }
+            Parsed::Text(_) => None,
+        }
+    }
+
     /// A value far past any real data, for the "abnormally large state" test.
     pub fn far_future(self) -> Value {
         match self {

@@ -94,6 +94,23 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "read-duplicate-primary-key",
+        fails: &["basic_read/primary_key_unique"],
+        says: &[
+            "record index 4 of stream `purchases` repeats the primary key [4] of record index 3",
+            "check pagination",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-cdc-key-out-of-order",
+        fails: &["basic_read/primary_key_unique"],
+        says: &[
+            "of stream `users` repeats the primary key [1] of record index 0 with an earlier cursor",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "check-fails",
         fails: &["connection/check"],
         says: &["401 Unauthorized"],
@@ -522,6 +539,8 @@ cases! {
     spec_bad_metadata => "spec-bad-metadata",
     read_timestamp_without_zone => "read-timestamp-without-zone",
     read_complete_after_error => "read-complete-after-error",
+    read_duplicate_primary_key => "read-duplicate-primary-key",
+    read_cdc_key_out_of_order => "read-cdc-key-out-of-order",
     check_fails => "check-fails",
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",

@@ -3,6 +3,7 @@
 //! problem), then an unknown stream must be refused.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -20,6 +21,7 @@ const CHECKS: &[&str] = &[
     "no_undeclared_fields",
     "only_configured_streams",
     "primary_key_not_null",
+    "primary_key_unique",
     "stream_status_order",
     "expected_records",
     "every_field_has_data",
@@ -171,10 +173,55 @@ enum Phase {
     Complete,
 }
 
+/// A cursor value's fixed-size rank ([`crate::cursor::CursorKind::rank`]).
+type CursorRank = (i64, u32);
+
+struct KeysSeen {
+    seen: HashMap<u64, (u32, Option<CursorRank>), BuildHasherDefault<PrehashedKey>>,
+    /// For cdc streams: where the cursor is, and how its values compare.
+    cursor: Option<(Vec<String>, crate::cursor::CursorKind)>,
+}
+
+/// The keys of [`KeysSeen`] are hashes already.
+#[derive(Default)]
+struct PrehashedKey(u64);
+
+impl std::hash::Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Feeds serialized JSON to a hasher without building the text.
+struct HashWriter<'a>(&'a mut std::collections::hash_map::DefaultHasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        std::hash::Hasher::write(self.0, bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct StreamCheck {
     validator: Option<jsonschema::Validator>,
     fields: Option<FieldTree>,
     primary_key: Vec<Vec<String>>,
+    /// Each primary key seen (a 64-bit hash) with the index of its record
+    /// and, for change streams (cdc), its cursor's rank: a full-refresh read
+    /// emits an append stream's key once, a cdc stream's again only later in
+    /// cursor order.
+    keys: Option<KeysSeen>,
     records: u64,
     phase: Phase,
     /// The records, kept for the expected records comparison.
@@ -228,6 +275,7 @@ struct RecordChecker {
     undeclared: Problems,
     unconfigured: Problems,
     pk_null: Problems,
+    pk_repeated: Problems,
     status: Problems,
     error_traces: Vec<String>,
     error_count: u64,
@@ -265,6 +313,23 @@ impl RecordChecker {
                         .and_then(|sc| schema::record_validator(sc).ok()),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
                     primary_key: s.declared_primary_key(),
+                    keys: (!s.declared_primary_key().is_empty()).then(|| KeysSeen {
+                        seen: HashMap::default(),
+                        cursor: (matches!(
+                            s.info.ingestion_type,
+                            wit::IngestionType::Cdc | wit::IngestionType::CdcWithDeletes
+                        ))
+                        .then(|| {
+                            let path = s.info.default_cursor_field.clone();
+                            let kind = s
+                                .schema
+                                .as_ref()
+                                .map_or(crate::cursor::CursorKind::Text, |sc| {
+                                    crate::cursor::CursorKind::of(sc, &path)
+                                });
+                            (path, kind)
+                        }),
+                    }),
                     records: 0,
                     phase: Phase::Pending,
                     kept: keep.contains(&s.info.name).then(Vec::new),
@@ -280,6 +345,7 @@ impl RecordChecker {
             undeclared: Problems::default(),
             unconfigured: Problems::default(),
             pk_null: Problems::default(),
+            pk_repeated: Problems::default(),
             status: Problems::default(),
             error_traces: Vec::new(),
             error_count: 0,
@@ -477,15 +543,65 @@ impl RecordChecker {
                 format!("record index {index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
             });
         }
+        // A record without its key is primary_key_not_null's finding, not
+        // primary_key_unique's.
+        let mut keyed = true;
         for key in &check.primary_key {
             let missing = matches!(schema::value_at(&value, key), None | Some(Value::Null));
             if missing {
+                keyed = false;
                 self.pk_null.add(|| {
                     format!(
                         "record index {index} of stream `{stream}` has no value at primary key field `{}`",
                         key.join(".")
                     )
                 });
+            }
+        }
+        if let Some(keys) = check.keys.as_mut().filter(|_| keyed) {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            for key in &check.primary_key {
+                let v = schema::value_at(&value, key).unwrap_or(&Value::Null);
+                let _ = serde_json::to_writer(HashWriter(&mut hasher), v);
+                std::hash::Hasher::write_u8(&mut hasher, 0);
+            }
+            let hash = std::hash::Hasher::finish(&hasher);
+            let rank = keys
+                .cursor
+                .as_ref()
+                .and_then(|(path, kind)| schema::value_at(&value, path).and_then(|c| kind.rank(c)));
+            let index32 = u32::try_from(index).unwrap_or(u32::MAX);
+            match keys.seen.insert(hash, (index32, rank)) {
+                None => {}
+                // A change stream may emit a key again, later in cursor order.
+                Some((_, before))
+                    if keys.cursor.is_some()
+                        && (rank.is_none() || before.is_none() || rank >= before) => {}
+                Some((first, _)) => {
+                    let key_text: Vec<String> = check
+                        .primary_key
+                        .iter()
+                        .map(|k| {
+                            schema::value_at(&value, k).map_or("null".into(), |v| {
+                                crate::sandbox::clip_to(&v.to_string(), 100)
+                            })
+                        })
+                        .collect();
+                    let change = keys.cursor.is_some();
+                    self.pk_repeated.add(|| {
+                        if change {
+                            format!(
+                                "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first} with an earlier cursor",
+                                key_text.join(", ")
+                            )
+                        } else {
+                            format!(
+                                "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first}",
+                                key_text.join(", ")
+                            )
+                        }
+                    });
+                }
             }
         }
         if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
@@ -655,6 +771,13 @@ impl Findings {
                 c.pk_null.verdict(
                     "expected every record to have a non-null value at each primary key field",
                     "emit the key on every record, or declare a key the data always has",
+                ),
+            ),
+            (
+                "primary_key_unique",
+                c.pk_repeated.verdict(
+                    "expected a full-refresh read to emit each primary key once per stream (a change stream of ingestion type `cdc` again only later in cursor order)",
+                    "emit each row once: check pagination (an overlapping page, a page read twice) and joins that multiply rows; or declare the key the data really has",
                 ),
             ),
             (

@@ -118,3 +118,49 @@ pub fn probe_port(config: &Value) -> u16 {
         .and_then(|p| u16::try_from(p).ok())
         .unwrap_or(9)
 }
+
+/// Re-emits the first `users` record after the stream's last, its cursor
+/// set far `later` than any record's, or far earlier.
+pub fn reemit_first_user(messages: Messages, later: bool) -> Messages {
+    let mut first: Option<Value> = None;
+    Box::new(messages.flat_map(move |m| match m {
+        Ok(Message::Record {
+            stream,
+            data,
+            emitted_at,
+        }) if stream == "users" => {
+            if first.is_none() {
+                first = serde_json::from_str(&data).ok();
+            }
+            vec![Ok(Message::Record {
+                stream,
+                data,
+                emitted_at,
+            })]
+        }
+        Ok(Message::StreamStatus {
+            stream,
+            status: StreamStatus::Complete,
+        }) if stream == "users" => {
+            let mut out = Vec::new();
+            if let Some(mut record) = first.take() {
+                record["updated_at"] = Value::from(if later {
+                    "2999-01-01T00:00:00Z"
+                } else {
+                    "1999-01-01T00:00:00Z"
+                });
+                out.push(Ok(Message::Record {
+                    stream: stream.clone(),
+                    data: record.to_string(),
+                    emitted_at: ctest_sdk::now_millis(),
+                }));
+            }
+            out.push(Ok(Message::StreamStatus {
+                stream,
+                status: StreamStatus::Complete,
+            }));
+            out
+        }
+        other => vec![other],
+    }))
+}
