@@ -111,6 +111,17 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "read-emitted-at-seconds",
+        fails: &["basic_read/emitted_at_in_read_window"],
+        says: &[
+            "the earliest emitted_at",
+            "is outside the read's time window",
+            "(it looks like seconds, not milliseconds)",
+            "in milliseconds, not the record's own timestamp and not seconds",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "check-fails",
         fails: &["connection/check"],
         says: &["401 Unauthorized"],
@@ -541,6 +552,7 @@ cases! {
     read_complete_after_error => "read-complete-after-error",
     read_duplicate_primary_key => "read-duplicate-primary-key",
     read_cdc_key_out_of_order => "read-cdc-key-out-of-order",
+    read_emitted_at_seconds => "read-emitted-at-seconds",
     check_fails => "check-fails",
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",

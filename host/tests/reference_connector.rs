@@ -229,7 +229,7 @@ fn a_million_records_read_streams_through_the_checks() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
         run.last_line(),
-        "8 passed, 0 failed, 0 skipped",
+        "10 passed, 0 failed, 0 skipped",
         "{}",
         run.stdout
     );

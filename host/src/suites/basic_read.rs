@@ -22,6 +22,7 @@ const CHECKS: &[&str] = &[
     "only_configured_streams",
     "primary_key_not_null",
     "primary_key_unique",
+    "emitted_at_in_read_window",
     "stream_status_order",
     "expected_records",
     "every_field_has_data",
@@ -123,6 +124,13 @@ pub(super) fn run(run: &mut Run<'_>) {
         unknown_stream(ctx, &config_text)
     });
     run.catalog = Some(streams);
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The most bytes of records kept for the expected_records comparison.
@@ -276,6 +284,13 @@ struct RecordChecker {
     unconfigured: Problems,
     pk_null: Problems,
     pk_repeated: Problems,
+    /// When the read started (ms since the epoch), and the earliest and
+    /// latest `emitted_at` seen, with where: checked against the read's own
+    /// time window when it ends.
+    started_ms: i64,
+    earliest: Option<(i64, String)>,
+    latest: Option<(i64, String)>,
+    emitted_at: Problems,
     status: Problems,
     error_traces: Vec<String>,
     error_count: u64,
@@ -346,6 +361,10 @@ impl RecordChecker {
             unconfigured: Problems::default(),
             pk_null: Problems::default(),
             pk_repeated: Problems::default(),
+            started_ms: now_ms(),
+            earliest: None,
+            latest: None,
+            emitted_at: Problems::default(),
             status: Problems::default(),
             error_traces: Vec::new(),
             error_count: 0,
@@ -472,6 +491,13 @@ impl RecordChecker {
         let index = check.records;
         check.records += 1;
         let data_len = r.data.len();
+        let at = r.emitted_at;
+        if self.earliest.as_ref().is_none_or(|(e, _)| at < *e) {
+            self.earliest = Some((at, format!("record index {index} of stream `{}`", r.stream)));
+        }
+        if self.latest.as_ref().is_none_or(|(l, _)| at > *l) {
+            self.latest = Some((at, format!("record index {index} of stream `{}`", r.stream)));
+        }
         let stream = &r.stream;
         match check.phase {
             Phase::Started => {}
@@ -620,6 +646,27 @@ impl RecordChecker {
     }
 
     fn finish(mut self) -> Findings {
+        // The window of this read, a second of clock slack on either side.
+        let (from, to) = (self.started_ms - 1_000, now_ms() + 1_000);
+        for (seen, edge) in [
+            (self.earliest.take(), "earliest"),
+            (self.latest.take(), "latest"),
+        ] {
+            if let Some((at, place)) = seen
+                && !(from..=to).contains(&at)
+            {
+                let unit = if at > 0 && at < from / 100 {
+                    " (it looks like seconds, not milliseconds)"
+                } else {
+                    ""
+                };
+                self.emitted_at.add(|| {
+                    format!(
+                        "the {edge} emitted_at, {at} at {place}, is outside the read's time window {from}..{to}{unit}"
+                    )
+                });
+            }
+        }
         let mut empty_streams = Vec::new();
         for name in &self.order {
             let Some(check) = self.streams.get(name) else {
@@ -778,6 +825,13 @@ impl Findings {
                 c.pk_repeated.verdict(
                     "expected a full-refresh read to emit each primary key once per stream (a change stream of ingestion type `cdc` again only later in cursor order)",
                     "emit each row once: check pagination (an overlapping page, a page read twice) and joins that multiply rows; or declare the key the data really has",
+                ),
+            ),
+            (
+                "emitted_at_in_read_window",
+                c.emitted_at.verdict(
+                    "expected each record's emitted_at to be the time it was read, in milliseconds since the Unix epoch, within the read's own time window",
+                    "set emitted_at when the record is read (the SDKs' `now_millis()`), in milliseconds, not the record's own timestamp and not seconds",
                 ),
             ),
             (

@@ -76,6 +76,7 @@ pub const ALL_TESTS: &[&str] = &[
     "basic_read/only_configured_streams",
     "basic_read/primary_key_not_null",
     "basic_read/primary_key_unique",
+    "basic_read/emitted_at_in_read_window",
     "basic_read/stream_status_order",
     "basic_read/expected_records",
     "basic_read/every_field_has_data",
