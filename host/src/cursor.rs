@@ -101,6 +101,11 @@ impl CursorKind {
     /// does, for numbers and instants (`None` for text, or a value not of
     /// this kind): kept per key without keeping the value.
     pub fn rank(self, value: &Value) -> Option<(i64, u32)> {
+        if let (CursorKind::DateTime, Some(text)) = (self, value.as_str())
+            && let Some(instant) = utc_instant(text)
+        {
+            return Some(instant);
+        }
         match self.parse(value).ok()? {
             Parsed::Instant(secs, nanos) => Some((secs, nanos)),
             Parsed::Number(x) => {
@@ -122,6 +127,54 @@ impl CursorKind {
             CursorKind::Text => Value::from("\u{10FFFF}"),
         }
     }
+}
+
+/// Seconds and nanoseconds since the Unix epoch of `YYYY-MM-DDTHH:MM:SS[.f]Z`,
+/// the form most cursors take, without a general parser; `None` for any
+/// other form (then [`parse_instant`] decides).
+fn utc_instant(s: &str) -> Option<(i64, u32)> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let (frac, zone) = match b[19] {
+        b'Z' if b.len() == 20 => (0u32, 20),
+        b'.' => {
+            let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || digits > 9 || b.len() != 21 + digits || b[20 + digits] != b'Z' {
+                return None;
+            }
+            let n = num(20..20 + digits)? * 10i64.pow(9 - digits as u32);
+            (n as u32, 21 + digits)
+        }
+        _ => return None,
+    };
+    debug_assert_eq!(zone, b.len());
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss, frac))
 }
 
 /// Seconds and nanoseconds since the Unix epoch of a date-time in RFC 3339 or a
@@ -178,6 +231,26 @@ pub fn with_cursor(state: &Value, cursor: &[String], value: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_utc_form_agrees_with_the_parser() {
+        for text in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2000-03-01T00:00:00.5Z",
+            "1999-12-31T12:34:56.123456789Z",
+            "2100-01-01T00:00:00Z",
+        ] {
+            assert_eq!(utc_instant(text), parse_instant(text), "{text}");
+        }
+        for other in [
+            "2024-01-01T00:00:00+02:00",
+            "2024-01-01 00:00:00Z",
+            "2024-13-01T00:00:00Z",
+        ] {
+            assert_eq!(utc_instant(other), None, "{other}");
+        }
+    }
     use serde_json::json;
 
     #[test]

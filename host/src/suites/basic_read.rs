@@ -185,9 +185,69 @@ enum Phase {
 type CursorRank = (i64, u32);
 
 struct KeysSeen {
+    /// Integer keys that came in increasing order, as most do, with their
+    /// record index and cursor rank: appended, no hashing, no table.
+    ascending: Vec<(i64, u32, Option<CursorRank>)>,
+    /// Every other key, by a 64-bit hash. Keys are hashed with this
+    /// process's random SipHash keys: a plugin cannot make its keys collide
+    /// in the table (a quadratic insert).
+    hashing: std::collections::hash_map::RandomState,
     seen: HashMap<u64, (u32, Option<CursorRank>), BuildHasherDefault<PrehashedKey>>,
     /// For cdc streams: where the cursor is, and how its values compare.
     cursor: Option<(Vec<String>, crate::cursor::CursorKind)>,
+}
+
+impl KeysSeen {
+    fn new(cursor: Option<(Vec<String>, crate::cursor::CursorKind)>) -> Self {
+        KeysSeen {
+            ascending: Vec::new(),
+            hashing: std::collections::hash_map::RandomState::new(),
+            seen: HashMap::default(),
+            cursor,
+        }
+    }
+
+    /// Notes the key `values` of record `index` (its cursor ranked `rank`):
+    /// the index of an earlier record with the same key, when that is a
+    /// problem (a repeat, or for a change stream a repeat with an earlier
+    /// cursor).
+    fn repeats(&mut self, values: &[&Value], index: u32, rank: Option<CursorRank>) -> Option<u32> {
+        let earlier = match values {
+            [single] if single.as_i64().is_some() => {
+                let key = single.as_i64().unwrap_or_default();
+                if self.ascending.last().is_none_or(|(last, _, _)| key > *last) {
+                    self.ascending.push((key, index, rank));
+                    return None;
+                }
+                match self.ascending.binary_search_by_key(&key, |(k, _, _)| *k) {
+                    Ok(at) => {
+                        let earlier = self.ascending[at];
+                        self.ascending[at] = (key, index, rank);
+                        Some((earlier.1, earlier.2))
+                    }
+                    Err(_) => self.insert_hashed(values, index, rank),
+                }
+            }
+            _ => self.insert_hashed(values, index, rank),
+        }?;
+        let in_order =
+            self.cursor.is_some() && (rank.is_none() || earlier.1.is_none() || rank >= earlier.1);
+        (!in_order).then_some(earlier.0)
+    }
+
+    fn insert_hashed(
+        &mut self,
+        values: &[&Value],
+        index: u32,
+        rank: Option<CursorRank>,
+    ) -> Option<(u32, Option<CursorRank>)> {
+        let mut hasher = std::hash::BuildHasher::build_hasher(&self.hashing);
+        for v in values {
+            hash_value(v, &mut hasher);
+        }
+        self.seen
+            .insert(std::hash::Hasher::finish(&hasher), (index, rank))
+    }
 }
 
 /// The keys of [`KeysSeen`] are hashes already.
@@ -205,6 +265,25 @@ impl std::hash::Hasher for PrehashedKey {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+}
+
+/// Hashes a key value: scalars directly, anything else as its JSON text.
+fn hash_value(v: &Value, hasher: &mut std::collections::hash_map::DefaultHasher) {
+    use std::hash::Hash;
+    match v {
+        Value::String(s) => (1u8, s.as_str()).hash(hasher),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => (2u8, i).hash(hasher),
+            (None, Some(u)) => (3u8, u).hash(hasher),
+            _ => (4u8, n.as_f64().unwrap_or_default().to_bits()).hash(hasher),
+        },
+        Value::Bool(b) => (5u8, *b).hash(hasher),
+        Value::Null => 6u8.hash(hasher),
+        other => {
+            7u8.hash(hasher);
+            let _ = serde_json::to_writer(HashWriter(hasher), other);
+        }
     }
 }
 
@@ -328,13 +407,12 @@ impl RecordChecker {
                         .and_then(|sc| schema::record_validator(sc).ok()),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
                     primary_key: s.declared_primary_key(),
-                    keys: (!s.declared_primary_key().is_empty()).then(|| KeysSeen {
-                        seen: HashMap::default(),
-                        cursor: (matches!(
+                    keys: (!s.declared_primary_key().is_empty()).then(|| {
+                        let change = matches!(
                             s.info.ingestion_type,
                             wit::IngestionType::Cdc | wit::IngestionType::CdcWithDeletes
-                        ))
-                        .then(|| {
+                        );
+                        KeysSeen::new(change.then(|| {
                             let path = s.info.default_cursor_field.clone();
                             let kind = s
                                 .schema
@@ -343,7 +421,7 @@ impl RecordChecker {
                                     crate::cursor::CursorKind::of(sc, &path)
                                 });
                             (path, kind)
-                        }),
+                        }))
                     }),
                     records: 0,
                     phase: Phase::Pending,
@@ -569,12 +647,25 @@ impl RecordChecker {
                 format!("record index {index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
             });
         }
+        // The key's values, without allocating for the common single key.
+        let mut one = [&Value::Null];
+        let many: Vec<&Value>;
+        let values: &[&Value] = if let [path] = check.primary_key.as_slice() {
+            one[0] = schema::value_at(&value, path).unwrap_or(&Value::Null);
+            &one
+        } else {
+            many = check
+                .primary_key
+                .iter()
+                .map(|k| schema::value_at(&value, k).unwrap_or(&Value::Null))
+                .collect();
+            &many
+        };
         // A record without its key is primary_key_not_null's finding, not
         // primary_key_unique's.
         let mut keyed = true;
-        for key in &check.primary_key {
-            let missing = matches!(schema::value_at(&value, key), None | Some(Value::Null));
-            if missing {
+        for (key, v) in check.primary_key.iter().zip(values) {
+            if v.is_null() {
                 keyed = false;
                 self.pk_null.add(|| {
                     format!(
@@ -585,49 +676,27 @@ impl RecordChecker {
             }
         }
         if let Some(keys) = check.keys.as_mut().filter(|_| keyed) {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            for key in &check.primary_key {
-                let v = schema::value_at(&value, key).unwrap_or(&Value::Null);
-                let _ = serde_json::to_writer(HashWriter(&mut hasher), v);
-                std::hash::Hasher::write_u8(&mut hasher, 0);
-            }
-            let hash = std::hash::Hasher::finish(&hasher);
             let rank = keys
                 .cursor
                 .as_ref()
                 .and_then(|(path, kind)| schema::value_at(&value, path).and_then(|c| kind.rank(c)));
             let index32 = u32::try_from(index).unwrap_or(u32::MAX);
-            match keys.seen.insert(hash, (index32, rank)) {
-                None => {}
-                // A change stream may emit a key again, later in cursor order.
-                Some((_, before))
-                    if keys.cursor.is_some()
-                        && (rank.is_none() || before.is_none() || rank >= before) => {}
-                Some((first, _)) => {
-                    let key_text: Vec<String> = check
-                        .primary_key
-                        .iter()
-                        .map(|k| {
-                            schema::value_at(&value, k).map_or("null".into(), |v| {
-                                crate::sandbox::clip_to(&v.to_string(), 100)
-                            })
-                        })
-                        .collect();
-                    let change = keys.cursor.is_some();
-                    self.pk_repeated.add(|| {
-                        if change {
-                            format!(
-                                "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first} with an earlier cursor",
-                                key_text.join(", ")
-                            )
-                        } else {
-                            format!(
-                                "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first}",
-                                key_text.join(", ")
-                            )
-                        }
-                    });
-                }
+            if let Some(first) = keys.repeats(values, index32, rank) {
+                let key_text: Vec<String> = values
+                    .iter()
+                    .map(|v| crate::sandbox::clip_to(&v.to_string(), 100))
+                    .collect();
+                let order = if keys.cursor.is_some() {
+                    " with an earlier cursor"
+                } else {
+                    ""
+                };
+                self.pk_repeated.add(|| {
+                    format!(
+                        "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first}{order}",
+                        key_text.join(", ")
+                    )
+                });
             }
         }
         if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
