@@ -140,6 +140,37 @@ fn request_bodies_are_capped_before_they_are_sent() {
     assert_eq!(server.stats.writes.load(Ordering::Relaxed), 0);
 }
 
+/// Without the operator's grant of the loopback server, the write is denied
+/// on its method and URL: the policy decided before the body was read (the
+/// body's cap, far below the body, is never reached).
+#[test]
+fn the_policy_decides_before_the_request_body_is_read() {
+    let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
+    let run = run_plugin(
+        "source-shop-with-write-back",
+        &config,
+        &[
+            "--allow-writes",
+            "--http",
+            "live",
+            "--run",
+            "write_back/write_to_source",
+            "--max-request-size",
+            "20",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("the network policy denied `127.0.0.1`")
+            && !run.stdout.contains("is larger than 20 bytes"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.stats.requests.load(Ordering::Relaxed), 0);
+}
+
 #[test]
 fn replay_honours_the_response_size_limit() {
     let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
