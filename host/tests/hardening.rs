@@ -112,24 +112,34 @@ fn a_config_value_cannot_widen_the_policy_to_a_private_address() {
     assert_eq!(server.stats.requests.load(Ordering::Relaxed), 0);
 }
 
-#[test]
-fn request_bodies_are_capped_before_they_are_sent() {
+/// source-shop writes a row to a local shop API, its request body capped at
+/// 20 bytes, with or without the operator's grant of the server: the run
+/// and how many requests and writes the server saw.
+fn write_with_a_small_body_cap(granted: bool) -> (Run, u64, u64) {
     let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
-    let run = run_shop(
-        "source-shop-with-write-back",
-        &config,
-        &[
-            "--allow-writes",
-            "--http",
-            "live",
-            "--run",
-            "write_back/write_to_source",
-            "--max-request-size",
-            "20",
-        ],
-    );
+    let args = [
+        "--allow-writes",
+        "--http",
+        "live",
+        "--run",
+        "write_back/write_to_source",
+        "--max-request-size",
+        "20",
+    ];
+    let run = if granted {
+        run_shop("source-shop-with-write-back", &config, &args)
+    } else {
+        run_plugin("source-shop-with-write-back", &config, &args)
+    };
+    let requests = server.stats.requests.load(Ordering::Relaxed);
+    (run, requests, server.stats.writes.load(Ordering::Relaxed))
+}
+
+#[test]
+fn request_bodies_are_capped_before_they_are_sent() {
+    let (run, _, writes) = write_with_a_small_body_cap(true);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains("is larger than 20 bytes")
@@ -137,7 +147,7 @@ fn request_bodies_are_capped_before_they_are_sent() {
         "{}",
         run.stdout
     );
-    assert_eq!(server.stats.writes.load(Ordering::Relaxed), 0);
+    assert_eq!(writes, 0);
 }
 
 /// Without the operator's grant of the loopback server, the write is denied
@@ -145,22 +155,7 @@ fn request_bodies_are_capped_before_they_are_sent() {
 /// body's cap, far below the body, is never reached).
 #[test]
 fn the_policy_decides_before_the_request_body_is_read() {
-    let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
-    let run = run_plugin(
-        "source-shop-with-write-back",
-        &config,
-        &[
-            "--allow-writes",
-            "--http",
-            "live",
-            "--run",
-            "write_back/write_to_source",
-            "--max-request-size",
-            "20",
-        ],
-    );
+    let (run, requests, _) = write_with_a_small_body_cap(false);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains("the network policy denied `127.0.0.1`")
@@ -168,7 +163,7 @@ fn the_policy_decides_before_the_request_body_is_read() {
         "{}",
         run.stdout
     );
-    assert_eq!(server.stats.requests.load(Ordering::Relaxed), 0);
+    assert_eq!(requests, 0);
 }
 
 #[test]

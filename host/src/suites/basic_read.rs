@@ -982,11 +982,9 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
 mod tests {
     use super::*;
 
-    /// Hostile: a stream named by the expected records that sends more than
-    /// the budget: the records stop being kept, and the stream is named.
-    #[test]
-    fn records_kept_for_expected_records_stay_within_the_budget() {
-        let stream = DiscoveredStream {
+    /// A stream `users` without a schema or a key.
+    fn users() -> DiscoveredStream {
+        DiscoveredStream {
             info: wit::StreamInfo {
                 name: "users".into(),
                 json_schema: "{}".into(),
@@ -997,7 +995,14 @@ mod tests {
                 ingestion_type: wit::IngestionType::Append,
             },
             schema: None,
-        };
+        }
+    }
+
+    /// Hostile: a stream named by the expected records that sends more than
+    /// the budget: the records stop being kept, and the stream is named.
+    #[test]
+    fn records_kept_for_expected_records_stay_within_the_budget() {
+        let stream = users();
         let keep: HashSet<String> = ["users".to_string()].into();
         let mut checker = RecordChecker::new([&stream], &keep, false);
         checker.kept_budget = 10_000;
@@ -1028,18 +1033,7 @@ mod tests {
     /// is a problem; without one, the reverse.
     #[test]
     fn a_stream_with_an_error_ends_incomplete() {
-        let stream = DiscoveredStream {
-            info: wit::StreamInfo {
-                name: "users".into(),
-                json_schema: "{}".into(),
-                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
-                source_defined_cursor: false,
-                default_cursor_field: Vec::new(),
-                source_defined_primary_key: Vec::new(),
-                ingestion_type: wit::IngestionType::Append,
-            },
-            schema: None,
-        };
+        let stream = users();
         let status = |s| {
             wit::Message::Trace(wit::TraceMessage::StreamStatus(wit::StreamStatusTrace {
                 stream: "users".into(),

@@ -1,15 +1,13 @@
 //! Logs its secret `api_key` split across two consecutive log lines, as a
 //! connector that prints a request in chunks would. Caught by
 //! secrets/no_secret_leaked.
-use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, with_secret_api_key};
 use serde_json::Value;
 
 struct SplitLog;
 impl Defect for SplitLog {
-    fn spec(mut spec: Spec) -> Spec {
-        spec.connection_specification["properties"]["api_key"] =
-            json!({"type": "string", "secret": true});
-        spec
+    fn spec(spec: Spec) -> Spec {
+        with_secret_api_key(spec)
     }
     fn check(config: &Value) -> Result<CheckOutcome, Error> {
         let key = config["api_key"].as_str().unwrap_or_default();

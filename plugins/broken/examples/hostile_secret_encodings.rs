@@ -3,36 +3,13 @@
 //! half of it, URL-encoded, escaped twice in JSON; in its log and in the check
 //! message. ctest masks all of them in the console, JSON and JUnit
 //! (host/tests/hardening.rs).
-use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
+use broken_plugins::{Broken, Defect, base64, ctest_sdk::prelude::*, json, with_secret_api_key};
 use serde_json::Value;
-
-fn base64(bytes: &[u8], url: bool) -> String {
-    let table: &[u8; 64] = if url {
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-    } else {
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    };
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
 
 struct Encodes;
 impl Defect for Encodes {
-    fn spec(mut spec: Spec) -> Spec {
-        spec.connection_specification["properties"]["api_key"] =
-            json!({"type": "string", "secret": true});
-        spec
+    fn spec(spec: Spec) -> Spec {
+        with_secret_api_key(spec)
     }
     fn check(config: &Value) -> Result<CheckOutcome, Error> {
         let key = config["api_key"].as_str().unwrap_or_default();

@@ -1,15 +1,13 @@
 //! Declares a secret `api_key` and then leaks it: in its logs, stdout, stderr and
 //! check message. ctest must mask it everywhere (connection/check fails,
 //! showing the message with the key masked).
-use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, with_secret_api_key};
 use serde_json::Value;
 
 struct Leaks;
 impl Defect for Leaks {
-    fn spec(mut spec: Spec) -> Spec {
-        spec.connection_specification["properties"]["api_key"] =
-            json!({"type": "string", "secret": true});
-        spec
+    fn spec(spec: Spec) -> Spec {
+        with_secret_api_key(spec)
     }
     fn check(config: &Value) -> Result<CheckOutcome, Error> {
         let key = config["api_key"].as_str().unwrap_or_default();

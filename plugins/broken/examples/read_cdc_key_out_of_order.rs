@@ -2,23 +2,13 @@
 //! again at the end with an earlier cursor than the first time: a platform
 //! that keeps the last change per key would keep the older one. Caught by
 //! basic_read/primary_key_unique.
-use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config, reemit_first_user};
-use faker::Faker;
+use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, read_reemitting_first_user};
 use serde_json::Value;
 
 struct OutOfOrder;
 impl Defect for OutOfOrder {
     fn read(config: &Value, catalog: ConfiguredCatalog, state: State) -> Result<Messages, Error> {
-        let full = catalog
-            .streams
-            .iter()
-            .any(|s| s.name == "users" && s.sync_mode == SyncMode::FullRefresh);
-        let messages = Faker::read(faker_config(config)?, catalog, state)?;
-        Ok(if full {
-            reemit_first_user(messages, false)
-        } else {
-            messages
-        })
+        read_reemitting_first_user(config, catalog, state, false)
     }
 }
 broken_plugins::ctest_sdk::export_connector!(Broken<OutOfOrder>);

@@ -119,9 +119,29 @@ pub fn probe_port(config: &Value) -> u16 {
         .unwrap_or(9)
 }
 
-/// Re-emits the first `users` record after the stream's last, its cursor
-/// set far `later` than any record's, or far earlier.
-pub fn reemit_first_user(messages: Messages, later: bool) -> Messages {
+/// source-faker's read where, in a full refresh of `users`, the stream's
+/// first record is emitted again after its last, its cursor set far `later`
+/// than any record's, or far earlier (a change stream's repeat, in cursor
+/// order or not).
+pub fn read_reemitting_first_user(
+    config: &Value,
+    catalog: ConfiguredCatalog,
+    state: State,
+    later: bool,
+) -> Result<Messages, Error> {
+    let full = catalog
+        .streams
+        .iter()
+        .any(|s| s.name == "users" && s.sync_mode == SyncMode::FullRefresh);
+    let messages = Faker::read(faker_config(config)?, catalog, state)?;
+    Ok(if full {
+        reemit_first_user(messages, later)
+    } else {
+        messages
+    })
+}
+
+fn reemit_first_user(messages: Messages, later: bool) -> Messages {
     let mut first: Option<Value> = None;
     Box::new(messages.flat_map(move |m| match m {
         Ok(Message::Record {
@@ -163,4 +183,34 @@ pub fn reemit_first_user(messages: Messages, later: bool) -> Messages {
         }
         other => vec![other],
     }))
+}
+
+/// `spec` with a secret `api_key` property (the plugins that leak it).
+pub fn with_secret_api_key(mut spec: Spec) -> Spec {
+    spec.connection_specification["properties"]["api_key"] =
+        json!({"type": "string", "secret": true});
+    spec
+}
+
+/// Base64 (`url`: the URL-safe alphabet), without padding: how a plugin
+/// would encode a credential for a header.
+pub fn base64(bytes: &[u8], url: bool) -> String {
+    let table: &[u8; 64] = if url {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(table[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
