@@ -122,6 +122,17 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "incremental-state-regresses",
+        fails: &["incremental/future_state_yields_no_records"],
+        says: &[
+            "stream `users` ended the read from",
+            "whose `updated_at` (\"1970-01-01T00:00:00Z\") is behind the one it was given",
+            "the next sync would read everything again",
+            "never an older cursor",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "check-fails",
         fails: &["connection/check"],
         says: &["401 Unauthorized"],
@@ -553,6 +564,7 @@ cases! {
     read_duplicate_primary_key => "read-duplicate-primary-key",
     read_cdc_key_out_of_order => "read-cdc-key-out-of-order",
     read_emitted_at_seconds => "read-emitted-at-seconds",
+    incremental_state_regresses => "incremental-state-regresses",
     check_fails => "check-fails",
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",

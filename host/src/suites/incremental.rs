@@ -184,11 +184,27 @@ pub(super) fn run(run: &mut Run<'_>) {
             if s.states.is_empty() {
                 problems.push(format!("stream `{}` emitted no state when read from {state}", c.stream));
             }
+            // The state the read ends with is never behind the one it started
+            // from: a connector that resets its cursor when nothing is new
+            // re-reads everything at the next sync.
+            let given = serde_json::from_str::<Value>(state).ok();
+            let given_cursor = given.as_ref().and_then(|g| cursor::in_state(g, &c.path));
+            if let (Some(last), Some(given_cursor)) = (s.states.last(), given_cursor)
+                && let Some(last_cursor) = cursor::in_state(last, &c.path)
+                && c.kind.compare(last_cursor, given_cursor) == Ok(Ordering::Less)
+            {
+                problems.push(format!(
+                    "stream `{}` ended the read from {state} with the state {}, whose `{}` ({last_cursor}) is behind the one it was given ({given_cursor}): the next sync would read everything again",
+                    c.stream,
+                    crate::sandbox::clip_to(&last.to_string(), 200),
+                    c.path.join(".")
+                ));
+            }
         }
         verdict(
             problems,
-            "expected a read from a state whose cursors lie far in the future to return no records and still emit a state for each stream",
-            "return only records at or after the state's cursor, and always emit the stream's state",
+            "expected a read from a state whose cursors lie far in the future to return no records and still emit a state for each stream, never behind the state it was given",
+            "return only records at or after the state's cursor, and always emit the stream's state; when nothing is new, emit the state you were given, never an older cursor",
         )
     });
 
