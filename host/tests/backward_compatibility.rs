@@ -103,6 +103,13 @@ fn each_kind_of_breaking_change_fails_its_own_test() {
                 ));
             }
         }
+        // The messages name the versions, not the previous file's path.
+        if !run.stdout.contains("version 0.1.0; this is 0.1.0") || run.stdout.contains(".wasm") {
+            errors.push(format!(
+                "{new}: expected the versions, not a path, in:\n{}",
+                run.stdout
+            ));
+        }
     }
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
 }

@@ -28,6 +28,8 @@ const TESTS: &[&str] = &[
 
 /// What the previous version declares.
 struct Previous {
+    /// The version its spec declares.
+    version: String,
     spec: Value,
     catalog: Vec<wit::StreamInfo>,
 }
@@ -68,6 +70,12 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
             return;
         }
     };
+    // Messages name the versions, not the previous file's path.
+    let new_version = run
+        .spec
+        .as_ref()
+        .map_or_else(|| "?".to_string(), |s| s.raw.version.clone());
+    let name = &format!("version {}; this is {new_version}", previous.version);
     let new_spec = run.spec.as_ref().and_then(|s| s.schema.clone());
     type SpecCheck = fn(&Value, &Value) -> Vec<String>;
     let spec_tests: [(&str, SpecCheck, &str, &str); 4] = [
@@ -281,8 +289,8 @@ fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
                 .for_test("backward_compatibility/previous"),
         )
         .map_err(|e| e.to_string())?;
-    let spec = plugin.spec().map_err(|e| e.to_string())?;
-    let spec: Value = serde_json::from_str(&spec.connection_specification)
+    let raw = plugin.spec().map_err(|e| e.to_string())?;
+    let spec: Value = serde_json::from_str(&raw.connection_specification)
         .map_err(|e| format!("its connection specification is not JSON: {e}"))?;
     // The previous version reads the config as its users gave it.
     let catalog = match plugin
@@ -292,5 +300,9 @@ fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
         Ok(c) => c.streams,
         Err(e) => return Err(format!("`discover` failed: {}", ConnectorError::from(e))),
     };
-    Ok(Previous { spec, catalog })
+    Ok(Previous {
+        version: raw.version,
+        spec,
+        catalog,
+    })
 }
