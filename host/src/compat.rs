@@ -160,8 +160,146 @@ pub fn narrowed_types(old: &Value, new: &Value) -> Vec<String> {
             )),
             _ => {}
         }
+        out.extend(narrowed_bounds(&path, o, n));
     }
     out
+}
+
+/// Bounds that accept less than before: a lower bound raised or added, an
+/// upper bound lowered or added, a `pattern` or `format` added or changed.
+fn narrowed_bounds(path: &str, o: &Value, n: &Value) -> Vec<String> {
+    let num = |s: &Value, k: &str| s.get(k).and_then(Value::as_f64);
+    let mut out = Vec::new();
+    for (key, lower) in [
+        ("minimum", true),
+        ("exclusiveMinimum", true),
+        ("minLength", true),
+        ("minItems", true),
+        ("minProperties", true),
+        ("maximum", false),
+        ("exclusiveMaximum", false),
+        ("maxLength", false),
+        ("maxItems", false),
+        ("maxProperties", false),
+    ] {
+        let narrower = match (num(o, key), num(n, key)) {
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) if lower => b > a,
+            (Some(a), Some(b)) => b < a,
+            _ => false,
+        };
+        if narrower {
+            out.push(format!(
+                "`{path}`: `{key}` went from {} to {}",
+                o.get(key).map_or("none".into(), Value::to_string),
+                n.get(key).map_or("none".into(), Value::to_string)
+            ));
+        }
+    }
+    for key in ["pattern", "format"] {
+        if let Some(after) = n.get(key)
+            && o.get(key) != Some(after)
+        {
+            out.push(format!(
+                "`{path}`: `{key}` went from {} to {after}",
+                o.get(key).map_or("none".into(), Value::to_string)
+            ));
+        }
+    }
+    out
+}
+
+/// A stream's fields whose type widened, or whose `airbyte_type` changed: no
+/// value is refused, but a destination typed its column from the old type
+/// (integer to number changes an `INTEGER` column's values).
+pub fn changed_field_types(old: &Value, new: &Value) -> Vec<String> {
+    let new_props = properties(new);
+    properties(old)
+        .into_iter()
+        .filter_map(|(path, o)| {
+            let n = new_props.get(&path)?;
+            let (a, b) = (field_kind(o), field_kind(n));
+            // Narrowing (and format changes) are `narrowed_types`' findings;
+            // here, what accepts as much as before yet types a column anew.
+            let widened = a.0 != b.0
+                && !a.0.is_empty()
+                && !b.0.is_empty()
+                && a.0.iter().all(|t| schema::types_accept(&b.0, t));
+            (widened || a.2 != b.2).then(|| {
+                format!(
+                    "`{path}`: type {} became {}, which changes the type of a destination's column",
+                    describe(&a),
+                    describe(&b)
+                )
+            })
+        })
+        .collect()
+}
+
+/// What a destination types a column from: the declared types (null aside),
+/// the format and the `airbyte_type`.
+type FieldKind<'a> = (Vec<&'a str>, Option<Value>, Option<Value>);
+
+fn field_kind(s: &Value) -> FieldKind<'_> {
+    let mut t: Vec<&str> = schema::declared_types(s)
+        .into_iter()
+        .filter(|t| *t != "null")
+        .collect();
+    t.sort_unstable();
+    (t, s.get("format").cloned(), s.get("airbyte_type").cloned())
+}
+
+fn describe((types, format, airbyte): &FieldKind<'_>) -> String {
+    let mut d = type_list(types);
+    if let Some(f) = format {
+        d.push_str(&format!(" (format {f})"));
+    }
+    if let Some(a) = airbyte {
+        d.push_str(&format!(" (airbyte_type {a})"));
+    }
+    d
+}
+
+/// `schema` with its local `$ref`s (`#/definitions/...`, `#/$defs/...`)
+/// replaced by what they point to, so that a property moved into a definition
+/// compares as itself. A reference on its own path again (recursion) is left
+/// as it is, and so is everything past a depth of 16.
+pub fn resolve_local_refs(schema: &Value) -> Value {
+    fn resolve(root: &Value, node: &Value, stack: &mut Vec<String>) -> Value {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref")
+                    && let Some(pointer) = r.strip_prefix('#')
+                    && !stack.contains(r)
+                    && stack.len() < 16
+                    && let Some(target) = root.pointer(pointer)
+                {
+                    stack.push(r.clone());
+                    let mut resolved = resolve(root, target, stack);
+                    stack.pop();
+                    // Keywords beside the `$ref` (a description, a default) stay.
+                    if let Value::Object(out) = &mut resolved {
+                        for (k, v) in map {
+                            if k != "$ref" {
+                                out.insert(k.clone(), resolve(root, v, stack));
+                            }
+                        }
+                    }
+                    return resolved;
+                }
+                Value::Object(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), resolve(root, v, stack)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| resolve(root, v, stack)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    resolve(schema, schema, &mut Vec::new())
 }
 
 fn type_list(types: &[&str]) -> String {
@@ -217,6 +355,19 @@ pub fn sample_config(spec: &Value) -> Value {
             .and_then(Value::as_f64)
             .unwrap_or(1.0)
             .max(1.0);
+        // A string in its declared format, which the previous spec checks.
+        let formatted = match schema.get("format").and_then(Value::as_str) {
+            Some("date-time") => Some("2024-01-01T00:00:00Z"),
+            Some("date") => Some("2024-01-01"),
+            Some("time") => Some("00:00:00Z"),
+            Some("email") => Some("ctest@example.com"),
+            Some("uri" | "url" | "uri-reference" | "iri") => Some("https://example.com/"),
+            Some("hostname") => Some("example.com"),
+            Some("ipv4") => Some("192.0.2.1"),
+            Some("ipv6") => Some("2001:db8::1"),
+            Some("uuid") => Some("00000000-0000-4000-8000-000000000000"),
+            _ => None,
+        };
         match schema::declared_types(schema)
             .iter()
             .find(|t| **t != "null")
@@ -234,7 +385,7 @@ pub fn sample_config(spec: &Value) -> Value {
                 }
                 Value::Object(map)
             }
-            _ => Value::from("ctest-sample"),
+            _ => Value::from(formatted.unwrap_or("ctest-sample")),
         }
     }
     let mut config = Map::new();

@@ -48,6 +48,18 @@ const PAIRS: &[(&str, &[&str], &[&str])] = &[
         &["stream `purchases` was removed or renamed"],
     ),
     (
+        "bc-bound-narrowed",
+        &["spec_types_kept"],
+        &["`count`: `minimum` went from 1 to 2"],
+    ),
+    (
+        "bc-field-type-widened",
+        &["catalog_fields_kept"],
+        &[
+            "stream `users`: `id`: type integer became number, which changes the type of a destination's column",
+        ],
+    ),
+    (
         "bc-stream-field-changed",
         &["catalog_fields_kept"],
         &["stream `users`: `age`: type integer became string"],
@@ -147,4 +159,30 @@ fn a_previous_version_that_cannot_load_is_a_usage_error() {
         "{}",
         run.stderr
     );
+}
+
+/// Good: a previous version with a `$ref`'d field and an optional
+/// `date-time` field, released again with the field inline: the references
+/// are resolved before comparing, and the sample config built from the
+/// previous spec is a valid date-time, so nothing is reported.
+#[test]
+fn a_compatible_release_with_refs_and_formatted_optional_fields_passes() {
+    let previous = plugin("good-bc-spec-refs");
+    let run = run_plugin(
+        "good-bc-spec-inline",
+        &faker_config(),
+        &[
+            "--previous",
+            previous.to_str().unwrap(),
+            "--run",
+            "backward_compatibility/",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let bc: Vec<&str> = ctest::suites::ALL_TESTS
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with("backward_compatibility/"))
+        .collect();
+    assert_eq!(run.with_status("PASS"), bc, "{}", run.stdout);
 }

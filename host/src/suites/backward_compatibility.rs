@@ -76,7 +76,11 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         .as_ref()
         .map_or_else(|| "?".to_string(), |s| s.raw.version.clone());
     let name = &format!("version {}; this is {new_version}", previous.version);
-    let new_spec = run.spec.as_ref().and_then(|s| s.schema.clone());
+    let new_spec = run
+        .spec
+        .as_ref()
+        .and_then(|s| s.schema.as_ref())
+        .map(compat::resolve_local_refs);
     type SpecCheck = fn(&Value, &Value) -> Vec<String>;
     let spec_tests: [(&str, SpecCheck, &str, &str); 4] = [
         (
@@ -122,8 +126,17 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         let Ok(validator) = crate::schema::validator(new) else {
             return Verdict::Skip("the new version's spec is not a valid JSON Schema".into());
         };
-        let mut configs = vec![("a config built from the previous spec's defaults and types".to_string(), compat::sample_config(&previous.spec))];
-        if crate::schema::validator(&previous.spec).is_ok_and(|v| v.is_valid(&user_config)) {
+        // The sample stands for a user's config only if the previous spec
+        // accepts it (formats included).
+        let sample = compat::sample_config(&previous.spec);
+        let previous_accepts = |config: &Value| {
+            crate::schema::record_validator(&previous.spec).is_ok_and(|v| v.is_valid(config))
+        };
+        let mut configs = Vec::new();
+        if previous_accepts(&sample) {
+            configs.push(("a config built from the previous spec's defaults and types".to_string(), sample));
+        }
+        if previous_accepts(&user_config) {
             configs.push(("the given config".to_string(), user_config.clone()));
         }
         let problems: Vec<String> = configs
@@ -271,9 +284,14 @@ fn stream_fields(old: &wit::StreamInfo, new: &wit::StreamInfo) -> Vec<String> {
     ) else {
         return Vec::new();
     };
+    let (o, n) = (
+        compat::resolve_local_refs(&o),
+        compat::resolve_local_refs(&n),
+    );
     compat::removed_properties(&o, &n)
         .into_iter()
         .chain(compat::narrowed_types(&o, &n))
+        .chain(compat::changed_field_types(&o, &n))
         .map(|p| format!("stream `{}`: {p}", new.name))
         .collect()
 }
@@ -302,7 +320,7 @@ fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
     };
     Ok(Previous {
         version: raw.version,
-        spec,
+        spec: compat::resolve_local_refs(&spec),
         catalog,
     })
 }
