@@ -219,7 +219,23 @@ fn each_broken_test_utils_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.base_url());
     // (test-utils, the tests that must fail, what the failure says)
-    let cases: [(&str, &[&str], &[&str]); 5] = [
+    let cases: [(&str, &[&str], &[&str]); 7] = [
+        (
+            "broken-wb-untagged",
+            &[
+                "write_back/write_to_source",
+                "write_back/incremental_after_write",
+            ],
+            &["row 0 written to `customers` does not carry the run's tag `ctest_"],
+        ),
+        (
+            "broken-wb-existing-row",
+            &[
+                "write_back/incremental_after_write",
+                "write_back/delete_and_read_deletes",
+            ],
+            &["which a read before the write already returned: it is not a row this run wrote"],
+        ),
         (
             "broken-wb-wrong-mapping",
             &["write_back/incremental_after_write"],

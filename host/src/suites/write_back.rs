@@ -129,7 +129,10 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
         for table in &insertable {
             match change(&mut utils, false, &config, table, &tag) {
                 Err(e) => problems.push(format!("writing to `{table}` failed: {e}")),
-                Ok(c) => problems.extend(shape_problems(table, &c)),
+                Ok(c) => {
+                    problems.extend(shape_problems(table, &c));
+                    problems.extend(untagged(table, &c, &tag));
+                }
             }
         }
         ctx.keep_logs(&utils);
@@ -239,6 +242,22 @@ fn change(
     })
 }
 
+/// Written rows that do not carry the run's tag: the tag is how a run tells
+/// its own rows from real data (deleted rows may be keys alone).
+fn untagged(table: &str, c: &Changed, tag: &str) -> Vec<String> {
+    c.rows
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| !row.to_string().contains(tag))
+        .map(|(i, row)| {
+            format!(
+                "row {i} written to `{table}` does not carry the run's tag `{tag}`: {}",
+                crate::sandbox::clip_to(&row.to_string(), 300)
+            )
+        })
+        .collect()
+}
+
 fn shape_problems(table: &str, c: &Changed) -> Vec<String> {
     let mut problems = Vec::new();
     if c.rows.is_empty() {
@@ -306,7 +325,7 @@ fn write_then_read(
     delete: bool,
 ) -> Result<(), String> {
     let name = &stream.info.name;
-    let (_, state) = read_stream(ctx, config, stream, Vec::new())
+    let (before, state) = read_stream(ctx, config, stream, Vec::new())
         .map_err(|e| format!("`{name}`: the read before the write did not complete: {e}"))?;
     let state = state.ok_or_else(|| {
         format!("`{name}`: the read before the write emitted no state to read from")
@@ -318,8 +337,17 @@ fn write_then_read(
         ctx.keep_logs(&utils);
         changed.map_err(|e| format!("`{name}`: {e}"))?
     };
-    if let Some(p) = shape_problems(name, &changed).into_iter().next() {
+    let mut problems = shape_problems(name, &changed);
+    if !delete {
+        problems.extend(untagged(name, &changed, &tag));
+    }
+    if let Some(p) = problems.into_iter().next() {
         return Err(p);
+    }
+    // A row this run wrote (or wrote to delete) is new: its key was not in
+    // the read before the write.
+    if let Some(p) = existing_keys(stream, &before, &changed).into_iter().next() {
+        return Err(format!("`{name}`: {p}"));
     }
     let (records, _) = read_stream(ctx, config, stream, vec![state.clone()])
         .map_err(|e| format!("`{name}`: the read after the write did not complete: {e}"))?;
@@ -362,6 +390,53 @@ fn write_then_read(
         ));
     }
     Ok(())
+}
+
+/// Rows `changed` returned whose primary key (found through the column
+/// mapping) a record read before the write already had.
+fn existing_keys(stream: &DiscoveredStream, before: &[Value], changed: &Changed) -> Vec<String> {
+    let pk = stream.declared_primary_key();
+    // The row field each key path is written from.
+    let fields: Option<Vec<&String>> = pk
+        .iter()
+        .map(|path| {
+            changed
+                .mapping
+                .iter()
+                .find(|(_, p)| p == path)
+                .map(|(field, _)| field)
+        })
+        .collect();
+    let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+        return Vec::new();
+    };
+    let existing: std::collections::HashSet<String> = before
+        .iter()
+        .map(|r| {
+            let key: Vec<&Value> = pk
+                .iter()
+                .map(|p| schema::value_at(r, p).unwrap_or(&Value::Null))
+                .collect();
+            serde_json::to_string(&key).unwrap_or_default()
+        })
+        .collect();
+    changed
+        .rows
+        .iter()
+        .filter_map(|row| {
+            let key: Vec<&Value> = fields
+                .iter()
+                .map(|f| row.get(f.as_str()).unwrap_or(&Value::Null))
+                .collect();
+            let key = serde_json::to_string(&key).unwrap_or_default();
+            existing.contains(&key).then(|| {
+                format!(
+                    "the row {} has the primary key {key}, which a read before the write already returned: it is not a row this run wrote (a writer that returns an existing row fails silently, and deleting it removes real data)",
+                    crate::sandbox::clip_to(&row.to_string(), 300)
+                )
+            })
+        })
+        .collect()
 }
 
 /// Where `record` departs from `row` under `mapping`.
