@@ -1,7 +1,6 @@
 //! Writes customers without the run's tag: a run cannot tell its rows from
 //! real data (nor delete only its own). Caught by write_back/write_to_source
 //! (and the tests that write through it).
-use shop_test_utils::ctest_sdk::prelude::*;
 use shop_test_utils::{ShopWriter, WriteDefect};
 
 struct Untagged;
