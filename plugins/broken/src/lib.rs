@@ -5,7 +5,9 @@
 //! `target/plugins/broken-NAME.wasm` by `cargo xtask plugins`). It implements
 //! [`Defect`], overriding only the hook it breaks, and exports
 //! [`Broken<ItsDefect>`](Broken). The tests in `host/tests/` name, for each plugin,
-//! the one check that must fail.
+//! the one check that must fail. The `good_*` examples (built as `good-NAME.wasm`)
+//! are tricky but correct shapes that must pass; the `hostile_*` ones attack the
+//! sandbox (host/tests/hardening.rs).
 
 use std::marker::PhantomData;
 
