@@ -139,6 +139,33 @@ fn a_configured_catalog_limits_the_streams_read() {
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
+/// basic_read's input set reads only `products`; the incremental suite
+/// still tests `users` and `purchases`, so a connector that ignores its state
+/// is caught there (it was not, when narrowing basic_read dropped them).
+#[test]
+fn the_incremental_suite_tests_streams_basic_read_left_out() {
+    let (_dir, yaml) = setup(&[
+        ("good.json", GOOD),
+        ("catalog.json", r#"{"streams": [{"name": "products"}]}"#),
+        (
+            "ctest.yaml",
+            "config_path: good.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - configured_catalog_path: catalog.json\n",
+        ),
+    ]);
+    let run = run_with(
+        "broken-incremental-ignores-state",
+        &yaml,
+        &["--run", "incremental/second_read_respects_state"],
+    );
+    assert_eq!(
+        run.status_of("incremental/second_read_respects_state"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("stream `users`"), "{}", run.stdout);
+}
+
 #[test]
 fn custom_environment_variables_are_the_plugins_only_environment() {
     let (_dir, yaml) = setup(&[

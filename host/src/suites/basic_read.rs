@@ -82,6 +82,9 @@ pub(super) fn run(run: &mut Run<'_>) {
         read_passed = matches!(verdict, Verdict::Pass);
         verdict
     });
+    // Which streams this input set's read covered (the others, left out by
+    // its catalog, are still the incremental suite's to test).
+    run.streams_read = configured.iter().map(|s| s.info.name.clone()).collect();
     // The suites that read again start only from a read that passed.
     run.streams_with_records = findings.as_ref().filter(|_| read_passed).map(|f| {
         f.checker

@@ -270,6 +270,8 @@ pub struct Run<'a> {
     /// then, rather than fail for the same reason, and check only streams that
     /// have data.
     streams_with_records: Option<std::collections::HashSet<String>>,
+    /// The streams basic_read's read covered (its input set's catalog).
+    streams_read: std::collections::HashSet<String>,
     /// Why the network policy could not be set up as the test configuration
     /// asks (it then allows nothing).
     network_error: Option<String>,
@@ -306,6 +308,7 @@ pub fn run_all(
         spec: None,
         catalog: None,
         streams_with_records: None,
+        streams_read: Default::default(),
         network_error: None,
         leaks: Vec::new(),
         leak_count: 0,
