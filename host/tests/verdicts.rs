@@ -112,11 +112,11 @@ fn a_spec_of_tricky_but_correct_shapes_passes() {
     assert_eq!(run.with_status("PASS"), spec_tests, "{}", run.stdout);
 }
 
-/// Good: date-times declared `timestamp_with_timezone` that carry `Z` or an
-/// offset pass every test.
-#[test]
-fn timestamps_with_their_zones_pass() {
-    let run = run_plugin("good-timestamps-with-zones", &faker_config(), &[]);
+/// `plugin`, with faker's config, passes every test it can (not
+/// backward_compatibility, which needs a previous version; not secrets,
+/// which faker's config gives nothing to look for).
+fn passes_every_test(plugin: &str) {
+    let run = run_plugin(plugin, &faker_config(), &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let expected: Vec<&str> = default_tests_without_secrets()
         .into_iter()
@@ -125,15 +125,16 @@ fn timestamps_with_their_zones_pass() {
     assert_eq!(run.with_status("PASS"), expected, "{}", run.stdout);
 }
 
+/// Good: date-times declared `timestamp_with_timezone` that carry `Z` or an
+/// offset pass every test.
+#[test]
+fn timestamps_with_their_zones_pass() {
+    passes_every_test("good-timestamps-with-zones");
+}
+
 /// Good: a change stream (`cdc`) emitting a key again, later in cursor
 /// order, passes every test.
 #[test]
 fn a_change_stream_repeating_a_key_in_cursor_order_passes() {
-    let run = run_plugin("good-cdc-updates", &faker_config(), &[]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
-    let expected: Vec<&str> = default_tests_without_secrets()
-        .into_iter()
-        .filter(|t| !t.starts_with("backward_compatibility/"))
-        .collect();
-    assert_eq!(run.with_status("PASS"), expected, "{}", run.stdout);
+    passes_every_test("good-cdc-updates");
 }
