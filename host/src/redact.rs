@@ -55,16 +55,43 @@ const LEAK_MIN_LEN: usize = 8;
 /// Base64 tokens shorter than this are not decoded.
 const MIN_BASE64_TOKEN: usize = 8;
 
+/// How a text carries a secret. The order is how telling a form is: the
+/// secret itself first, a fragment last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Form {
+    AsItIs,
+    Reversed,
+    JsonEscaped,
+    UrlEncoded,
+    Hex,
+    Base64,
+    InPart,
+}
+
+impl std::fmt::Display for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Form::AsItIs => "as it is",
+            Form::Reversed => "reversed",
+            Form::JsonEscaped => "JSON-escaped",
+            Form::UrlEncoded => "URL-encoded",
+            Form::Hex => "hex-encoded",
+            Form::Base64 => "base64-encoded",
+            Form::InPart => "in part",
+        })
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
-    /// The secret values, longest first.
+    /// The secret values, each once.
     secrets: Vec<String>,
     /// Every form of every secret, for masking.
     matcher: Option<Arc<AhoCorasick>>,
     /// The forms that count as a leak (see [`Redactor::leak`]), and how each
     /// was made.
     leak_matcher: Option<Arc<AhoCorasick>>,
-    leak_forms: Vec<&'static str>,
+    leak_forms: Vec<Form>,
 }
 
 impl Redactor {
@@ -100,10 +127,12 @@ impl Redactor {
 
     fn rebuild(&mut self) {
         self.secrets.retain(|s| s.len() >= MIN_SECRET_LEN);
+        self.secrets.sort();
+        self.secrets.dedup();
         self.secrets
             .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         self.secrets.dedup();
-        let mut all: Vec<(String, &'static str, usize)> = self
+        let mut all: Vec<(String, Form, usize)> = self
             .secrets
             .iter()
             .flat_map(|s| forms(s).into_iter().map(move |(f, how)| (f, how, s.len())))
@@ -124,7 +153,7 @@ impl Redactor {
         self.matcher = build(&all.iter().map(|(f, _, _)| f).collect::<Vec<_>>());
         // Leak detection judges the plugin, so only forms that cannot be a
         // coincidence count: secrets and forms of 8 characters or more.
-        let leak: Vec<&(String, &'static str, usize)> = all
+        let leak: Vec<&(String, Form, usize)> = all
             .iter()
             .filter(|(f, _, len)| *len >= LEAK_MIN_LEN && f.len() >= LEAK_MIN_LEN)
             .collect();
@@ -137,24 +166,16 @@ impl Redactor {
         self.leak_matcher.is_some()
     }
 
-    /// How `text` carries a secret, if it does: "as it is", "base64-encoded",
-    /// "hex-encoded", "URL-encoded", "JSON-escaped", "reversed", "in part".
+    /// How `text` carries a secret, if it does, the most telling form found.
     /// Only secrets and forms of 8 characters or more count, so that what the
     /// plugin returns is not failed for a coincidence.
-    pub fn leak(&self, text: &str) -> Option<&'static str> {
+    pub fn leak(&self, text: &str) -> Option<Form> {
         let matcher = self.leak_matcher.as_ref()?;
         matcher.find(text)?;
-        // Of the forms found, the most telling: the secret itself before an
-        // encoding of it, an encoding before a fragment.
-        let rank = |how: &str| match how {
-            "as it is" => 0,
-            "in part" => 2,
-            _ => 1,
-        };
         matcher
             .find_overlapping_iter(text)
             .map(|m| self.leak_forms[m.pattern().as_usize()])
-            .min_by_key(|how| rank(how))
+            .min()
     }
 
     /// `text` with every form of every secret masked.
@@ -246,11 +267,11 @@ fn ceil_boundary(text: &str, mut i: usize) -> usize {
 }
 
 /// Every form of `secret` to mask (see the module's documentation).
-fn forms(secret: &str) -> Vec<(String, &'static str)> {
+fn forms(secret: &str) -> Vec<(String, Form)> {
     use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let mut raw = vec![
-        (secret.to_string(), "as it is"),
-        (secret.chars().rev().collect(), "reversed"),
+        (secret.to_string(), Form::AsItIs),
+        (secret.chars().rev().collect(), Form::Reversed),
     ];
     // JSON escaping, again and again, until it changes nothing.
     let mut escaped = secret.to_string();
@@ -260,16 +281,16 @@ fn forms(secret: &str) -> Vec<(String, &'static str)> {
         if inner == escaped {
             break;
         }
-        raw.push((inner.clone(), "JSON-escaped"));
+        raw.push((inner.clone(), Form::JsonEscaped));
         escaped = inner;
     }
     let mut derived = Vec::new();
     for (form, _) in &raw {
         let url: String = url::form_urlencoded::byte_serialize(form.as_bytes()).collect();
-        derived.push((url.replace('+', "%20"), "URL-encoded"));
-        derived.push((url, "URL-encoded"));
+        derived.push((url.replace('+', "%20"), Form::UrlEncoded));
+        derived.push((url, Form::UrlEncoded));
     }
-    derived.push((hex(secret.as_bytes()), "hex-encoded"));
+    derived.push((hex(secret.as_bytes()), Form::Hex));
     // Base64 of any text holding the secret: at alignment `o`, the characters
     // from ceil(8o/6) to floor(8(o+n)/6) depend on the secret's bytes alone.
     let n = secret.len();
@@ -280,14 +301,14 @@ fn forms(secret: &str) -> Vec<(String, &'static str)> {
         for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
             let encoded = engine.encode(&bytes);
             if end > start && end <= encoded.len() {
-                derived.push((encoded[start..end].to_string(), "base64-encoded"));
+                derived.push((encoded[start..end].to_string(), Form::Base64));
             }
         }
     }
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() >= FRAGMENT_SECRET_LEN {
         for window in chars.windows(FRAGMENT_LEN) {
-            derived.push((window.iter().collect(), "in part"));
+            derived.push((window.iter().collect(), Form::InPart));
         }
     }
     derived.retain(|(d, _)| d.len() >= MIN_DERIVED_LEN);

@@ -21,6 +21,23 @@ use std::sync::atomic::Ordering;
 
 use support::*;
 
+/// Runs only `plugin`'s check (with `extra` arguments), which the attack must
+/// fail; the run, for what the failure says.
+fn check_fails(plugin: &str, config: &Path, extra: &[&str]) -> Run {
+    let run = run_plugin(
+        plugin,
+        config,
+        &[&["--run", "connection/check"], extra].concat(),
+    );
+    assert_eq!(
+        run.status_of("connection/check"),
+        Some("FAIL"),
+        "{}",
+        run.stdout
+    );
+    run
+}
+
 fn listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -38,17 +55,7 @@ fn a_spec_cannot_grant_itself_loopback_or_metadata_addresses() {
         format!(r#"{{"count": 10, "probe_port": {port}, "target": "127.0.0.1"}}"#),
     )
     .unwrap();
-    let run = run_plugin(
-        "broken-hostile-spec-grants-loopback",
-        &config,
-        &["--run", "connection/check"],
-    );
-    assert_eq!(
-        run.status_of("connection/check"),
-        Some("FAIL"),
-        "{}",
-        run.stdout
-    );
+    let run = check_fails("broken-hostile-spec-grants-loopback", &config, &[]);
     assert!(
         run.stdout.contains(&format!(
             "the network policy denied `127.0.0.1` port {port} over tcp during `check`"
@@ -201,17 +208,7 @@ fn replay_honours_the_response_size_limit() {
 
 #[test]
 fn an_instance_cannot_hold_unbounded_host_resources() {
-    let run = run_plugin(
-        "broken-hostile-http-fields",
-        &faker_config(),
-        &["--run", "connection/check"],
-    );
-    assert_eq!(
-        run.status_of("connection/check"),
-        Some("FAIL"),
-        "{}",
-        run.stdout
-    );
+    let run = check_fails("broken-hostile-http-fields", &faker_config(), &[]);
     assert!(
         run.stdout
             .contains("the plugin held more than 4096 host resources at once")
@@ -455,23 +452,15 @@ fn every_encoding_of_a_secret_is_masked_in_every_output() {
     std::fs::write(&config, format!(r#"{{"count": 5, "api_key": "{key}"}}"#)).unwrap();
     let json = dir.path().join("report.json");
     let junit = dir.path().join("report.xml");
-    let run = run_plugin(
+    let run = check_fails(
         "broken-hostile-secret-encodings",
         &config,
         &[
-            "--run",
-            "connection/check",
             "--report-json",
             json.to_str().unwrap(),
             "--report-junit",
             junit.to_str().unwrap(),
         ],
-    );
-    assert_eq!(
-        run.status_of("connection/check"),
-        Some("FAIL"),
-        "{}",
-        run.stdout
     );
     let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
     let reversed: String = key.chars().rev().collect();
@@ -508,12 +497,10 @@ fn plugin_text_is_escaped_and_clipped_in_the_console_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("report.json");
     let junit = dir.path().join("report.xml");
-    let run = run_plugin(
+    let run = check_fails(
         "broken-hostile-console",
         &faker_config(),
         &[
-            "--run",
-            "connection/check",
             "--report-json",
             json.to_str().unwrap(),
             "--report-junit",
@@ -521,12 +508,6 @@ fn plugin_text_is_escaped_and_clipped_in_the_console_and_reports() {
         ],
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(
-        run.status_of("connection/check"),
-        Some("FAIL"),
-        "{}",
-        run.stdout
-    );
     // Nothing reaches the terminal raw.
     assert!(
         !run.stdout

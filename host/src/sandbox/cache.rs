@@ -253,9 +253,7 @@ fn read_or_create_key(path: &Path) -> Result<[u8; KEY_LEN], String> {
             let mut key = [0u8; KEY_LEN];
             getrandom::fill(&mut key).map_err(|e| format!("no random key: {e}"))?;
             let dir = path.parent().unwrap_or(Path::new("."));
-            let mut file = tempfile::Builder::new()
-                .permissions(private_file())
-                .tempfile_in(dir)
+            let mut file = private_tempfile(dir)
                 .map_err(|e| format!("cannot write the key file `{}`: {e}", path.display()))?;
             file.write_all(&key).map_err(|e| e.to_string())?;
             // Another ctest may have made one meanwhile: keep the first.
@@ -267,15 +265,13 @@ fn read_or_create_key(path: &Path) -> Result<[u8; KEY_LEN], String> {
     }
 }
 
-fn private_file() -> std::fs::Permissions {
+/// A temporary file in `dir` that only its owner may read (0600 on Unix),
+/// to be persisted under its final name.
+fn private_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
-    {
-        std::os::unix::fs::PermissionsExt::from_mode(0o600)
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::metadata(".").map(|m| m.permissions()).unwrap()
-    }
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    builder.tempfile_in(dir)
 }
 
 enum Entry {
@@ -342,9 +338,7 @@ impl Store {
 
     fn write_entry(&self, path: &Path, name: &str, artifact: &[u8]) -> std::io::Result<()> {
         // Write to a temporary file and rename, so a reader never sees half an entry.
-        let mut file = tempfile::Builder::new()
-            .permissions(private_file())
-            .tempfile_in(&self.dir)?;
+        let mut file = private_tempfile(&self.dir)?;
         file.write_all(MAGIC)?;
         file.write_all(self.mac(name, artifact).as_bytes())?;
         file.write_all(artifact)?;

@@ -34,7 +34,7 @@ use crate::network::TestNetwork;
 use crate::network::http::HttpHooks;
 
 pub use cache::{CacheOutcome, CompileCache, DEFAULT_COMPILE_TIMEOUT};
-pub use compile::{BOUNDS as COMPILE_BOUNDS, CompileBounds, compile_in_child_processes, prescan};
+pub use compile::compile_in_child_processes;
 pub use contract::CONTRACT_VERSION;
 pub use errors::{ConnectorError, LoadError, LoadFailure, PluginError};
 pub use language::Language;
@@ -102,7 +102,7 @@ pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 /// the store together, against `--memory-limit` (wasmtime's own
 /// `StoreLimits` bounds each memory on its own and tables by element count
 /// only).
-pub struct Quota {
+struct Quota {
     limit: usize,
     memory_bytes: usize,
     table_bytes: usize,
@@ -111,12 +111,42 @@ pub struct Quota {
 const TABLE_ELEMENT_BYTES: usize = 8;
 
 impl Quota {
-    pub fn new(limit: usize) -> Quota {
+    fn new(limit: usize) -> Quota {
         Quota {
             limit,
             memory_bytes: 0,
             table_bytes: 0,
         }
+    }
+
+    /// Grows one of the two accounts (`memory`: linear memories, else
+    /// tables) from `current` to `desired` bytes of one memory or table,
+    /// if both together stay within the limit.
+    fn grow(
+        &mut self,
+        memory: bool,
+        current: usize,
+        desired: usize,
+        what: &str,
+    ) -> wasmtime::Result<bool> {
+        let (account, other) = if memory {
+            (self.memory_bytes, self.table_bytes)
+        } else {
+            (self.table_bytes, self.memory_bytes)
+        };
+        let grown = account - current.min(account) + desired;
+        let total = grown.saturating_add(other);
+        if total > self.limit {
+            wasmtime::bail!(
+                "forcing trap when growing {what}: the instance's memories and tables would hold {total} bytes"
+            );
+        }
+        if memory {
+            self.memory_bytes = grown;
+        } else {
+            self.table_bytes = grown;
+        }
+        Ok(true)
     }
 }
 
@@ -127,15 +157,12 @@ impl ResourceLimiter for Quota {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let grown = self.memory_bytes - current.min(self.memory_bytes) + desired;
-        if grown.saturating_add(self.table_bytes) > self.limit {
-            wasmtime::bail!(
-                "forcing trap when growing memory to {desired} bytes: the instance's memories and tables would hold {} bytes",
-                grown.saturating_add(self.table_bytes)
-            );
-        }
-        self.memory_bytes = grown;
-        Ok(true)
+        self.grow(
+            true,
+            current,
+            desired,
+            &format!("memory to {desired} bytes"),
+        )
     }
 
     fn table_growing(
@@ -149,16 +176,12 @@ impl ResourceLimiter for Quota {
                 "forcing trap when growing table to {desired} elements (at most {MAX_TABLE_ELEMENTS})"
             );
         }
-        let grown = self.table_bytes - (current * TABLE_ELEMENT_BYTES).min(self.table_bytes)
-            + desired * TABLE_ELEMENT_BYTES;
-        if self.memory_bytes.saturating_add(grown) > self.limit {
-            wasmtime::bail!(
-                "forcing trap when growing table to {desired} elements: the instance's memories and tables would hold {} bytes",
-                self.memory_bytes.saturating_add(grown)
-            );
-        }
-        self.table_bytes = grown;
-        Ok(true)
+        self.grow(
+            false,
+            current * TABLE_ELEMENT_BYTES,
+            desired * TABLE_ELEMENT_BYTES,
+            &format!("table to {desired} elements"),
+        )
     }
 
     fn instances(&self) -> usize {
