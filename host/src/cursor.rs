@@ -202,6 +202,15 @@ pub fn parse_instant(s: &str) -> Option<(i64, u32)> {
     Some((date.and_hms_opt(0, 0, 0)?.and_utc().timestamp(), 0))
 }
 
+/// Whether a date-time names its time zone (`Z` or an offset); a lenient
+/// form without one is read as UTC.
+pub fn has_zone(s: &str) -> bool {
+    let s = s.trim();
+    utc_instant(s).is_some()
+        || DateTime::parse_from_rfc3339(s).is_ok()
+        || DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)).is_ok()
+}
+
 /// Where the cursor is in a stream's state: at the cursor field's path, or
 /// under its last name at the top level.
 pub fn in_state<'a>(state: &'a Value, cursor: &[String]) -> Option<&'a Value> {
@@ -226,6 +235,44 @@ pub fn with_cursor(state: &Value, cursor: &[String], value: Value) -> Value {
         out[last] = value;
     }
     out
+}
+
+/// `state` with `value` at `path` (field names from the root), the objects on
+/// the way created or replaced as needed: a far-future state for a state of
+/// the connector's own shape (`cursor_paths`).
+pub fn with_value_at(state: &Value, path: &[String], value: Value) -> Value {
+    let mut out = if state.is_object() {
+        state.clone()
+    } else {
+        Value::Object(Default::default())
+    };
+    let mut slot = &mut out;
+    for name in path {
+        if !slot.is_object() {
+            *slot = Value::Object(Default::default());
+        }
+        slot = slot
+            .as_object_mut()
+            .expect("made an object above")
+            .entry(name.clone())
+            .or_insert(Value::Null);
+    }
+    *slot = value;
+    out
+}
+
+/// The JSON type of a value as a schema names it (`integer` for a number
+/// without a fraction part).
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +367,19 @@ mod tests {
         assert_eq!(
             with_cursor(&json!(null), &path, json!(1)),
             json!({"updated_at": 1})
+        );
+        let own = vec!["checkpoint".to_string(), "position".to_string()];
+        assert_eq!(
+            with_value_at(
+                &json!({"checkpoint": {"position": 3, "page": 1}, "v": 2}),
+                &own,
+                json!(9)
+            ),
+            json!({"checkpoint": {"position": 9, "page": 1}, "v": 2})
+        );
+        assert_eq!(
+            with_value_at(&json!({"checkpoint": 5}), &own, json!(9)),
+            json!({"checkpoint": {"position": 9}})
         );
     }
 }

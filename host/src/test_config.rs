@@ -156,6 +156,12 @@ pub struct InputSet {
     pub expect_records: Option<ExpectRecords>,
     /// incremental: the state to read from in the far-future test.
     pub future_state: Option<FutureState>,
+    /// incremental: where each stream's cursor sits in its state, as field
+    /// names from the state's root (Airbyte's key), for connectors whose
+    /// state has its own shape. Default: the cursor field's path, or its
+    /// last name at the state's top level.
+    #[serde(default)]
+    pub cursor_paths: BTreeMap<String, Vec<String>>,
     /// The reading suites: streams left out of this set's reads, with why.
     #[serde(default)]
     pub bypassed_streams: Vec<Bypassed>,
@@ -301,6 +307,13 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
                     ));
                 }
             }
+            for (stream, path) in &set.cursor_paths {
+                if path.is_empty() || path.iter().any(String::is_empty) {
+                    return Err(format!(
+                        "{place}.cursor_paths.{stream}: {path:?} is not a path in the stream's state\n  fix: list the field names from the state's root to its cursor, for example `{stream}: [checkpoint, updated_at]`"
+                    ));
+                }
+            }
             if let Some(e) = &set.expect_records
                 && e.path.is_some() == e.bypass_reason.is_some()
             {
@@ -381,7 +394,7 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
 impl InputSet {
     /// Each optional key: its name, whether it is given, and the suites it
     /// belongs to.
-    fn keys_given(&self) -> [(&'static str, bool, &'static [&'static str]); 10] {
+    fn keys_given(&self) -> [(&'static str, bool, &'static [&'static str]); 11] {
         [
             ("status", self.status.is_some(), &["connection"]),
             (
@@ -417,6 +430,11 @@ impl InputSet {
             (
                 "future_state",
                 self.future_state.is_some(),
+                &["incremental"],
+            ),
+            (
+                "cursor_paths",
+                !self.cursor_paths.is_empty(),
                 &["incremental"],
             ),
             (
@@ -839,6 +857,20 @@ mod tests {
 
         let both = parse("acceptance_tests:\n  basic_read:\n    tests:\n      - expect_records: {path: e.jsonl, bypass_reason: later}\n").unwrap_err();
         assert!(both.contains("give either `path`"), "{both}");
+
+        let empty_path = parse(
+            "acceptance_tests:\n  incremental:\n    tests:\n      - cursor_paths: {users: []}\n",
+        )
+        .unwrap_err();
+        assert!(
+            empty_path.contains("incremental.tests[0].cursor_paths.users: [] is not a path"),
+            "{empty_path}"
+        );
+        let misplaced = parse("acceptance_tests:\n  basic_read:\n    tests:\n      - cursor_paths: {users: [updated_at]}\n").unwrap_err();
+        assert!(
+            misplaced.contains("`cursor_paths` does not apply to the basic_read suite"),
+            "{misplaced}"
+        );
 
         let old_key = parse(
             "acceptance_tests:\n  incremental:\n    tests:\n      - future_state_path: s.json\n",

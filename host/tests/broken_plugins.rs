@@ -126,7 +126,7 @@ const CASES: &[Case] = &[
         fails: &["incremental/future_state_yields_no_records"],
         says: &[
             "stream `users` ended the read from",
-            "whose `updated_at` (\"1970-01-01T00:00:00Z\") is behind the one it was given",
+            "whose cursor at `updated_at` (\"1970-01-01T00:00:00Z\") is behind the one it was given",
             "the next sync would read everything again",
             "never an older cursor",
         ],
@@ -352,7 +352,8 @@ const CASES: &[Case] = &[
             "incremental/future_state_yields_no_records",
         ],
         says: &[
-            "record index 0 of stream `users` has `updated_at` \"2020-01-01T00:01:00Z\", before the state's cursor",
+            "record index 0 of stream `users` in the second read (from the state {\"updated_at\":\"2020-01-01T16:40:00Z\"}) has `updated_at` \"2020-01-01T00:01:00Z\", before the state's cursor",
+            "fix: streams `users`, `products`, `purchases`: the read starts from the beginning, as if it had no state",
             "compared as date-time",
             "stream `users` returned 1000 records from the state",
         ],
@@ -366,7 +367,8 @@ const CASES: &[Case] = &[
             "incremental/future_state_yields_no_records",
         ],
         says: &[
-            "1 problem(s):\n       record index 0 of stream `users` has `updated_at` \"2020-01-01T00:01:00Z\", before",
+            "1 problem(s):\n       record index 0 of stream `users` in the second read (from the state {\"updated_at\":\"2020-01-01T16:40:00Z\"}) has `updated_at` \"2020-01-01T00:01:00Z\", before",
+            "fix: stream `users`: the read respects the state but for 1 record(s), the first at index 0: a record the state already covers is sent again",
         ],
         extra_args: &[],
     },
@@ -392,11 +394,50 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "incremental-cursor-as-text",
+        fails: &["incremental/state_per_stream"],
+        says: &[
+            "the state {\"seq\":\"250\"} of stream `events` holds the cursor `seq` as a string (\"250\"), but the schema types the cursor field `seq` integer",
+            "fix: save the cursor with the JSON type the schema gives the cursor field",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-state-without-zone",
+        fails: &[
+            "incremental/second_read_respects_state",
+            "incremental/sequential_slices",
+        ],
+        says: &[
+            "record index 0 of stream `users` in the second read (from the state {\"updated_at\":\"2020-01-01T18:40:00\"}) has `updated_at` \"2020-01-01T16:40:00Z\", before the state's cursor",
+            "fix: streams `users`, `products`, `purchases`: a date-time without a time zone is read as UTC",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-out-of-cursor-order",
+        fails: &["incremental/sequential_slices"],
+        says: &[
+            "stream `users`, the read from the first read's checkpoint after its record index 249 (the state {\"updated_at\":\"2020-01-01T04:10:00Z\"}): 1 record(s) the first read emitted after it are missing, the first its record index 254, primary key [245]",
+            "fix: stream `users`: records after the checkpoint have a cursor before its \"2020-01-01T04:10:00Z\": the stream is not emitted in cursor order",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "incremental-filter-lost-on-page-2",
+        fails: &["incremental/sequential_slices"],
+        says: &[
+            "record index 50 of stream `users` in the read from the first read's checkpoint after its record index 249 (from the state {\"updated_at\":\"2020-01-01T04:10:00Z\"}) has `updated_at` \"2020-01-01T00:51:00Z\", before the state's cursor",
+            "fix: stream `users`: the first 50 record(s) respected the state, then record index 50 and those after it did not: the filter is lost on a later page",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "incremental-lagging-state",
         fails: &["incremental/final_state_adds_nothing"],
         says: &[
             "after the state's cursor \"2020-01-01T00:01:00Z\"",
-            "covers every record",
+            "fix: streams `users`, `products`, `purchases`: the state the read ended with is behind its own records",
         ],
         extra_args: &[],
     },
@@ -404,8 +445,8 @@ const CASES: &[Case] = &[
         plugin: "incremental-checkpoint-ahead",
         fails: &["incremental/sequential_slices"],
         says: &[
-            "stream `users`, from the state {\"updated_at\":\"2099-01-01T00:00:00Z\"} (after record index 249): 750 record(s)",
-            "primary key [251]",
+            "stream `users`, the read from the first read's checkpoint after its record index 249 (the state {\"updated_at\":\"2099-01-01T00:00:00Z\"}): 750 record(s) the first read emitted after it are missing, the first its record index 250, primary key [251]",
+            "fix: streams `users`, `purchases`: the checkpoint's cursor \"2099-01-01T00:00:00Z\" is ahead of every record emitted before it",
         ],
         extra_args: &[],
     },
@@ -600,6 +641,10 @@ cases! {
     incremental_no_state => "incremental-no-state",
     incremental_global_state => "incremental-global-state",
     incremental_lagging_state => "incremental-lagging-state",
+    incremental_cursor_as_text => "incremental-cursor-as-text",
+    incremental_state_without_zone => "incremental-state-without-zone",
+    incremental_out_of_cursor_order => "incremental-out-of-cursor-order",
+    incremental_filter_lost_on_page_2 => "incremental-filter-lost-on-page-2",
     incremental_checkpoint_ahead => "incremental-checkpoint-ahead",
     read_bad_date_time => "read-bad-date-time",
     read_bad_email => "read-bad-email",

@@ -116,7 +116,11 @@ fn a_spec_of_tricky_but_correct_shapes_passes() {
 /// backward_compatibility, which needs a previous version; not secrets,
 /// which faker's config gives nothing to look for).
 fn passes_every_test(plugin: &str) {
-    let run = run_plugin(plugin, &faker_config(), &[]);
+    passes_every_test_with(plugin, &[]);
+}
+
+fn passes_every_test_with(plugin: &str, args: &[&str]) {
+    let run = run_plugin(plugin, &faker_config(), args);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let expected: Vec<&str> = default_tests_without_secrets()
         .into_iter()
@@ -137,4 +141,52 @@ fn timestamps_with_their_zones_pass() {
 #[test]
 fn a_change_stream_repeating_a_key_in_cursor_order_passes() {
     passes_every_test("good-cdc-updates");
+}
+
+/// Good: an integer cursor saved in the state as an integer passes every
+/// test (its broken twin, which saves it as text, is in broken_plugins.rs).
+#[test]
+fn an_integer_cursor_saved_as_an_integer_passes() {
+    passes_every_test("good-integer-cursor");
+}
+
+/// A state of the connector's own shape, {"checkpoint": {"position": N},
+/// "format": 2}: with `cursor_paths` saying where the cursor is, every test
+/// passes, the far-future state included (made in that shape); without it,
+/// ctest says it found states without the cursor and shows one.
+#[test]
+fn a_state_of_its_own_shape_passes_given_cursor_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let test_config = dir.path().join("ctest.yaml");
+    std::fs::write(
+        &test_config,
+        "acceptance_tests:\n  incremental:\n    tests:\n      - cursor_paths:\n          events: [checkpoint, position]\n",
+    )
+    .unwrap();
+    passes_every_test_with(
+        "good-state-own-shape",
+        &["--test-config", test_config.to_str().unwrap()],
+    );
+
+    let run = run_plugin(
+        "good-state-own-shape",
+        &faker_config(),
+        &["--run", "incremental/"],
+    );
+    assert_eq!(
+        run.with_status("FAIL"),
+        [
+            "incremental/first_read_emits_records_and_state",
+            "incremental/state_per_stream"
+        ],
+        "{}",
+        run.stdout
+    );
+    for needle in [
+        "stream `events` emitted 1000 records and 4 states without the cursor at `seq`, the first: {\"checkpoint\":{\"position\":250},\"format\":2}",
+        "say where the cursor is with `cursor_paths`",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}:\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("and no state"), "{}", run.stdout);
 }

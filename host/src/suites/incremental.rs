@@ -3,9 +3,10 @@
 //! cursor, a state in the far future returns no records, and the state a read
 //! ends with covers every record it returned.
 //!
-//! ctest finds a stream's cursor in its state under the cursor field's path (or
-//! its last name), as Airbyte's acceptance tests do, and compares cursor values
-//! by the type the schema gives the cursor field.
+//! ctest finds a stream's cursor in its state where the test configuration's
+//! `cursor_paths` says, else under the cursor field's path (or its last name),
+//! as Airbyte's acceptance tests do. A state's cursor has the JSON type the
+//! schema gives the cursor field, and cursor values compare by that type.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -30,12 +31,105 @@ const TESTS: &[&str] = &[
 const MAX_SLICES: usize = 5;
 
 /// A stream read incrementally: its cursor and how cursor values compare.
+#[derive(Clone)]
 struct Cursor {
     stream: String,
     path: Vec<String>,
     kind: CursorKind,
+    /// The JSON types the schema gives the cursor field, but null (empty:
+    /// the schema says none).
+    types: Vec<String>,
+    /// Where the cursor is in the stream's state, from the test
+    /// configuration's `cursor_paths` (`None`: at `path`, or its last name).
+    state_path: Option<Vec<String>>,
     /// The primary key's paths (those the schema declares); empty when none.
     primary_key: Vec<Vec<String>>,
+}
+
+impl Cursor {
+    /// The cursor in one of the stream's states.
+    fn in_state<'a>(&self, state: &'a Value) -> Option<&'a Value> {
+        match &self.state_path {
+            Some(path) => schema::value_at(state, path),
+            None => cursor::in_state(state, &self.path),
+        }
+    }
+
+    /// `state` with its cursor set to `value`.
+    fn with_cursor(&self, state: &Value, value: Value) -> Value {
+        match &self.state_path {
+            Some(path) => cursor::with_value_at(state, path, value),
+            None => cursor::with_cursor(state, &self.path, value),
+        }
+    }
+
+    /// Where ctest looks for the cursor in a state, for messages.
+    fn where_in_state(&self) -> String {
+        match &self.state_path {
+            Some(path) => format!("`{}` (cursor_paths)", path.join(".")),
+            None => format!("`{}`", self.path.join(".")),
+        }
+    }
+
+    /// Why `value`, the cursor of a state, does not have the cursor field's
+    /// JSON type (an integer cursor saved as `"1042"`).
+    fn type_problem(&self, value: &Value) -> Option<String> {
+        let types: Vec<&str> = self.types.iter().map(String::as_str).collect();
+        (!types.is_empty() && !schema::types_accept(&types, cursor::json_type(value))).then(|| {
+            format!(
+                "holds the cursor {} as {} ({}), but the schema types the cursor field `{}` {}",
+                self.where_in_state(),
+                schema::kind_of(value),
+                crate::sandbox::clip_to(&value.to_string(), 100),
+                self.path.join("."),
+                types.join(" or ")
+            )
+        })
+    }
+}
+
+/// What is wrong with a state, for the fix that fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum StateIssue {
+    NotAnObject,
+    UnknownStream,
+    NoCursor,
+    WrongType,
+    NotComparable,
+}
+
+impl StateIssue {
+    fn fix(self) -> &'static str {
+        match self {
+            StateIssue::NotAnObject => {
+                "emit each stream's state as a JSON object, for example {\"updated_at\": \"2024-05-01T00:00:00Z\"}"
+            }
+            StateIssue::UnknownStream => {
+                "name in each state the stream it belongs to, one state per stream of the catalog (no global state)"
+            }
+            StateIssue::NoCursor => {
+                "put the cursor in each state under the cursor field's name, or, if your state has its own shape, say where the cursor is with `cursor_paths` in the incremental input set of the test configuration"
+            }
+            StateIssue::WrongType => {
+                "save the cursor with the JSON type the schema gives the cursor field (an integer cursor as 1042, not \"1042\")"
+            }
+            StateIssue::NotComparable => {
+                "save in the state a cursor value of the cursor field's format (an RFC 3339 date-time for a date-time cursor)"
+            }
+        }
+    }
+}
+
+/// The fixes for a list of issues, each once, most telling first.
+fn fixes(issues: impl IntoIterator<Item = StateIssue>) -> String {
+    let mut issues: Vec<StateIssue> = issues.into_iter().collect();
+    issues.sort();
+    issues.dedup();
+    issues
+        .iter()
+        .map(|i| i.fix())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub(super) fn run(run: &mut Run<'_>) {
@@ -46,7 +140,8 @@ pub(super) fn run(run: &mut Run<'_>) {
     // A stream basic_read read without finding records is its finding
     // (records_per_stream), reported here as a skip with that reason; one its
     // input set left out is tested all the same.
-    let (cursors, empty): (Vec<Cursor>, Vec<Cursor>) = incremental_streams(&streams)
+    let cursor_paths = run.set.set.cursor_paths.clone();
+    let (cursors, empty): (Vec<Cursor>, Vec<Cursor>) = incremental_streams(&streams, &cursor_paths)
         .into_iter()
         .filter(|c| run.set.includes(&c.stream))
         .partition(|c| with_records.contains(&c.stream) || !run.streams_read.contains(&c.stream));
@@ -97,22 +192,36 @@ pub(super) fn run(run: &mut Run<'_>) {
             Ok(c) => c,
             Err(e) => return Verdict::Fail(format!("expected an incremental read from no state to complete; {e}")),
         };
+        let mut issues = Vec::new();
         let problems: Vec<String> = cursors
             .iter()
             .filter_map(|c| {
                 let s = &collected.streams[&c.stream];
-                match (s.records.len(), s.states.len()) {
-                    (0, _) => Some(format!("stream `{}` emitted no record", c.stream)),
-                    (_, 0) => Some(format!("stream `{}` emitted {} records and no state", c.stream, s.records.len())),
+                match (s.records.len(), s.states.len(), &s.without_cursor) {
+                    (0, _, _) => Some(format!("stream `{}` emitted no record", c.stream)),
+                    (n, 0, Some((count, example))) => {
+                        issues.push(StateIssue::NoCursor);
+                        Some(format!(
+                            "stream `{}` emitted {n} records and {count} states without the cursor at {}, the first: {example}",
+                            c.stream,
+                            c.where_in_state()
+                        ))
+                    }
+                    (n, 0, None) => Some(format!("stream `{}` emitted {n} records and no state", c.stream)),
                     _ => None,
                 }
             })
             .collect();
         first = Some(collected);
+        let fix = if issues.is_empty() {
+            "emit a state message for each stream after its records (and at checkpoints in between)".to_string()
+        } else {
+            fixes(issues)
+        };
         verdict(
             problems,
-            "expected a first incremental read to emit records and at least one state for each stream",
-            "emit a state message for each stream after its records (and at checkpoints in between)",
+            "expected a first incremental read to emit records and at least one state (holding the cursor) for each stream",
+            &fix,
         )
     });
     let Some(first) = first else {
@@ -125,11 +234,31 @@ pub(super) fn run(run: &mut Run<'_>) {
         return;
     };
 
+    // A `cursor_paths` entry for a stream that is not read incrementally is
+    // a mistake in the test configuration (a typo would leave the stream's
+    // own entry unused).
+    let unused_paths: Vec<String> = cursor_paths
+        .keys()
+        .filter(|name| !cursors.iter().any(|c| &c.stream == *name))
+        .map(|name| {
+            format!(
+                "the test configuration's cursor_paths names `{name}`, which is not a stream read incrementally here (those are {})",
+                cursors.iter().map(|c| format!("`{}`", c.stream)).collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
     run.test(SUITE, "state_per_stream", |_| {
+        let mut problems = unused_paths.clone();
+        problems.extend(first.state_problems.iter().map(|(_, p)| p.clone()));
+        let mut fix = fixes(first.state_problems.iter().map(|(i, _)| *i));
+        if !unused_paths.is_empty() {
+            let unused = "name in `cursor_paths` only streams read incrementally, as the catalog spells them";
+            fix = if fix.is_empty() { unused.to_string() } else { format!("{fix}; {unused}") };
+        }
         verdict(
-            first.state_problems.clone(),
-            "expected every state message to name a stream of the catalog and to hold a JSON object with the stream's cursor",
-            "emit one state per stream, for example {\"updated_at\": \"2024-05-01T00:00:00Z\"} for the cursor `updated_at`",
+            problems,
+            "expected every state message to name a stream of the catalog and to hold a JSON object with the stream's cursor, of the cursor field's type",
+            &fix,
         )
     });
 
@@ -143,12 +272,10 @@ pub(super) fn run(run: &mut Run<'_>) {
             Ok(c) => c,
             Err(e) => return Verdict::Fail(format!("expected an incremental read from the first read's state to complete; {e}")),
         };
-        let problems = collected.records_outside(&cursors, &first_states, Ordering::Less);
+        let outside = collected.records_outside(&cursors, &first_states, Ordering::Less, "the second read");
         second = Some(collected);
-        verdict(
-            problems,
+        outside.verdict(
             "expected a read from a state to return only records whose cursor is at or after the state's cursor",
-            "start the read from the cursor in the state the host passes to `read`",
         )
     });
 
@@ -164,7 +291,22 @@ pub(super) fn run(run: &mut Run<'_>) {
                 uncovered.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
             ));
         }
-        let future: Vec<wit::StreamState> = cursors
+        // A stream whose first read saved states without the cursor gets no
+        // made-up far-future state (it would not be of the connector's shape):
+        // state_per_stream has its finding.
+        let (tested, untested): (Vec<&Cursor>, Vec<&Cursor>) = cursors.iter().partition(|c| {
+            file_state.iter().flatten().any(|(name, _)| *name == c.stream)
+                || first.streams[&c.stream].without_cursor.is_none()
+                || first_states.iter().any(|s| s.stream == c.stream)
+        });
+        if tested.is_empty() {
+            return Verdict::Skip(format!(
+                "the first read's states of {} hold no cursor, so ctest cannot make a far-future state of their shape; say where the cursor is with `cursor_paths`, or give one with `future_state.future_state_path`",
+                untested.iter().map(|c| format!("`{}`", c.stream)).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let tested: Vec<Cursor> = tested.into_iter().cloned().collect();
+        let future: Vec<wit::StreamState> = tested
             .iter()
             .map(|c| {
                 // The test configuration's future state, where it has one.
@@ -176,18 +318,25 @@ pub(super) fn run(run: &mut Run<'_>) {
                     .find(|s| s.stream == c.stream)
                     .and_then(|s| serde_json::from_str(&s.data).ok())
                     .unwrap_or(Value::Null);
+                // Of the type the connector saves (state_per_stream judges it).
+                let far = match (c.in_state(&base), c.kind.far_future()) {
+                    (Some(Value::String(_)), Value::Number(n)) => Value::String(n.to_string()),
+                    (_, far) => far,
+                };
                 wit::StreamState {
                     stream: c.stream.clone(),
-                    data: cursor::with_cursor(&base, &c.path, c.kind.far_future()).to_string(),
+                    data: c.with_cursor(&base, far).to_string(),
                 }
             })
             .collect();
-        let collected = match read_from(ctx, &config, &catalog, &cursors, future.clone()) {
+        let mut catalog = catalog.clone();
+        catalog.streams.retain(|s| tested.iter().any(|c| c.stream == s.name));
+        let collected = match read_from(ctx, &config, &catalog, &tested, future.clone()) {
             Ok(c) => c,
             Err(e) => return Verdict::Fail(format!("expected an incremental read from a state in the far future to complete; {e}")),
         };
         let mut problems = Vec::new();
-        for c in &cursors {
+        for c in &tested {
             let s = &collected.streams[&c.stream];
             let state = &future.iter().find(|f| f.stream == c.stream).expect("one per stream").data;
             if !s.records.is_empty() {
@@ -200,16 +349,16 @@ pub(super) fn run(run: &mut Run<'_>) {
             // from: a connector that resets its cursor when nothing is new
             // re-reads everything at the next sync.
             let given = serde_json::from_str::<Value>(state).ok();
-            let given_cursor = given.as_ref().and_then(|g| cursor::in_state(g, &c.path));
+            let given_cursor = given.as_ref().and_then(|g| c.in_state(g));
             if let (Some(last), Some(given_cursor)) = (s.states.last(), given_cursor)
-                && let Some(last_cursor) = cursor::in_state(last, &c.path)
+                && let Some(last_cursor) = c.in_state(last)
                 && c.kind.compare(last_cursor, given_cursor) == Ok(Ordering::Less)
             {
                 problems.push(format!(
-                    "stream `{}` ended the read from {state} with the state {}, whose `{}` ({last_cursor}) is behind the one it was given ({given_cursor}): the next sync would read everything again",
+                    "stream `{}` ended the read from {state} with the state {}, whose cursor at {} ({last_cursor}) is behind the one it was given ({given_cursor}): the next sync would read everything again",
                     c.stream,
                     crate::sandbox::clip_to(&last.to_string(), 200),
-                    c.path.join(".")
+                    c.where_in_state()
                 ));
             }
         }
@@ -235,19 +384,22 @@ pub(super) fn run(run: &mut Run<'_>) {
             Ok(c) => c,
             Err(e) => return Verdict::Fail(format!("expected an incremental read from the second read's final state to complete; {e}")),
         };
-        let problems = collected.records_outside(&cursors, &states, Ordering::Greater);
-        verdict(
-            problems,
+        let outside = collected.records_outside(&cursors, &states, Ordering::Greater, "the read from the second read's final state");
+        outside.verdict(
             "expected a read from the state a read ended with to return nothing new (no record after that state's cursor)",
-            "emit, at the end of each stream, a state whose cursor covers every record the read returned",
         )
     });
 
     run.catalog = Some(streams);
 }
 
-/// The streams that support incremental reads and whose cursor the schema declares.
-fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
+/// The streams that support incremental reads and whose cursor the schema
+/// declares; `cursor_paths`: where the test configuration says a stream's
+/// cursor sits in its state.
+fn incremental_streams(
+    streams: &[DiscoveredStream],
+    cursor_paths: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Vec<Cursor> {
     let mut seen = std::collections::HashSet::new();
     streams
         .iter()
@@ -260,10 +412,16 @@ fn incremental_streams(streams: &[DiscoveredStream]) -> Vec<Cursor> {
         .filter_map(|s| {
             let schema = s.schema.as_ref()?;
             let path = s.info.default_cursor_field.clone();
-            schema::field_schema(schema, &path).filter(|_| !path.is_empty())?;
+            let field = schema::field_schema(schema, &path).filter(|_| !path.is_empty())?;
             Some(Cursor {
                 stream: s.info.name.clone(),
                 kind: CursorKind::of(schema, &path),
+                types: schema::declared_types(field)
+                    .into_iter()
+                    .filter(|t| *t != "null")
+                    .map(str::to_string)
+                    .collect(),
+                state_path: cursor_paths.get(&s.info.name).cloned(),
                 path,
                 primary_key: s.declared_primary_key(),
             })
@@ -281,11 +439,13 @@ struct StreamRead {
     states: Vec<Value>,
     /// How many records of the stream came before each state.
     state_positions: Vec<usize>,
+    /// States without the cursor: how many, and the first (clipped).
+    without_cursor: Option<(u64, String)>,
 }
 
 struct Collected {
     streams: HashMap<String, StreamRead>,
-    state_problems: Vec<String>,
+    state_problems: Vec<(StateIssue, String)>,
     /// Bytes of the states kept, against [`STATE_BUDGET`].
     state_bytes: usize,
     /// Bytes of the cursors and keys kept per record, against [`KEPT_BUDGET`].
@@ -366,19 +526,46 @@ fn read_from(
             ) {
                 (Some(s), Some(c)) => match serde_json::from_str::<Value>(&st.data) {
                     Ok(v) if v.is_object() => {
-                        let problem = match cursor::in_state(&v, &c.path) {
-                            None => Some(format!(
-                                "the state {v} of stream `{}` has no `{}`",
-                                st.stream,
-                                c.path.join(".")
-                            )),
-                            Some(value) => c
-                                .kind
-                                .compare(value, value)
-                                .err()
-                                .map(|e| format!("the state of stream `{}`: {e}", st.stream)),
+                        let text = || crate::sandbox::clip_to(&v.to_string(), 200);
+                        let problem = match c.in_state(&v) {
+                            None => {
+                                let (count, _) =
+                                    s.without_cursor.get_or_insert_with(|| (0, text()));
+                                *count += 1;
+                                Some((
+                                    StateIssue::NoCursor,
+                                    format!(
+                                        "the state {} of stream `{}` has no cursor at {}",
+                                        text(),
+                                        st.stream,
+                                        c.where_in_state()
+                                    ),
+                                ))
+                            }
+                            Some(value) => match c.kind.compare(value, value) {
+                                Err(e) => Some((
+                                    StateIssue::NotComparable,
+                                    format!("the state {} of stream `{}`: {e}", text(), st.stream),
+                                )),
+                                Ok(_) => c.type_problem(value).map(|p| {
+                                    (
+                                        StateIssue::WrongType,
+                                        format!(
+                                            "the state {} of stream `{}` {p}",
+                                            text(),
+                                            st.stream
+                                        ),
+                                    )
+                                }),
+                            },
                         };
-                        if problem.is_none() && collected.state_bytes <= STATE_BUDGET {
+                        // A cursor of the wrong JSON type still orders (and
+                        // the connector reads its own states back): the state
+                        // is kept for the reads that follow.
+                        let usable = problem
+                            .as_ref()
+                            .is_none_or(|(i, _)| *i == StateIssue::WrongType);
+                        if usable && collected.state_bytes <= STATE_BUDGET {
                             collected.state_bytes += st.data.len();
                             if collected.state_bytes <= STATE_BUDGET {
                                 s.states.push(v);
@@ -387,27 +574,34 @@ fn read_from(
                         }
                         problem
                     }
-                    Ok(v) => Some(format!(
-                        "the state of stream `{}` is {v}, not a JSON object",
-                        st.stream
+                    Ok(v) => Some((
+                        StateIssue::NotAnObject,
+                        format!(
+                            "the state of stream `{}` is {}, not a JSON object",
+                            st.stream,
+                            crate::sandbox::clip_to(&v.to_string(), 200)
+                        ),
                     )),
-                    Err(e) => Some(format!(
-                        "the state of stream `{}` is not JSON: {e}",
-                        st.stream
+                    Err(e) => Some((
+                        StateIssue::NotAnObject,
+                        format!("the state of stream `{}` is not JSON: {e}", st.stream),
                     )),
                 },
-                _ => Some(format!(
-                    "a state names the stream {:?}, which the catalog does not configure (state: {})",
-                    st.stream, st.data
+                _ => Some((
+                    StateIssue::UnknownStream,
+                    format!(
+                        "a state names the stream {:?}, which the catalog does not configure (state: {})",
+                        st.stream, st.data
+                    ),
                 )),
             };
             // Bounded: a broken connector may emit a bad state per record.
-            if let Some(p) = problem
+            if let Some((issue, p)) = problem
                 && collected.state_problems.len() < 1000
             {
                 collected
                     .state_problems
-                    .push(crate::sandbox::clip_to(&p, PROBLEM_TEXT));
+                    .push((issue, crate::sandbox::clip_to(&p, PROBLEM_TEXT)));
             }
         }
         wit::Message::Trace(wit::TraceMessage::Error(e)) => {
@@ -459,14 +653,16 @@ impl Collected {
     }
 
     /// Records whose cursor compares `outside` (Less: before; Greater: after)
-    /// to the cursor of the state the read started from.
+    /// to the cursor of the state `read` (for messages: "the second read")
+    /// started from, with the fix that fits what they show.
     fn records_outside(
         &self,
         cursors: &[Cursor],
         states: &[wit::StreamState],
         outside: Ordering,
-    ) -> Vec<String> {
-        let mut problems = Vec::new();
+        read: &str,
+    ) -> Outside {
+        let mut found = Outside::default();
         let word = if outside == Ordering::Less {
             "before"
         } else {
@@ -478,36 +674,116 @@ impl Collected {
             };
             let Some(bound) = serde_json::from_str::<Value>(&state.data)
                 .ok()
-                .and_then(|v| cursor::in_state(&v, &c.path).cloned())
+                .and_then(|v| c.in_state(&v).cloned())
             else {
                 continue;
             };
             let field = c.path.join(".");
-            for (index, value) in self.streams[&c.stream].records.iter().enumerate() {
+            let from = format!(
+                "{read} (from the state {})",
+                crate::sandbox::clip_to(&state.data, 200)
+            );
+            let records = &self.streams[&c.stream].records;
+            // The first record outside, and the widest gap (seconds) between a
+            // record outside and the bound, for the diagnosis.
+            let (mut first_outside, mut last_outside, mut count, mut widest) = (None, 0, 0, 0i64);
+            let mut unzoned = false;
+            for (index, value) in records.iter().enumerate() {
                 let problem = match value {
                     None => Some(format!(
-                        "record index {index} of stream `{}` has no cursor value at `{field}`",
+                        "record index {index} of stream `{}` in {from} has no cursor value at `{field}`",
                         c.stream
                     )),
                     Some(v) => match c.kind.compare(v, &bound) {
                         Err(e) => Some(format!(
-                            "record index {index} of stream `{}`: {e}",
+                            "record index {index} of stream `{}` in {from}: {e}",
                             c.stream
                         )),
-                        Ok(o) if o == outside => Some(format!(
-                            "record index {index} of stream `{}` has `{field}` {v}, {word} the state's cursor {bound} (compared as {})",
-                            c.stream,
-                            c.kind.name()
-                        )),
+                        Ok(o) if o == outside => {
+                            first_outside.get_or_insert(index);
+                            (last_outside, count) = (index, count + 1);
+                            if let (Some(a), Some(b)) = (c.kind.rank(v), c.kind.rank(&bound)) {
+                                widest = widest.max((a.0 - b.0).abs());
+                            }
+                            unzoned |= v.as_str().is_some_and(|t| !cursor::has_zone(t));
+                            Some(format!(
+                                "record index {index} of stream `{}` in {from} has `{field}` {v}, {word} the state's cursor {bound} (compared as {})",
+                                c.stream,
+                                c.kind.name()
+                            ))
+                        }
                         Ok(_) => None,
                     },
                 };
                 if let Some(p) = problem {
-                    problems.push(p);
+                    found.problems.push(p);
                 }
             }
+            let Some(first) = first_outside else {
+                continue;
+            };
+            unzoned |= bound.as_str().is_some_and(|t| !cursor::has_zone(t));
+            // Within a day's worth of zone offsets, a cursor without a zone
+            // read in another zone explains the difference.
+            let zone = c.kind == CursorKind::DateTime && unzoned && widest <= 14 * 3600;
+            // One run of records in a row, or records here and there.
+            let run = count >= 2 && last_outside + 1 - first == count;
+            found.fixes.push((c.stream.clone(), if zone {
+                "a date-time without a time zone is read as UTC, so a cursor written in local time lands hours off; write the cursor in records and in the state with its offset (RFC 3339, for example 2024-05-01T10:00:00+02:00 or ...Z)".to_string()
+            } else if outside == Ordering::Greater {
+                "the state the read ended with is behind its own records; end each stream with a state whose cursor is the greatest cursor among the records it returned".to_string()
+            } else if run && first == 0 {
+                format!(
+                    "the read starts from the beginning, as if it had no state; read the cursor from the state passed to `read` (at {}) and return only records at or after it",
+                    c.where_in_state()
+                )
+            } else if run {
+                format!(
+                    "the first {first} record(s) respected the state, then record index {first} and those after it did not: the filter is lost on a later page; send the state's cursor with every page's request, not only the first"
+                )
+            } else {
+                format!(
+                    "the read respects the state but for {count} record(s), the first at index {first}: a record the state already covers is sent again (a retry, a re-sent change, a lookup outside the filtered query); filter every record the read emits by the state's cursor"
+                )
+            }));
         }
-        problems
+        found
+    }
+}
+
+/// Records a read returned outside its state's cursor, and the fixes that
+/// fit, each with its stream.
+#[derive(Default)]
+struct Outside {
+    problems: Vec<String>,
+    fixes: Vec<(String, String)>,
+}
+
+impl Outside {
+    /// The verdict, streams with the same fix named together.
+    fn verdict(self, expected: &str) -> Verdict {
+        let mut grouped: Vec<(Vec<String>, String)> = Vec::new();
+        for (stream, fix) in self.fixes {
+            match grouped.iter_mut().find(|(_, f)| *f == fix) {
+                Some((streams, _)) if streams.contains(&stream) => {}
+                Some((streams, _)) => streams.push(stream),
+                None => grouped.push((vec![stream], fix)),
+            }
+        }
+        let fix = grouped
+            .iter()
+            .map(|(streams, fix)| {
+                let names: Vec<String> = streams.iter().map(|s| format!("`{s}`")).collect();
+                let word = if names.len() == 1 {
+                    "stream"
+                } else {
+                    "streams"
+                };
+                format!("{word} {}: {fix}", names.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        verdict(self.problems, expected, &fix)
     }
 }
 
@@ -521,7 +797,7 @@ fn sequential_slices(
     cursors: &[Cursor],
     first: &Collected,
 ) -> Verdict {
-    let mut problems = Vec::new();
+    let mut found = Outside::default();
     let mut slices = 0;
     for c in cursors.iter().filter(|c| !c.primary_key.is_empty()) {
         let s = &first.streams[&c.stream];
@@ -537,6 +813,11 @@ fn sequential_slices(
                 stream: c.stream.clone(),
                 data: s.states[i].to_string(),
             };
+            let position = s.state_positions[i];
+            let read = format!(
+                "the read from the first read's checkpoint after its record index {}",
+                position.saturating_sub(1)
+            );
             let catalog = wit::ConfiguredCatalog {
                 streams: vec![wit::ConfiguredStream {
                     name: c.stream.clone(),
@@ -554,8 +835,8 @@ fn sequential_slices(
             ) {
                 Ok(slice) => slice,
                 Err(e) => {
-                    problems.push(format!(
-                        "stream `{}`, from the state {}: the read did not complete: {e}",
+                    found.problems.push(format!(
+                        "stream `{}`, {read} (the state {}): the read did not complete: {e}",
                         c.stream, state.data
                     ));
                     continue;
@@ -563,25 +844,29 @@ fn sequential_slices(
             };
             let got: std::collections::HashSet<&String> =
                 slice.streams[&c.stream].keys.iter().collect();
-            let position = s.state_positions[i];
-            let missing: Vec<&String> = s.keys[position..]
-                .iter()
-                .filter(|k| !got.contains(k))
+            let missing: Vec<usize> = (position..total)
+                .filter(|&k| !got.contains(&s.keys[k]))
                 .collect();
-            if let Some(key) = missing.first() {
-                problems.push(format!(
-                    "stream `{}`, from the state {} (after record index {}): {} record(s) the first read emitted after it are missing, the first with primary key {key}",
+            if let Some(&k) = missing.first() {
+                found.problems.push(format!(
+                    "stream `{}`, {read} (the state {}): {} record(s) the first read emitted after it are missing, the first its record index {k}, primary key {}",
                     c.stream,
                     state.data,
-                    position.saturating_sub(1),
-                    missing.len()
+                    missing.len(),
+                    s.keys[k]
                 ));
+                found
+                    .fixes
+                    .push((c.stream.clone(), why_missing(c, s, i, &missing)));
             }
-            problems.extend(slice.records_outside(
+            let outside = slice.records_outside(
                 std::slice::from_ref(c),
                 std::slice::from_ref(&state),
                 Ordering::Less,
-            ));
+                &read,
+            );
+            found.problems.extend(outside.problems);
+            found.fixes.extend(outside.fixes);
         }
     }
     if slices == 0 {
@@ -589,9 +874,45 @@ fn sequential_slices(
             "the first read emitted no intermediate state (a state before the last record) for a stream with a primary key".into(),
         );
     }
-    verdict(
-        problems,
+    found.verdict(
         "expected a read from each intermediate state of the first read to return the records that came after it, and none before its cursor",
-        "make each checkpoint state cover exactly the records emitted before it",
     )
+}
+
+/// Why a read from the first read's `i`th state of `c` missed the records
+/// at `missing` (indexes in the first read), as the fix that fits: a
+/// checkpoint ahead of the records before it, records out of cursor order,
+/// records sharing the checkpoint's cursor skipped, or records after it
+/// skipped.
+fn why_missing(c: &Cursor, s: &StreamRead, i: usize, missing: &[usize]) -> String {
+    let Some(bound) = c.in_state(&s.states[i]) else {
+        return "make each checkpoint state cover exactly the records emitted before it"
+            .to_string();
+    };
+    let position = s.state_positions[i];
+    let cmp = |v: &Option<Value>| v.as_ref().and_then(|v| c.kind.compare(v, bound).ok());
+    let latest_before = s.records[..position]
+        .iter()
+        .flatten()
+        .max_by(|a, b| c.kind.compare(a, b).unwrap_or(Ordering::Equal));
+    let ahead = latest_before.is_some_and(|l| c.kind.compare(bound, l) == Ok(Ordering::Greater));
+    let orders: Vec<Option<Ordering>> = missing.iter().map(|&k| cmp(&s.records[k])).collect();
+    if ahead {
+        format!(
+            "the checkpoint's cursor {bound} is ahead of every record emitted before it (the latest: {}); a checkpoint saves the cursor of the last record emitted, never more",
+            latest_before.map(Value::to_string).unwrap_or_default()
+        )
+    } else if orders.contains(&Some(Ordering::Less)) {
+        format!(
+            "records after the checkpoint have a cursor before its {bound}: the stream is not emitted in cursor order; sort the records by the cursor, or checkpoint only at the end of the stream"
+        )
+    } else if orders.contains(&Some(Ordering::Equal)) {
+        format!(
+            "records sharing the checkpoint's cursor {bound} were skipped; read from the state's cursor inclusively (>=, not >)"
+        )
+    } else {
+        format!(
+            "the read from the checkpoint skipped records after its cursor {bound}; return every record at or after the state's cursor"
+        )
+    }
 }

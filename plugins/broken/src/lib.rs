@@ -17,6 +17,8 @@ use faker::Faker;
 pub use ctest_sdk;
 pub use serde_json::{Value, json};
 
+pub mod events;
+
 /// Where a broken plugin departs from source-faker. Every hook defaults to
 /// source-faker's behaviour.
 pub trait Defect: 'static {
