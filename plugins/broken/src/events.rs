@@ -91,7 +91,7 @@ impl<S: StateShape> Connector for Events<S> {
             out.push(Message::status("events", StreamStatus::Started));
             for seq in after + 1..=count {
                 let kind = ["click", "view", "buy"][(seq % 3) as usize];
-                let amount = (kind == "buy").then(|| seq as f64 * 1.5);
+                let amount = (kind == "buy").then_some(seq as f64 * 1.5);
                 out.push(Message::record(
                     "events",
                     &json!({"seq": seq, "kind": kind, "amount": amount}),
