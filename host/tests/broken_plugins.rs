@@ -433,6 +433,27 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "incremental-schema-drift",
+        fails: &[
+            "incremental/second_read_respects_state",
+            "incremental/sequential_slices",
+        ],
+        says: &[
+            "expected an incremental read from the first read's state to complete, keeping the rules of every read; the read broke basic_read/records_match_schema, which every read must keep, 1 time(s), the first: record index 0 of stream `users` at `/age`: \"22\" is not of type \"integer\"",
+            "fix: emit values of the declared types",
+        ],
+        extra_args: &[],
+    },
+    Case {
+        plugin: "read-state-after-complete",
+        fails: &["basic_read/stream_status_order"],
+        says: &[
+            "a state of stream `users` came after its `complete` status",
+            "its last state before `complete`",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "incremental-lagging-state",
         fails: &["incremental/final_state_adds_nothing"],
         says: &[
@@ -642,6 +663,8 @@ cases! {
     incremental_global_state => "incremental-global-state",
     incremental_lagging_state => "incremental-lagging-state",
     incremental_cursor_as_text => "incremental-cursor-as-text",
+    incremental_schema_drift => "incremental-schema-drift",
+    read_state_after_complete => "read-state-after-complete",
     incremental_state_without_zone => "incremental-state-without-zone",
     incremental_out_of_cursor_order => "incremental-out-of-cursor-order",
     incremental_filter_lost_on_page_2 => "incremental-filter-lost-on-page-2",

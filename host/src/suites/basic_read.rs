@@ -56,6 +56,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         .collect();
     let allowed_empty = run.set.set.empty_streams.clone();
     let extra_columns_allowed = run.set.set.fail_on_extra_columns == Some(false);
+    run.extra_columns_allowed = extra_columns_allowed;
     let data_points = run.set.set.validate_data_points == Some(true);
     // Records are kept only for the streams the expected records name.
     let keep: HashSet<String> = run
@@ -112,6 +113,9 @@ pub(super) fn run(run: &mut Run<'_>) {
                 ));
             }
             for (name, verdict) in verdicts {
+                if matches!(verdict, Verdict::Fail(_)) {
+                    run.broken_in_basic_read.insert(name);
+                }
                 let verdict = match (name, verdict) {
                     ("no_undeclared_fields", _) if extra_columns_allowed => Verdict::Skip(
                         "fail_on_extra_columns is false in the test configuration".into(),
@@ -151,7 +155,10 @@ fn read_all(
     catalog: &wit::ConfiguredCatalog,
     checker: &mut RecordChecker,
 ) -> (Verdict, bool) {
-    let outcome = read::stream_read(ctx, config, catalog, &[], &mut |m| checker.observe(m));
+    // basic_read checks the rules itself, each as its own test.
+    let outcome = read::stream_read(ctx, config, catalog, &[], None, &mut |m| {
+        checker.observe(&m)
+    });
     ctx.logs.append(&mut checker.logs);
     let errors = std::mem::take(&mut checker.error_traces);
     let ended = outcome.is_ok();
@@ -323,9 +330,9 @@ struct StreamCheck {
 }
 
 #[derive(Default)]
-struct Problems {
-    count: u64,
-    examples: Vec<String>,
+pub(super) struct Problems {
+    pub count: u64,
+    pub examples: Vec<String>,
 }
 
 impl Problems {
@@ -357,7 +364,7 @@ impl Problems {
 }
 
 /// Checks each message of a read as it arrives.
-struct RecordChecker {
+pub(super) struct RecordChecker {
     streams: HashMap<String, StreamCheck>,
     /// Stream names in catalog order, for stable messages.
     order: Vec<String>,
@@ -384,7 +391,7 @@ struct RecordChecker {
     logs: Vec<crate::sandbox::LogLine>,
 }
 
-struct Findings {
+pub(super) struct Findings {
     empty_streams: Vec<String>,
     checker: RecordChecker,
 }
@@ -392,7 +399,7 @@ struct Findings {
 impl RecordChecker {
     /// `keep`: the streams whose records are kept; `data_points`: whether to
     /// note which declared fields hold values.
-    fn new<'s>(
+    pub(super) fn new<'s>(
         streams: impl IntoIterator<Item = &'s DiscoveredStream>,
         keep: &HashSet<String>,
         data_points: bool,
@@ -456,19 +463,18 @@ impl RecordChecker {
         }
     }
 
-    fn observe(&mut self, message: wit::Message) {
+    pub(super) fn observe(&mut self, message: &wit::Message) {
         match message {
             wit::Message::Record(r) => self.record(r),
-            wit::Message::State(s) => {
-                if !self.streams.contains_key(&s.stream) {
-                    self.unconfigured.add(|| {
-                        format!(
-                            "a state message for stream `{}`, which the catalog does not configure",
-                            s.stream
-                        )
-                    });
-                }
-            }
+            wit::Message::State(s) => match self.streams.get(&s.stream) {
+                None => self.unconfigured.add(|| {
+                    format!(
+                        "a state message for stream `{}`, which the catalog does not configure",
+                        s.stream
+                    )
+                }),
+                Some(check) => self.out_of_phase(check.phase, "a state", &s.stream),
+            },
             wit::Message::Log(l) => {
                 if self.logs.len() < 1000 {
                     self.logs.push(crate::sandbox::LogLine {
@@ -482,9 +488,16 @@ impl RecordChecker {
                     && let Some(check) = self.streams.get_mut(stream)
                 {
                     check.errored = true;
+                    let phase = check.phase;
+                    // Before `started` an error may say why the stream
+                    // could not start; after `complete` it comes too late.
+                    if phase == Phase::Complete {
+                        self.out_of_phase(phase, "an error trace", stream);
+                    }
                 }
                 let on = e
                     .stream
+                    .as_ref()
                     .map(|s| format!(" (stream `{s}`)"))
                     .unwrap_or_default();
                 // Counted, and the first few kept clipped: a plugin may send
@@ -492,7 +505,10 @@ impl RecordChecker {
                 self.error_count += 1;
                 if self.error_traces.len() < EXAMPLES {
                     self.error_traces.push(crate::sandbox::clip_to(
-                        &format!("{}{on}", crate::sandbox::ConnectorError::from(e.error)),
+                        &format!(
+                            "{}{on}",
+                            crate::sandbox::ConnectorError::from(e.error.clone())
+                        ),
                         KEPT_TEXT,
                     ));
                 }
@@ -503,7 +519,19 @@ impl RecordChecker {
         }
     }
 
-    fn stream_status(&mut self, s: wit::StreamStatusTrace) {
+    /// A message of `stream` (`what`: "a state") outside the stream's
+    /// `started` .. `complete`.
+    fn out_of_phase(&mut self, phase: Phase, what: &str, stream: &str) {
+        let when = match phase {
+            Phase::Started => return,
+            Phase::Pending => "before its `started` status",
+            Phase::Complete => "after its `complete` status",
+        };
+        self.status
+            .add(|| format!("{what} of stream `{stream}` came {when}"));
+    }
+
+    fn stream_status(&mut self, s: &wit::StreamStatusTrace) {
         let Some(check) = self.streams.get_mut(&s.stream) else {
             self.unconfigured.add(|| {
                 format!(
@@ -559,7 +587,7 @@ impl RecordChecker {
         }
     }
 
-    fn record(&mut self, r: wit::RecordMessage) {
+    fn record(&mut self, r: &wit::RecordMessage) {
         let Some(check) = self.streams.get_mut(&r.stream) else {
             self.unconfigured.add(|| {
                 format!(
@@ -717,7 +745,7 @@ impl RecordChecker {
         }
     }
 
-    fn finish(mut self) -> Findings {
+    pub(super) fn finish(mut self) -> Findings {
         // The window of this read, a second of clock slack on either side.
         let (from, to) = (self.started_ms - 1_000, now_ms() + 1_000);
         for (seen, edge) in [
@@ -841,7 +869,7 @@ impl Findings {
         Some(expected_records::compare(file, options, read, &set.set))
     }
 
-    fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
+    pub(super) fn verdicts(&self) -> Vec<(&'static str, Verdict)> {
         let c = &self.checker;
         let counts: Vec<String> = c
             .order
@@ -862,59 +890,77 @@ impl Findings {
                 counts.join(", ")
             ))
         };
+        let mut verdicts = vec![("records_per_stream", records_per_stream)];
+        verdicts.extend(
+            self.rules()
+                .into_iter()
+                .map(|r| (r.name, r.problems.verdict(r.expected, r.fix))),
+        );
+        verdicts
+    }
+
+    /// The rules every read keeps, with what this read found of each.
+    pub(super) fn rules(&self) -> Vec<Rule<'_>> {
+        let c = &self.checker;
+        let rule = |name, problems, expected, fix| Rule {
+            name,
+            problems,
+            expected,
+            fix,
+        };
         vec![
-            ("records_per_stream", records_per_stream),
-            (
+            rule(
                 "records_match_schema",
-                c.schema.verdict(
-                    "expected every record to be a JSON object valid against its stream's schema",
-                    "emit values of the declared types, or correct the stream's schema in `discover`",
-                ),
+                &c.schema,
+                "expected every record to be a JSON object valid against its stream's schema",
+                "emit values of the declared types, or correct the stream's schema in `discover`",
             ),
-            (
+            rule(
                 "no_undeclared_fields",
-                c.undeclared.verdict(
-                    "expected every field of a record to be declared in its stream's schema",
-                    "declare the field in the stream's schema, or stop emitting it",
-                ),
+                &c.undeclared,
+                "expected every field of a record to be declared in its stream's schema",
+                "declare the field in the stream's schema, or stop emitting it",
             ),
-            (
+            rule(
                 "only_configured_streams",
-                c.unconfigured.verdict(
-                    "expected messages only for the streams the catalog configures",
-                    "read only the streams in the configured catalog",
-                ),
+                &c.unconfigured,
+                "expected messages only for the streams the catalog configures",
+                "read only the streams in the configured catalog",
             ),
-            (
+            rule(
                 "primary_key_not_null",
-                c.pk_null.verdict(
-                    "expected every record to have a non-null value at each primary key field",
-                    "emit the key on every record, or declare a key the data always has",
-                ),
+                &c.pk_null,
+                "expected every record to have a non-null value at each primary key field",
+                "emit the key on every record, or declare a key the data always has",
             ),
-            (
+            rule(
                 "primary_key_unique",
-                c.pk_repeated.verdict(
-                    "expected a full-refresh read to emit each primary key once per stream (a change stream of ingestion type `cdc` again only later in cursor order)",
-                    "emit each row once: check pagination (an overlapping page, a page read twice) and joins that multiply rows; or declare the key the data really has",
-                ),
+                &c.pk_repeated,
+                "expected a full-refresh read to emit each primary key once per stream (a change stream of ingestion type `cdc` again only later in cursor order)",
+                "emit each row once: check pagination (an overlapping page, a page read twice) and joins that multiply rows; or declare the key the data really has",
             ),
-            (
+            rule(
                 "emitted_at_in_read_window",
-                c.emitted_at.verdict(
-                    "expected each record's emitted_at to be the time it was read, in milliseconds since the Unix epoch, within the read's own time window",
-                    "set emitted_at when the record is read (the SDKs' `now_millis()`), in milliseconds, not the record's own timestamp and not seconds",
-                ),
+                &c.emitted_at,
+                "expected each record's emitted_at to be the time it was read, in milliseconds since the Unix epoch, within the read's own time window",
+                "set emitted_at when the record is read (the SDKs' `now_millis()`), in milliseconds, not the record's own timestamp and not seconds",
             ),
-            (
+            rule(
                 "stream_status_order",
-                c.status.verdict(
-                    "expected each stream's statuses to go `started`, (`running`), `complete`, with its records between",
-                    "emit `started` before a stream's first record and `complete` after its last",
-                ),
+                &c.status,
+                "expected each stream's statuses to go `started`, (`running`), `complete`, with its records, states and error traces between",
+                "emit `started` before a stream's first record or state, its last state before `complete`, and nothing of the stream after it",
             ),
         ]
     }
+}
+
+/// A rule every read keeps: what one read found of it.
+pub(super) struct Rule<'a> {
+    pub name: &'static str,
+    pub problems: &'a Problems,
+    pub expected: &'static str,
+    pub fix: &'static str,
 }
 
 /// A catalog naming a stream the connector does not have must be refused with an
@@ -1017,7 +1063,7 @@ mod tests {
             })
         };
         for i in 0..5 {
-            checker.observe(record(i));
+            checker.observe(&record(i));
         }
         assert!(checker.over_budget.is_none());
         assert_eq!(
@@ -1025,7 +1071,7 @@ mod tests {
             Some(5)
         );
         for i in 5..1000 {
-            checker.observe(record(i));
+            checker.observe(&record(i));
         }
         assert_eq!(checker.over_budget.as_deref(), Some("users"));
         assert!(checker.streams["users"].kept.is_none());
@@ -1060,11 +1106,11 @@ mod tests {
             (false, wit::StreamStatus::Incomplete, 1),
         ] {
             let mut checker = RecordChecker::new([&stream], &HashSet::new(), false);
-            checker.observe(status(wit::StreamStatus::Started));
+            checker.observe(&status(wit::StreamStatus::Started));
             if with_error {
-                checker.observe(error());
+                checker.observe(&error());
             }
-            checker.observe(status(end));
+            checker.observe(&status(end));
             assert_eq!(checker.status.count, problems, "{with_error} {end:?}");
         }
     }

@@ -29,6 +29,12 @@ pub(super) fn run(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
     let set = run.set.set.clone();
 
+    let broken_in_basic_read = run.broken_in_basic_read.clone();
+    let rules = read::Rules {
+        streams: &streams,
+        extra_columns_allowed: run.extra_columns_allowed,
+        broken_in_basic_read: &broken_in_basic_read,
+    };
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {
         if catalog.streams.is_empty() {
@@ -37,11 +43,11 @@ pub(super) fn run(run: &mut Run<'_>) {
         let mut snapshots = Vec::new();
         for which in ["first", "second"] {
             let mut snapshot = Snapshot::new(&streams, &set);
-            if let Err(e) = read::stream_read(ctx, &config_text, &catalog, &[], &mut |m| {
+            if let Err(e) = read::stream_read(ctx, &config_text, &catalog, &[], Some(&rules), &mut |m| {
                 snapshot.observe(m)
             }) {
                 return Verdict::Fail(format!(
-                    "expected two full-refresh reads to complete; the {which} one did not: {e}"
+                    "expected two full-refresh reads to complete, keeping the rules of every read; the {which} one did not: {e}"
                 ));
             }
             snapshots.push(snapshot);

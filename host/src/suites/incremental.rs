@@ -172,6 +172,12 @@ pub(super) fn run(run: &mut Run<'_>) {
             .then_some(wit::SyncMode::Incremental)
     });
     let config = run.config_text.clone();
+    let broken_in_basic_read = run.broken_in_basic_read.clone();
+    let rules = read::Rules {
+        streams: &streams,
+        extra_columns_allowed: run.extra_columns_allowed,
+        broken_in_basic_read: &broken_in_basic_read,
+    };
 
     let file_state = run.set.future_state.clone();
     // With `test_strictness_level: high`, the file must cover every stream
@@ -188,9 +194,9 @@ pub(super) fn run(run: &mut Run<'_>) {
     };
     let mut first = None;
     run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
-        let collected = match read_from(ctx, &config, &catalog, &cursors, Vec::new()) {
+        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, Vec::new()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from no state to complete; {e}")),
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from no state to complete, keeping the rules of every read; {e}")),
         };
         let mut issues = Vec::new();
         let problems: Vec<String> = cursors
@@ -268,9 +274,9 @@ pub(super) fn run(run: &mut Run<'_>) {
         if first_states.is_empty() {
             return Verdict::Skip("the first read emitted no usable state".into());
         }
-        let collected = match read_from(ctx, &config, &catalog, &cursors, first_states.clone()) {
+        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, first_states.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from the first read's state to complete; {e}")),
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from the first read's state to complete, keeping the rules of every read; {e}")),
         };
         let outside = collected.records_outside(&cursors, &first_states, Ordering::Less, "the second read");
         second = Some(collected);
@@ -280,7 +286,7 @@ pub(super) fn run(run: &mut Run<'_>) {
     });
 
     run.test(SUITE, "sequential_slices", |ctx| {
-        sequential_slices(ctx, &config, &cursors, &first)
+        sequential_slices(ctx, &rules, &config, &cursors, &first)
     });
 
     run.test(SUITE, "future_state_yields_no_records", |ctx| {
@@ -331,9 +337,9 @@ pub(super) fn run(run: &mut Run<'_>) {
             .collect();
         let mut catalog = catalog.clone();
         catalog.streams.retain(|s| tested.iter().any(|c| c.stream == s.name));
-        let collected = match read_from(ctx, &config, &catalog, &tested, future.clone()) {
+        let collected = match read_from(ctx, &rules, &config, &catalog, &tested, future.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from a state in the far future to complete; {e}")),
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from a state in the far future to complete, keeping the rules of every read; {e}")),
         };
         let mut problems = Vec::new();
         for c in &tested {
@@ -380,9 +386,9 @@ pub(super) fn run(run: &mut Run<'_>) {
                 states.push(s.clone());
             }
         }
-        let collected = match read_from(ctx, &config, &catalog, &cursors, states.clone()) {
+        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, states.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from the second read's final state to complete; {e}")),
+            Err(e) => return Verdict::Fail(format!("expected an incremental read from the second read's final state to complete, keeping the rules of every read; {e}")),
         };
         let outside = collected.records_outside(&cursors, &states, Ordering::Greater, "the read from the second read's final state");
         outside.verdict(
@@ -475,6 +481,7 @@ const PROBLEM_TEXT: usize = 1 << 10;
 
 fn read_from(
     ctx: &mut TestCtx<'_>,
+    rules: &read::Rules<'_>,
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     cursors: &[Cursor],
@@ -492,129 +499,140 @@ fn read_from(
     };
     let (mut first_error, mut error_count) = (None, 0u64);
     let mut over_budget = false;
-    read::stream_read(ctx, config, catalog, &state, &mut |message| match message {
-        wit::Message::Record(r) => {
-            // Records that are not JSON are basic_read's finding.
-            if let (Some(s), Some(c), Ok(value)) = (
-                collected.streams.get_mut(&r.stream),
-                paths.get(r.stream.as_str()),
-                serde_json::from_str::<Value>(&r.data),
-            ) {
-                if over_budget {
-                    return;
+    read::stream_read(
+        ctx,
+        config,
+        catalog,
+        &state,
+        Some(rules),
+        &mut |message| match message {
+            wit::Message::Record(r) => {
+                // Records that are not JSON are basic_read's finding.
+                if let (Some(s), Some(c), Ok(value)) = (
+                    collected.streams.get_mut(&r.stream),
+                    paths.get(r.stream.as_str()),
+                    serde_json::from_str::<Value>(&r.data),
+                ) {
+                    if over_budget {
+                        return;
+                    }
+                    let cursor = schema::value_at(&value, &c.path).cloned();
+                    collected.kept_bytes += cursor.as_ref().map_or(0, approx_size);
+                    s.records.push(cursor);
+                    if !c.primary_key.is_empty() {
+                        let key: Vec<&Value> = c
+                            .primary_key
+                            .iter()
+                            .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+                            .collect();
+                        let key = serde_json::to_string(&key).unwrap_or_default();
+                        collected.kept_bytes += key.len();
+                        s.keys.push(key);
+                    }
+                    over_budget = collected.kept_bytes > KEPT_BUDGET;
                 }
-                let cursor = schema::value_at(&value, &c.path).cloned();
-                collected.kept_bytes += cursor.as_ref().map_or(0, approx_size);
-                s.records.push(cursor);
-                if !c.primary_key.is_empty() {
-                    let key: Vec<&Value> = c
-                        .primary_key
-                        .iter()
-                        .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
-                        .collect();
-                    let key = serde_json::to_string(&key).unwrap_or_default();
-                    collected.kept_bytes += key.len();
-                    s.keys.push(key);
-                }
-                over_budget = collected.kept_bytes > KEPT_BUDGET;
             }
-        }
-        wit::Message::State(st) => {
-            let problem = match (
-                collected.streams.get_mut(&st.stream),
-                paths.get(st.stream.as_str()),
-            ) {
-                (Some(s), Some(c)) => match serde_json::from_str::<Value>(&st.data) {
-                    Ok(v) if v.is_object() => {
-                        let text = || crate::sandbox::clip_to(&v.to_string(), 200);
-                        let problem = match c.in_state(&v) {
-                            None => {
-                                let (count, _) =
-                                    s.without_cursor.get_or_insert_with(|| (0, text()));
-                                *count += 1;
-                                Some((
-                                    StateIssue::NoCursor,
-                                    format!(
-                                        "the state {} of stream `{}` has no cursor at {}",
-                                        text(),
-                                        st.stream,
-                                        c.where_in_state()
-                                    ),
-                                ))
-                            }
-                            Some(value) => match c.kind.compare(value, value) {
-                                Err(e) => Some((
-                                    StateIssue::NotComparable,
-                                    format!("the state {} of stream `{}`: {e}", text(), st.stream),
-                                )),
-                                Ok(_) => c.type_problem(value).map(|p| {
-                                    (
-                                        StateIssue::WrongType,
+            wit::Message::State(st) => {
+                let problem = match (
+                    collected.streams.get_mut(&st.stream),
+                    paths.get(st.stream.as_str()),
+                ) {
+                    (Some(s), Some(c)) => match serde_json::from_str::<Value>(&st.data) {
+                        Ok(v) if v.is_object() => {
+                            let text = || crate::sandbox::clip_to(&v.to_string(), 200);
+                            let problem = match c.in_state(&v) {
+                                None => {
+                                    let (count, _) =
+                                        s.without_cursor.get_or_insert_with(|| (0, text()));
+                                    *count += 1;
+                                    Some((
+                                        StateIssue::NoCursor,
                                         format!(
-                                            "the state {} of stream `{}` {p}",
+                                            "the state {} of stream `{}` has no cursor at {}",
+                                            text(),
+                                            st.stream,
+                                            c.where_in_state()
+                                        ),
+                                    ))
+                                }
+                                Some(value) => match c.kind.compare(value, value) {
+                                    Err(e) => Some((
+                                        StateIssue::NotComparable,
+                                        format!(
+                                            "the state {} of stream `{}`: {e}",
                                             text(),
                                             st.stream
                                         ),
-                                    )
-                                }),
-                            },
-                        };
-                        // A cursor of the wrong JSON type still orders (and
-                        // the connector reads its own states back): the state
-                        // is kept for the reads that follow.
-                        let usable = problem
-                            .as_ref()
-                            .is_none_or(|(i, _)| *i == StateIssue::WrongType);
-                        if usable && collected.state_bytes <= STATE_BUDGET {
-                            collected.state_bytes += st.data.len();
-                            if collected.state_bytes <= STATE_BUDGET {
-                                s.states.push(v);
-                                s.state_positions.push(s.records.len());
+                                    )),
+                                    Ok(_) => c.type_problem(value).map(|p| {
+                                        (
+                                            StateIssue::WrongType,
+                                            format!(
+                                                "the state {} of stream `{}` {p}",
+                                                text(),
+                                                st.stream
+                                            ),
+                                        )
+                                    }),
+                                },
+                            };
+                            // A cursor of the wrong JSON type still orders (and
+                            // the connector reads its own states back): the state
+                            // is kept for the reads that follow.
+                            let usable = problem
+                                .as_ref()
+                                .is_none_or(|(i, _)| *i == StateIssue::WrongType);
+                            if usable && collected.state_bytes <= STATE_BUDGET {
+                                collected.state_bytes += st.data.len();
+                                if collected.state_bytes <= STATE_BUDGET {
+                                    s.states.push(v);
+                                    s.state_positions.push(s.records.len());
+                                }
                             }
+                            problem
                         }
-                        problem
-                    }
-                    Ok(v) => Some((
-                        StateIssue::NotAnObject,
+                        Ok(v) => Some((
+                            StateIssue::NotAnObject,
+                            format!(
+                                "the state of stream `{}` is {}, not a JSON object",
+                                st.stream,
+                                crate::sandbox::clip_to(&v.to_string(), 200)
+                            ),
+                        )),
+                        Err(e) => Some((
+                            StateIssue::NotAnObject,
+                            format!("the state of stream `{}` is not JSON: {e}", st.stream),
+                        )),
+                    },
+                    _ => Some((
+                        StateIssue::UnknownStream,
                         format!(
-                            "the state of stream `{}` is {}, not a JSON object",
-                            st.stream,
-                            crate::sandbox::clip_to(&v.to_string(), 200)
+                            "a state names the stream {:?}, which the catalog does not configure (state: {})",
+                            st.stream, st.data
                         ),
                     )),
-                    Err(e) => Some((
-                        StateIssue::NotAnObject,
-                        format!("the state of stream `{}` is not JSON: {e}", st.stream),
-                    )),
-                },
-                _ => Some((
-                    StateIssue::UnknownStream,
-                    format!(
-                        "a state names the stream {:?}, which the catalog does not configure (state: {})",
-                        st.stream, st.data
-                    ),
-                )),
-            };
-            // Bounded: a broken connector may emit a bad state per record.
-            if let Some((issue, p)) = problem
-                && collected.state_problems.len() < 1000
-            {
-                collected
-                    .state_problems
-                    .push((issue, crate::sandbox::clip_to(&p, PROBLEM_TEXT)));
+                };
+                // Bounded: a broken connector may emit a bad state per record.
+                if let Some((issue, p)) = problem
+                    && collected.state_problems.len() < 1000
+                {
+                    collected
+                        .state_problems
+                        .push((issue, crate::sandbox::clip_to(&p, PROBLEM_TEXT)));
+                }
             }
-        }
-        wit::Message::Trace(wit::TraceMessage::Error(e)) => {
-            error_count += 1;
-            first_error.get_or_insert_with(|| {
-                crate::sandbox::clip_to(
-                    &crate::sandbox::ConnectorError::from(e.error).to_string(),
-                    PROBLEM_TEXT,
-                )
-            });
-        }
-        _ => {}
-    })?;
+            wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+                error_count += 1;
+                first_error.get_or_insert_with(|| {
+                    crate::sandbox::clip_to(
+                        &crate::sandbox::ConnectorError::from(e.error).to_string(),
+                        PROBLEM_TEXT,
+                    )
+                });
+            }
+            _ => {}
+        },
+    )?;
     if let Some(e) = first_error {
         let more = match error_count {
             1 => String::new(),
@@ -783,6 +801,11 @@ impl Outside {
             })
             .collect::<Vec<_>>()
             .join("; ");
+        let fix = if fix.is_empty() {
+            "each problem above says what went wrong and how to fix it".to_string()
+        } else {
+            fix
+        };
         verdict(self.problems, expected, &fix)
     }
 }
@@ -793,6 +816,7 @@ impl Outside {
 /// key), and none before the state's cursor.
 fn sequential_slices(
     ctx: &mut TestCtx<'_>,
+    rules: &read::Rules<'_>,
     config: &str,
     cursors: &[Cursor],
     first: &Collected,
@@ -828,6 +852,7 @@ fn sequential_slices(
             };
             let slice = match read_from(
                 ctx,
+                &rules,
                 config,
                 &catalog,
                 std::slice::from_ref(c),
@@ -836,7 +861,7 @@ fn sequential_slices(
                 Ok(slice) => slice,
                 Err(e) => {
                     found.problems.push(format!(
-                        "stream `{}`, {read} (the state {}): the read did not complete: {e}",
+                        "stream `{}`, {read} (the state {}): {e}",
                         c.stream, state.data
                     ));
                     continue;

@@ -272,6 +272,11 @@ pub struct Run<'a> {
     streams_with_records: Option<std::collections::HashSet<String>>,
     /// The streams basic_read's read covered (its input set's catalog).
     streams_read: std::collections::HashSet<String>,
+    /// basic_read's `fail_on_extra_columns: false`: undeclared fields are
+    /// allowed in every read (see [`read::Rules`]).
+    extra_columns_allowed: bool,
+    /// The rules basic_read's read broke (its tests' names).
+    broken_in_basic_read: std::collections::HashSet<&'static str>,
     /// Why the network policy could not be set up as the test configuration
     /// asks (it then allows nothing).
     network_error: Option<String>,
@@ -309,6 +314,8 @@ pub fn run_all(
         catalog: None,
         streams_with_records: None,
         streams_read: Default::default(),
+        extra_columns_allowed: false,
+        broken_in_basic_read: Default::default(),
         network_error: None,
         leaks: Vec::new(),
         leak_count: 0,

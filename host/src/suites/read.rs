@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use super::basic_read::RecordChecker;
 use super::{DiscoveredStream, TestCtx};
 use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -36,13 +37,94 @@ pub(super) fn configured_catalog(
     }
 }
 
+/// The rules every read keeps, whichever suite makes it: basic_read's
+/// checks of one read (records valid against their schema, declared fields,
+/// keys present, only configured streams, emitted_at in the read's window,
+/// every message of a stream between its `started` and `complete`), and in
+/// a full refresh, each key once.
+pub(super) struct Rules<'a> {
+    /// The discovered streams (the catalog's are checked).
+    pub streams: &'a [DiscoveredStream],
+    /// The test configuration's `fail_on_extra_columns: false` (of
+    /// basic_read's input set).
+    pub extra_columns_allowed: bool,
+    /// The rules basic_read's own read broke: its tests report them, and
+    /// the reads after it do not fail again for the same reason.
+    pub broken_in_basic_read: &'a HashSet<&'static str>,
+}
+
+impl<'a> Rules<'a> {
+    fn checker(&self, catalog: &wit::ConfiguredCatalog) -> RecordChecker {
+        let configured = self
+            .streams
+            .iter()
+            .filter(|s| catalog.streams.iter().any(|c| c.name == s.info.name));
+        RecordChecker::new(configured, &HashSet::new(), false)
+    }
+
+    /// The rules `checker` saw broken, as one message naming each rule,
+    /// how often, the first place and the fix.
+    fn broken(&self, checker: RecordChecker, catalog: &wit::ConfiguredCatalog) -> Option<String> {
+        let full_refresh = catalog
+            .streams
+            .iter()
+            .all(|s| s.sync_mode == wit::SyncMode::FullRefresh);
+        let findings = checker.finish();
+        let broken: Vec<String> = findings
+            .rules()
+            .into_iter()
+            .filter(|r| r.problems.count > 0)
+            .filter(|r| match r.name {
+                "no_undeclared_fields" => !self.extra_columns_allowed,
+                // An incremental read may see a row change while it reads.
+                "primary_key_unique" => full_refresh,
+                _ => true,
+            })
+            .filter(|r| !self.broken_in_basic_read.contains(r.name))
+            .map(|r| {
+                format!(
+                    "broke basic_read/{}, which every read must keep, {} time(s), the first: {}; fix: {}",
+                    r.name,
+                    r.problems.count,
+                    r.problems.examples.first().map_or("", String::as_str),
+                    r.fix
+                )
+            })
+            .collect();
+        (!broken.is_empty()).then(|| broken.join("; and "))
+    }
+}
+
 /// Reads on a fresh instance until the read ends, handing every message to
-/// `consume`. `Err` says why the read did not start or did not end normally.
+/// `consume`. `Err` says why the read did not start or did not end normally,
+/// or, given `rules`, which of them the read's messages broke.
 ///
 /// The plugin produces on this thread while `consume` runs on another: a read
 /// takes as long as the slower of the two, not both. The channel between them
 /// is bounded, so at most a few batches are in flight.
 pub(super) fn stream_read(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    catalog: &wit::ConfiguredCatalog,
+    state: &[wit::StreamState],
+    rules: Option<&Rules<'_>>,
+    consume: &mut (dyn FnMut(wit::Message) + Send),
+) -> Result<(), String> {
+    let Some(rules) = rules else {
+        return read_messages(ctx, config, catalog, state, consume);
+    };
+    let mut checker = rules.checker(catalog);
+    read_messages(ctx, config, catalog, state, &mut |m| {
+        checker.observe(&m);
+        consume(m)
+    })?;
+    match rules.broken(checker, catalog) {
+        None => Ok(()),
+        Some(broken) => Err(format!("the read {broken}")),
+    }
+}
+
+fn read_messages(
     ctx: &mut TestCtx<'_>,
     config: &str,
     catalog: &wit::ConfiguredCatalog,

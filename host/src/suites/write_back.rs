@@ -143,6 +143,12 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
         )
     });
 
+    let broken_in_basic_read = run.broken_in_basic_read.clone();
+    let rules = read::Rules {
+        streams: &streams,
+        extra_columns_allowed: run.extra_columns_allowed,
+        broken_in_basic_read: &broken_in_basic_read,
+    };
     run.test(SUITE, "incremental_after_write", |ctx| {
         let targets: Vec<&DiscoveredStream> = insertable
             .iter()
@@ -154,7 +160,7 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
         }
         let mut problems = Vec::new();
         for stream in targets {
-            if let Err(p) = write_then_read(ctx, writer, &config, stream, false) {
+            if let Err(p) = write_then_read(ctx, &rules, writer, &config, stream, false) {
                 problems.push(p);
             }
         }
@@ -175,7 +181,7 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
                 "no deletable table is an incremental `cdc-with-deletes` stream".into(),
             );
         };
-        match write_then_read(ctx, writer, &config, stream, true) {
+        match write_then_read(ctx, &rules, writer, &config, stream, true) {
             Ok(()) => Verdict::Pass,
             Err(p) => verdict(
                 vec![p],
@@ -288,6 +294,7 @@ fn shape_problems(table: &str, c: &Changed) -> Vec<String> {
 /// and its last state.
 fn read_stream(
     ctx: &mut TestCtx<'_>,
+    rules: &read::Rules<'_>,
     config: &str,
     stream: &DiscoveredStream,
     state: Vec<wit::StreamState>,
@@ -303,15 +310,22 @@ fn read_stream(
     let mut records = Vec::new();
     let mut last = None;
     let name = stream.info.name.clone();
-    read::stream_read(ctx, config, &catalog, &state, &mut |m| match m {
-        wit::Message::Record(r) if r.stream == name => {
-            if let Ok(v) = serde_json::from_str(&r.data) {
-                records.push(v);
+    read::stream_read(
+        ctx,
+        config,
+        &catalog,
+        &state,
+        Some(rules),
+        &mut |m| match m {
+            wit::Message::Record(r) if r.stream == name => {
+                if let Ok(v) = serde_json::from_str(&r.data) {
+                    records.push(v);
+                }
             }
-        }
-        wit::Message::State(s) if s.stream == name => last = Some(s),
-        _ => {}
-    })?;
+            wit::Message::State(s) if s.stream == name => last = Some(s),
+            _ => {}
+        },
+    )?;
     Ok((records, last))
 }
 
@@ -319,13 +333,14 @@ fn read_stream(
 /// fresh instance, and finds the row. `Err` says what went wrong.
 fn write_then_read(
     ctx: &mut TestCtx<'_>,
+    rules: &read::Rules<'_>,
     writer: &Sandbox,
     config: &str,
     stream: &DiscoveredStream,
     delete: bool,
 ) -> Result<(), String> {
     let name = &stream.info.name;
-    let (before, state) = read_stream(ctx, config, stream, Vec::new())
+    let (before, state) = read_stream(ctx, rules, config, stream, Vec::new())
         .map_err(|e| format!("`{name}`: the read before the write did not complete: {e}"))?;
     let state = state.ok_or_else(|| {
         format!("`{name}`: the read before the write emitted no state to read from")
@@ -349,7 +364,7 @@ fn write_then_read(
     if let Some(p) = existing_keys(stream, &before, &changed).into_iter().next() {
         return Err(format!("`{name}`: {p}"));
     }
-    let (records, _) = read_stream(ctx, config, stream, vec![state.clone()])
+    let (records, _) = read_stream(ctx, rules, config, stream, vec![state.clone()])
         .map_err(|e| format!("`{name}`: the read after the write did not complete: {e}"))?;
     for row in &changed.rows {
         let candidates: Vec<&Value> = records
