@@ -165,7 +165,7 @@ class ShopWriter(ctest_sdk.WriteBack):
             if response.status != 201:
                 raise failure("/v1/customers", response, "POST")
             rows.append(response.json())
-        return ChangedRows(rows, [(f, f) for f in ("id", "name", "email", "plan")])
+        return ChangedRows(rows, [(f, f) for f in ("id", "name", "email", "plan", "updated_at")])
 
     def deletable_tables(self, config):
         return ["customers"]

@@ -184,7 +184,7 @@ const writer: WriteBack<Config> = {
       if (response.status !== 201) throw await failure("/v1/customers", response, "POST");
       rows.push((await response.json()) as { [key: string]: Json });
     }
-    return { rows, columnMapping: ["id", "name", "email", "plan"].map((f): [string, string] => [f, f]) };
+    return { rows, columnMapping: ["id", "name", "email", "plan", "updated_at"].map((f): [string, string] => [f, f]) };
   },
 
   deletableTables: () => ["customers"],

@@ -219,7 +219,17 @@ fn each_broken_test_utils_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), &server.base_url());
     // (test-utils, the tests that must fail, what the failure says)
-    let cases: [(&str, &[&str], &[&str]); 7] = [
+    let cases: [(&str, &[&str], &[&str]); 8] = [
+        (
+            "broken-wb-key-only-mapping",
+            &[
+                "write_back/write_to_source",
+                "write_back/incremental_after_write",
+            ],
+            &[
+                "row 0 written to `customers` sets `email`, `name`, `plan`, `updated_at`, which the column mapping does not map to a record path (it maps `id`)",
+            ],
+        ),
         (
             "broken-wb-untagged",
             &[

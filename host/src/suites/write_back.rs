@@ -132,6 +132,7 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
                 Ok(c) => {
                     problems.extend(shape_problems(table, &c));
                     problems.extend(untagged(table, &c, &tag));
+                    problems.extend(unmapped(table, &c));
                 }
             }
         }
@@ -264,6 +265,30 @@ fn untagged(table: &str, c: &Changed, tag: &str) -> Vec<String> {
         .collect()
 }
 
+/// Fields a written row sets that the column mapping leaves out: the read
+/// after the write could not compare them, so a writer whose rows come back
+/// changed (a field dropped or rewritten) would pass.
+fn unmapped(table: &str, c: &Changed) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, row) in c.rows.iter().enumerate() {
+        let Some(fields) = row.as_object() else {
+            continue;
+        };
+        let left_out: Vec<&String> = fields
+            .keys()
+            .filter(|f| !c.mapping.iter().any(|(m, _)| m == *f))
+            .collect();
+        if !left_out.is_empty() {
+            problems.push(format!(
+                "row {i} written to `{table}` sets {}, which the column mapping does not map to a record path (it maps {})",
+                left_out.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+                c.mapping.iter().map(|(f, _)| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    problems
+}
+
 fn shape_problems(table: &str, c: &Changed) -> Vec<String> {
     let mut problems = Vec::new();
     if c.rows.is_empty() {
@@ -355,6 +380,7 @@ fn write_then_read(
     let mut problems = shape_problems(name, &changed);
     if !delete {
         problems.extend(untagged(name, &changed, &tag));
+        problems.extend(unmapped(name, &changed));
     }
     if let Some(p) = problems.into_iter().next() {
         return Err(p);

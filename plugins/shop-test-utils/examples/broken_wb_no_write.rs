@@ -8,6 +8,7 @@ impl WriteDefect for NoWrite {
     fn post(_config: &shop::Config, row: &serde_json::Value) -> Result<serde_json::Value, Error> {
         let mut created = row.clone();
         created["id"] = 424242.into();
+        created["updated_at"] = "2026-01-01T00:00:00Z".into();
         Ok(created)
     }
 }

@@ -5,7 +5,15 @@ use shop_test_utils::{ShopWriter, WriteDefect};
 struct WrongMapping;
 impl WriteDefect for WrongMapping {
     fn mapping() -> Vec<(String, String)> {
-        vec![("id".into(), "id".into()), ("email".into(), "name".into())]
+        [
+            ("id", "id"),
+            ("name", "name"),
+            ("email", "name"),
+            ("plan", "plan"),
+            ("updated_at", "updated_at"),
+        ]
+        .map(|(f, p)| (f.into(), p.into()))
+        .into()
     }
 }
 shop_test_utils::ctest_sdk::export_write_back!(ShopWriter<WrongMapping>);

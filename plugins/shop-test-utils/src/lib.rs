@@ -39,7 +39,7 @@ pub trait WriteDefect: 'static {
     }
     /// Where each written field appears in a record.
     fn mapping() -> Vec<(String, String)> {
-        ["id", "name", "email", "plan"]
+        ["id", "name", "email", "plan", "updated_at"]
             .iter()
             .map(|f| (f.to_string(), f.to_string()))
             .collect()
