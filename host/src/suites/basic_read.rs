@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, expected_records, read, verdict};
+use super::{
+    ALL_TESTS, DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, expected_records, read, verdict,
+};
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema::{self, FieldTree};
@@ -56,7 +58,7 @@ pub(super) fn run(run: &mut Run<'_>) {
         .collect();
     let allowed_empty = run.set.set.empty_streams.clone();
     let extra_columns_allowed = run.set.set.fail_on_extra_columns == Some(false);
-    run.extra_columns_allowed = extra_columns_allowed;
+    run.read_facts.extra_columns_allowed = extra_columns_allowed;
     let data_points = run.set.set.validate_data_points == Some(true);
     // Records are kept only for the streams the expected records name.
     let keep: HashSet<String> = run
@@ -67,6 +69,15 @@ pub(super) fn run(run: &mut Run<'_>) {
         .collect();
     run.report_bypassed_streams(SUITE);
 
+    // Learning which records keep the rules pays only when later suites
+    // read again.
+    let reads_again = ALL_TESTS.iter().any(|t| {
+        ["full_refresh/", "incremental/", "write_back/"]
+            .iter()
+            .any(|s| t.starts_with(s))
+            && t.split_once('/')
+                .is_some_and(|(suite, name)| run.selected(suite, name))
+    });
     let mut findings = None;
     let mut read_passed = false;
     run.step(SUITE, "read", |ctx| {
@@ -74,6 +85,9 @@ pub(super) fn run(run: &mut Run<'_>) {
             return Verdict::Skip("the catalog has no stream to read".into());
         }
         let mut checker = RecordChecker::new(configured.iter().copied(), &keep, data_points);
+        if reads_again {
+            checker.known = Known::Learning(KnownRecords::new());
+        }
         let (verdict, ended) = read_all(ctx, &config_text, &catalog, &mut checker);
         // A read that ended, even with error traces, is checked: how the
         // streams ended after an error is one of the checks.
@@ -98,6 +112,11 @@ pub(super) fn run(run: &mut Run<'_>) {
     match findings {
         None => run.skip_all(SUITE, &checks, "the full-refresh read did not complete"),
         Some(mut findings) => {
+            if let Known::Learning(known) =
+                std::mem::replace(&mut findings.checker.known, Known::Off)
+            {
+                run.read_facts.known = Some(std::sync::Arc::new(known));
+            }
             findings
                 .empty_streams
                 .retain(|s| !allowed_empty.iter().any(|a| a.name == *s));
@@ -114,7 +133,7 @@ pub(super) fn run(run: &mut Run<'_>) {
             }
             for (name, verdict) in verdicts {
                 if matches!(verdict, Verdict::Fail(_)) {
-                    run.broken_in_basic_read.insert(name);
+                    run.read_facts.broken_in_basic_read.insert(name);
                 }
                 let verdict = match (name, verdict) {
                     ("no_undeclared_fields", _) if extra_columns_allowed => Verdict::Skip(
@@ -260,6 +279,54 @@ impl KeysSeen {
     }
 }
 
+/// Records that kept every record-level rule (a JSON object valid against
+/// its schema, its fields declared, its key present) in basic_read's read,
+/// by a keyed 64-bit hash of stream and text. Those rules depend on nothing
+/// but the record, so a later read returning the same text need not check
+/// it again; a record of any other text is checked in full. The hash keys
+/// are random per process (ahash): a plugin, which never sees a hash, cannot
+/// aim an invalid record at a known one.
+pub(super) struct KnownRecords {
+    hashing: ahash::RandomState,
+    hashes: HashSet<u64, BuildHasherDefault<PrehashedKey>>,
+}
+
+/// The most records [`KnownRecords`] holds (about 16 bytes each); past it
+/// records are checked in every read.
+const MOST_KNOWN: usize = 2_000_000;
+
+impl KnownRecords {
+    fn new() -> Self {
+        KnownRecords {
+            hashing: ahash::RandomState::new(),
+            hashes: HashSet::default(),
+        }
+    }
+
+    fn hash(&self, stream: &str, data: &str) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = self.hashing.build_hasher();
+        stream.hash(&mut hasher);
+        data.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn learn(&mut self, hash: u64) {
+        if self.hashes.len() < MOST_KNOWN {
+            self.hashes.insert(hash);
+        }
+    }
+}
+
+/// How a checker uses [`KnownRecords`].
+enum Known {
+    Off,
+    /// basic_read's read: notes the records that keep the rules.
+    Learning(KnownRecords),
+    /// A later read: skips the records basic_read's read found keeping them.
+    Using(std::sync::Arc<KnownRecords>),
+}
+
 /// The keys of [`KeysSeen`] are hashes already.
 #[derive(Default)]
 struct PrehashedKey(u64);
@@ -311,7 +378,7 @@ impl std::io::Write for HashWriter<'_> {
 }
 
 struct StreamCheck {
-    validator: Option<jsonschema::Validator>,
+    validator: Option<std::sync::Arc<jsonschema::Validator>>,
     fields: Option<FieldTree>,
     primary_key: Vec<Vec<String>>,
     /// Each primary key seen (a 64-bit hash) with the index of its record
@@ -389,6 +456,7 @@ pub(super) struct RecordChecker {
     kept_budget: usize,
     over_budget: Option<String>,
     logs: Vec<crate::sandbox::LogLine>,
+    known: Known,
 }
 
 pub(super) struct Findings {
@@ -411,10 +479,7 @@ impl RecordChecker {
             map.insert(
                 s.info.name.clone(),
                 StreamCheck {
-                    validator: s
-                        .schema
-                        .as_ref()
-                        .and_then(|sc| schema::record_validator(sc).ok()),
+                    validator: s.record_validator(),
                     fields: s.schema.as_ref().map(FieldTree::from_schema),
                     primary_key: s.declared_primary_key(),
                     keys: (!s.declared_primary_key().is_empty()).then(|| {
@@ -460,7 +525,23 @@ impl RecordChecker {
             kept_budget: KEPT_RECORDS_BUDGET,
             over_budget: None,
             logs: Vec::new(),
+            known: Known::Off,
         }
+    }
+
+    /// A checker of the rules every read keeps ([`super::read::Rules`]):
+    /// no key uniqueness (basic_read's alone), and the records `known` holds
+    /// are not checked again.
+    pub(super) fn for_rules<'s>(
+        streams: impl IntoIterator<Item = &'s DiscoveredStream>,
+        known: Option<std::sync::Arc<KnownRecords>>,
+    ) -> Self {
+        let mut checker = RecordChecker::new(streams, &HashSet::new(), false);
+        for check in checker.streams.values_mut() {
+            check.keys = None;
+        }
+        checker.known = known.map_or(Known::Off, Known::Using);
+        checker
     }
 
     pub(super) fn observe(&mut self, message: &wit::Message) {
@@ -621,6 +702,17 @@ impl RecordChecker {
                 )
             }),
         }
+        let learning = match &self.known {
+            Known::Off => None,
+            Known::Learning(k) => Some(k.hash(stream, &r.data)),
+            Known::Using(k) => {
+                if k.hashes.contains(&k.hash(stream, &r.data)) {
+                    return;
+                }
+                None
+            }
+        };
+        let problems_before = self.schema.count + self.undeclared.count + self.pk_null.count;
         let value: Value = match serde_json::from_str(&r.data) {
             Ok(v) => v,
             Err(e) => {
@@ -732,6 +824,11 @@ impl RecordChecker {
         }
         if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
             fields.mark_present(&value, present);
+        }
+        if let (Some(hash), Known::Learning(known)) = (learning, &mut self.known)
+            && self.schema.count + self.undeclared.count + self.pk_null.count == problems_before
+        {
+            known.learn(hash);
         }
         if let Some(kept) = &mut check.kept {
             self.kept_bytes += data_len;
@@ -1033,8 +1130,8 @@ mod tests {
 
     /// A stream `users` without a schema or a key.
     fn users() -> DiscoveredStream {
-        DiscoveredStream {
-            info: wit::StreamInfo {
+        DiscoveredStream::new(
+            wit::StreamInfo {
                 name: "users".into(),
                 json_schema: "{}".into(),
                 supported_sync_modes: vec![wit::SyncMode::FullRefresh],
@@ -1043,8 +1140,8 @@ mod tests {
                 source_defined_primary_key: Vec::new(),
                 ingestion_type: wit::IngestionType::Append,
             },
-            schema: None,
-        }
+            None,
+        )
     }
 
     /// Hostile: a stream named by the expected records that sends more than

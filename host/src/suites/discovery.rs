@@ -52,7 +52,7 @@ pub(super) fn run(run: &mut Run<'_>) {
             let schema = serde_json::from_str::<Value>(&info.json_schema)
                 .ok()
                 .filter(|s| schema::schema_problem(s).is_none());
-            DiscoveredStream { info, schema }
+            DiscoveredStream::new(info, schema)
         })
         .collect();
 

@@ -29,11 +29,9 @@ pub(super) fn run(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
     let set = run.set.set.clone();
 
-    let broken_in_basic_read = run.broken_in_basic_read.clone();
     let rules = read::Rules {
         streams: &streams,
-        extra_columns_allowed: run.extra_columns_allowed,
-        broken_in_basic_read: &broken_in_basic_read,
+        facts: run.read_facts.clone(),
     };
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {

@@ -172,11 +172,9 @@ pub(super) fn run(run: &mut Run<'_>) {
             .then_some(wit::SyncMode::Incremental)
     });
     let config = run.config_text.clone();
-    let broken_in_basic_read = run.broken_in_basic_read.clone();
     let rules = read::Rules {
         streams: &streams,
-        extra_columns_allowed: run.extra_columns_allowed,
-        broken_in_basic_read: &broken_in_basic_read,
+        facts: run.read_facts.clone(),
     };
 
     let file_state = run.set.future_state.clone();

@@ -225,9 +225,31 @@ pub struct DiscoveredStream {
     pub info: wit::StreamInfo,
     /// `None` when the stream's schema is not a usable JSON Schema.
     pub schema: Option<Value>,
+    /// The records' validator, compiled once for every read that checks them.
+    pub validator: std::sync::OnceLock<Option<std::sync::Arc<jsonschema::Validator>>>,
 }
 
 impl DiscoveredStream {
+    pub fn new(info: wit::StreamInfo, schema: Option<Value>) -> Self {
+        DiscoveredStream {
+            info,
+            schema,
+            validator: Default::default(),
+        }
+    }
+
+    /// The validator of the stream's records (`None`: no usable schema).
+    pub fn record_validator(&self) -> Option<std::sync::Arc<jsonschema::Validator>> {
+        self.validator
+            .get_or_init(|| {
+                let schema = self.schema.as_ref()?;
+                crate::schema::record_validator(schema)
+                    .ok()
+                    .map(std::sync::Arc::new)
+            })
+            .clone()
+    }
+
     /// The primary key's field paths that the schema declares. (Keys it does
     /// not declare are discovery's finding, not the read's.)
     pub fn declared_primary_key(&self) -> Vec<Vec<String>> {
@@ -272,11 +294,8 @@ pub struct Run<'a> {
     streams_with_records: Option<std::collections::HashSet<String>>,
     /// The streams basic_read's read covered (its input set's catalog).
     streams_read: std::collections::HashSet<String>,
-    /// basic_read's `fail_on_extra_columns: false`: undeclared fields are
-    /// allowed in every read (see [`read::Rules`]).
-    extra_columns_allowed: bool,
-    /// The rules basic_read's read broke (its tests' names).
-    broken_in_basic_read: std::collections::HashSet<&'static str>,
+    /// What basic_read's read leaves the rules of every later read.
+    read_facts: read::ReadFacts,
     /// Why the network policy could not be set up as the test configuration
     /// asks (it then allows nothing).
     network_error: Option<String>,
@@ -314,8 +333,7 @@ pub fn run_all(
         catalog: None,
         streams_with_records: None,
         streams_read: Default::default(),
-        extra_columns_allowed: false,
-        broken_in_basic_read: Default::default(),
+        read_facts: Default::default(),
         network_error: None,
         leaks: Vec::new(),
         leak_count: 0,

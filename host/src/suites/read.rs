@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::basic_read::RecordChecker;
+use super::basic_read::{KnownRecords, RecordChecker};
 use super::{DiscoveredStream, TestCtx};
 use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -40,17 +40,27 @@ pub(super) fn configured_catalog(
 /// The rules every read keeps, whichever suite makes it: basic_read's
 /// checks of one read (records valid against their schema, declared fields,
 /// keys present, only configured streams, emitted_at in the read's window,
-/// every message of a stream between its `started` and `complete`), and in
-/// a full refresh, each key once.
+/// every message of a stream between its `started` and `complete`). A
+/// key's uniqueness is basic_read's alone: an incremental read may see a row
+/// change while it reads, and full_refresh compares its reads by key.
 pub(super) struct Rules<'a> {
     /// The discovered streams (the catalog's are checked).
     pub streams: &'a [DiscoveredStream],
+    pub facts: ReadFacts,
+}
+
+/// What basic_read's read leaves the reads after it.
+#[derive(Clone, Default)]
+pub(super) struct ReadFacts {
     /// The test configuration's `fail_on_extra_columns: false` (of
     /// basic_read's input set).
     pub extra_columns_allowed: bool,
     /// The rules basic_read's own read broke: its tests report them, and
     /// the reads after it do not fail again for the same reason.
-    pub broken_in_basic_read: &'a HashSet<&'static str>,
+    pub broken_in_basic_read: HashSet<&'static str>,
+    /// The records basic_read's read found keeping every record-level rule:
+    /// the same record text in a later read is not checked again.
+    pub known: Option<std::sync::Arc<KnownRecords>>,
 }
 
 impl<'a> Rules<'a> {
@@ -59,28 +69,22 @@ impl<'a> Rules<'a> {
             .streams
             .iter()
             .filter(|s| catalog.streams.iter().any(|c| c.name == s.info.name));
-        RecordChecker::new(configured, &HashSet::new(), false)
+        RecordChecker::for_rules(configured, self.facts.known.clone())
     }
 
     /// The rules `checker` saw broken, as one message naming each rule,
     /// how often, the first place and the fix.
-    fn broken(&self, checker: RecordChecker, catalog: &wit::ConfiguredCatalog) -> Option<String> {
-        let full_refresh = catalog
-            .streams
-            .iter()
-            .all(|s| s.sync_mode == wit::SyncMode::FullRefresh);
+    fn broken(&self, checker: RecordChecker) -> Option<String> {
         let findings = checker.finish();
         let broken: Vec<String> = findings
             .rules()
             .into_iter()
             .filter(|r| r.problems.count > 0)
             .filter(|r| match r.name {
-                "no_undeclared_fields" => !self.extra_columns_allowed,
-                // An incremental read may see a row change while it reads.
-                "primary_key_unique" => full_refresh,
+                "no_undeclared_fields" => !self.facts.extra_columns_allowed,
                 _ => true,
             })
-            .filter(|r| !self.broken_in_basic_read.contains(r.name))
+            .filter(|r| !self.facts.broken_in_basic_read.contains(r.name))
             .map(|r| {
                 format!(
                     "broke basic_read/{}, which every read must keep, {} time(s), the first: {}; fix: {}",
@@ -118,7 +122,7 @@ pub(super) fn stream_read(
         checker.observe(&m);
         consume(m)
     })?;
-    match rules.broken(checker, catalog) {
+    match rules.broken(checker) {
         None => Ok(()),
         Some(broken) => Err(format!("the read {broken}")),
     }

@@ -144,11 +144,9 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
         )
     });
 
-    let broken_in_basic_read = run.broken_in_basic_read.clone();
     let rules = read::Rules {
         streams: &streams,
-        extra_columns_allowed: run.extra_columns_allowed,
-        broken_in_basic_read: &broken_in_basic_read,
+        facts: run.read_facts.clone(),
     };
     run.test(SUITE, "incremental_after_write", |ctx| {
         let targets: Vec<&DiscoveredStream> = insertable
