@@ -850,7 +850,7 @@ fn sequential_slices(
             };
             let slice = match read_from(
                 ctx,
-                &rules,
+                rules,
                 config,
                 &catalog,
                 std::slice::from_ref(c),
