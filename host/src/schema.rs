@@ -876,6 +876,170 @@ pub fn configs_with_wrong_type(spec: &Value, config: &Value) -> Vec<(String, Val
     out
 }
 
+/// Configs that break one constraint the spec states besides type and
+/// `required` (`minimum`, `maximum`, their exclusive forms, `minLength`,
+/// `maxLength`, `pattern`, `format`, `enum`, `const`), each the valid config
+/// with one property changed, described: for every property the spec
+/// declares at the top level and in the nested objects the config sets.
+/// Each is confirmed against the spec (formats asserted) to be invalid, and
+/// keeps a type the property allows: a wrong type is
+/// [`configs_with_wrong_type`]'s. Empty when `config` itself is invalid.
+pub fn configs_breaking_constraints(spec: &Value, config: &Value) -> Vec<(String, Value)> {
+    let Ok(check) = base_options().should_validate_formats(true).build(spec) else {
+        return Vec::new();
+    };
+    if !check.is_valid(config) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    breaking_at(spec, config, config, &mut path, &check, &mut out);
+    out
+}
+
+fn breaking_at(
+    schema: &Value,
+    at: &Value,
+    config: &Value,
+    path: &mut Vec<String>,
+    check: &jsonschema::Validator,
+    out: &mut Vec<(String, Value)>,
+) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (field, sub) in props {
+        path.push(field.clone());
+        let types = declared_types(sub);
+        // One config per constraint: the first candidate that breaks it.
+        let mut done: Vec<String> = Vec::new();
+        for (constraint, value) in breaking_values(sub) {
+            let kind = crate::cursor::json_type(&value);
+            if done.contains(&constraint) || (!types.is_empty() && !types_accept(&types, kind)) {
+                continue;
+            }
+            let mut broken = config.clone();
+            let mut slot = &mut broken;
+            for (i, name) in path.iter().enumerate() {
+                let Some(map) = slot.as_object_mut() else {
+                    break;
+                };
+                if i + 1 == path.len() {
+                    map.insert(name.clone(), value.clone());
+                    break;
+                }
+                slot = map.entry(name.clone()).or_insert(Value::Null);
+            }
+            if !check.is_valid(&broken) {
+                done.push(constraint.clone());
+                out.push((
+                    format!(
+                        "with `{}` set to {} (breaking its {constraint})",
+                        path.join("."),
+                        crate::sandbox::clip_to(&value.to_string(), 60)
+                    ),
+                    broken,
+                ));
+            }
+        }
+        if let Some(nested) = at.get(field).filter(|v| v.is_object()) {
+            breaking_at(sub, nested, config, path, check, out);
+        }
+        path.pop();
+    }
+}
+
+/// Values that break one constraint of a property's schema, each with the
+/// constraint named.
+fn breaking_values(sub: &Value) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let integer = declared_types(sub).contains(&"integer");
+    let number = |x: f64| {
+        if integer && x.fract() == 0.0 && x.abs() < 9.0e15 {
+            Value::from(x as i64)
+        } else {
+            Value::from(x)
+        }
+    };
+    let bound = |key: &str| sub.get(key).and_then(Value::as_f64);
+    if let Some(m) = bound("minimum") {
+        let below = if integer { m.ceil() - 1.0 } else { m - 1.0 };
+        out.push((format!("`minimum` {m}"), number(below)));
+    }
+    if let Some(m) = bound("exclusiveMinimum") {
+        out.push((format!("`exclusiveMinimum` {m}"), number(m)));
+    }
+    if let Some(m) = bound("maximum") {
+        let above = if integer { m.floor() + 1.0 } else { m + 1.0 };
+        out.push((format!("`maximum` {m}"), number(above)));
+    }
+    if let Some(m) = bound("exclusiveMaximum") {
+        out.push((format!("`exclusiveMaximum` {m}"), number(m)));
+    }
+    let length = |key: &str| sub.get(key).and_then(Value::as_u64);
+    if let Some(n) = length("minLength").filter(|n| (1..=10_000).contains(n)) {
+        out.push((
+            format!("`minLength` {n}"),
+            Value::from("x".repeat(n as usize - 1)),
+        ));
+    }
+    if let Some(n) = length("maxLength").filter(|n| *n < 10_000) {
+        out.push((
+            format!("`maxLength` {n}"),
+            Value::from("x".repeat(n as usize + 1)),
+        ));
+    }
+    if let Some(p) = sub.get("pattern").and_then(Value::as_str) {
+        // The first that does not match stays (the spec's validator decides).
+        for candidate in ["ctest: not a match !", "", "0", "ctest"] {
+            out.push((
+                format!("`pattern` {}", crate::sandbox::clip_to(p, 60)),
+                Value::from(candidate),
+            ));
+        }
+    }
+    if let Some(f) = sub.get("format").and_then(Value::as_str) {
+        let bad = match f {
+            "date-time" => "yesterday at noon",
+            "date" => "2024-13-45",
+            "time" => "25:99",
+            "email" => "not-an-email",
+            "uri" | "url" => "not a uri",
+            "ipv4" => "999.1.1.1",
+            "ipv6" => "not:an:ipv6",
+            "hostname" => "-not a host-",
+            "uuid" => "not-a-uuid",
+            _ => "",
+        };
+        if !bad.is_empty() {
+            out.push((format!("`format` {f}"), Value::from(bad)));
+        }
+    }
+    if sub.get("enum").is_some() || sub.get("const").is_some() {
+        let constraint = if sub.get("enum").is_some() {
+            "`enum`"
+        } else {
+            "`const`"
+        };
+        let largest = sub
+            .get("enum")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(sub.get("const"))
+            .filter_map(Value::as_f64)
+            .fold(0.0f64, f64::max);
+        for candidate in [
+            Value::from("ctest-not-one-of-the-values"),
+            number(largest.floor() + 1.0),
+            Value::Bool(false),
+        ] {
+            out.push((constraint.to_string(), candidate));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -923,6 +1087,43 @@ mod tests {
         }
         assert_eq!(name_words("secretAccessKey"), ["secret", "access", "key"]);
         assert_eq!(name_words("HTTP_proxy-URL"), ["http", "proxy", "url"]);
+    }
+
+    #[test]
+    fn configs_break_each_constraint_once_keeping_the_type() {
+        let spec = json!({
+            "type": "object",
+            "properties": {
+                "page_size": {"type": "integer", "minimum": 1, "maximum": 100},
+                "region": {"type": "string", "enum": ["eu", "us"]},
+                "code": {"type": "string", "pattern": "^[A-Z]{3}$", "minLength": 3},
+                "start": {"type": "string", "format": "date-time"},
+                "auth": {"type": "object", "properties": {"token": {"type": "string", "maxLength": 4}}},
+                "free": {"type": "string"}
+            }
+        });
+        let config =
+            json!({"page_size": 10, "region": "eu", "code": "ABC", "auth": {"token": "t"}});
+        let broken = configs_breaking_constraints(&spec, &config);
+        let names: Vec<&str> = broken.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "with `auth.token` set to \"xxxxx\" (breaking its `maxLength` 4)",
+                "with `code` set to \"xx\" (breaking its `minLength` 3)",
+                "with `code` set to \"ctest: not a match !\" (breaking its `pattern` ^[A-Z]{3}$)",
+                "with `page_size` set to 0 (breaking its `minimum` 1)",
+                "with `page_size` set to 101 (breaking its `maximum` 100)",
+                "with `region` set to \"ctest-not-one-of-the-values\" (breaking its `enum`)",
+                "with `start` set to \"yesterday at noon\" (breaking its `format` date-time)",
+            ]
+        );
+        assert_eq!(
+            broken[0].1,
+            json!({"page_size": 10, "region": "eu", "code": "ABC", "auth": {"token": "xxxxx"}})
+        );
+        // Nothing is derived from a config that is invalid already.
+        assert!(configs_breaking_constraints(&spec, &json!({"page_size": 0})).is_empty());
     }
 
     #[test]

@@ -145,6 +145,15 @@ const CASES: &[Case] = &[
         extra_args: &[],
     },
     Case {
+        plugin: "check-ignores-bounds",
+        fails: &["connection/rejects_constraint_violations"],
+        says: &[
+            "`check` succeeded for the config with `count` set to 0 (breaking its `minimum` 1); expected `failed`",
+            "`check` succeeded for the config with `records_per_state` set to 0 (breaking its `minimum` 1)",
+        ],
+        extra_args: &[],
+    },
+    Case {
         plugin: "check-ignores-types",
         fails: &["connection/rejects_wrong_type"],
         says: &[
@@ -630,6 +639,7 @@ cases! {
     check_fails => "check-fails",
     check_ignores_required => "check-ignores-required",
     check_ignores_types => "check-ignores-types",
+    check_ignores_bounds => "check-ignores-bounds",
     discover_empty => "discover-empty",
     attributes_undeclared_hosts => "attributes-undeclared-hosts",
     attributes_no_primary_key => "attributes-no-primary-key",

@@ -49,6 +49,7 @@ fn connection_input_sets_with_expected_statuses() {
             "connection/check#1",
             "connection/rejects_missing_required#1",
             "connection/rejects_wrong_type#1",
+            "connection/rejects_constraint_violations#1",
             "connection/check#2"
         ]
     );

@@ -62,6 +62,10 @@ pub(super) fn run(run: &mut Run<'_>) {
             schema::configs_missing_required as fn(&Value, &Value) -> Vec<(String, Value)>,
         ),
         ("rejects_wrong_type", schema::configs_with_wrong_type),
+        (
+            "rejects_constraint_violations",
+            schema::configs_breaking_constraints,
+        ),
     ] {
         run.test(SUITE, name, |ctx| {
             let Some(spec) = &spec_schema else {
@@ -73,7 +77,8 @@ pub(super) fn run(run: &mut Run<'_>) {
             if invalid.is_empty() {
                 return Verdict::Skip(match name {
                     "rejects_missing_required" => "the spec declares no required property".into(),
-                    _ => "the spec declares no typed property that the config sets".into(),
+                    "rejects_wrong_type" => "the spec declares no typed property that the config sets".into(),
+                    _ => "the spec states no bound, length, pattern, format, enum or const that a config can break (or the config does not keep them)".into(),
                 });
             }
             expect_rejected(ctx, &invalid)

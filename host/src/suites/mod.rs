@@ -59,6 +59,7 @@ pub const ALL_TESTS: &[&str] = &[
     "connection/check",
     "connection/rejects_missing_required",
     "connection/rejects_wrong_type",
+    "connection/rejects_constraint_violations",
     "discovery/discover_call",
     "discovery/catalog_has_streams",
     "discovery/unique_stream_names",

@@ -201,6 +201,22 @@ impl Connector for Shop {
     }
 
     fn check(config: Config) -> Result<CheckOutcome, Error> {
+        // What the spec states, before the API is asked anything.
+        if !(1..=100).contains(&config.page_size) {
+            return Ok(CheckOutcome::Failed(format!(
+                "`page_size` must be between 1 and 100, not {}",
+                config.page_size
+            )));
+        }
+        let scheme = config.base_url.split_once("://").map(|(s, _)| s);
+        if !matches!(scheme, Some("http" | "https"))
+            || config.base_url.contains(char::is_whitespace)
+        {
+            return Ok(CheckOutcome::Failed(format!(
+                "`base_url` must be an http(s) URL, such as https://api.shop.example, not {:?}",
+                config.base_url
+            )));
+        }
         let response = get(&config, "/v1/customers?page_size=1")?;
         Ok(match response.status {
             200 => CheckOutcome::Succeeded,
