@@ -70,6 +70,11 @@ const PAIRS: &[(&str, &[&str], &[&str])] = &[
         &["the cursor changed from [\"updated_at\"] to [\"created_at\"]"],
     ),
     (
+        "bc-ingestion-changed",
+        &["catalog_ingestion_types_kept"],
+        &["stream `purchases`: the ingestion type changed from `append` to `snapshot`"],
+    ),
+    (
         "bc-sync-mode-removed",
         &["catalog_sync_modes_kept"],
         &["the sync mode `incremental` is no longer supported"],

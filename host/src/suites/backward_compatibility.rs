@@ -24,6 +24,7 @@ const TESTS: &[&str] = &[
     "catalog_cursors_kept",
     "catalog_sync_modes_kept",
     "catalog_primary_keys_kept",
+    "catalog_ingestion_types_kept",
 ];
 
 /// What the previous version declares.
@@ -170,7 +171,7 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         .map(|s| (s.name.as_str(), s))
         .collect();
     type StreamCheck = fn(&wit::StreamInfo, &wit::StreamInfo) -> Vec<String>;
-    let catalog_tests: [(&str, StreamCheck, &str, &str); 4] = [
+    let catalog_tests: [(&str, StreamCheck, &str, &str); 5] = [
         (
             "catalog_fields_kept",
             stream_fields,
@@ -229,6 +230,24 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
             },
             "expected each stream's primary key to stay the same",
             "keep the primary key: destinations deduplicate on it",
+        ),
+        (
+            "catalog_ingestion_types_kept",
+            |o, n| {
+                (o.ingestion_type != n.ingestion_type)
+                    .then(|| {
+                        format!(
+                            "stream `{}`: the ingestion type changed from `{}` to `{}`",
+                            n.name,
+                            super::ingestion_name(o.ingestion_type),
+                            super::ingestion_name(n.ingestion_type)
+                        )
+                    })
+                    .into_iter()
+                    .collect()
+            },
+            "expected each stream's ingestion type to stay the same",
+            "keep the ingestion type: destinations write a stream by it (appending, replacing, deduplicating by key, deleting)",
         ),
     ];
     run.test(SUITE, "catalog_streams_kept", |_| {

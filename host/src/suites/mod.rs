@@ -104,6 +104,7 @@ pub const ALL_TESTS: &[&str] = &[
     "backward_compatibility/catalog_cursors_kept",
     "backward_compatibility/catalog_sync_modes_kept",
     "backward_compatibility/catalog_primary_keys_kept",
+    "backward_compatibility/catalog_ingestion_types_kept",
     "secrets/no_secret_leaked",
 ];
 
@@ -168,6 +169,16 @@ pub struct RunOptions {
     /// Why the write_back suite may not change the source (`None`: it may,
     /// or it replays).
     pub writes_refused: Option<String>,
+}
+
+/// An ingestion type as the contract spells it.
+fn ingestion_name(t: wit::IngestionType) -> &'static str {
+    match t {
+        wit::IngestionType::Append => "append",
+        wit::IngestionType::Cdc => "cdc",
+        wit::IngestionType::CdcWithDeletes => "cdc-with-deletes",
+        wit::IngestionType::Snapshot => "snapshot",
+    }
 }
 
 /// The verdict of a test body.

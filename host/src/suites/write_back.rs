@@ -94,7 +94,7 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
                 None => problems.push(format!("deletable table `{t}` is not a stream `discover` returns")),
                 Some(s) if s.info.ingestion_type != wit::IngestionType::CdcWithDeletes => problems.push(format!(
                     "deletable table `{t}` has ingestion type `{}`, not `cdc-with-deletes`, so its deletes cannot surface in reads",
-                    ingestion_name(s.info.ingestion_type)
+                    super::ingestion_name(s.info.ingestion_type)
                 )),
                 Some(_) => {}
             }
@@ -194,15 +194,6 @@ pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
 
 fn find<'a>(streams: &'a [DiscoveredStream], name: &str) -> Option<&'a DiscoveredStream> {
     streams.iter().find(|s| s.info.name == name)
-}
-
-fn ingestion_name(t: wit::IngestionType) -> &'static str {
-    match t {
-        wit::IngestionType::Append => "append",
-        wit::IngestionType::Cdc => "cdc",
-        wit::IngestionType::CdcWithDeletes => "cdc-with-deletes",
-        wit::IngestionType::Snapshot => "snapshot",
-    }
 }
 
 fn answer<T>(
