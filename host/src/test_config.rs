@@ -794,6 +794,28 @@ mod tests {
         );
     }
 
+    /// The example in README's "The test configuration file" is one ctest
+    /// accepts, every key of it.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## The test configuration file")
+            .nth(1)
+            .expect("the section");
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("a yaml block");
+        let c = parse(yaml).unwrap();
+        let incremental = &c.acceptance_tests.incremental.unwrap().tests[0];
+        assert_eq!(
+            incremental.cursor_paths["events"],
+            ["checkpoint", "position"]
+        );
+    }
+
     #[test]
     fn mistakes_name_the_place_and_the_fix() {
         let unknown =
