@@ -191,3 +191,47 @@ fn a_compatible_release_with_refs_and_formatted_optional_fields_passes() {
         .collect();
     assert_eq!(run.with_status("PASS"), bc, "{}", run.stdout);
 }
+
+/// Who chooses the cursor, compared across versions: a previous version
+/// that left `users`' cursor to the user, followed by one that chooses it
+/// (source-faker), fails catalog_cursors_kept alone; the reverse passes.
+#[test]
+fn taking_the_cursor_from_the_user_is_breaking() {
+    let user_chosen = plugin("good-bc-user-chosen-cursor");
+    let run = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &[
+            "--previous",
+            user_chosen.to_str().unwrap(),
+            "--run",
+            "backward_compatibility/",
+        ],
+    );
+    assert_eq!(
+        run.with_status("FAIL"),
+        ["backward_compatibility/catalog_cursors_kept"],
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "stream `users`: the source now chooses the cursor ([\"updated_at\"]), which was the user's to choose"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    let faker = plugin("source-faker");
+    let run = run_plugin(
+        "good-bc-user-chosen-cursor",
+        &faker_config(),
+        &[
+            "--previous",
+            faker.to_str().unwrap(),
+            "--run",
+            "backward_compatibility/",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}

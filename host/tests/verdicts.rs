@@ -190,3 +190,9 @@ fn a_state_of_its_own_shape_passes_given_cursor_paths() {
     }
     assert!(!run.stdout.contains("and no state"), "{}", run.stdout);
 }
+
+/// Good: a stream whose cursor is the user's to choose passes every test.
+#[test]
+fn a_user_chosen_cursor_passes() {
+    passes_every_test("good-bc-user-chosen-cursor");
+}

@@ -181,7 +181,7 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         (
             "catalog_cursors_kept",
             |o, n| {
-                (o.default_cursor_field != n.default_cursor_field)
+                let mut changes: Vec<String> = (o.default_cursor_field != n.default_cursor_field)
                     .then(|| {
                         format!(
                             "stream `{}`: the cursor changed from {:?} to {:?}",
@@ -189,10 +189,19 @@ pub(super) fn run(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
                         )
                     })
                     .into_iter()
-                    .collect()
+                    .collect();
+                // Who chooses the cursor: taken from the user, a connection's
+                // chosen cursor is no longer honoured.
+                if !o.source_defined_cursor && n.source_defined_cursor {
+                    changes.push(format!(
+                        "stream `{}`: the source now chooses the cursor ({:?}), which was the user's to choose: a connection that chose another loses it",
+                        n.name, n.default_cursor_field
+                    ));
+                }
+                changes
             },
-            "expected each stream's cursor to stay the same",
-            "keep the cursor: saved states hold its values",
+            "expected each stream's cursor, and who chooses it, to stay the same",
+            "keep the cursor: saved states hold its values; and leave a user-chosen cursor to the user",
         ),
         (
             "catalog_sync_modes_kept",
