@@ -84,36 +84,48 @@ pub struct TestConfig {
     pub acceptance_tests: AcceptanceTests,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptanceTests {
-    pub spec: Option<SuiteConfig>,
-    pub connection: Option<SuiteConfig>,
-    pub discovery: Option<SuiteConfig>,
-    pub connector_attributes: Option<SuiteConfig>,
-    pub basic_read: Option<SuiteConfig>,
-    pub full_refresh: Option<SuiteConfig>,
-    pub incremental: Option<SuiteConfig>,
-    pub write_back: Option<SuiteConfig>,
-    pub backward_compatibility: Option<SuiteConfig>,
-    pub secrets: Option<SuiteConfig>,
-}
+/// `acceptance_tests`: per suite, its configuration. The suites are the
+/// registry's ([`crate::suites::REGISTRY`]): a name it does not hold is an
+/// error at its line, listing the suites.
+#[derive(Debug, Default)]
+pub struct AcceptanceTests(BTreeMap<&'static str, SuiteConfig>);
 
 impl AcceptanceTests {
     pub fn suite(&self, name: &str) -> Option<&SuiteConfig> {
-        match name {
-            "spec" => self.spec.as_ref(),
-            "connection" => self.connection.as_ref(),
-            "discovery" => self.discovery.as_ref(),
-            "connector_attributes" => self.connector_attributes.as_ref(),
-            "basic_read" => self.basic_read.as_ref(),
-            "full_refresh" => self.full_refresh.as_ref(),
-            "incremental" => self.incremental.as_ref(),
-            "write_back" => self.write_back.as_ref(),
-            "backward_compatibility" => self.backward_compatibility.as_ref(),
-            "secrets" => self.secrets.as_ref(),
-            _ => None,
+        self.0.get(name)
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptanceTests {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Suites;
+        impl<'de> serde::de::Visitor<'de> for Suites {
+            type Value = AcceptanceTests;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of suite names to their configuration")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let Some(entry) = crate::suites::suite(&key) else {
+                        return Err(A::Error::unknown_field(
+                            &key,
+                            crate::suites::SUITES.as_slice(),
+                        ));
+                    };
+                    if out.contains_key(entry.name) {
+                        return Err(A::Error::duplicate_field(entry.name));
+                    }
+                    out.insert(entry.name, map.next_value::<SuiteConfig>()?);
+                }
+                Ok(AcceptanceTests(out))
+            }
         }
+        deserializer.deserialize_map(Suites)
     }
 }
 
@@ -274,15 +286,13 @@ pub fn load(path: &Path) -> Result<(TestConfig, PathBuf), String> {
     Ok((config, base))
 }
 
-/// The suites that read records.
-const READING: &[&str] = &["basic_read", "full_refresh", "incremental"];
-
 /// What serde cannot check: timeouts, keys outside the suites they belong
 /// to, bypasses of tests that do not exist, and what `test_strictness_level:
 /// high` demands.
 fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
     let file = path.display();
-    for suite in crate::suites::SUITES {
+    for entry in crate::suites::REGISTRY {
+        let suite = entry.name;
         let Some(s) = config.acceptance_tests.suite(suite) else {
             continue;
         };
@@ -295,13 +305,14 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
                     "{place}.timeout_seconds: {t} is not a positive number of seconds\n  fix: for example `timeout_seconds: 60`"
                 ));
             }
-            for (key, given, belongs) in set.keys_given() {
-                if given && !belongs.contains(suite) {
+            for (key, given) in set.keys_given() {
+                if given && !entry.input_keys.contains(&key) {
                     return Err(format!(
                         "{place}.{key}: `{key}` does not apply to the {suite} suite\n  fix: move it to the input sets of {}",
-                        belongs
+                        crate::suites::REGISTRY
                             .iter()
-                            .map(|b| format!("acceptance_tests.{b}"))
+                            .filter(|b| b.input_keys.contains(&key))
+                            .map(|b| format!("acceptance_tests.{}", b.name))
                             .collect::<Vec<_>>()
                             .join(" or ")
                     ));
@@ -348,7 +359,11 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
     let file = path.display();
     let because = "test_strictness_level is high";
     // secrets is fed by every call and has no inputs: nothing to declare.
-    for suite in crate::suites::SUITES.iter().filter(|s| **s != "secrets") {
+    for suite in crate::suites::REGISTRY
+        .iter()
+        .filter(|s| s.declared_when_strict)
+        .map(|s| s.name)
+    {
         let Some(s) = config.acceptance_tests.suite(suite) else {
             return Err(format!(
                 "{file}: acceptance_tests.{suite}: missing; {because}, so every suite must be declared or bypassed with a reason\n  fix: add `{suite}: {{tests: [{{}}]}}`, or `{suite}: {{bypass_reason: \"why it does not apply\"}}`"
@@ -357,7 +372,7 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
         if s.bypass_reason.is_some() {
             continue;
         }
-        let (key, form) = match *suite {
+        let (key, form) = match suite {
             "basic_read" => (
                 "expect_records",
                 "expect_records: {path: expected_records.jsonl}",
@@ -374,7 +389,7 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
             ));
         }
         for (i, set) in s.tests.iter().enumerate() {
-            let given = match *suite {
+            let given = match suite {
                 "basic_read" => set.expect_records.is_some(),
                 _ => set
                     .future_state
@@ -392,60 +407,29 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
 }
 
 impl InputSet {
-    /// Each optional key: its name, whether it is given, and the suites it
-    /// belongs to.
-    fn keys_given(&self) -> [(&'static str, bool, &'static [&'static str]); 11] {
+    /// Each optional key: its name, and whether it is given. Which suites
+    /// take it, each suite's registry entry says ([`crate::suites::Suite`]).
+    fn keys_given(&self) -> [(&'static str, bool); 11] {
         [
-            ("status", self.status.is_some(), &["connection"]),
+            ("status", self.status.is_some()),
             (
                 "configured_catalog_path",
                 self.configured_catalog_path.is_some(),
-                READING,
             ),
-            (
-                "empty_streams",
-                !self.empty_streams.is_empty(),
-                &["basic_read"],
-            ),
-            (
-                "ignored_fields",
-                !self.ignored_fields.is_empty(),
-                &["basic_read", "full_refresh"],
-            ),
+            ("empty_streams", !self.empty_streams.is_empty()),
+            ("ignored_fields", !self.ignored_fields.is_empty()),
             (
                 "fail_on_extra_columns",
                 self.fail_on_extra_columns.is_some(),
-                &["basic_read"],
             ),
-            (
-                "validate_data_points",
-                self.validate_data_points.is_some(),
-                &["basic_read"],
-            ),
-            (
-                "expect_records",
-                self.expect_records.is_some(),
-                &["basic_read"],
-            ),
-            (
-                "future_state",
-                self.future_state.is_some(),
-                &["incremental"],
-            ),
-            (
-                "cursor_paths",
-                !self.cursor_paths.is_empty(),
-                &["incremental"],
-            ),
-            (
-                "bypassed_streams",
-                !self.bypassed_streams.is_empty(),
-                READING,
-            ),
+            ("validate_data_points", self.validate_data_points.is_some()),
+            ("expect_records", self.expect_records.is_some()),
+            ("future_state", self.future_state.is_some()),
+            ("cursor_paths", !self.cursor_paths.is_empty()),
+            ("bypassed_streams", !self.bypassed_streams.is_empty()),
             (
                 "streams_without_primary_key",
                 !self.streams_without_primary_key.is_empty(),
-                &["connector_attributes"],
             ),
         ]
     }
@@ -591,7 +575,7 @@ pub fn prepare(
         confine(base, key, p, allowed).map_err(|e| format!("{}: {e}", file.display()))
     };
     let mut out = BTreeMap::new();
-    for suite in crate::suites::SUITES {
+    for suite in crate::suites::REGISTRY.iter().map(|s| s.name) {
         let Some(s) = config.acceptance_tests.suite(suite) else {
             continue;
         };
@@ -653,7 +637,7 @@ pub fn prepare(
             });
         }
         out.insert(
-            *suite,
+            suite,
             PreparedSuite {
                 bypass_reason: s.bypass_reason.clone(),
                 bypass: s.bypass.clone(),
@@ -782,11 +766,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.config_path, Some(PathBuf::from("c.json")));
-        let conn = c.acceptance_tests.connection.unwrap();
+        let conn = c.acceptance_tests.suite("connection").unwrap();
         assert_eq!(conn.tests[0].status, Some(ExpectedStatus::Failed));
         assert_eq!(
             c.acceptance_tests
-                .incremental
+                .suite("incremental")
                 .unwrap()
                 .bypass_reason
                 .as_deref(),
@@ -809,7 +793,7 @@ mod tests {
             .and_then(|b| b.split("```").next())
             .expect("a yaml block");
         let c = parse(yaml).unwrap();
-        let incremental = &c.acceptance_tests.incremental.unwrap().tests[0];
+        let incremental = &c.acceptance_tests.suite("incremental").unwrap().tests[0];
         assert_eq!(
             incremental.cursor_paths["events"],
             ["checkpoint", "position"]

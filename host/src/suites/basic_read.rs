@@ -17,6 +17,37 @@ use crate::schema::{self, FieldTree};
 use crate::test_config::{Bypassed, PreparedSet};
 
 const SUITE: &str = "basic_read";
+
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "read",
+        "records_per_stream",
+        "records_match_schema",
+        "no_undeclared_fields",
+        "only_configured_streams",
+        "primary_key_not_null",
+        "primary_key_unique",
+        "emitted_at_in_read_window",
+        "stream_status_order",
+        "expected_records",
+        "every_field_has_data",
+        "unknown_stream_error",
+    ],
+    input_keys: &[
+        "configured_catalog_path",
+        "empty_streams",
+        "ignored_fields",
+        "fail_on_extra_columns",
+        "validate_data_points",
+        "expect_records",
+        "bypassed_streams",
+    ],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
 const CHECKS: &[&str] = &[
     "records_per_stream",
     "records_match_schema",
@@ -30,7 +61,7 @@ const CHECKS: &[&str] = &[
     "every_field_has_data",
 ];
 
-pub(super) fn run(run: &mut Run<'_>) {
+fn run_suite(run: &mut Run<'_>) {
     // The opt-in checks are reported only when the test configuration asks.
     let checks: Vec<&str> = CHECKS
         .iter()

@@ -11,7 +11,22 @@ use crate::test_config::ExpectedStatus;
 
 const SUITE: &str = "connection";
 
-pub(super) fn run(run: &mut Run<'_>) {
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "check",
+        "rejects_missing_required",
+        "rejects_wrong_type",
+        "rejects_constraint_violations",
+    ],
+    input_keys: &["status"],
+    time_limit: super::TimeLimit::Connection,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
+
+fn run_suite(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
     let config_source = run.config_source.clone();
     let expected = run.set.set.status.unwrap_or(ExpectedStatus::Succeed);

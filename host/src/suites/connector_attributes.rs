@@ -6,7 +6,17 @@ use super::{Run, Verdict, verdict};
 
 const SUITE: &str = "connector_attributes";
 
-pub(super) fn run(run: &mut Run<'_>) {
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &["allowed_hosts_declared", "primary_keys_defined"],
+    input_keys: &["streams_without_primary_key"],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
+
+fn run_suite(run: &mut Run<'_>) {
     let hosts = run.spec.as_ref().map(|s| s.raw.allowed_hosts.clone());
     let network_error = run.network_error.clone();
     run.test(SUITE, "allowed_hosts_declared", |_| match hosts {

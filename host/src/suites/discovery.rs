@@ -9,6 +9,25 @@ use crate::sandbox::bindings::ctest::connector::types::{StreamInfo, SyncMode};
 use crate::schema;
 
 const SUITE: &str = "discovery";
+
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "discover_call",
+        "catalog_has_streams",
+        "unique_stream_names",
+        "schemas_valid",
+        "sync_modes_declared",
+        "cursor_in_schema",
+        "primary_key_in_schema",
+        "primary_key_scalar",
+    ],
+    input_keys: &[],
+    time_limit: super::TimeLimit::Discovery,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
 const AFTER_CALL: &[&str] = &[
     "catalog_has_streams",
     "unique_stream_names",
@@ -19,7 +38,7 @@ const AFTER_CALL: &[&str] = &[
     "primary_key_scalar",
 ];
 
-pub(super) fn run(run: &mut Run<'_>) {
+fn run_suite(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
     let mut catalog = None;
     run.step(SUITE, "discover_call", |ctx| {

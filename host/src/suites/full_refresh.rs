@@ -18,7 +18,21 @@ use crate::test_config::InputSet;
 
 const SUITE: &str = "full_refresh";
 
-pub(super) fn run(run: &mut Run<'_>) {
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &["records_repeatable", "emitted_at_not_decreasing"],
+    input_keys: &[
+        "configured_catalog_path",
+        "ignored_fields",
+        "bypassed_streams",
+    ],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
+
+fn run_suite(run: &mut Run<'_>) {
     const TESTS: &[&str] = &["records_repeatable", "emitted_at_not_decreasing"];
     let Some((streams, _)) = run.rereading_suite(SUITE, TESTS) else {
         return;

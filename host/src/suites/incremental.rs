@@ -19,6 +19,28 @@ use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 
 const SUITE: &str = "incremental";
+
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "first_read_emits_records_and_state",
+        "state_per_stream",
+        "second_read_respects_state",
+        "sequential_slices",
+        "future_state_yields_no_records",
+        "final_state_adds_nothing",
+    ],
+    input_keys: &[
+        "configured_catalog_path",
+        "future_state",
+        "cursor_paths",
+        "bypassed_streams",
+    ],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
 const TESTS: &[&str] = &[
     "first_read_emits_records_and_state",
     "state_per_stream",
@@ -132,7 +154,7 @@ fn fixes(issues: impl IntoIterator<Item = StateIssue>) -> String {
         .join("; ")
 }
 
-pub(super) fn run(run: &mut Run<'_>) {
+fn run_suite(run: &mut Run<'_>) {
     let Some((streams, with_records)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };

@@ -31,82 +31,77 @@ use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
 use crate::test_config::{PreparedSet, PreparedSuite};
 
+/// A suite, as the registry holds it: its name, its tests, what it takes
+/// from an input set, and how it runs. Adding a suite is its own file and
+/// one line of [`REGISTRY`].
+pub struct Suite {
+    pub name: &'static str,
+    /// Its tests in the order they run, the opt-in ones included.
+    pub tests: &'static [&'static str],
+    /// The keys of an input set that apply to it, besides `config_path` and
+    /// `timeout_seconds`, which every suite takes.
+    pub input_keys: &'static [&'static str],
+    /// Which of the run's time limits its tests get.
+    pub time_limit: TimeLimit,
+    /// Whether `test_strictness_level: high` wants it declared (or bypassed
+    /// with a reason) in the test configuration.
+    pub declared_when_strict: bool,
+    run: fn(&mut Run<'_>, &Peers<'_>),
+}
+
+/// The time limits a run has, one per kind of call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLimit {
+    Spec,
+    Connection,
+    Discovery,
+    Read,
+}
+
+/// The other components a run may be given.
+struct Peers<'a> {
+    /// The previous version, and its name (backward_compatibility).
+    previous: Option<(&'a Sandbox, &'a str)>,
+    /// The writer of the write_back suite.
+    test_utils: Option<&'a Sandbox>,
+}
+
 /// The suites, in the order they run.
-pub const SUITES: &[&str] = &[
-    "spec",
-    "connection",
-    "discovery",
-    "connector_attributes",
-    "basic_read",
-    "full_refresh",
-    "incremental",
-    "write_back",
-    "backward_compatibility",
-    "secrets",
+pub const REGISTRY: &[Suite] = &[
+    spec::ENTRY,
+    connection::ENTRY,
+    discovery::ENTRY,
+    connector_attributes::ENTRY,
+    basic_read::ENTRY,
+    full_refresh::ENTRY,
+    incremental::ENTRY,
+    write_back::ENTRY,
+    backward_compatibility::ENTRY,
+    secrets::ENTRY,
 ];
 
-/// Every test, as `suite/name`, in the order they run. (A test in
-/// `host/tests/reference_connector.rs` checks a full run against this list.)
-pub const ALL_TESTS: &[&str] = &[
-    "spec/spec_call",
-    "spec/connection_specification_valid",
-    "spec/secrets_marked",
-    "spec/secrets_without_defaults",
-    "spec/defaults_valid",
-    "spec/required_declared",
-    "spec/config_matches_spec",
-    "spec/metadata",
-    "connection/check",
-    "connection/rejects_missing_required",
-    "connection/rejects_wrong_type",
-    "connection/rejects_constraint_violations",
-    "discovery/discover_call",
-    "discovery/catalog_has_streams",
-    "discovery/unique_stream_names",
-    "discovery/schemas_valid",
-    "discovery/sync_modes_declared",
-    "discovery/cursor_in_schema",
-    "discovery/primary_key_in_schema",
-    "discovery/primary_key_scalar",
-    "connector_attributes/allowed_hosts_declared",
-    "connector_attributes/primary_keys_defined",
-    "basic_read/read",
-    "basic_read/records_per_stream",
-    "basic_read/records_match_schema",
-    "basic_read/no_undeclared_fields",
-    "basic_read/only_configured_streams",
-    "basic_read/primary_key_not_null",
-    "basic_read/primary_key_unique",
-    "basic_read/emitted_at_in_read_window",
-    "basic_read/stream_status_order",
-    "basic_read/expected_records",
-    "basic_read/every_field_has_data",
-    "basic_read/unknown_stream_error",
-    "full_refresh/records_repeatable",
-    "full_refresh/emitted_at_not_decreasing",
-    "incremental/first_read_emits_records_and_state",
-    "incremental/state_per_stream",
-    "incremental/second_read_respects_state",
-    "incremental/sequential_slices",
-    "incremental/future_state_yields_no_records",
-    "incremental/final_state_adds_nothing",
-    "write_back/tables_discovered",
-    "write_back/write_to_source",
-    "write_back/incremental_after_write",
-    "write_back/delete_and_read_deletes",
-    "backward_compatibility/spec_required_fields",
-    "backward_compatibility/spec_fields_kept",
-    "backward_compatibility/spec_types_kept",
-    "backward_compatibility/spec_defaults_kept",
-    "backward_compatibility/previous_configs_still_valid",
-    "backward_compatibility/catalog_streams_kept",
-    "backward_compatibility/catalog_fields_kept",
-    "backward_compatibility/catalog_cursors_kept",
-    "backward_compatibility/catalog_sync_modes_kept",
-    "backward_compatibility/catalog_primary_keys_kept",
-    "backward_compatibility/catalog_ingestion_types_kept",
-    "secrets/no_secret_leaked",
-];
+/// The suite named `name`.
+pub fn suite(name: &str) -> Option<&'static Suite> {
+    REGISTRY.iter().find(|s| s.name == name)
+}
+
+/// The suites' names, in the order they run.
+pub static SUITES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| REGISTRY.iter().map(|s| s.name).collect());
+
+/// Every test, as `suite/name`, in the order they run, from the registry.
+/// (A test in `host/tests/reference_connector.rs` checks a full run against
+/// this list.)
+pub static ALL_TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    REGISTRY
+        .iter()
+        .flat_map(|s| {
+            s.tests
+                .iter()
+                .map(move |t| &*Box::leak(format!("{}/{t}", s.name).into_boxed_str()))
+        })
+        .collect()
+});
 
 /// Per-suite wall-clock limits for one test.
 #[derive(Debug, Clone)]
@@ -139,11 +134,11 @@ impl Timeouts {
     }
 
     fn for_suite(&self, suite: &str) -> Duration {
-        match suite {
-            "spec" => self.spec,
-            "connection" => self.connection,
-            "discovery" => self.discovery,
-            _ => self.read,
+        match self::suite(suite).map_or(TimeLimit::Read, |s| s.time_limit) {
+            TimeLimit::Spec => self.spec,
+            TimeLimit::Connection => self.connection,
+            TimeLimit::Discovery => self.discovery,
+            TimeLimit::Read => self.read,
         }
     }
 }
@@ -350,8 +345,12 @@ pub fn run_all(
         leaks: Vec::new(),
         leak_count: 0,
     };
-    for suite in SUITES {
-        let prepared = options.suites.get(suite).cloned().unwrap_or_default();
+    let peers = Peers {
+        previous,
+        test_utils,
+    };
+    for suite in REGISTRY {
+        let prepared = options.suites.get(suite.name).cloned().unwrap_or_default();
         run.bypass_suite = prepared.bypass_reason.clone();
         run.bypass_tests = prepared.bypass.clone();
         let sets = if prepared.sets.is_empty() {
@@ -369,19 +368,7 @@ pub fn run_all(
                     String::new()
                 },
             );
-            match *suite {
-                "spec" => spec::run(&mut run),
-                "connection" => connection::run(&mut run),
-                "discovery" => discovery::run(&mut run),
-                "connector_attributes" => connector_attributes::run(&mut run),
-                "basic_read" => basic_read::run(&mut run),
-                "full_refresh" => full_refresh::run(&mut run),
-                "incremental" => incremental::run(&mut run),
-                "write_back" => write_back::run(&mut run, test_utils),
-                "backward_compatibility" => backward_compatibility::run(&mut run, previous),
-                "secrets" => secrets::run(&mut run),
-                other => unreachable!("unknown suite {other}"),
-            }
+            (suite.run)(&mut run, &peers);
         }
     }
     let summary = run.summary;

@@ -9,7 +9,17 @@ use super::{Run, Verdict};
 
 const SUITE: &str = "secrets";
 
-pub(super) fn run(run: &mut Run<'_>) {
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &["no_secret_leaked"],
+    input_keys: &[],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: false,
+    run: |run, _| run_suite(run),
+};
+
+fn run_suite(run: &mut Run<'_>) {
     let finds = run.redactor.finds_leaks();
     let (leaks, count) = (run.leaks.clone(), run.leak_count);
     run.test(SUITE, "no_secret_leaked", |_| {

@@ -7,6 +7,25 @@ use crate::redact::Redactor;
 use crate::schema;
 
 const SUITE: &str = "spec";
+
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "spec_call",
+        "connection_specification_valid",
+        "secrets_marked",
+        "secrets_without_defaults",
+        "defaults_valid",
+        "required_declared",
+        "config_matches_spec",
+        "metadata",
+    ],
+    input_keys: &[],
+    time_limit: super::TimeLimit::Spec,
+    declared_when_strict: true,
+    run: |run, _| run_suite(run),
+};
 const AFTER_CALL: &[&str] = &[
     "connection_specification_valid",
     "secrets_marked",
@@ -17,7 +36,7 @@ const AFTER_CALL: &[&str] = &[
     "metadata",
 ];
 
-pub(super) fn run(run: &mut Run<'_>) {
+fn run_suite(run: &mut Run<'_>) {
     let mut spec = None;
     run.step(SUITE, "spec_call", |ctx| {
         let mut plugin = match ctx.instance() {

@@ -16,6 +16,21 @@ use crate::sandbox::{ConnectorError, Plugin, PluginError, Sandbox};
 use crate::schema;
 
 const SUITE: &str = "write_back";
+
+/// The suite, as the registry ([`super::REGISTRY`]) holds it.
+pub(super) const ENTRY: super::Suite = super::Suite {
+    name: SUITE,
+    tests: &[
+        "tables_discovered",
+        "write_to_source",
+        "incremental_after_write",
+        "delete_and_read_deletes",
+    ],
+    input_keys: &[],
+    time_limit: super::TimeLimit::Read,
+    declared_when_strict: true,
+    run: |run, peers| run_suite(run, peers.test_utils),
+};
 pub(super) const TESTS: &[&str] = &[
     "tables_discovered",
     "write_to_source",
@@ -32,7 +47,7 @@ struct Changed {
     mapping: Vec<(String, Vec<String>)>,
 }
 
-pub(super) fn run(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
+fn run_suite(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
     if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
         return;
     }
