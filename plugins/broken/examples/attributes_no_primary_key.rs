@@ -1,5 +1,9 @@
 //! `purchases` has no primary key. Caught by
 //! connector_attributes/primary_keys_defined.
+//!
+//! ctest: fails connector_attributes/primary_keys_defined
+//! ctest: says stream `purchases` has no primary key
+//! ctest: says streams_without_primary_key
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct NoPrimaryKey;

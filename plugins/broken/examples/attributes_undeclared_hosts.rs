@@ -1,5 +1,9 @@
 //! The spec says nothing about the hosts it reaches (not even "none"). Caught
 //! by connector_attributes/allowed_hosts_declared.
+//!
+//! ctest: fails connector_attributes/allowed_hosts_declared
+//! ctest: says declares nothing
+//! ctest: says .no_network()
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct UndeclaredHosts;

@@ -1,6 +1,8 @@
 //! A new version whose spec raises `count`'s minimum from 1 to 2: a config
 //! with `count: 1` that worked is now refused. Caught by
 //! backward_compatibility/spec_types_kept.
+//!
+//! ctest: tested-in host/tests/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,6 +1,8 @@
 //! A new version where `purchases` is ingested `snapshot` (each read
 //! replacing the last) where it was `append`. Caught by
 //! backward_compatibility/catalog_ingestion_types_kept.
+//!
+//! ctest: tested-in host/tests/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct IngestionChanged;

@@ -1,6 +1,8 @@
 //! A new version whose spec requires a new field, `region`. Against source-faker
 //! as the previous version: caught by backward_compatibility/spec_required_fields
 //! and previous_configs_still_valid.
+//!
+//! ctest: tested-in host/tests/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct NewRequired;

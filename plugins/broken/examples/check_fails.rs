@@ -1,4 +1,7 @@
 //! `check` fails for a valid config. Caught by connection/check.
+//!
+//! ctest: fails connection/check
+//! ctest: says 401 Unauthorized
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

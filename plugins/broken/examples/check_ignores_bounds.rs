@@ -1,6 +1,10 @@
 //! `check` keeps the spec's types and required fields but not its bounds:
 //! `count: 0` (the spec says `minimum: 1`) passes, and the read would find
 //! nothing. Caught by connection/rejects_constraint_violations.
+//!
+//! ctest: fails connection/rejects_constraint_violations
+//! ctest: says `check` succeeded for the config with `count` set to 0 (breaking its `minimum` 1); expected `failed`
+//! ctest: says `check` succeeded for the config with `records_per_state` set to 0 (breaking its `minimum` 1)
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

@@ -1,6 +1,9 @@
 //! `check` accepts a config without the required `count` (it validates the
 //! fields that are present, and fills in a missing `count`). Caught by
 //! connection/rejects_missing_required.
+//!
+//! ctest: fails connection/rejects_missing_required
+//! ctest: says without the required field `count`
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config, json};
 use faker::Faker;
 use serde_json::Value;

@@ -1,4 +1,8 @@
 //! `check` accepts `count` of any type. Caught by connection/rejects_wrong_type.
+//!
+//! ctest: fails connection/rejects_wrong_type
+//! ctest: says `count` set to "ctest-not-a-valid-value"
+//! ctest: says spec says integer
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

@@ -1,6 +1,8 @@
 //! Logs its secret `api_key` split across two consecutive log lines, as a
 //! connector that prints a request in chunks would. Caught by
 //! secrets/no_secret_leaked.
+//!
+//! ctest: tested-in host/tests/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, with_secret_api_key};
 use serde_json::Value;
 

@@ -1,6 +1,8 @@
 //! A connector that also imports an interface ctest does not provide
 //! (`acme:vault/secrets`). `ctest run` must refuse to load it with exit code 2,
 //! naming the import.
+//!
+//! ctest: tested-in host/tests/user_errors.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 mod vault {

@@ -1,4 +1,8 @@
 //! The `users` cursor names a field the schema lacks. Caught by discovery/cursor_in_schema.
+//!
+//! ctest: fails discovery/cursor_in_schema
+//! ctest: says cursor field `modified_at`
+//! ctest: says declared: address
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct CursorMissing;

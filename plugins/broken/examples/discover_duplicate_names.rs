@@ -1,4 +1,7 @@
 //! `discover` offers `users` twice. Caught by discovery/unique_stream_names.
+//!
+//! ctest: fails discovery/unique_stream_names
+//! ctest: says `users` (2 times)
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Duplicate;

@@ -1,4 +1,7 @@
 //! `discover` offers no stream. Caught by discovery/catalog_has_streams.
+//!
+//! ctest: fails discovery/catalog_has_streams
+//! ctest: says it is empty
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Empty;

@@ -1,4 +1,8 @@
 //! The `products` schema is not a valid JSON Schema. Caught by discovery/schemas_valid.
+//!
+//! ctest: fails discovery/schemas_valid
+//! ctest: says stream `products`
+//! ctest: says objekt
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, stream_mut};
 
 struct InvalidSchema;

@@ -1,4 +1,7 @@
 //! `purchases` declares no sync mode. Caught by discovery/sync_modes_declared.
+//!
+//! ctest: fails discovery/sync_modes_declared
+//! ctest: says stream `purchases` declares no sync mode
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct NoSyncModes;

@@ -1,5 +1,8 @@
 //! The `users` primary key names a field the schema lacks. Caught by
 //! discovery/primary_key_in_schema.
+//!
+//! ctest: fails discovery/primary_key_in_schema
+//! ctest: says primary key field `uuid`
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct KeyMissing;

@@ -1,4 +1,7 @@
 //! The `users` primary key is an object field. Caught by discovery/primary_key_scalar.
+//!
+//! ctest: fails discovery/primary_key_scalar
+//! ctest: says `address` is of type object
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct KeyObject;

@@ -1,6 +1,10 @@
 //! `emitted_at` counts down through the read (within its time window).
 //! Caught by
 //! full_refresh/emitted_at_not_decreasing.
+//!
+//! ctest: fails full_refresh/emitted_at_not_decreasing
+//! ctest: says first read: record index 1 of stream `users` has emitted_at
+//! ctest: says fix: set emitted_at
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Backwards;

@@ -2,6 +2,8 @@
 //! `$ref`, and an optional `start_date` has the `date-time` format. Released
 //! again as good-bc-spec-inline (the same fields, written inline), nothing
 //! breaks (host/tests/backward_compatibility.rs).
+//!
+//! ctest: tested-in host/tests/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

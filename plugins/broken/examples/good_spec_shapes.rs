@@ -3,6 +3,8 @@
 //! `oneOf` whose branches only require the parent's properties, a `$ref`'d
 //! definition with a valid default, and formatted examples that hold. Every
 //! spec test must pass (host/tests/verdicts.rs).
+//!
+//! ctest: tested-in host/tests/verdicts.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

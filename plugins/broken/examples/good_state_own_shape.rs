@@ -4,6 +4,8 @@
 //! [checkpoint, position]}` in the test configuration every test passes;
 //! without it, ctest finds states without the cursor and says so
 //! (host/tests/verdicts.rs).
+//!
+//! ctest: tested-in host/tests/verdicts.rs
 use broken_plugins::events::{Events, StateShape};
 use broken_plugins::{Value, json};
 

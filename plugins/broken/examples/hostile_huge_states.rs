@@ -2,6 +2,8 @@
 //! that a host keeping every state would grow without bound. ctest keeps at
 //! most 64 MiB of states a read and fails the test naming that budget
 //! (host/tests/hardening.rs).
+//!
+//! ctest: tested-in host/tests/hardening.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

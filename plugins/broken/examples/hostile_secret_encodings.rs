@@ -3,6 +3,8 @@
 //! half of it, URL-encoded, escaped twice in JSON; in its log and in the check
 //! message. ctest masks all of them in the console, JSON and JUnit
 //! (host/tests/hardening.rs).
+//!
+//! ctest: tested-in host/tests/hardening.rs
 use broken_plugins::{Broken, Defect, base64, ctest_sdk::prelude::*, json, with_secret_api_key};
 use serde_json::Value;
 

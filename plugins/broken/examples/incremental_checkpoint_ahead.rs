@@ -1,6 +1,10 @@
 //! Checkpoint states (those in the middle of a stream) claim a cursor far ahead
 //! of the records emitted so far; the final state of each stream is right.
 //! Caught by incremental/sequential_slices.
+//!
+//! ctest: fails incremental/sequential_slices
+//! ctest: says stream `users`, the read from the first read's checkpoint after its record index 249 (the state {"updated_at":"2099-01-01T00:00:00Z"}): 750 record(s) the first read emitted after it are missing, the first its record index 250, primary key [251]
+//! ctest: says fix: streams `users`, `purchases`: the checkpoint's cursor "2099-01-01T00:00:00Z" is ahead of every record emitted before it
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct CheckpointAhead;

@@ -2,6 +2,10 @@
 //! string, {"seq": "750"} (and read back from one): a destination that
 //! compares cursors as text would order "1000" before "750". Caught by
 //! incremental/state_per_stream.
+//!
+//! ctest: fails incremental/state_per_stream
+//! ctest: says the state {"seq":"250"} of stream `events` holds the cursor `seq` as a string ("250"), but the schema types the cursor field `seq` integer
+//! ctest: says fix: save the cursor with the JSON type the schema gives the cursor field
 use broken_plugins::events::{Events, StateShape};
 use broken_plugins::{Value, json};
 

@@ -1,6 +1,10 @@
 //! Every state carries the cursor of the read's first record instead of its
 //! latest, so the state a read ends with does not cover what it returned.
 //! Caught by incremental/final_state_adds_nothing.
+//!
+//! ctest: fails incremental/final_state_adds_nothing
+//! ctest: says after the state's cursor "2020-01-01T00:01:00Z"
+//! ctest: says fix: streams `users`, `products`, `purchases`: the state the read ended with is behind its own records
 use std::collections::HashMap;
 
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};

@@ -3,6 +3,10 @@
 //! cursor, so a sync that stops at that checkpoint never reads id 245 (a
 //! connector that pages by id while its cursor is `updated_at`). Caught by
 //! incremental/sequential_slices, whose fix names the order.
+//!
+//! ctest: fails incremental/sequential_slices
+//! ctest: says stream `users`, the read from the first read's checkpoint after its record index 249 (the state {"updated_at":"2020-01-01T04:10:00Z"}): 1 record(s) the first read emitted after it are missing, the first its record index 254, primary key [245]
+//! ctest: says fix: stream `users`: records after the checkpoint have a cursor before its "2020-01-01T04:10:00Z": the stream is not emitted in cursor order
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};
 use faker::Faker;
 use serde_json::Value;

@@ -1,6 +1,12 @@
 //! When a stream has nothing new, its state goes back to the beginning of
 //! time instead of keeping the cursor it was given: the next sync re-reads
 //! everything. Caught by incremental/future_state_yields_no_records.
+//!
+//! ctest: fails incremental/future_state_yields_no_records
+//! ctest: says stream `users` ended the read from
+//! ctest: says whose cursor at `updated_at` ("1970-01-01T00:00:00Z") is behind the one it was given
+//! ctest: says the next sync would read everything again
+//! ctest: says never an older cursor
 use std::collections::HashSet;
 
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};

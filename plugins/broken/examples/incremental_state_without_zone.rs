@@ -3,6 +3,11 @@
 //! it back as local time: right by its own reckoning, but anyone else reads
 //! the cursor as UTC, two hours ahead. Caught by
 //! incremental/second_read_respects_state, whose fix names the missing zone.
+//!
+//! ctest: fails incremental/second_read_respects_state
+//! ctest: fails incremental/sequential_slices
+//! ctest: says record index 0 of stream `users` in the second read (from the state {"updated_at":"2020-01-01T18:40:00"}) has `updated_at` "2020-01-01T16:40:00Z", before the state's cursor
+//! ctest: says fix: streams `users`, `products`, `purchases`: a date-time without a time zone is read as UTC
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};
 use chrono::{DateTime, Duration, NaiveDateTime};
 use faker::Faker;

@@ -1,5 +1,8 @@
 //! One `users.created_at` is not a date-time. Caught by basic_read/records_match_schema
 //! (formats are checked).
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says record index 4 of stream `users` at `/created_at`: "last tuesday" is not a "date-time"
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct BadDateTime;

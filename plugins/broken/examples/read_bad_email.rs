@@ -1,4 +1,7 @@
 //! One `users.email` is not an email address. Caught by basic_read/records_match_schema.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says at `/email`: "ada at example dot com" is not a "email"
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct BadEmail;

@@ -1,5 +1,9 @@
 //! The `products` records come as one `records` batch whose third line holds
 //! a byte that is not UTF-8. Caught by basic_read/read: a malformed message.
+//!
+//! ctest: fails basic_read/read
+//! ctest: says the read broke the contract: a `records` batch of stream `products` is not UTF-8 at byte 34 (line 3, the record at index 2 of the batch)
+//! ctest: says one record per line
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct BatchNotUtf8;

@@ -2,6 +2,10 @@
 //! TypeScript SDK sends them, and user 17's `age` is a string. Caught by
 //! basic_read/records_match_schema at the record's index in the stream, as
 //! if it had come alone.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says record index 16 of stream `users` at `/age`
+//! ctest: says "forty-two" is not of type "integer"
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct BatchSchemaMismatch;

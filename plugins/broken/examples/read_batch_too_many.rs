@@ -3,6 +3,8 @@
 //! empty lines: 5 MB in the guest, five million records once expanded. Caught
 //! by basic_read/read before the host allocates any of them: one call may
 //! return only the messages it was asked for, a batch counting as its records.
+//!
+//! ctest: tested-in host/tests/broken_plugins.rs
 use std::cell::Cell;
 
 mod raw {

@@ -1,6 +1,11 @@
 //! Reports an error trace for stream `users`, then still ends it `complete`:
 //! a platform would take the stream's data as whole. Caught by
 //! basic_read/stream_status_order (basic_read/read fails for the error).
+//!
+//! ctest: fails basic_read/read
+//! ctest: fails basic_read/stream_status_order
+//! ctest: says page 7 of users timed out
+//! ctest: says stream `users` reported `complete` after an error trace for it; a stream that failed ends `incomplete`
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct CompleteAfterError;

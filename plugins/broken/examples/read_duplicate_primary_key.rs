@@ -1,6 +1,10 @@
 //! One `purchases` record (an append stream) carries the primary key of the
 //! record before it, as an overlapping page would. Caught by
 //! basic_read/primary_key_unique.
+//!
+//! ctest: fails basic_read/primary_key_unique
+//! ctest: says record index 4 of stream `purchases` repeats the primary key [4] of record index 3
+//! ctest: says check pagination
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct DuplicateKey;

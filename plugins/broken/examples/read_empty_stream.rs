@@ -1,4 +1,8 @@
 //! `products` yields no records. Caught by basic_read/records_per_stream.
+//!
+//! ctest: fails basic_read/records_per_stream
+//! ctest: says no records from: `products`
+//! ctest: says `users`: 1000
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct EmptyStream;

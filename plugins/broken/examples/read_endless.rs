@@ -1,5 +1,10 @@
 //! The read never ends: after its first record it repeats it forever. Caught by
 //! basic_read/read, at the message count limit.
+//!
+//! ctest: fails basic_read/read
+//! ctest: says more than 20000 messages
+//! ctest: says --max-messages
+//! ctest: args --max-messages 20000
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Endless;

@@ -1,5 +1,8 @@
 //! `users.age` comes as 42.0 where the schema says integer. JSON Schema would
 //! accept it; ctest is strict. Caught by basic_read/records_match_schema.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says record index 11 of stream `users` at `/age`: 42.0 is not an integer
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct FloatInteger;

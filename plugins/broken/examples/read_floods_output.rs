@@ -1,6 +1,8 @@
 //! Writes a megabyte to stdout and to stderr before every message of its read:
 //! ctest must keep only a bounded part, without trapping the plugin, and the
 //! run passes.
+//!
+//! ctest: tested-in host/tests/sandbox.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Floods;

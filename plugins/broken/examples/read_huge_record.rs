@@ -1,4 +1,10 @@
 //! One `users` record of 1 MiB. Caught by basic_read/read, at the message size limit.
+//!
+//! ctest: fails basic_read/read
+//! ctest: says a record of stream `users` is 1048
+//! ctest: says limit of 100000 bytes
+//! ctest: says --max-message-size
+//! ctest: args --max-message-size 100000
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct Huge;

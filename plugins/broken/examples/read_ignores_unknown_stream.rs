@@ -1,5 +1,8 @@
 //! A catalog naming an unknown stream is read silently. Caught by
 //! basic_read/unknown_stream_error.
+//!
+//! ctest: fails basic_read/unknown_stream_error
+//! ctest: says the read ended silently
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Silent;

@@ -1,5 +1,7 @@
 //! Not broken: `users.created_at` uses the lenient form `2020-01-01 10:00:00`
 //! (a space for `T`, no zone), which Airbyte accepts. It must pass every test.
+//!
+//! ctest: passes
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct Lenient;

@@ -1,5 +1,10 @@
 //! The read keeps every record it makes, growing without end. Caught by
 //! basic_read/read, at the memory limit.
+//!
+//! ctest: fails basic_read/read
+//! ctest: says memory limit of 64 MiB
+//! ctest: says --memory-limit
+//! ctest: args --memory-limit 64
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Hog;

@@ -1,4 +1,7 @@
 //! Streams never report `complete`. Caught by basic_read/stream_status_order.
+//!
+//! ctest: fails basic_read/stream_status_order
+//! ctest: says stream `users` never reported `complete`
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct NoComplete;

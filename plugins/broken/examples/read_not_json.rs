@@ -1,4 +1,7 @@
 //! One `products` record is not JSON. Caught by basic_read/records_match_schema.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says stream `products` is not JSON
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct NotJson;

@@ -1,5 +1,9 @@
 //! Some `purchases` have a null `id` (the schema allows null, so only the key
 //! check sees it). Caught by basic_read/primary_key_not_null.
+//!
+//! ctest: fails basic_read/primary_key_not_null
+//! ctest: says record index 99 of stream `purchases` has no value at primary key field `id`
+//! ctest: says 10 problem(s)
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records, stream_mut};
 
 struct NullKey;

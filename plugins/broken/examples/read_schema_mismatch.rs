@@ -1,5 +1,9 @@
 //! `users.age` comes as a string though the schema says integer. Caught by
 //! basic_read/records_match_schema.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says record index 16 of stream `users` at `/age`
+//! ctest: says "forty-two" is not of type "integer"
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct SchemaMismatch;

@@ -1,5 +1,9 @@
 //! Blocks in a host call (a one-hour sleep) during its read, where epoch
 //! interruption cannot reach it. Caught by basic_read/read, as a timeout.
+//!
+//! ctest: fails basic_read/read
+//! ctest: says did not finish within the test's time limit
+//! ctest: args --timeout 2
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Sleeps;

@@ -1,6 +1,10 @@
 //! Each stream's last state comes after its `complete` status, where the
 //! platform has already closed the stream. Caught by
 //! basic_read/stream_status_order.
+//!
+//! ctest: fails basic_read/stream_status_order
+//! ctest: says a state of stream `users` came after its `complete` status
+//! ctest: says its last state before `complete`
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct StateAfterComplete;

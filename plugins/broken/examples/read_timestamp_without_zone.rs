@@ -1,6 +1,10 @@
 //! `users.created_at` says it carries a time zone (`airbyte_type:
 //! timestamp_with_timezone`), but one record's has none (a form the lenient
 //! `date-time` format accepts). Caught by basic_read/records_match_schema.
+//!
+//! ctest: fails basic_read/records_match_schema
+//! ctest: says record index 4 of stream `users`
+//! ctest: says `timestamp_with_timezone` value must carry its time zone
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records, stream_mut};
 
 struct NoZone;

@@ -1,6 +1,10 @@
 //! `users` records carry a `nickname` field their schema does not declare (the
 //! schema allows extra fields, so only the undeclared-field check sees it).
 //! Caught by basic_read/no_undeclared_fields.
+//!
+//! ctest: fails basic_read/no_undeclared_fields
+//! ctest: says has the field `/nickname`
+//! ctest: says 1000 problem(s)
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records, stream_mut};
 
 struct Undeclared;

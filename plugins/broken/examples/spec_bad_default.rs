@@ -1,5 +1,10 @@
 //! A default of the wrong type and an example that breaks its format. Caught
 //! by spec/defaults_valid.
+//!
+//! ctest: fails spec/defaults_valid
+//! ctest: says 2 are not
+//! ctest: says `/properties/count/default` = "lots"
+//! ctest: says `/properties/start_date/examples/1` = "yesterday"
 use broken_plugins::{Broken, Defect, Value, faker_config, json};
 use ctest_sdk::prelude::*;
 use faker::Faker;

@@ -1,4 +1,8 @@
 //! The version is not a semantic version. Caught by spec/metadata.
+//!
+//! ctest: fails spec/metadata
+//! ctest: says "latest"
+//! ctest: says semantic version
 use broken_plugins::{Broken, Defect};
 use ctest_sdk::prelude::*;
 

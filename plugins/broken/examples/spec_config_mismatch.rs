@@ -1,4 +1,9 @@
 //! The spec rejects the sample config (count is at most 10). Caught by spec/config_matches_spec.
+//!
+//! ctest: fails spec/config_matches_spec
+//! ctest: says at `/count`
+//! ctest: says maximum of 10
+//! ctest: says config.json
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,4 +1,8 @@
 //! The config's schema is not a valid JSON Schema. Caught by spec/connection_specification_valid.
+//!
+//! ctest: fails spec/connection_specification_valid
+//! ctest: says at `/properties/count/type`
+//! ctest: says integr
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,4 +1,8 @@
 //! `spec` panics. Caught by spec/spec_call, with the panic's message.
+//!
+//! ctest: fails spec/spec_call
+//! ctest: says trapped during `spec`
+//! ctest: says spec table missing from the bundle
 use broken_plugins::{Broken, Defect};
 use ctest_sdk::prelude::*;
 

@@ -1,6 +1,9 @@
 //! A nested object that requires a property it does not declare (a typo):
 //! no config can satisfy it once the object is given. Caught by
 //! spec/required_declared.
+//!
+//! ctest: fails spec/required_declared
+//! ctest: says `prot` (in `/properties/proxy/required`)
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,6 +1,11 @@
 //! A secret property with a real-looking default and example: published with
 //! the spec, and used when the user gives none. Caught by
 //! spec/secrets_without_defaults.
+//!
+//! ctest: fails spec/secrets_without_defaults
+//! ctest: says `api_key` has a `default`
+//! ctest: says `api_key` has `examples`
+//! ctest: says fix: remove them, or use a placeholder
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

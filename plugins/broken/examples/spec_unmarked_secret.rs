@@ -1,4 +1,8 @@
 //! A password-like property not marked secret. Caught by spec/secrets_marked.
+//!
+//! ctest: fails spec/secrets_marked
+//! ctest: says `api_token`
+//! ctest: says "secret": true
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -2,6 +2,8 @@
 //! (it keeps a flag in a global). ctest gives every test a fresh instance, so it
 //! passes every suite; a host that reused instances across tests would fail it at
 //! connection/check.
+//!
+//! ctest: tested-in host/tests/sandbox.rs
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};

@@ -4,8 +4,10 @@
 //! Each file in `examples/` is one plugin (a `cdylib`, built to
 //! `target/plugins/broken-NAME.wasm` by `cargo xtask plugins`). It implements
 //! [`Defect`], overriding only the hook it breaks, and exports
-//! [`Broken<ItsDefect>`](Broken). The tests in `host/tests/` name, for each plugin,
-//! the one check that must fail. The `good_*` examples (built as `good-NAME.wasm`)
+//! [`Broken<ItsDefect>`](Broken). Each states in its own header what ctest must
+//! say of it (`//! ctest: fails suite/test`, `ctest: says ...`, `ctest: args ...`),
+//! which `host/tests/broken_plugins.rs` reads and checks; one that needs a set-up
+//! of its own names the test file that proves it (`ctest: tested-in FILE`). The `good_*` examples (built as `good-NAME.wasm`)
 //! are tricky but correct shapes that must pass; the `hostile_*` ones attack the
 //! sandbox (host/tests/hardening.rs).
 
