@@ -9,6 +9,8 @@
 //! - [`cli`]: the `ctest` command line.
 //! - [`scaffold`]: `ctest new`, a connector project per language.
 
+pub mod catalog;
+pub mod checks;
 pub mod cli;
 pub mod compat;
 pub mod cursor;

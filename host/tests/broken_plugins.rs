@@ -167,12 +167,12 @@ fn every_broken_plugin_states_its_expectations() {
     for case in cases() {
         let verdicts = !case.fails.is_empty() || case.passes;
         assert!(
-            verdicts != !case.tested_in.is_empty(),
+            verdicts == case.tested_in.is_empty(),
             "{}: the header needs `ctest: fails ...` or `ctest: passes`, or else `ctest: tested-in FILE`",
             case.file.display()
         );
         assert!(
-            !(case.passes && !case.fails.is_empty()),
+            !case.passes || case.fails.is_empty(),
             "{}: both passes and fails",
             case.file.display()
         );

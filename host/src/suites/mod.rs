@@ -176,12 +176,8 @@ fn ingestion_name(t: wit::IngestionType) -> &'static str {
     }
 }
 
-/// The verdict of a test body.
-pub enum Verdict {
-    Pass,
-    Fail(String),
-    Skip(String),
-}
+pub use crate::catalog::DiscoveredStream;
+pub use crate::checks::Verdict;
 
 /// A test whose plugin ran into the network policy or the cassette fails for
 /// that first: the connector's own error would only be its consequence.
@@ -200,8 +196,7 @@ fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
     Verdict::Fail(format!("{}{then}", problems.join("\n")))
 }
 
-/// Examples of a problem shown in a failure message.
-const EXAMPLES: usize = 3;
+use crate::checks::EXAMPLES;
 
 /// Pass when there is no problem; otherwise fail with what was expected, how
 /// many problems there are, the first few, and the fix.
@@ -225,52 +220,6 @@ pub struct Spec {
     pub raw: wit::ConnectorSpec,
     /// `None` when `connection-specification` is not JSON.
     pub schema: Option<Value>,
-}
-
-/// A discovered stream with its parsed schema.
-pub struct DiscoveredStream {
-    pub info: wit::StreamInfo,
-    /// `None` when the stream's schema is not a usable JSON Schema.
-    pub schema: Option<Value>,
-    /// The records' validator, compiled once for every read that checks them.
-    pub validator: std::sync::OnceLock<Option<std::sync::Arc<jsonschema::Validator>>>,
-}
-
-impl DiscoveredStream {
-    pub fn new(info: wit::StreamInfo, schema: Option<Value>) -> Self {
-        DiscoveredStream {
-            info,
-            schema,
-            validator: Default::default(),
-        }
-    }
-
-    /// The validator of the stream's records (`None`: no usable schema).
-    pub fn record_validator(&self) -> Option<std::sync::Arc<jsonschema::Validator>> {
-        self.validator
-            .get_or_init(|| {
-                let schema = self.schema.as_ref()?;
-                crate::schema::record_validator(schema)
-                    .ok()
-                    .map(std::sync::Arc::new)
-            })
-            .clone()
-    }
-
-    /// The primary key's field paths that the schema declares. (Keys it does
-    /// not declare are discovery's finding, not the read's.)
-    pub fn declared_primary_key(&self) -> Vec<Vec<String>> {
-        self.info
-            .source_defined_primary_key
-            .iter()
-            .filter(|path| {
-                self.schema
-                    .as_ref()
-                    .is_some_and(|sc| crate::schema::field_schema(sc, path).is_some())
-            })
-            .cloned()
-            .collect()
-    }
 }
 
 /// The state shared by the suites of one run.

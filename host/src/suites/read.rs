@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-use super::basic_read::{KnownRecords, RecordChecker};
 use super::{DiscoveredStream, TestCtx};
+use crate::checks::records::{KnownRecords, RecordChecker};
 use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::test_config::PreparedSet;

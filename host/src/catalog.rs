@@ -1,0 +1,51 @@
+//! The catalog as `discover` returned it, each stream's schema parsed once.
+
+use serde_json::Value;
+
+use crate::sandbox::bindings::ctest::connector::types as wit;
+
+/// A discovered stream with its parsed schema.
+pub struct DiscoveredStream {
+    pub info: wit::StreamInfo,
+    /// `None` when the stream's schema is not a usable JSON Schema.
+    pub schema: Option<Value>,
+    /// The records' validator, compiled once for every read that checks them.
+    pub validator: std::sync::OnceLock<Option<std::sync::Arc<jsonschema::Validator>>>,
+}
+
+impl DiscoveredStream {
+    pub fn new(info: wit::StreamInfo, schema: Option<Value>) -> Self {
+        DiscoveredStream {
+            info,
+            schema,
+            validator: Default::default(),
+        }
+    }
+
+    /// The validator of the stream's records (`None`: no usable schema).
+    pub fn record_validator(&self) -> Option<std::sync::Arc<jsonschema::Validator>> {
+        self.validator
+            .get_or_init(|| {
+                let schema = self.schema.as_ref()?;
+                crate::schema::record_validator(schema)
+                    .ok()
+                    .map(std::sync::Arc::new)
+            })
+            .clone()
+    }
+
+    /// The primary key's field paths that the schema declares. (Keys it does
+    /// not declare are discovery's finding, not the read's.)
+    pub fn declared_primary_key(&self) -> Vec<Vec<String>> {
+        self.info
+            .source_defined_primary_key
+            .iter()
+            .filter(|path| {
+                self.schema
+                    .as_ref()
+                    .is_some_and(|sc| crate::schema::field_schema(sc, path).is_some())
+            })
+            .cloned()
+            .collect()
+    }
+}

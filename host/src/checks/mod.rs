@@ -1,0 +1,15 @@
+//! Checks, apart from the suites that run them: what a verdict is, and the
+//! rules of a read ([`records`]). The suites use them now; a scenario runner
+//! can use them the same way.
+
+pub mod records;
+
+/// The verdict of a test body.
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+/// Examples of a problem shown in a failure message.
+pub const EXAMPLES: usize = 3;

@@ -1,0 +1,880 @@
+//! The rules of one read, checked message by message as it streams: records
+//! valid against their stream's schema, fields declared, keys present (and,
+//! in a full refresh, unique), only configured streams, `emitted_at` in the
+//! read's window, every message of a stream between its `started` and
+//! `complete`. basic_read reports each rule as a test of its own; every other
+//! read the suites make must keep them too.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+
+use serde_json::Value;
+
+use super::{EXAMPLES, Verdict};
+use crate::catalog::DiscoveredStream;
+use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::schema::{self, FieldTree};
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The most bytes of records kept for the expected_records comparison.
+pub(crate) const KEPT_RECORDS_BUDGET: usize = 256 << 20;
+
+/// The most of one log line or error trace a read keeps (each kept line is
+/// one of at most 1,000, each trace one of [`EXAMPLES`]).
+pub(crate) const KEPT_TEXT: usize = 4 << 10;
+
+/// Where a stream is in its `started, running, complete` sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Started,
+    Complete,
+}
+
+/// A cursor value's fixed-size rank ([`crate::cursor::CursorKind::rank`]).
+type CursorRank = (i64, u32);
+
+pub(crate) struct KeysSeen {
+    /// Integer keys that came in increasing order, as most do, with their
+    /// record index and cursor rank: appended, no hashing, no table.
+    ascending: Vec<(i64, u32, Option<CursorRank>)>,
+    /// Every other key, by a 64-bit hash. Keys are hashed with this
+    /// process's random SipHash keys: a plugin cannot make its keys collide
+    /// in the table (a quadratic insert).
+    hashing: std::collections::hash_map::RandomState,
+    seen: HashMap<u64, (u32, Option<CursorRank>), BuildHasherDefault<PrehashedKey>>,
+    /// For cdc streams: where the cursor is, and how its values compare.
+    cursor: Option<(Vec<String>, crate::cursor::CursorKind)>,
+}
+
+impl KeysSeen {
+    fn new(cursor: Option<(Vec<String>, crate::cursor::CursorKind)>) -> Self {
+        KeysSeen {
+            ascending: Vec::new(),
+            hashing: std::collections::hash_map::RandomState::new(),
+            seen: HashMap::default(),
+            cursor,
+        }
+    }
+
+    /// Notes the key `values` of record `index` (its cursor ranked `rank`):
+    /// the index of an earlier record with the same key, when that is a
+    /// problem (a repeat, or for a change stream a repeat with an earlier
+    /// cursor).
+    fn repeats(&mut self, values: &[&Value], index: u32, rank: Option<CursorRank>) -> Option<u32> {
+        let earlier = match values {
+            [single] if single.as_i64().is_some() => {
+                let key = single.as_i64().unwrap_or_default();
+                if self.ascending.last().is_none_or(|(last, _, _)| key > *last) {
+                    self.ascending.push((key, index, rank));
+                    return None;
+                }
+                match self.ascending.binary_search_by_key(&key, |(k, _, _)| *k) {
+                    Ok(at) => {
+                        let earlier = self.ascending[at];
+                        self.ascending[at] = (key, index, rank);
+                        Some((earlier.1, earlier.2))
+                    }
+                    Err(_) => self.insert_hashed(values, index, rank),
+                }
+            }
+            _ => self.insert_hashed(values, index, rank),
+        }?;
+        let in_order =
+            self.cursor.is_some() && (rank.is_none() || earlier.1.is_none() || rank >= earlier.1);
+        (!in_order).then_some(earlier.0)
+    }
+
+    fn insert_hashed(
+        &mut self,
+        values: &[&Value],
+        index: u32,
+        rank: Option<CursorRank>,
+    ) -> Option<(u32, Option<CursorRank>)> {
+        let mut hasher = std::hash::BuildHasher::build_hasher(&self.hashing);
+        for v in values {
+            hash_value(v, &mut hasher);
+        }
+        self.seen
+            .insert(std::hash::Hasher::finish(&hasher), (index, rank))
+    }
+}
+
+/// Records that kept every record-level rule (a JSON object valid against
+/// its schema, its fields declared, its key present) in basic_read's read,
+/// by a keyed 64-bit hash of stream and text. Those rules depend on nothing
+/// but the record, so a later read returning the same text need not check
+/// it again; a record of any other text is checked in full. The hash keys
+/// are random per process (ahash): a plugin, which never sees a hash, cannot
+/// aim an invalid record at a known one.
+pub(crate) struct KnownRecords {
+    hashing: ahash::RandomState,
+    hashes: HashSet<u64, BuildHasherDefault<PrehashedKey>>,
+}
+
+/// The most records [`KnownRecords`] holds (about 16 bytes each); past it
+/// records are checked in every read.
+const MOST_KNOWN: usize = 2_000_000;
+
+impl KnownRecords {
+    pub(crate) fn new() -> Self {
+        KnownRecords {
+            hashing: ahash::RandomState::new(),
+            hashes: HashSet::default(),
+        }
+    }
+
+    fn hash(&self, stream: &str, data: &str) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = self.hashing.build_hasher();
+        stream.hash(&mut hasher);
+        data.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn learn(&mut self, hash: u64) {
+        if self.hashes.len() < MOST_KNOWN {
+            self.hashes.insert(hash);
+        }
+    }
+}
+
+/// How a checker uses [`KnownRecords`].
+pub(crate) enum Known {
+    Off,
+    /// basic_read's read: notes the records that keep the rules.
+    Learning(KnownRecords),
+    /// A later read: skips the records basic_read's read found keeping them.
+    Using(std::sync::Arc<KnownRecords>),
+}
+
+/// The keys of [`KeysSeen`] are hashes already.
+#[derive(Default)]
+struct PrehashedKey(u64);
+
+impl std::hash::Hasher for PrehashedKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Hashes a key value: scalars directly, anything else as its JSON text.
+fn hash_value(v: &Value, hasher: &mut std::collections::hash_map::DefaultHasher) {
+    use std::hash::Hash;
+    match v {
+        Value::String(s) => (1u8, s.as_str()).hash(hasher),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => (2u8, i).hash(hasher),
+            (None, Some(u)) => (3u8, u).hash(hasher),
+            _ => (4u8, n.as_f64().unwrap_or_default().to_bits()).hash(hasher),
+        },
+        Value::Bool(b) => (5u8, *b).hash(hasher),
+        Value::Null => 6u8.hash(hasher),
+        other => {
+            7u8.hash(hasher);
+            let _ = serde_json::to_writer(HashWriter(hasher), other);
+        }
+    }
+}
+
+/// Feeds serialized JSON to a hasher without building the text.
+struct HashWriter<'a>(&'a mut std::collections::hash_map::DefaultHasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        std::hash::Hasher::write(self.0, bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) struct StreamCheck {
+    pub(crate) validator: Option<std::sync::Arc<jsonschema::Validator>>,
+    pub(crate) fields: Option<FieldTree>,
+    pub(crate) primary_key: Vec<Vec<String>>,
+    /// Each primary key seen (a 64-bit hash) with the index of its record
+    /// and, for change streams (cdc), its cursor's rank: a full-refresh read
+    /// emits an append stream's key once, a cdc stream's again only later in
+    /// cursor order.
+    pub(crate) keys: Option<KeysSeen>,
+    pub(crate) records: u64,
+    pub(crate) phase: Phase,
+    /// The records, kept for the expected records comparison.
+    pub(crate) kept: Option<Vec<Value>>,
+    /// With `validate_data_points`: the declared fields seen with a value.
+    pub(crate) present: Option<HashSet<String>>,
+    /// The stream had an error trace: it may not end `complete`.
+    pub(crate) errored: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Problems {
+    pub count: u64,
+    pub examples: Vec<String>,
+}
+
+impl Problems {
+    pub(crate) fn add(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < EXAMPLES {
+            self.examples.push(example());
+        }
+    }
+
+    pub(crate) fn verdict(&self, expected: &str, fix: &str) -> Verdict {
+        if self.count == 0 {
+            return Verdict::Pass;
+        }
+        let more = if self.count > self.examples.len() as u64 {
+            format!(
+                "\n  ... and {} more",
+                self.count - self.examples.len() as u64
+            )
+        } else {
+            String::new()
+        };
+        Verdict::Fail(format!(
+            "{expected}; {} problem(s):\n  {}{more}\nfix: {fix}",
+            self.count,
+            self.examples.join("\n  ")
+        ))
+    }
+}
+
+/// Checks each message of a read as it arrives.
+pub(crate) struct RecordChecker {
+    pub(crate) streams: HashMap<String, StreamCheck>,
+    /// Stream names in catalog order, for stable messages.
+    pub(crate) order: Vec<String>,
+    pub(crate) schema: Problems,
+    pub(crate) undeclared: Problems,
+    pub(crate) unconfigured: Problems,
+    pub(crate) pk_null: Problems,
+    pub(crate) pk_repeated: Problems,
+    /// When the read started (ms since the epoch), and the earliest and
+    /// latest `emitted_at` seen, with where: checked against the read's own
+    /// time window when it ends.
+    pub(crate) started_ms: i64,
+    pub(crate) earliest: Option<(i64, String)>,
+    pub(crate) latest: Option<(i64, String)>,
+    pub(crate) emitted_at: Problems,
+    pub(crate) status: Problems,
+    pub(crate) error_traces: Vec<String>,
+    pub(crate) error_count: u64,
+    /// Bytes of the records kept for expected_records, against
+    /// [`KEPT_RECORDS_BUDGET`], and the stream that went over it.
+    pub(crate) kept_bytes: usize,
+    pub(crate) kept_budget: usize,
+    pub(crate) over_budget: Option<String>,
+    pub(crate) logs: Vec<crate::sandbox::LogLine>,
+    pub(crate) known: Known,
+}
+
+pub(crate) struct Findings {
+    pub(crate) empty_streams: Vec<String>,
+    pub(crate) checker: RecordChecker,
+}
+
+impl RecordChecker {
+    /// `keep`: the streams whose records are kept; `data_points`: whether to
+    /// note which declared fields hold values.
+    pub(crate) fn new<'s>(
+        streams: impl IntoIterator<Item = &'s DiscoveredStream>,
+        keep: &HashSet<String>,
+        data_points: bool,
+    ) -> Self {
+        let mut map = HashMap::new();
+        let mut order = Vec::new();
+        for s in streams {
+            order.push(s.info.name.clone());
+            map.insert(
+                s.info.name.clone(),
+                StreamCheck {
+                    validator: s.record_validator(),
+                    fields: s.schema.as_ref().map(FieldTree::from_schema),
+                    primary_key: s.declared_primary_key(),
+                    keys: (!s.declared_primary_key().is_empty()).then(|| {
+                        let change = matches!(
+                            s.info.ingestion_type,
+                            wit::IngestionType::Cdc | wit::IngestionType::CdcWithDeletes
+                        );
+                        KeysSeen::new(change.then(|| {
+                            let path = s.info.default_cursor_field.clone();
+                            let kind = s
+                                .schema
+                                .as_ref()
+                                .map_or(crate::cursor::CursorKind::Text, |sc| {
+                                    crate::cursor::CursorKind::of(sc, &path)
+                                });
+                            (path, kind)
+                        }))
+                    }),
+                    records: 0,
+                    phase: Phase::Pending,
+                    kept: keep.contains(&s.info.name).then(Vec::new),
+                    present: data_points.then(HashSet::new),
+                    errored: false,
+                },
+            );
+        }
+        RecordChecker {
+            streams: map,
+            order,
+            schema: Problems::default(),
+            undeclared: Problems::default(),
+            unconfigured: Problems::default(),
+            pk_null: Problems::default(),
+            pk_repeated: Problems::default(),
+            started_ms: now_ms(),
+            earliest: None,
+            latest: None,
+            emitted_at: Problems::default(),
+            status: Problems::default(),
+            error_traces: Vec::new(),
+            error_count: 0,
+            kept_bytes: 0,
+            kept_budget: KEPT_RECORDS_BUDGET,
+            over_budget: None,
+            logs: Vec::new(),
+            known: Known::Off,
+        }
+    }
+
+    /// A checker of the rules every read keeps ([`crate::suites`]' read rules):
+    /// no key uniqueness (basic_read's alone), and the records `known` holds
+    /// are not checked again.
+    pub(crate) fn for_rules<'s>(
+        streams: impl IntoIterator<Item = &'s DiscoveredStream>,
+        known: Option<std::sync::Arc<KnownRecords>>,
+    ) -> Self {
+        let mut checker = RecordChecker::new(streams, &HashSet::new(), false);
+        for check in checker.streams.values_mut() {
+            check.keys = None;
+        }
+        checker.known = known.map_or(Known::Off, Known::Using);
+        checker
+    }
+
+    pub(crate) fn observe(&mut self, message: &wit::Message) {
+        match message {
+            wit::Message::Record(r) => self.record(r),
+            wit::Message::State(s) => match self.streams.get(&s.stream) {
+                None => self.unconfigured.add(|| {
+                    format!(
+                        "a state message for stream `{}`, which the catalog does not configure",
+                        s.stream
+                    )
+                }),
+                Some(check) => self.out_of_phase(check.phase, "a state", &s.stream),
+            },
+            wit::Message::Log(l) => {
+                if self.logs.len() < 1000 {
+                    self.logs.push(crate::sandbox::LogLine {
+                        level: crate::sandbox::level_name(l.level).to_string(),
+                        message: crate::sandbox::clip_to(&l.message, KEPT_TEXT),
+                    });
+                }
+            }
+            wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+                if let Some(stream) = &e.stream
+                    && let Some(check) = self.streams.get_mut(stream)
+                {
+                    check.errored = true;
+                    let phase = check.phase;
+                    // Before `started` an error may say why the stream
+                    // could not start; after `complete` it comes too late.
+                    if phase == Phase::Complete {
+                        self.out_of_phase(phase, "an error trace", stream);
+                    }
+                }
+                let on = e
+                    .stream
+                    .as_ref()
+                    .map(|s| format!(" (stream `{s}`)"))
+                    .unwrap_or_default();
+                // Counted, and the first few kept clipped: a plugin may send
+                // millions of traces.
+                self.error_count += 1;
+                if self.error_traces.len() < EXAMPLES {
+                    self.error_traces.push(crate::sandbox::clip_to(
+                        &format!(
+                            "{}{on}",
+                            crate::sandbox::ConnectorError::from(e.error.clone())
+                        ),
+                        KEPT_TEXT,
+                    ));
+                }
+            }
+            wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
+            // `Plugin::next_batch` hands each batch on as its `record`s.
+            wit::Message::Records(_) => {}
+        }
+    }
+
+    /// A message of `stream` (`what`: "a state") outside the stream's
+    /// `started` .. `complete`.
+    fn out_of_phase(&mut self, phase: Phase, what: &str, stream: &str) {
+        let when = match phase {
+            Phase::Started => return,
+            Phase::Pending => "before its `started` status",
+            Phase::Complete => "after its `complete` status",
+        };
+        self.status
+            .add(|| format!("{what} of stream `{stream}` came {when}"));
+    }
+
+    fn stream_status(&mut self, s: &wit::StreamStatusTrace) {
+        let Some(check) = self.streams.get_mut(&s.stream) else {
+            self.unconfigured.add(|| {
+                format!(
+                    "a stream status for stream `{}`, which the catalog does not configure",
+                    s.stream
+                )
+            });
+            return;
+        };
+        let name = &s.stream;
+        let (next, problem) = match (check.phase, s.status) {
+            (Phase::Pending, wit::StreamStatus::Started) => (Phase::Started, None),
+            (Phase::Started, wit::StreamStatus::Running) => (Phase::Started, None),
+            (Phase::Started, wit::StreamStatus::Complete) if check.errored => (
+                Phase::Complete,
+                Some(format!(
+                    "stream `{name}` reported `complete` after an error trace for it; a stream that failed ends `incomplete`"
+                )),
+            ),
+            (Phase::Started, wit::StreamStatus::Complete) => (Phase::Complete, None),
+            // After its error trace, `incomplete` is how a stream ends.
+            (Phase::Started, wit::StreamStatus::Incomplete) if check.errored => {
+                (Phase::Complete, None)
+            }
+            (phase, wit::StreamStatus::Incomplete) => (
+                phase,
+                Some(format!(
+                    "stream `{name}` reported `incomplete` in a read that ended normally"
+                )),
+            ),
+            (Phase::Pending, status) => (
+                Phase::Pending,
+                Some(format!(
+                    "stream `{name}` reported `{}` before `started`",
+                    status_name(status)
+                )),
+            ),
+            (Phase::Started, wit::StreamStatus::Started) => (
+                Phase::Started,
+                Some(format!("stream `{name}` reported `started` twice")),
+            ),
+            (Phase::Complete, status) => (
+                Phase::Complete,
+                Some(format!(
+                    "stream `{name}` reported `{}` after `complete`",
+                    status_name(status)
+                )),
+            ),
+        };
+        check.phase = next;
+        if let Some(p) = problem {
+            self.status.add(|| p);
+        }
+    }
+
+    fn record(&mut self, r: &wit::RecordMessage) {
+        let Some(check) = self.streams.get_mut(&r.stream) else {
+            self.unconfigured.add(|| {
+                format!(
+                    "a record for stream `{}`, which the catalog does not configure",
+                    r.stream
+                )
+            });
+            return;
+        };
+        let index = check.records;
+        check.records += 1;
+        let data_len = r.data.len();
+        let at = r.emitted_at;
+        if self.earliest.as_ref().is_none_or(|(e, _)| at < *e) {
+            self.earliest = Some((at, format!("record index {index} of stream `{}`", r.stream)));
+        }
+        if self.latest.as_ref().is_none_or(|(l, _)| at > *l) {
+            self.latest = Some((at, format!("record index {index} of stream `{}`", r.stream)));
+        }
+        let stream = &r.stream;
+        match check.phase {
+            Phase::Started => {}
+            Phase::Pending => self.status.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` came before its `started` status"
+                )
+            }),
+            Phase::Complete => self.status.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` came after its `complete` status"
+                )
+            }),
+        }
+        let learning = match &self.known {
+            Known::Off => None,
+            Known::Learning(k) => Some(k.hash(stream, &r.data)),
+            Known::Using(k) => {
+                if k.hashes.contains(&k.hash(stream, &r.data)) {
+                    return;
+                }
+                None
+            }
+        };
+        let problems_before = self.schema.count + self.undeclared.count + self.pk_null.count;
+        let value: Value = match serde_json::from_str(&r.data) {
+            Ok(v) => v,
+            Err(e) => {
+                self.schema
+                    .add(|| format!("record index {index} of stream `{stream}` is not JSON: {e}"));
+                return;
+            }
+        };
+        if !value.is_object() {
+            self.schema.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` is {}, not a JSON object",
+                    schema::kind_of(&value)
+                )
+            });
+            return;
+        }
+        if let Some(validator) = &check.validator
+            && !validator.is_valid(&value)
+        {
+            let detail = validator
+                .iter_errors(&value)
+                .next()
+                .map(|e| {
+                    format!(
+                        "at `{}`: {} (schema rule {})",
+                        schema::pointer_or_root(e.instance_path().as_str()),
+                        e,
+                        e.schema_path().as_str()
+                    )
+                })
+                .unwrap_or_default();
+            self.schema
+                .add(|| format!("record index {index} of stream `{stream}` {detail}"));
+        }
+        let findings = check
+            .fields
+            .as_ref()
+            .map(|f| f.inspect(&value))
+            .unwrap_or_default();
+        if let Some(path) = findings.non_integer {
+            let found = value
+                .pointer(&path)
+                .map(Value::to_string)
+                .unwrap_or_default();
+            self.schema.add(|| {
+                format!(
+                    "record index {index} of stream `{stream}` at `{path}`: {found} is not an integer \
+                     (ctest is strict: a number with a fraction part, even .0, is not an integer)"
+                )
+            });
+        }
+        if let Some(path) = findings.undeclared {
+            self.undeclared.add(|| {
+                format!("record index {index} of stream `{stream}` has the field `{path}`, which its schema does not declare")
+            });
+        }
+        // The key's values, without allocating for the common single key.
+        let mut one = [&Value::Null];
+        let many: Vec<&Value>;
+        let values: &[&Value] = if let [path] = check.primary_key.as_slice() {
+            one[0] = schema::value_at(&value, path).unwrap_or(&Value::Null);
+            &one
+        } else {
+            many = check
+                .primary_key
+                .iter()
+                .map(|k| schema::value_at(&value, k).unwrap_or(&Value::Null))
+                .collect();
+            &many
+        };
+        // A record without its key is primary_key_not_null's finding, not
+        // primary_key_unique's.
+        let mut keyed = true;
+        for (key, v) in check.primary_key.iter().zip(values) {
+            if v.is_null() {
+                keyed = false;
+                self.pk_null.add(|| {
+                    format!(
+                        "record index {index} of stream `{stream}` has no value at primary key field `{}`",
+                        key.join(".")
+                    )
+                });
+            }
+        }
+        if let Some(keys) = check.keys.as_mut().filter(|_| keyed) {
+            let rank = keys
+                .cursor
+                .as_ref()
+                .and_then(|(path, kind)| schema::value_at(&value, path).and_then(|c| kind.rank(c)));
+            let index32 = u32::try_from(index).unwrap_or(u32::MAX);
+            if let Some(first) = keys.repeats(values, index32, rank) {
+                let key_text: Vec<String> = values
+                    .iter()
+                    .map(|v| crate::sandbox::clip_to(&v.to_string(), 100))
+                    .collect();
+                let order = if keys.cursor.is_some() {
+                    " with an earlier cursor"
+                } else {
+                    ""
+                };
+                self.pk_repeated.add(|| {
+                    format!(
+                        "record index {index} of stream `{stream}` repeats the primary key [{}] of record index {first}{order}",
+                        key_text.join(", ")
+                    )
+                });
+            }
+        }
+        if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
+            fields.mark_present(&value, present);
+        }
+        if let (Some(hash), Known::Learning(known)) = (learning, &mut self.known)
+            && self.schema.count + self.undeclared.count + self.pk_null.count == problems_before
+        {
+            known.learn(hash);
+        }
+        if let Some(kept) = &mut check.kept {
+            self.kept_bytes += data_len;
+            if self.kept_bytes > self.kept_budget {
+                // Past the budget nothing more is kept; the comparison says so.
+                check.kept = None;
+                self.over_budget.get_or_insert_with(|| stream.to_string());
+            } else {
+                kept.push(value);
+            }
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Findings {
+        // The window of this read, a second of clock slack on either side.
+        let (from, to) = (self.started_ms - 1_000, now_ms() + 1_000);
+        for (seen, edge) in [
+            (self.earliest.take(), "earliest"),
+            (self.latest.take(), "latest"),
+        ] {
+            if let Some((at, place)) = seen
+                && !(from..=to).contains(&at)
+            {
+                let unit = if at > 0 && at < from / 100 {
+                    " (it looks like seconds, not milliseconds)"
+                } else {
+                    ""
+                };
+                self.emitted_at.add(|| {
+                    format!(
+                        "the {edge} emitted_at, {at} at {place}, is outside the read's time window {from}..{to}{unit}"
+                    )
+                });
+            }
+        }
+        let mut empty_streams = Vec::new();
+        for name in &self.order {
+            let Some(check) = self.streams.get(name) else {
+                continue;
+            };
+            if check.records == 0 {
+                empty_streams.push(name.clone());
+            }
+            match check.phase {
+                Phase::Complete => {}
+                Phase::Pending => self
+                    .status
+                    .add(|| format!("stream `{name}` never reported `started` (nor `complete`)")),
+                Phase::Started => self
+                    .status
+                    .add(|| format!("stream `{name}` never reported `complete`")),
+            }
+        }
+        Findings {
+            empty_streams,
+            checker: self,
+        }
+    }
+}
+
+fn status_name(s: wit::StreamStatus) -> &'static str {
+    match s {
+        wit::StreamStatus::Started => "started",
+        wit::StreamStatus::Running => "running",
+        wit::StreamStatus::Complete => "complete",
+        wit::StreamStatus::Incomplete => "incomplete",
+    }
+}
+
+impl Findings {
+    /// The rules every read keeps, with what this read found of each.
+    pub(crate) fn rules(&self) -> Vec<Rule<'_>> {
+        let c = &self.checker;
+        let rule = |name, problems, expected, fix| Rule {
+            name,
+            problems,
+            expected,
+            fix,
+        };
+        vec![
+            rule(
+                "records_match_schema",
+                &c.schema,
+                "expected every record to be a JSON object valid against its stream's schema",
+                "emit values of the declared types, or correct the stream's schema in `discover`",
+            ),
+            rule(
+                "no_undeclared_fields",
+                &c.undeclared,
+                "expected every field of a record to be declared in its stream's schema",
+                "declare the field in the stream's schema, or stop emitting it",
+            ),
+            rule(
+                "only_configured_streams",
+                &c.unconfigured,
+                "expected messages only for the streams the catalog configures",
+                "read only the streams in the configured catalog",
+            ),
+            rule(
+                "primary_key_not_null",
+                &c.pk_null,
+                "expected every record to have a non-null value at each primary key field",
+                "emit the key on every record, or declare a key the data always has",
+            ),
+            rule(
+                "primary_key_unique",
+                &c.pk_repeated,
+                "expected a full-refresh read to emit each primary key once per stream (a change stream of ingestion type `cdc` again only later in cursor order)",
+                "emit each row once: check pagination (an overlapping page, a page read twice) and joins that multiply rows; or declare the key the data really has",
+            ),
+            rule(
+                "emitted_at_in_read_window",
+                &c.emitted_at,
+                "expected each record's emitted_at to be the time it was read, in milliseconds since the Unix epoch, within the read's own time window",
+                "set emitted_at when the record is read (the SDKs' `now_millis()`), in milliseconds, not the record's own timestamp and not seconds",
+            ),
+            rule(
+                "stream_status_order",
+                &c.status,
+                "expected each stream's statuses to go `started`, (`running`), `complete`, with its records, states and error traces between",
+                "emit `started` before a stream's first record or state, its last state before `complete`, and nothing of the stream after it",
+            ),
+        ]
+    }
+}
+
+/// A rule every read keeps: what one read found of it.
+pub(crate) struct Rule<'a> {
+    pub name: &'static str,
+    pub problems: &'a Problems,
+    pub expected: &'static str,
+    pub fix: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream `users` without a schema or a key.
+    fn users() -> DiscoveredStream {
+        DiscoveredStream::new(
+            wit::StreamInfo {
+                name: "users".into(),
+                json_schema: "{}".into(),
+                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
+                source_defined_cursor: false,
+                default_cursor_field: Vec::new(),
+                source_defined_primary_key: Vec::new(),
+                ingestion_type: wit::IngestionType::Append,
+            },
+            None,
+        )
+    }
+
+    /// Hostile: a stream named by the expected records that sends more than
+    /// the budget: the records stop being kept, and the stream is named.
+    #[test]
+    fn records_kept_for_expected_records_stay_within_the_budget() {
+        let stream = users();
+        let keep: HashSet<String> = ["users".to_string()].into();
+        let mut checker = RecordChecker::new([&stream], &keep, false);
+        checker.kept_budget = 10_000;
+        let record = |i: u32| {
+            wit::Message::Record(wit::RecordMessage {
+                stream: "users".into(),
+                data: format!(r#"{{"id": {i}, "pad": "{}"}}"#, "x".repeat(1000)),
+                emitted_at: 0,
+            })
+        };
+        for i in 0..5 {
+            checker.observe(&record(i));
+        }
+        assert!(checker.over_budget.is_none());
+        assert_eq!(
+            checker.streams["users"].kept.as_ref().map(Vec::len),
+            Some(5)
+        );
+        for i in 5..1000 {
+            checker.observe(&record(i));
+        }
+        assert_eq!(checker.over_budget.as_deref(), Some("users"));
+        assert!(checker.streams["users"].kept.is_none());
+        assert!(checker.kept_bytes < 1_000 * 1_100);
+    }
+
+    /// After an error trace for a stream, `incomplete` ends it and `complete`
+    /// is a problem; without one, the reverse.
+    #[test]
+    fn a_stream_with_an_error_ends_incomplete() {
+        let stream = users();
+        let status = |s| {
+            wit::Message::Trace(wit::TraceMessage::StreamStatus(wit::StreamStatusTrace {
+                stream: "users".into(),
+                status: s,
+            }))
+        };
+        let error = || {
+            wit::Message::Trace(wit::TraceMessage::Error(wit::ErrorTrace {
+                stream: Some("users".into()),
+                error: wit::ConnectorError {
+                    message: "timed out".into(),
+                    internal_message: None,
+                    failure_type: wit::FailureType::TransientError,
+                },
+            }))
+        };
+        for (with_error, end, problems) in [
+            (true, wit::StreamStatus::Incomplete, 0),
+            (true, wit::StreamStatus::Complete, 1),
+            (false, wit::StreamStatus::Complete, 0),
+            (false, wit::StreamStatus::Incomplete, 1),
+        ] {
+            let mut checker = RecordChecker::new([&stream], &HashSet::new(), false);
+            checker.observe(&status(wit::StreamStatus::Started));
+            if with_error {
+                checker.observe(&error());
+            }
+            checker.observe(&status(end));
+            assert_eq!(checker.status.count, problems, "{with_error} {end:?}");
+        }
+    }
+}
