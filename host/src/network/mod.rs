@@ -79,11 +79,11 @@ impl Default for NetworkOptions {
     }
 }
 
-/// The network of a run.
+/// The network of a run: the HTTP client and the operator's options. It
+/// holds no policy: each test's network is built from the policy and the
+/// redactor its run passes ([`Network::for_test`]).
 pub struct Network {
     options: NetworkOptions,
-    /// The policy in force, and the secrets to keep out of cassettes.
-    current: Mutex<(Arc<Policy>, Redactor)>,
     client: reqwest::Client,
     /// Addresses checked against the policy, by host name: the only ones the
     /// HTTP client connects to.
@@ -118,22 +118,21 @@ impl Network {
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
         Ok(Network {
             options,
-            current: Mutex::new((Arc::new(Policy::default()), Redactor::default())),
             client,
             pins,
             tag: new_tag(),
         })
     }
 
-    /// Sets the policy from the spec's entries (`None`: the spec is not known
-    /// yet, so nothing is allowed) with `config` substituted, narrowed by the
-    /// test configuration and widened by the operator.
-    pub fn set_policy(
+    /// The policy of the spec's entries (`None`: the spec is not known yet,
+    /// so nothing is allowed) with `config` substituted, narrowed by the test
+    /// configuration and widened by the operator. `Err` says why the test
+    /// configuration's narrowing cannot apply.
+    pub fn policy_for(
         &self,
         spec_entries: Option<&[String]>,
         config: &Value,
-        redactor: Redactor,
-    ) -> Result<(), String> {
+    ) -> Result<Policy, String> {
         let mut policy = match spec_entries {
             None => Policy::default(),
             Some(entries) => {
@@ -149,26 +148,18 @@ impl Network {
             policy.entries.extend(widened.entries);
             policy.unusable.extend(widened.unusable);
         }
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = (Arc::new(policy), redactor);
-        Ok(())
-    }
-
-    pub fn policy(&self) -> Arc<Policy> {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .0
-            .clone()
+        Ok(policy)
     }
 
     /// The network of one test, `id` being `suite/name` (with the input set's
-    /// number): its cassette is `CASSETTE_DIR/suite/name.json`.
-    pub fn for_test(self: &Arc<Self>, id: &str) -> TestNetwork {
-        let (policy, redactor) = self
-            .current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+    /// number): its cassette is `CASSETTE_DIR/suite/name.json`; it allows what
+    /// `policy` allows, and keeps what `redactor` finds out of its cassette.
+    pub fn for_test(
+        self: &Arc<Self>,
+        id: &str,
+        policy: Arc<Policy>,
+        redactor: Redactor,
+    ) -> TestNetwork {
         let file = self
             .options
             .cassette_dir
@@ -246,7 +237,11 @@ impl TestNetwork {
             mode: Mode::Live,
             ..NetworkOptions::default()
         };
-        Arc::new(Network::new(options).expect("an HTTP client")).for_test("none")
+        Arc::new(Network::new(options).expect("an HTTP client")).for_test(
+            "none",
+            Arc::new(Policy::default()),
+            Redactor::default(),
+        )
     }
 
     /// The tag for test data this test writes: the run's, or in replay the

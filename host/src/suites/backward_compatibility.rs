@@ -352,9 +352,11 @@ fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
         .instantiate(
             &run.options.limits,
             deadline,
-            &run.options
-                .network
-                .for_test("backward_compatibility/previous"),
+            &run.options.network.for_test(
+                "backward_compatibility/previous",
+                run.policy.clone(),
+                run.redactor.clone(),
+            ),
         )
         .map_err(|e| e.to_string())?;
     let raw = plugin.spec().map_err(|e| e.to_string())?;

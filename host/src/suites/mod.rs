@@ -252,6 +252,9 @@ pub struct Run<'a> {
     streams_read: std::collections::HashSet<String>,
     /// What basic_read's read leaves the rules of every later read.
     read_facts: read::ReadFacts,
+    /// The network policy of the input set being run: each test's network
+    /// is built from it.
+    policy: std::sync::Arc<crate::network::policy::Policy>,
     /// Why the network policy could not be set up as the test configuration
     /// asks (it then allows nothing).
     network_error: Option<String>,
@@ -290,6 +293,7 @@ pub fn run_all(
         streams_with_records: None,
         streams_read: Default::default(),
         read_facts: Default::default(),
+        policy: Default::default(),
         network_error: None,
         leaks: Vec::new(),
         leak_count: 0,
@@ -413,11 +417,10 @@ impl<'a> Run<'a> {
             .spec
             .as_ref()
             .and_then(|s| s.raw.allowed_hosts.as_deref());
-        self.network_error = self
-            .options
-            .network
-            .set_policy(hosts, &config, self.redactor.clone())
-            .err();
+        (self.policy, self.network_error) = match self.options.network.policy_for(hosts, &config) {
+            Ok(policy) => (std::sync::Arc::new(policy), None),
+            Err(e) => (Default::default(), Some(e)),
+        };
         self.config_text = config.to_string();
         self.config = config;
         self.config_source = source;
@@ -477,10 +480,11 @@ impl<'a> Run<'a> {
             .set
             .timeout()
             .unwrap_or_else(|| self.options.timeouts.for_suite(suite));
-        let network = self
-            .options
-            .network
-            .for_test(&format!("{suite}/{name}{}", self.suffix));
+        let network = self.options.network.for_test(
+            &format!("{suite}/{name}{}", self.suffix),
+            self.policy.clone(),
+            self.redactor.clone(),
+        );
         let mut ctx = TestCtx {
             sandbox: self.sandbox,
             limits: &self.options.limits,
