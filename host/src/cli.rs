@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-use crate::report::{ConsoleReporter, JsonReport, JunitReport, Reporter, Summary, TestResult};
+use crate::report::{ConsoleReporter, Event, JsonReport, JunitReport, Reporter, Summary};
 use crate::sandbox::{CompileCache, Limits, Sandbox};
 use crate::suites::{self, RunOptions, Timeouts};
 use crate::test_config::{self, TestConfig};
@@ -383,48 +383,38 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     };
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());
+    // Each reporter renders the run's events, and writes its own file.
+    let plugin_name = args.plugin.display().to_string();
     let mut json = args
         .report_json
         .as_ref()
-        .map(|_| JsonReport::new(args.plugin.display().to_string()));
+        .map(|path| JsonReport::new(path, plugin_name.clone()));
     let mut junit = args
         .report_junit
         .as_ref()
-        .map(|_| JunitReport::new(args.plugin.display().to_string()));
-    let summary = {
-        let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
-        if let Some(j) = json.as_mut() {
-            reporters.push(j);
-        }
-        if let Some(j) = junit.as_mut() {
-            reporters.push(j);
-        }
-        let mut fan_out = FanOut { reporters };
-        let previous = previous.as_ref().zip(previous_name.as_deref());
-        suites::run_all(
-            &sandbox,
-            previous,
-            test_utils.as_ref(),
-            &options,
-            &mut fan_out,
-        )
-    };
-    if let (Some(path), Some(json)) = (&args.report_json, &json) {
-        std::fs::write(path, json.to_json()).map_err(|e| {
-            UsageError(format!(
-                "{}: cannot write the JSON report: {e}\n  fix: choose a writable path for --report-json",
-                path.display()
-            ))
-        })?;
+        .map(|path| JunitReport::new(path, plugin_name.clone()));
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
+    if let Some(j) = json.as_mut() {
+        reporters.push(j);
     }
-    if let (Some(path), Some(junit)) = (&args.report_junit, &junit) {
-        let xml = junit.to_xml().map_err(UsageError)?;
-        std::fs::write(path, xml).map_err(|e| {
-            UsageError(format!(
-                "{}: cannot write the JUnit report: {e}\n  fix: choose a writable path for --report-junit",
-                path.display()
-            ))
-        })?;
+    if let Some(j) = junit.as_mut() {
+        reporters.push(j);
+    }
+    let mut fan_out = FanOut {
+        reporters,
+        errors: Vec::new(),
+    };
+    let previous = previous.as_ref().zip(previous_name.as_deref());
+    let summary = suites::run_all(
+        &sandbox,
+        previous,
+        test_utils.as_ref(),
+        &options,
+        &plugin_name,
+        &mut fan_out,
+    );
+    if !fan_out.errors.is_empty() {
+        return Err(UsageError(fan_out.errors.join("\n")));
     }
     Ok(summary)
 }
@@ -447,20 +437,19 @@ fn parse_config(text: &str, name: &str) -> Result<Value, UsageError> {
     Ok(value)
 }
 
-/// Hands each result to several reporters.
+/// Hands each event to several reporters, keeping what they could not do.
 struct FanOut<'a> {
     reporters: Vec<&'a mut dyn Reporter>,
+    errors: Vec<String>,
 }
 
 impl Reporter for FanOut<'_> {
-    fn test_finished(&mut self, result: &TestResult) {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
         for r in &mut self.reporters {
-            r.test_finished(result);
+            if let Err(e) = r.event(event) {
+                self.errors.push(e);
+            }
         }
-    }
-    fn run_finished(&mut self, summary: &Summary) {
-        for r in &mut self.reporters {
-            r.run_finished(summary);
-        }
+        Ok(())
     }
 }

@@ -292,3 +292,85 @@ fn without_previous_the_backward_compatibility_suite_does_not_run() {
         format!("{others} passed, 0 failed, 1 skipped")
     );
 }
+
+/// The library API: a run of source-faker's spec suite through
+/// `suites::run_all`, its events handed to a reporter that sends them to
+/// another thread. They come in order, all of one run: the run with its
+/// plan, each test started then finished, the run finished with its summary.
+#[test]
+fn a_run_reports_its_results_as_events_another_thread_can_take() {
+    use ctest::report::{Event, Reporter};
+
+    struct Sender(std::sync::mpsc::Sender<Event>);
+    impl Reporter for Sender {
+        fn event(&mut self, event: &Event) -> Result<(), String> {
+            self.0.send(event.clone()).map_err(|e| e.to_string())
+        }
+    }
+
+    let cache = ctest::sandbox::CompileCache::new(Some(cache_dir()));
+    let sandbox = ctest::sandbox::Sandbox::load(&plugin("source-faker"), &cache).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
+    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default()).unwrap();
+    let options = ctest::suites::RunOptions {
+        config,
+        config_source: "faker".into(),
+        limits: Default::default(),
+        timeouts: Default::default(),
+        filters: vec!["spec/".into()],
+        suites: Default::default(),
+        strict: false,
+        network: std::sync::Arc::new(network),
+        writes_refused: None,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let collector = std::thread::spawn(move || rx.into_iter().collect::<Vec<Event>>());
+    let summary = {
+        let mut reporter = Sender(tx);
+        ctest::suites::run_all(
+            &sandbox,
+            None,
+            None,
+            &options,
+            "source-faker",
+            &mut reporter,
+        )
+    };
+    let events = collector.join().unwrap();
+
+    let spec_tests: Vec<&str> = ALL_TESTS
+        .iter()
+        .copied()
+        .filter(|t| t.starts_with("spec/"))
+        .collect();
+    let Some(Event::RunStarted { run, plugin, plan }) = events.first() else {
+        panic!("first the run: {events:?}");
+    };
+    assert_eq!((plugin.as_str(), plan), ("source-faker", &spec_tests));
+    let mut expected = Vec::new();
+    for test in &spec_tests {
+        expected.push(format!("started {test}"));
+        expected.push(format!("finished {test} passed"));
+    }
+    let seen: Vec<String> = events[1..events.len() - 1]
+        .iter()
+        .map(|e| match e {
+            Event::TestStarted { run: r, id } if r == run => format!("started {id}"),
+            Event::TestFinished { run: r, result } if r == run => {
+                format!("finished {} {}", result.id(), result.status.as_str())
+            }
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    let Some(Event::RunFinished {
+        run: last,
+        summary: reported,
+    }) = events.last()
+    else {
+        panic!("last the end: {events:?}");
+    };
+    assert_eq!((last, *reported), (run, summary));
+    assert_eq!(summary.passed, spec_tests.len());
+}

@@ -151,6 +151,12 @@ impl Network {
         Ok(policy)
     }
 
+    /// The run's tag (`ctest_` and 8 hex digits): the id of its test data,
+    /// and of its events.
+    pub fn run_tag(&self) -> &str {
+        &self.tag
+    }
+
     /// The network of one test, `id` being `suite/name` (with the input set's
     /// number): its cassette is `CASSETTE_DIR/suite/name.json`; it allows what
     /// `policy` allows, and keeps what `redactor` finds out of its cassette.

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{Reporter, Status, Summary, TestResult};
+use super::{Event, Reporter, Status, Summary, TestResult};
 
 /// `text` safe for a terminal: control characters (ESC, CR, backspace, ...),
 /// bidirectional overrides and invisible format characters become visible
@@ -47,6 +47,17 @@ impl<W: Write> ConsoleReporter<W> {
 }
 
 impl<W: Write> Reporter for ConsoleReporter<W> {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        match event {
+            Event::TestFinished { result, .. } => self.test_finished(result),
+            Event::RunFinished { summary, .. } => self.run_finished(summary),
+            Event::RunStarted { .. } | Event::TestStarted { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> ConsoleReporter<W> {
     fn test_finished(&mut self, r: &TestResult) {
         let word = match r.status {
             Status::Passed => "PASS",

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Reporter, Summary, TestResult};
+use super::{Event, Reporter, Summary, TestResult};
 
 #[derive(Serialize)]
 struct TestEntry {
@@ -36,16 +36,20 @@ struct Report<'a> {
     summary: SummaryEntry,
 }
 
-/// Collects results; [`JsonReport::to_json`] renders them once the run is over.
+/// Collects results, and writes them to its file when the run finishes
+/// ([`JsonReport::to_json`]).
 pub struct JsonReport {
+    path: std::path::PathBuf,
     plugin: String,
     tests: Vec<TestEntry>,
     summary: Summary,
 }
 
 impl JsonReport {
-    pub fn new(plugin: impl Into<String>) -> Self {
+    /// A report of `plugin`'s run, to be written to `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>, plugin: impl Into<String>) -> Self {
         JsonReport {
+            path: path.into(),
             plugin: plugin.into(),
             tests: Vec::new(),
             summary: Summary::default(),
@@ -68,6 +72,25 @@ impl JsonReport {
 }
 
 impl Reporter for JsonReport {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        match event {
+            Event::TestFinished { result, .. } => self.test_finished(result),
+            Event::RunFinished { summary, .. } => {
+                self.summary = *summary;
+                std::fs::write(&self.path, self.to_json()).map_err(|e| {
+                    format!(
+                        "{}: cannot write the JSON report: {e}\n  fix: choose a writable path for --report-json",
+                        self.path.display()
+                    )
+                })?;
+            }
+            Event::RunStarted { .. } | Event::TestStarted { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+impl JsonReport {
     fn test_finished(&mut self, r: &TestResult) {
         self.tests.push(TestEntry {
             suite: r.suite,
@@ -84,9 +107,5 @@ impl Reporter for JsonReport {
                 })
                 .collect(),
         });
-    }
-
-    fn run_finished(&mut self, summary: &Summary) {
-        self.summary = *summary;
     }
 }

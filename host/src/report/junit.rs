@@ -8,17 +8,21 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Reporter, Status, Summary, TestResult};
+use super::{Event, Reporter, Status, TestResult};
 
-/// Collects results; [`JunitReport::to_xml`] renders them once the run is over.
+/// Collects results, and writes them to its file when the run finishes
+/// ([`JunitReport::to_xml`]).
 pub struct JunitReport {
+    path: std::path::PathBuf,
     plugin: String,
     results: Vec<TestResult>,
 }
 
 impl JunitReport {
-    pub fn new(plugin: impl Into<String>) -> Self {
+    /// A report of `plugin`'s run, to be written to `path`.
+    pub fn new(path: impl Into<std::path::PathBuf>, plugin: impl Into<String>) -> Self {
         JunitReport {
+            path: path.into(),
             plugin: plugin.into(),
             results: Vec::new(),
         }
@@ -81,9 +85,20 @@ fn test_case(result: &TestResult) -> TestCase {
 }
 
 impl Reporter for JunitReport {
-    fn test_finished(&mut self, result: &TestResult) {
-        self.results.push(result.clone());
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        match event {
+            Event::TestFinished { result, .. } => self.results.push(result.clone()),
+            Event::RunFinished { .. } => {
+                let xml = self.to_xml()?;
+                std::fs::write(&self.path, xml).map_err(|e| {
+                    format!(
+                        "{}: cannot write the JUnit report: {e}\n  fix: choose a writable path for --report-junit",
+                        self.path.display()
+                    )
+                })?;
+            }
+            Event::RunStarted { .. } | Event::TestStarted { .. } => {}
+        }
+        Ok(())
     }
-
-    fn run_finished(&mut self, _summary: &Summary) {}
 }

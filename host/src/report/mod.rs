@@ -1,5 +1,6 @@
-//! Test results and the reporters that show them: the console as tests finish,
-//! and a JSON file and a JUnit XML file at the end.
+//! Test results as events, and the reporters that render them: the console as
+//! tests finish, and a JSON file and a JUnit XML file, each written by its
+//! reporter when the run finishes.
 
 mod console;
 mod json;
@@ -95,8 +96,36 @@ impl Summary {
     }
 }
 
-/// Receives each result as its test finishes.
+/// What a run reports, as it happens, tagged with the run's id. Plain data:
+/// events can be sent across threads, to reporters anywhere.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The run starts: the plugin, and the tests it plans to report (input
+    /// sets may number them `#N`).
+    RunStarted {
+        run: String,
+        plugin: String,
+        plan: Vec<&'static str>,
+    },
+    /// A test whose body runs starts. (A test whose verdict comes from
+    /// another's work, such as basic_read's checks of its read, only
+    /// finishes.)
+    TestStarted {
+        run: String,
+        id: String,
+    },
+    TestFinished {
+        run: String,
+        result: TestResult,
+    },
+    RunFinished {
+        run: String,
+        summary: Summary,
+    },
+}
+
+/// Renders events. `Err` says what the reporter could not do (write its
+/// file), with the fix.
 pub trait Reporter {
-    fn test_finished(&mut self, result: &TestResult);
-    fn run_finished(&mut self, summary: &Summary);
+    fn event(&mut self, event: &Event) -> Result<(), String>;
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::network::TestNetwork;
 use crate::redact::Redactor;
-use crate::report::{Reporter, Status, Summary, TestResult};
+use crate::report::{Event, Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
 use crate::test_config::{PreparedSet, PreparedSuite};
@@ -252,6 +252,8 @@ pub struct Run<'a> {
     streams_read: std::collections::HashSet<String>,
     /// What basic_read's read leaves the rules of every later read.
     read_facts: read::ReadFacts,
+    /// The run's id, on each of its events.
+    run_id: String,
     /// The network policy of the input set being run: each test's network
     /// is built from it.
     policy: std::sync::Arc<crate::network::policy::Policy>,
@@ -272,8 +274,23 @@ pub fn run_all(
     previous: Option<(&Sandbox, &str)>,
     test_utils: Option<&Sandbox>,
     options: &RunOptions,
+    plugin: &str,
     reporter: &mut dyn Reporter,
 ) -> Summary {
+    let run_id = options.network.run_tag().to_string();
+    // Errors of reporters are theirs to keep (the CLI's fan-out does).
+    let _ = reporter.event(&Event::RunStarted {
+        run: run_id.clone(),
+        plugin: plugin.to_string(),
+        plan: ALL_TESTS
+            .iter()
+            .copied()
+            .filter(|id| {
+                options.filters.is_empty()
+                    || options.filters.iter().any(|f| id.contains(f.as_str()))
+            })
+            .collect(),
+    });
     let mut run = Run {
         sandbox,
         options,
@@ -293,6 +310,7 @@ pub fn run_all(
         streams_with_records: None,
         streams_read: Default::default(),
         read_facts: Default::default(),
+        run_id,
         policy: Default::default(),
         network_error: None,
         leaks: Vec::new(),
@@ -325,7 +343,10 @@ pub fn run_all(
         }
     }
     let summary = run.summary;
-    run.reporter.run_finished(&summary);
+    let _ = run.reporter.event(&Event::RunFinished {
+        run: run.run_id,
+        summary,
+    });
     summary
 }
 
@@ -474,6 +495,13 @@ impl<'a> Run<'a> {
         name: &str,
         body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
     ) {
+        // A step an unselected test needs runs unreported.
+        if self.selected(suite, name) {
+            let _ = self.reporter.event(&Event::TestStarted {
+                run: self.run_id.clone(),
+                id: format!("{suite}/{name}{}", self.suffix),
+            });
+        }
         let started = Instant::now();
         let timeout = self
             .set
@@ -552,7 +580,10 @@ impl<'a> Run<'a> {
             logs,
         };
         self.summary.add(status);
-        self.reporter.test_finished(&result);
+        let _ = self.reporter.event(&Event::TestFinished {
+            run: self.run_id.clone(),
+            result,
+        });
     }
 
     /// The start of a suite that reads again after basic_read: the catalog
