@@ -49,3 +49,26 @@ impl DiscoveredStream {
             .collect()
     }
 }
+
+#[cfg(test)]
+impl DiscoveredStream {
+    /// A full-refresh, append stream for unit tests: `name`, its primary
+    /// key's top-level fields, and its schema.
+    pub(crate) fn for_tests(name: &str, primary_key: &[&str], schema: Option<Value>) -> Self {
+        DiscoveredStream::new(
+            wit::StreamInfo {
+                name: name.into(),
+                json_schema: schema.as_ref().map(Value::to_string).unwrap_or_default(),
+                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
+                source_defined_cursor: false,
+                default_cursor_field: Vec::new(),
+                source_defined_primary_key: primary_key
+                    .iter()
+                    .map(|k| vec![k.to_string()])
+                    .collect(),
+                ingestion_type: wit::IngestionType::Append,
+            },
+            schema,
+        )
+    }
+}

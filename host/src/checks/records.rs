@@ -796,18 +796,7 @@ mod tests {
 
     /// A stream `users` without a schema or a key.
     fn users() -> DiscoveredStream {
-        DiscoveredStream::new(
-            wit::StreamInfo {
-                name: "users".into(),
-                json_schema: "{}".into(),
-                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
-                source_defined_cursor: false,
-                default_cursor_field: Vec::new(),
-                source_defined_primary_key: Vec::new(),
-                ingestion_type: wit::IngestionType::Append,
-            },
-            None,
-        )
+        DiscoveredStream::for_tests("users", &[], None)
     }
 
     /// Hostile: a stream named by the expected records that sends more than

@@ -17,19 +17,7 @@ const SUITE: &str = "backward_compatibility";
 /// The suite, as the registry ([`super::REGISTRY`]) holds it.
 pub(super) const ENTRY: super::Suite = super::Suite {
     name: SUITE,
-    tests: &[
-        "spec_required_fields",
-        "spec_fields_kept",
-        "spec_types_kept",
-        "spec_defaults_kept",
-        "previous_configs_still_valid",
-        "catalog_streams_kept",
-        "catalog_fields_kept",
-        "catalog_cursors_kept",
-        "catalog_sync_modes_kept",
-        "catalog_primary_keys_kept",
-        "catalog_ingestion_types_kept",
-    ],
+    tests: TESTS,
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,

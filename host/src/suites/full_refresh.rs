@@ -21,7 +21,7 @@ const SUITE: &str = "full_refresh";
 /// The suite, as the registry ([`super::REGISTRY`]) holds it.
 pub(super) const ENTRY: super::Suite = super::Suite {
     name: SUITE,
-    tests: &["records_repeatable", "emitted_at_not_decreasing"],
+    tests: TESTS,
     input_keys: &[
         "configured_catalog_path",
         "ignored_fields",
@@ -32,8 +32,9 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     run: |run, _| run_suite(run),
 };
 
+const TESTS: &[&str] = &["records_repeatable", "emitted_at_not_decreasing"];
+
 fn run_suite(run: &mut Run<'_>) {
-    const TESTS: &[&str] = &["records_repeatable", "emitted_at_not_decreasing"];
     let Some((streams, _)) = run.rereading_suite(SUITE, TESTS) else {
         return;
     };
@@ -380,16 +381,9 @@ mod tests {
     use serde_json::json;
 
     fn users() -> DiscoveredStream {
-        DiscoveredStream::new(
-            wit::StreamInfo {
-                name: "users".into(),
-                json_schema: String::new(),
-                supported_sync_modes: vec![wit::SyncMode::FullRefresh],
-                source_defined_cursor: false,
-                default_cursor_field: Vec::new(),
-                source_defined_primary_key: vec![vec!["id".into()]],
-                ingestion_type: wit::IngestionType::Append,
-            },
+        DiscoveredStream::for_tests(
+            "users",
+            &["id"],
             Some(
                 json!({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}),
             ),

@@ -23,14 +23,7 @@ const SUITE: &str = "incremental";
 /// The suite, as the registry ([`super::REGISTRY`]) holds it.
 pub(super) const ENTRY: super::Suite = super::Suite {
     name: SUITE,
-    tests: &[
-        "first_read_emits_records_and_state",
-        "state_per_stream",
-        "second_read_respects_state",
-        "sequential_slices",
-        "future_state_yields_no_records",
-        "final_state_adds_nothing",
-    ],
+    tests: TESTS,
     input_keys: &[
         "configured_catalog_path",
         "future_state",

@@ -11,22 +11,14 @@ const SUITE: &str = "spec";
 /// The suite, as the registry ([`super::REGISTRY`]) holds it.
 pub(super) const ENTRY: super::Suite = super::Suite {
     name: SUITE,
-    tests: &[
-        "spec_call",
-        "connection_specification_valid",
-        "secrets_marked",
-        "secrets_without_defaults",
-        "defaults_valid",
-        "required_declared",
-        "config_matches_spec",
-        "metadata",
-    ],
+    tests: TESTS,
     input_keys: &[],
     time_limit: super::TimeLimit::Spec,
     declared_when_strict: true,
     run: |run, _| run_suite(run),
 };
-const AFTER_CALL: &[&str] = &[
+const TESTS: &[&str] = &[
+    "spec_call",
     "connection_specification_valid",
     "secrets_marked",
     "secrets_without_defaults",
@@ -35,6 +27,9 @@ const AFTER_CALL: &[&str] = &[
     "config_matches_spec",
     "metadata",
 ];
+
+/// The tests after the call, which need its answer.
+const AFTER_CALL: &[&str] = TESTS.split_at(1).1;
 
 fn run_suite(run: &mut Run<'_>) {
     let mut spec = None;

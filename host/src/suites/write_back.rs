@@ -20,12 +20,7 @@ const SUITE: &str = "write_back";
 /// The suite, as the registry ([`super::REGISTRY`]) holds it.
 pub(super) const ENTRY: super::Suite = super::Suite {
     name: SUITE,
-    tests: &[
-        "tables_discovered",
-        "write_to_source",
-        "incremental_after_write",
-        "delete_and_read_deletes",
-    ],
+    tests: TESTS,
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
