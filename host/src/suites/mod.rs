@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub use crate::catalog::DiscoveredStream;
+use crate::checks::EXAMPLES;
+pub use crate::checks::Verdict;
 use crate::network::TestNetwork;
 use crate::redact::Redactor;
 use crate::report::{Event, Reporter, Status, Summary, TestResult};
@@ -176,9 +179,6 @@ fn ingestion_name(t: wit::IngestionType) -> &'static str {
     }
 }
 
-pub use crate::catalog::DiscoveredStream;
-pub use crate::checks::Verdict;
-
 /// A test whose plugin ran into the network policy or the cassette fails for
 /// that first: the connector's own error would only be its consequence.
 fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
@@ -195,8 +195,6 @@ fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
     };
     Verdict::Fail(format!("{}{then}", problems.join("\n")))
 }
-
-use crate::checks::EXAMPLES;
 
 /// Pass when there is no problem; otherwise fail with what was expected, how
 /// many problems there are, the first few, and the fix.
