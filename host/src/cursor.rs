@@ -220,21 +220,12 @@ pub fn in_state<'a>(state: &'a Value, cursor: &[String]) -> Option<&'a Value> {
 /// `state` with its cursor replaced by `value` (added under the cursor's name
 /// when the state has none).
 pub fn with_cursor(state: &Value, cursor: &[String], value: Value) -> Value {
-    let mut out = if state.is_object() {
-        state.clone()
-    } else {
-        Value::Object(Default::default())
-    };
-    if schema::value_at(&out, cursor).is_some() {
-        let mut slot = &mut out;
-        for name in cursor {
-            slot = slot.get_mut(name).expect("the path exists");
+    match cursor.last() {
+        Some(last) if schema::value_at(state, cursor).is_none() => {
+            with_value_at(state, std::slice::from_ref(last), value)
         }
-        *slot = value;
-    } else if let Some(last) = cursor.last() {
-        out[last] = value;
+        _ => with_value_at(state, cursor, value),
     }
-    out
 }
 
 /// `state` with `value` at `path` (field names from the root), the objects on
@@ -259,20 +250,6 @@ pub fn with_value_at(state: &Value, path: &[String], value: Value) -> Value {
     }
     *slot = value;
     out
-}
-
-/// The JSON type of a value as a schema names it (`integer` for a number
-/// without a fraction part).
-pub fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 #[cfg(test)]

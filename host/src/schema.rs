@@ -132,15 +132,30 @@ pub fn pointer_or_root(p: &str) -> &str {
     if p.is_empty() { "/" } else { p }
 }
 
+/// A value's JSON type in words, for messages ("an integer", "null").
 pub fn kind_of(v: &Value) -> &'static str {
-    match v {
+    match json_type(v) {
+        "boolean" => "a boolean",
+        "integer" => "an integer",
+        "number" => "a number",
+        "string" => "a string",
+        "array" => "an array",
+        "object" => "an object",
+        _ => "null",
+    }
+}
+
+/// The JSON type of a value as a schema names it (`integer` for a number
+/// without a fraction part).
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
         Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -914,7 +929,7 @@ fn breaking_at(
         // One config per constraint: the first candidate that breaks it.
         let mut done: Vec<String> = Vec::new();
         for (constraint, value) in breaking_values(sub) {
-            let kind = crate::cursor::json_type(&value);
+            let kind = json_type(&value);
             if done.contains(&constraint) || (!types.is_empty() && !types_accept(&types, kind)) {
                 continue;
             }

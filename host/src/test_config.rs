@@ -778,6 +778,35 @@ mod tests {
         );
     }
 
+    /// The keys an input set can give and the keys the registry's suites
+    /// take are the same: a key no suite takes could never be used, and a
+    /// suite's key the file cannot give would be a typo.
+    #[test]
+    fn the_input_set_keys_are_the_suites_keys() {
+        let keys: Vec<&str> = InputSet::default()
+            .keys_given()
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        for key in &keys {
+            assert!(
+                crate::suites::REGISTRY
+                    .iter()
+                    .any(|s| s.input_keys.contains(key)),
+                "no suite takes `{key}`"
+            );
+        }
+        for suite in crate::suites::REGISTRY {
+            for key in suite.input_keys {
+                assert!(
+                    keys.contains(key),
+                    "{}: `{key}` is not an input-set key",
+                    suite.name
+                );
+            }
+        }
+    }
+
     /// The example in README's "The test configuration file" is one ctest
     /// accepts, every key of it.
     #[test]

@@ -90,7 +90,7 @@ impl Cursor {
     /// JSON type (an integer cursor saved as `"1042"`).
     fn type_problem(&self, value: &Value) -> Option<String> {
         let types: Vec<&str> = self.types.iter().map(String::as_str).collect();
-        (!types.is_empty() && !schema::types_accept(&types, cursor::json_type(value))).then(|| {
+        (!types.is_empty() && !schema::types_accept(&types, schema::json_type(value))).then(|| {
             format!(
                 "holds the cursor {} as {} ({}), but the schema types the cursor field `{}` {}",
                 self.where_in_state(),

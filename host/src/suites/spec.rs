@@ -101,14 +101,7 @@ fn run_suite(run: &mut Run<'_>) {
     });
 
     run.test(SUITE, "secrets_without_defaults", |_| {
-        let Some(schema) = &schema else {
-            return Verdict::Skip("the connection specification is not JSON".into());
-        };
-        let found = schema::secret_defaults(schema);
-        if found.is_empty() {
-            return Verdict::Pass;
-        }
-        Verdict::Fail(format!(
+        findings(&schema, schema::secret_defaults, |found| format!(
             "expected secret properties to carry no real-looking `default` or `examples` (they are published with the spec, and a default is used when the user gives none); {}\n\
              fix: remove them, or use a placeholder such as \"<your API key>\"",
             found.join("; ")
@@ -116,14 +109,7 @@ fn run_suite(run: &mut Run<'_>) {
     });
 
     run.test(SUITE, "defaults_valid", |_| {
-        let Some(schema) = &schema else {
-            return Verdict::Skip("the connection specification is not JSON".into());
-        };
-        let invalid = schema::invalid_defaults(schema);
-        if invalid.is_empty() {
-            return Verdict::Pass;
-        }
-        Verdict::Fail(format!(
+        findings(&schema, schema::invalid_defaults, |invalid| format!(
             "expected each `default` and `examples` entry to be valid against its own schema; {} are not:\n  {}\n\
              fix: correct the value, or the property's schema if the value is right",
             invalid.len(),
@@ -132,14 +118,7 @@ fn run_suite(run: &mut Run<'_>) {
     });
 
     run.test(SUITE, "required_declared", |_| {
-        let Some(schema) = &schema else {
-            return Verdict::Skip("the connection specification is not JSON".into());
-        };
-        let undeclared = schema::undeclared_required(schema);
-        if undeclared.is_empty() {
-            return Verdict::Pass;
-        }
-        Verdict::Fail(format!(
+        findings(&schema, schema::undeclared_required, |undeclared| format!(
             "expected every name in a `required` list to be a declared property; not declared: {}\n\
              fix: declare the property under `properties`, or correct the name in `required` (a typo makes the field impossible to satisfy)",
             undeclared.join(", ")
@@ -236,6 +215,24 @@ fn is_semver(v: &str) -> bool {
                 && p.chars().all(|c| c.is_ascii_digit())
                 && (p.len() == 1 || !p.starts_with('0'))
         })
+}
+
+/// What `find` finds in the connection specification: a pass when nothing,
+/// else the failure `fail` words; a skip when the specification is not JSON.
+fn findings(
+    schema: &Option<Value>,
+    find: fn(&Value) -> Vec<String>,
+    fail: impl FnOnce(Vec<String>) -> String,
+) -> Verdict {
+    let Some(schema) = schema else {
+        return Verdict::Skip("the connection specification is not JSON".into());
+    };
+    let found = find(schema);
+    if found.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(fail(found))
+    }
 }
 
 #[cfg(test)]
