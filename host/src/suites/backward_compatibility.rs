@@ -21,6 +21,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
+    reads_records: false,
     run: |run, peers| run_suite(run, peers.previous),
 };
 const TESTS: &[&str] = &[

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{ALL_TESTS, DiscoveredStream, Run, TestCtx, Verdict, expected_records, read, verdict};
+use super::{DiscoveredStream, Run, TestCtx, Verdict, expected_records, read, verdict};
 use crate::checks::records::{Findings, KEPT_RECORDS_BUDGET, Known, KnownRecords, RecordChecker};
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -28,6 +28,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     ],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
+    reads_records: false,
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[
@@ -88,13 +89,10 @@ fn run_suite(run: &mut Run<'_>) {
 
     // Learning which records keep the rules pays only when later suites
     // read again.
-    let reads_again = ALL_TESTS.iter().any(|t| {
-        ["full_refresh/", "incremental/", "write_back/"]
-            .iter()
-            .any(|s| t.starts_with(s))
-            && t.split_once('/')
-                .is_some_and(|(suite, name)| run.selected(suite, name))
-    });
+    let reads_again = super::REGISTRY
+        .iter()
+        .filter(|s| s.reads_records)
+        .any(|s| s.tests.iter().any(|t| run.selected(s.name, t)));
     let mut findings = None;
     let mut read_passed = false;
     run.step(SUITE, "read", |ctx| {

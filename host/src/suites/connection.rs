@@ -23,6 +23,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &["status"],
     time_limit: super::TimeLimit::Connection,
     declared_when_strict: true,
+    reads_records: false,
     run: |run, _| run_suite(run),
 };
 

@@ -13,6 +13,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &["streams_without_primary_key"],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
+    reads_records: false,
     run: |run, _| run_suite(run),
 };
 

@@ -17,6 +17,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &[],
     time_limit: super::TimeLimit::Discovery,
     declared_when_strict: true,
+    reads_records: false,
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[

@@ -29,6 +29,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     ],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
+    reads_records: true,
     run: |run, _| run_suite(run),
 };
 

@@ -49,6 +49,8 @@ pub struct Suite {
     /// Whether `test_strictness_level: high` wants it declared (or bypassed
     /// with a reason) in the test configuration.
     pub declared_when_strict: bool,
+    /// Whether it reads records after basic_read (under [`read::Rules`]).
+    pub reads_records: bool,
     run: fn(&mut Run<'_>, &Peers<'_>),
 }
 

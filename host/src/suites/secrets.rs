@@ -16,6 +16,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: false,
+    reads_records: false,
     run: |run, _| run_suite(run),
 };
 

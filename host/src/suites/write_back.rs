@@ -24,6 +24,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
+    reads_records: true,
     run: |run, peers| run_suite(run, peers.test_utils),
 };
 pub(super) const TESTS: &[&str] = &[
