@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ctest::sandbox::{CacheOutcome, CompileCache, Limits, Sandbox};
+use ctest::sandbox::{CacheOutcome, CompileCache, Host, HostOptions, Limits};
 
 // The tests' helpers: building the plugins, the paths.
 #[path = "../tests/support/mod.rs"]
@@ -60,10 +60,10 @@ fn main() {
     let plugins = support::plugins_dir();
     let faker = plugins.join("source-faker.wasm");
     let cache_dir = tempfile::tempdir().unwrap();
-    let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
+    let host = new_host(cache_dir.path());
 
     // 1. Loading (cold, then from the cache) and instantiation, warm cache.
-    let (cold_load, warm_load, per_instance) = load_and_instantiate(&faker, &cache, 1000, 20_000);
+    let (cold_load, warm_load, per_instance) = load_and_instantiate(&faker, &host, 1000, 20_000);
 
     // 2. A whole run, all suites, 1,000 users, warm cache.
     let config = root().join("plugins/source-faker/config.json");
@@ -244,17 +244,23 @@ fn main() {
 /// Loads `wasm` into an empty `cache` (compiling it), then again from the
 /// cache, then times `n` fresh instances after `warmup`: (cold load, cached
 /// load, one instance).
+/// A host whose compile cache is in `dir`.
+fn new_host(dir: &Path) -> Host {
+    let cache = CompileCache::new(Some(dir.to_path_buf()));
+    Host::new(&HostOptions::default(), cache).expect("set up the host")
+}
+
 fn load_and_instantiate(
     wasm: &Path,
-    cache: &CompileCache,
+    host: &Host,
     warmup: u32,
     n: u32,
 ) -> (Duration, Duration, Duration) {
     let started = Instant::now();
-    drop(Sandbox::load(wasm, cache).expect("load the plugin"));
+    drop(host.load(wasm).expect("load the plugin"));
     let cold = started.elapsed();
     let started = Instant::now();
-    let sandbox = Sandbox::load(wasm, cache).expect("load the plugin");
+    let sandbox = host.load(wasm).expect("load the plugin");
     let warm = started.elapsed();
     assert_eq!(
         sandbox.cache_outcome,
@@ -296,8 +302,8 @@ fn per_language(work: &Path) -> Vec<LanguageFigures> {
     ] {
         let wasm = plugins.join(format!("{plugin}.wasm"));
         let cache_dir = tempfile::tempdir().unwrap();
-        let cache = CompileCache::new(Some(cache_dir.path().to_path_buf()));
-        let (cold, warm, instance) = load_and_instantiate(&wasm, &cache, 50, 1000);
+        let host = new_host(cache_dir.path());
+        let (cold, warm, instance) = load_and_instantiate(&wasm, &host, 50, 1000);
 
         let config = root().join(format!("examples/{example}/config.json"));
         let args = [

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
 use crate::report::{ConsoleReporter, Event, JsonReport, JunitReport, Reporter, Summary};
-use crate::sandbox::{CompileCache, Limits, Sandbox};
+use crate::sandbox::{CompileCache, Host, HostOptions, Limits, Role};
 use crate::suites::{self, RunOptions, Timeouts};
 use crate::test_config::{self, TestConfig};
 
@@ -342,11 +342,14 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     if let Ok(exe) = std::env::current_exe() {
         crate::sandbox::compile_in_child_processes(exe);
     }
-    let sandbox = Sandbox::load(&args.plugin, &cache).map_err(|e| UsageError(e.to_string()))?;
+    let host = Host::new(&HostOptions::default(), cache).map_err(UsageError)?;
+    let sandbox = host
+        .load(&args.plugin)
+        .map_err(|e| UsageError(e.to_string()))?;
     let previous = match &args.previous {
         None => None,
         Some(path) => Some(
-            Sandbox::load(path, &cache)
+            host.load(path)
                 .map_err(|e| UsageError(format!("{e}\n  (this is the --previous version)")))?,
         ),
     };
@@ -354,7 +357,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     let test_utils = match &args.test_utils {
         None => None,
         Some(path) => Some(
-            Sandbox::load_as(path, &cache, crate::sandbox::Role::TestUtils)
+            host.load_as(path, Role::TestUtils)
                 .map_err(|e| UsageError(format!("{e}\n  (this is the --test-utils component)")))?,
         ),
     };

@@ -309,7 +309,8 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
     }
 
     let cache = ctest::sandbox::CompileCache::new(Some(cache_dir()));
-    let sandbox = ctest::sandbox::Sandbox::load(&plugin("source-faker"), &cache).unwrap();
+    let host = ctest::sandbox::Host::new(&Default::default(), cache).unwrap();
+    let sandbox = host.load(&plugin("source-faker")).unwrap();
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
     let network = ctest::network::Network::new(ctest::network::NetworkOptions::default()).unwrap();

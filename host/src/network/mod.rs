@@ -15,6 +15,7 @@
 
 pub mod cassette;
 pub mod http;
+pub(crate) mod name_lookup;
 pub mod policy;
 
 use std::collections::HashMap;

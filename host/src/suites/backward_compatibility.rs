@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{Run, Verdict, verdict};
 use crate::compat;
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{ConnectorError, Sandbox};
+use crate::sandbox::{Component, ConnectorError};
 use crate::schema;
 
 const SUITE: &str = "backward_compatibility";
@@ -46,7 +46,7 @@ struct Previous {
     catalog: Vec<wit::StreamInfo>,
 }
 
-fn run_suite(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
+fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
     if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
         return;
     }
@@ -56,7 +56,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
     }
     // The suite is opt-in: without a previous version it does not run, but a
     // strict run (which declared it) says why it did not.
-    let Some((sandbox, name)) = previous else {
+    let Some((component, name)) = previous else {
         if run.options.strict {
             run.skip_all(
                 SUITE,
@@ -66,7 +66,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Sandbox, &str)>) {
         }
         return;
     };
-    let previous = match load_previous(run, sandbox) {
+    let previous = match load_previous(run, component) {
         Ok(p) => p,
         Err(e) => {
             let reason = format!("the previous version {name} could not be read: {e}");
@@ -335,9 +335,9 @@ fn stream_fields(old: &wit::StreamInfo, new: &wit::StreamInfo) -> Vec<String> {
         .collect()
 }
 
-fn load_previous(run: &Run<'_>, sandbox: &Sandbox) -> Result<Previous, String> {
+fn load_previous(run: &Run<'_>, component: &Component) -> Result<Previous, String> {
     let deadline = std::time::Instant::now() + run.options.timeouts.discovery;
-    let mut plugin = sandbox
+    let mut plugin = component
         .instantiate(
             &run.options.limits,
             deadline,

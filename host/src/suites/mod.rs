@@ -31,7 +31,7 @@ use crate::network::TestNetwork;
 use crate::redact::Redactor;
 use crate::report::{Event, Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{Limits, LogLine, Plugin, PluginError, Sandbox};
+use crate::sandbox::{Component, Limits, LogLine, Plugin, PluginError};
 use crate::test_config::{PreparedSet, PreparedSuite};
 
 /// A suite, as the registry holds it: its name, its tests, what it takes
@@ -66,9 +66,9 @@ pub enum TimeLimit {
 /// The other components a run may be given.
 struct Peers<'a> {
     /// The previous version, and its name (backward_compatibility).
-    previous: Option<(&'a Sandbox, &'a str)>,
+    previous: Option<(&'a Component, &'a str)>,
     /// The writer of the write_back suite.
-    test_utils: Option<&'a Sandbox>,
+    test_utils: Option<&'a Component>,
 }
 
 /// The suites, in the order they run.
@@ -224,7 +224,7 @@ pub struct Spec {
 
 /// The state shared by the suites of one run.
 pub struct Run<'a> {
-    sandbox: &'a Sandbox,
+    component: &'a Component,
     options: &'a RunOptions,
     /// The config of the input set being run, parsed and as JSON text, and
     /// where it came from.
@@ -270,9 +270,9 @@ pub struct Run<'a> {
 /// `previous` is the previous version of the plugin and its name, for the
 /// backward-compatibility suite.
 pub fn run_all(
-    sandbox: &Sandbox,
-    previous: Option<(&Sandbox, &str)>,
-    test_utils: Option<&Sandbox>,
+    component: &Component,
+    previous: Option<(&Component, &str)>,
+    test_utils: Option<&Component>,
     options: &RunOptions,
     plugin: &str,
     reporter: &mut dyn Reporter,
@@ -292,7 +292,7 @@ pub fn run_all(
             .collect(),
     });
     let mut run = Run {
-        sandbox,
+        component,
         options,
         config: options.config.clone(),
         config_text: options.config.to_string(),
@@ -352,7 +352,7 @@ pub fn run_all(
 
 /// The context a test body gets: instances of the plugin and what it logged.
 pub struct TestCtx<'r> {
-    sandbox: &'r Sandbox,
+    component: &'r Component,
     limits: &'r Limits,
     deadline: Instant,
     logs: Vec<LogLine>,
@@ -366,14 +366,14 @@ pub struct TestCtx<'r> {
 impl<'r> TestCtx<'r> {
     /// A fresh instance of the plugin for this test.
     pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
-        self.sandbox
+        self.component
             .instantiate(self.limits, self.deadline, &self.network)
     }
 
     /// A fresh instance of another component (the test-utils), under the
     /// same limits, deadline and network.
-    pub fn instance_of<'s>(&self, sandbox: &'s Sandbox) -> Result<Plugin<'s>, PluginError> {
-        sandbox.instantiate(self.limits, self.deadline, &self.network)
+    pub fn instance_of<'s>(&self, component: &'s Component) -> Result<Plugin<'s>, PluginError> {
+        component.instantiate(self.limits, self.deadline, &self.network)
     }
 
     /// Keeps what `plugin` logged, for the report.
@@ -514,7 +514,7 @@ impl<'a> Run<'a> {
             self.redactor.clone(),
         );
         let mut ctx = TestCtx {
-            sandbox: self.sandbox,
+            component: self.component,
             limits: &self.options.limits,
             deadline: started + timeout,
             logs: Vec::new(),

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{DiscoveredStream, Run, TestCtx, Verdict, read, verdict};
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{ConnectorError, Plugin, PluginError, Sandbox};
+use crate::sandbox::{Component, ConnectorError, Plugin, PluginError};
 use crate::schema;
 
 const SUITE: &str = "write_back";
@@ -43,15 +43,15 @@ struct Changed {
     mapping: Vec<(String, Vec<String>)>,
 }
 
-fn run_suite(run: &mut Run<'_>, test_utils: Option<&Sandbox>) {
+fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
     if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
         return;
     }
     // Opt-in: without a writer there is nothing to run, and nothing to say
     // unless the run is strict.
-    let writer: &Sandbox = match test_utils {
+    let writer: &Component = match test_utils {
         Some(s) => s,
-        None if run.sandbox.has_write_back() => run.sandbox,
+        None if run.component.has_write_back() => run.component,
         None => {
             if run.options.strict {
                 run.skip_all(
@@ -359,7 +359,7 @@ fn read_stream(
 fn write_then_read(
     ctx: &mut TestCtx<'_>,
     rules: &read::Rules<'_>,
-    writer: &Sandbox,
+    writer: &Component,
     config: &str,
     stream: &DiscoveredStream,
     delete: bool,

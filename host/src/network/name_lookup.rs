@@ -10,8 +10,8 @@ use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{Host, ResolveAddressS
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, Network};
 use wasmtime_wasi::sockets::WasiSocketsView;
 
-use super::PluginState;
 use crate::network::LookupError;
+use crate::sandbox::PluginState;
 
 /// The interface as wasmtime-wasi 48 registers it.
 const INTERFACE: &str = "wasi:sockets/ip-name-lookup@0.2.12";

@@ -1,0 +1,184 @@
+//! A component loaded into the [`Host`](super::Host): compiled (or taken from
+//! the cache), its contract checked, linked once; each test instantiates it
+//! afresh ([`Component::instantiate`]).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use super::errors::{LoadFailure, PluginError};
+use super::host::Shared;
+use super::instance::{Plugin, PluginState};
+use super::output::{CapturedOutput, LogBuffer};
+use super::quota::Quota;
+use super::{
+    COPY_BUDGET, Limits, MAX_FIELDS_BYTES, MAX_HOST_RESOURCES, Role, bindings, compile, contract,
+    write_back_bindings,
+};
+use crate::network::TestNetwork;
+use crate::network::http::HttpHooks;
+
+use super::cache::CacheOutcome;
+
+/// A loaded plugin, ready to be instantiated for each test. It keeps its
+/// [`Host`](super::Host) alive; it may be shared by threads, each running its
+/// own instances.
+pub struct Component {
+    pub(super) host: Arc<Shared>,
+    pre: wasmtime::component::InstancePre<PluginState>,
+    /// Where the `source` export is (connectors).
+    source: Option<bindings::ConnectorIndices>,
+    /// Where the `write-back` export is, when the component has one.
+    write_back: Option<write_back_bindings::TestUtilsIndices>,
+    pub cache_outcome: CacheOutcome,
+}
+
+impl Component {
+    pub(super) fn load(
+        host: Arc<Shared>,
+        path: &Path,
+        bytes: &[u8],
+        role: Role,
+    ) -> Result<Component, LoadFailure> {
+        contract::check_binary_kind(path, bytes)?;
+        let engine = &host.engine;
+        let (component, cache_outcome) = host.cache.load(engine, bytes).map_err(|e| {
+            match e.downcast_ref::<compile::Refused>() {
+                Some(refused) => LoadFailure::CompileRefused {
+                    path: path.to_path_buf(),
+                    why: refused.0.clone(),
+                },
+                None => LoadFailure::Invalid {
+                    path: path.to_path_buf(),
+                    error: format!("{e:#}"),
+                },
+            }
+        })?;
+        contract::check_exports(path, engine, &component, role)?;
+        let pre = host
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| contract::link_error(path, engine, &component, e))?;
+        let source = match role {
+            Role::Connector => Some(
+                bindings::ConnectorIndices::new(&pre)
+                    .map_err(|e| contract::link_error(path, engine, &component, e))?,
+            ),
+            Role::TestUtils => None,
+        };
+        let write_back = match (role, contract::exports_write_back(engine, &component)) {
+            (Role::TestUtils, _) | (Role::Connector, true) => Some(
+                write_back_bindings::TestUtilsIndices::new(&pre)
+                    .map_err(|e| contract::link_error(path, engine, &component, e))?,
+            ),
+            (Role::Connector, false) => None,
+        };
+        Ok(Component {
+            host,
+            pre,
+            source,
+            write_back,
+            cache_outcome,
+        })
+    }
+
+    /// Whether the component exports `write-back`.
+    pub fn has_write_back(&self) -> bool {
+        self.write_back.is_some()
+    }
+
+    /// A fresh instance of the plugin, with its own store, under `limits`.
+    /// Its calls must all finish before `deadline`.
+    pub fn instantiate(
+        &self,
+        limits: &Limits,
+        deadline: Instant,
+        network: &TestNetwork,
+    ) -> Result<Plugin<'_>, PluginError> {
+        let stdout = CapturedOutput::new(limits.output_bytes);
+        let stderr = CapturedOutput::new(limits.output_bytes);
+        let call: crate::network::CurrentCall = Arc::default();
+        // Default deny: no preopens, no environment, no arguments; sockets and
+        // name lookups only where the network policy allows (it decides each
+        // address, and each lookup through `name_lookup`).
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .envs(&limits.environment)
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(true)
+            .socket_addr_check(network.socket_check(call.clone()))
+            .build();
+        let mut http = WasiHttpCtx::new();
+        // Each header block (a `fields` resource) is at most this large, so
+        // the live resources' bytes are bounded too.
+        http.set_field_size_limit(MAX_FIELDS_BYTES);
+        let state = PluginState {
+            wasi,
+            http,
+            hooks: HttpHooks {
+                network: network.clone(),
+                call: call.clone(),
+            },
+            table: {
+                let mut table = ResourceTable::new();
+                table.set_max_capacity(MAX_HOST_RESOURCES);
+                table
+            },
+            limits: Quota::new(limits.memory_bytes),
+            logs: LogBuffer::default(),
+            deadline,
+        };
+        let mut store = Store::new(&self.host.engine, state);
+        store.limiter(|s| &mut s.limits);
+        // What one call may copy from the guest into the host (strings and
+        // lists passed to an import, or returned by an export): set here
+        // rather than left to wasmtime's default, and named when exceeded.
+        store.set_hostcall_fuel(COPY_BUDGET);
+        store.set_max_component_handles(MAX_HOST_RESOURCES);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                // Yield to the executor so that the timer around the call can fire.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let mut plugin = Plugin {
+            component: self,
+            store,
+            bindings: None,
+            writer: None,
+            limits: limits.clone(),
+            stdout,
+            stderr,
+            poisoned: None,
+        };
+        let pre = self.pre.clone();
+        let (source, write_back) = (self.source.clone(), self.write_back.clone());
+        let (bindings, writer) = plugin.call("instantiate", |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let bindings = match &source {
+                    Some(indices) => Some(indices.load(&mut *store, &instance)?),
+                    None => None,
+                };
+                let writer = match &write_back {
+                    Some(indices) => Some(indices.load(&mut *store, &instance)?),
+                    None => None,
+                };
+                Ok((bindings, writer))
+            })
+        })?;
+        plugin.bindings = bindings;
+        plugin.writer = writer;
+        Ok(plugin)
+    }
+}

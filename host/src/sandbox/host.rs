@@ -1,0 +1,208 @@
+//! The host: what a process sets up once and every plugin shares.
+//!
+//! One [`Host`] per process holds the wasmtime `Engine` (with the pooling
+//! instance allocator and copy-on-write memory images), the `Linker` with
+//! WASI, wasi:http and the contract's imports, the epoch ticker that drives
+//! every deadline, the compile cache, and the multi-thread tokio runtime that
+//! serves the plugins' host calls (sockets, timers, HTTP). Components are
+//! loaded into it ([`Host::load`]); their instances are per test and may run
+//! on any thread at once. A `Host` is a cheap handle: clones share it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::component::Linker;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::component::Component;
+use super::errors::{LoadError, LoadFailure};
+use super::instance::PluginState;
+use super::quota;
+use super::{CompileCache, Role, bindings, compile};
+
+/// How often the epoch advances; the granularity of deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The largest linear memory the pool has room for: all of wasm32's. The
+/// memory limit of each instance (`--memory-limit`) is enforced by its
+/// quota, over all its memories and tables together.
+const POOL_MEMORY_BYTES: usize = 4 << 30;
+
+/// What a [`Host`] is sized for.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// The most plugin instances alive at once (across all threads). Each
+    /// takes pool slots for its memories, tables and stacks; an instance past
+    /// it fails to instantiate with a clear error, it does not wait.
+    pub max_instances: u32,
+    /// Worker threads of the runtime serving host calls.
+    pub io_threads: usize,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            max_instances: 100,
+            io_threads: 2,
+        }
+    }
+}
+
+/// The per-process host: engine, linker, epoch ticker, compile cache and
+/// runtime. See the module documentation.
+#[derive(Clone)]
+pub struct Host {
+    shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<PluginState>,
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) cache: CompileCache,
+    ticker_stop: Arc<AtomicBool>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Host {
+    /// Sets up the host; `cache` is where compiled components are kept.
+    pub fn new(options: &HostOptions, cache: CompileCache) -> Result<Host, String> {
+        let engine = new_engine(options).map_err(|e| format!("cannot set up wasmtime: {e:#}"))?;
+        let linker = new_linker(&engine).map_err(|e| format!("cannot set up wasmtime: {e:#}"))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.io_threads.max(1))
+            .thread_name("ctest-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("ctest-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(EPOCH_TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| format!("cannot start the epoch ticker: {e}"))?
+        };
+        Ok(Host {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                runtime,
+                cache,
+                ticker_stop,
+                ticker: Some(ticker),
+            }),
+        })
+    }
+
+    /// The compile cache components are loaded through.
+    pub fn cache(&self) -> &CompileCache {
+        &self.shared.cache
+    }
+
+    /// Loads the connector component at `path`.
+    pub fn load(&self, path: &Path) -> Result<Component, LoadError> {
+        self.load_as(path, Role::Connector)
+    }
+
+    /// Loads the component at `path` for `role`, compiling it or taking it
+    /// from the cache.
+    pub fn load_as(&self, path: &Path, role: Role) -> Result<Component, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            let failure = LoadFailure::Unreadable {
+                path: path.to_path_buf(),
+                error: e.to_string(),
+            };
+            LoadError::new(failure, path, None)
+        })?;
+        self.load_bytes(path, &bytes, role)
+    }
+
+    /// Loads a component from its bytes; `path` names it in messages.
+    pub fn load_bytes(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        role: Role,
+    ) -> Result<Component, LoadError> {
+        Component::load(self.shared.clone(), path, bytes, role)
+            .map_err(|failure| LoadError::new(failure, path, Some(bytes)))
+    }
+}
+
+/// The engine every component of the process is compiled for and runs in.
+/// `ctest __compile` builds the same one, so that what a child compiles
+/// deserializes here.
+fn new_engine(options: &HostOptions) -> wasmtime::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+    // Guests get a generous but finite native stack.
+    config.max_wasm_stack(2 << 20);
+    config.async_stack_size(4 << 20);
+    // Instances come from pre-reserved slots, their memories initialised
+    // copy-on-write from the component's image, and are reset when a test
+    // ends: an instance never sees what the one before it in its slot held.
+    config.memory_init_cow(true);
+    let mut pool = PoolingAllocationConfig::new();
+    let instances = options.max_instances.max(1);
+    // Sized from the per-instance quota: what one store may hold is what one
+    // component instance may take from the pool.
+    let per_component = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    pool.total_component_instances(instances)
+        .total_stacks(instances)
+        .total_core_instances(instances.saturating_mul(8))
+        .total_memories(instances.saturating_mul(2))
+        .total_tables(instances.saturating_mul(4))
+        .max_core_instances_per_component(per_component(quota::MAX_INSTANCES))
+        .max_memories_per_component(per_component(quota::MAX_MEMORIES))
+        .max_tables_per_component(per_component(quota::MAX_TABLES))
+        .max_memories_per_module(per_component(quota::MAX_MEMORIES))
+        .max_tables_per_module(per_component(quota::MAX_TABLES))
+        .table_elements(super::MAX_TABLE_ELEMENTS)
+        .max_memory_size(POOL_MEMORY_BYTES)
+        .max_component_instance_size(4 << 20)
+        .max_core_instance_size(4 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}
+
+fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<PluginState>> {
+    let mut linker = Linker::<PluginState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::network::name_lookup::shadow(&mut linker)?;
+    bindings::Connector::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
+}
+
+/// `ctest __compile`: compiles the component on stdin for the engine every
+/// host uses, the artifact to stdout (see
+/// [`super::compile_in_child_processes`]).
+pub fn compile_child_main() -> std::process::ExitCode {
+    match new_engine(&HostOptions::default()) {
+        Ok(engine) => compile::child_main(&engine),
+        Err(e) => {
+            eprintln!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! One `Host` per process: components loaded into it run their suites on
+//! several threads at once, with the verdicts they get alone.
+
+mod support;
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ctest::report::{Event, Reporter, Status};
+use ctest::sandbox::{CompileCache, Component, Host, HostOptions};
+use support::*;
+
+/// Eight different plugins: one that passes, and broken ones that fail in
+/// different ways (a trap in `spec` and in a read, a failed check, an empty
+/// catalog, reads that break the incremental and full-refresh rules, records
+/// with undeclared fields).
+const PLUGINS: [&str; 8] = [
+    "source-faker",
+    "broken-spec-panics",
+    "broken-read-panics",
+    "broken-check-fails",
+    "broken-discover-empty",
+    "broken-incremental-no-state",
+    "broken-full-refresh-not-repeatable",
+    "broken-read-undeclared-field",
+];
+
+/// A run's verdicts: each test's id, status and message (run tags masked:
+/// each run has its own).
+type Verdicts = Vec<(String, Status, Option<String>)>;
+
+struct Collect(Verdicts);
+
+impl Reporter for Collect {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        if let Event::TestFinished { result, .. } = event {
+            let tag = regex::Regex::new("ctest_[0-9a-f]{8}").unwrap();
+            let message = result
+                .message
+                .as_ref()
+                .map(|m| tag.replace_all(m, "ctest_TAG").into_owned());
+            self.0.push((result.id(), result.status, message));
+        }
+        Ok(())
+    }
+}
+
+/// Runs every suite of `component` with faker's config (the broken plugins
+/// are faker's shape); the verdicts, and when the run started and ended.
+fn verdicts(component: &Component, name: &str) -> (Verdicts, Instant, Instant) {
+    let started = Instant::now();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
+    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default()).unwrap();
+    let options = ctest::suites::RunOptions {
+        config,
+        config_source: "faker".into(),
+        limits: Default::default(),
+        timeouts: Default::default(),
+        filters: Vec::new(),
+        suites: Default::default(),
+        strict: false,
+        network: std::sync::Arc::new(network),
+        writes_refused: Some("not in this test".into()),
+    };
+    let mut reporter = Collect(Vec::new());
+    ctest::suites::run_all(component, None, None, &options, name, &mut reporter);
+    (reporter.0, started, Instant::now())
+}
+
+#[test]
+fn eight_plugins_on_four_threads_share_one_host_and_get_the_verdicts_they_get_alone() {
+    let host = Host::new(
+        &HostOptions::default(),
+        CompileCache::new(Some(cache_dir())),
+    )
+    .unwrap();
+    let components: Vec<Component> = PLUGINS
+        .iter()
+        .map(|name| host.load(&plugin(name)).unwrap())
+        .collect();
+
+    let alone: Vec<Verdicts> = PLUGINS
+        .iter()
+        .zip(&components)
+        .map(|(name, c)| verdicts(c, name).0)
+        .collect();
+    // The comparison means something: the plugins fail, each differently.
+    assert!(alone[0].iter().all(|(_, s, _)| *s != Status::Failed));
+    for (name, v) in PLUGINS.iter().zip(&alone).skip(1) {
+        assert!(
+            v.iter().any(|(_, s, _)| *s == Status::Failed),
+            "{name} fails some test"
+        );
+    }
+
+    // Four threads take the plugins from one queue.
+    let queue = Mutex::new((0..PLUGINS.len()).collect::<Vec<_>>());
+    let together = Mutex::new(vec![None; PLUGINS.len()]);
+    let windows = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                loop {
+                    let Some(i) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let (v, started, ended) = verdicts(&components[i], PLUGINS[i]);
+                    together.lock().unwrap()[i] = Some(v);
+                    windows.lock().unwrap().push((started, ended));
+                }
+            });
+        }
+    });
+    let together: Vec<Verdicts> = together
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    for ((name, alone), together) in PLUGINS.iter().zip(&alone).zip(&together) {
+        assert_eq!(
+            alone, together,
+            "{name}: the verdicts alone, then on four threads"
+        );
+    }
+    // The runs did overlap: some run started before another had ended.
+    let windows = windows.into_inner().unwrap();
+    let overlapped = windows.iter().enumerate().any(|(i, a)| {
+        windows
+            .iter()
+            .enumerate()
+            .any(|(j, b)| i != j && a.0 < b.1 && b.0 < a.1)
+    });
+    assert!(overlapped, "the runs ran at the same time: {windows:?}");
+}
