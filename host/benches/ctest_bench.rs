@@ -56,7 +56,9 @@ fn ctest_run(args: &[&str], cache: &Path) -> (Duration, u64, i32) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to filter here.
+    // `cargo bench` passes `--bench`; `-- instance` times the fresh
+    // instance alone (the comparisons in BENCHMARKS.md alternate two builds).
+    let instance_only = std::env::args().any(|a| a == "instance");
     let plugins = support::plugins_dir();
     let faker = plugins.join("source-faker.wasm");
     let cache_dir = tempfile::tempdir().unwrap();
@@ -64,6 +66,10 @@ fn main() {
 
     // 1. Loading (cold, then from the cache) and instantiation, warm cache.
     let (cold_load, warm_load, per_instance) = load_and_instantiate(&faker, &host, 1000, 20_000);
+    if instance_only {
+        println!("fresh instance: {:.1} µs", per_instance.as_secs_f64() * 1e6);
+        return;
+    }
 
     // 2. A whole run, all suites, 1,000 users, warm cache.
     let config = root().join("plugins/source-faker/config.json");

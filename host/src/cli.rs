@@ -1,4 +1,6 @@
-//! The `ctest` command line.
+//! The `ctest` command line: clap's flags become a
+//! [`RunRequest`](crate::session::RunRequest), the session plans and runs it,
+//! and the outcome becomes an exit code.
 //!
 //! Exit codes: 0 when every test passed (or was skipped), 1 when any failed, 2
 //! when the run could not happen (bad arguments, a missing or unreadable file, a
@@ -10,12 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::Value;
 
-use crate::report::{ConsoleReporter, Event, JsonReport, JunitReport, Reporter, Summary};
-use crate::sandbox::{CompileCache, Host, HostOptions, Limits, Role};
-use crate::suites::{self, RunOptions, Timeouts};
-use crate::test_config::{self, TestConfig};
+use crate::report::{ConsoleReporter, FanOut, JsonReport, JunitReport, Reporter, Summary};
+use crate::sandbox::{CompileCache, Host, HostOptions, Limits};
+use crate::session::{self, ConfigSource, RunRequest};
 
 #[derive(Parser)]
 #[command(
@@ -204,126 +204,35 @@ fn new(args: NewArgs) -> Result<(), UsageError> {
     Ok(())
 }
 
-fn run(args: RunArgs) -> Result<Summary, UsageError> {
-    for filter in &args.filters {
-        if !suites::ALL_TESTS
-            .iter()
-            .any(|id| id.contains(filter.as_str()))
-        {
-            return Err(UsageError(format!(
-                "--run {filter:?} matches no test\n  fix: use part of a test's `suite/name`, one of:\n    {}",
-                suites::ALL_TESTS.join("\n    ")
-            )));
-        }
-    }
-    let (test_config, suites, base) = match &args.test_config {
-        None => (TestConfig::default(), Default::default(), PathBuf::new()),
-        Some(path) => {
-            let (config, base) = test_config::load(path).map_err(UsageError)?;
-            let suites =
-                test_config::prepare(&config, path, &args.allow_paths).map_err(UsageError)?;
-            let confine = |key: &str, p: Option<PathBuf>| {
-                p.map(|p| test_config::confine(&base, key, &p, &args.allow_paths))
-                    .transpose()
-                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))
-            };
-            let config = TestConfig {
-                config_path: confine("config_path", config.config_path.clone())?,
-                cassette_dir: confine("cassette_dir", config.cassette_dir.clone())?,
-                ..config
-            };
-            (config, suites, base)
-        }
+/// The request the flags make: the session resolves and runs it.
+fn request(args: &RunArgs) -> RunRequest {
+    let config = match (&args.config, &args.config_env) {
+        (Some(path), _) => ConfigSource::File(path.clone()),
+        (None, Some(var)) => ConfigSource::Env(var.clone()),
+        (None, None) => ConfigSource::TestConfig,
     };
-    for entry in &args.allow_hosts {
-        crate::network::policy::Entry::parse(entry, entry).map_err(|e| {
-            UsageError(format!(
-                "--allow-host {entry:?}: {e}\n  fix: for example `--allow-host https://api.vendor.com` or `--allow-host tcp://127.0.0.1:5432`"
-            ))
-        })?;
-    }
-    let cassette_dir = args
-        .cassette_dir
-        .clone()
-        .or(test_config.cassette_dir.clone())
-        .unwrap_or_else(|| base.join("cassettes"));
-    // In replay, the write_back suite runs from its own cassettes, if ever
-    // recorded (a run without --allow-writes records none).
-    let write_back_cassettes = cassette_dir.join("write_back");
-    let write_back_recorded = || {
-        std::fs::read_dir(&write_back_cassettes).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| e.path().extension().is_some_and(|x| x == "json"))
-        })
-    };
-    let network = crate::network::Network::new(crate::network::NetworkOptions {
-        mode: args.http,
-        cassette_dir,
-        ignored_query_parameters: test_config.ignored_query_parameters.clone(),
-        widen: args.allow_hosts.clone(),
-        narrow: test_config.allowed_hosts.clone(),
+    RunRequest {
+        test_config: args.test_config.clone(),
+        previous: args.previous.clone(),
+        test_utils: args.test_utils.clone(),
+        http: args.http,
+        cassette_dir: args.cassette_dir.clone(),
+        allow_hosts: args.allow_hosts.clone(),
+        allow_paths: args.allow_paths.clone(),
         max_response_bytes: args.max_response_size,
         max_request_bytes: args.max_request_size,
-        ..Default::default()
-    })
-    .map_err(UsageError)?;
-    let config_file = args.config.clone().or_else(|| {
-        args.config_env
-            .is_none()
-            .then(|| test_config.config_path.clone())
-            .flatten()
-    });
-    let (config_text, config_name) = match (&config_file, &args.config_env) {
-        (Some(path), _) => (
-            std::fs::read_to_string(path).map_err(|e| {
-                UsageError(format!(
-                    "{}: cannot read the config: {e}\n  fix: pass the path of the connector's JSON config with --config",
-                    path.display()
-                ))
-            })?,
-            path.display().to_string(),
-        ),
-        (None, Some(var)) => (
-            std::env::var(var).map_err(|_| {
-                UsageError(format!(
-                    "${var}: the environment variable is not set (or not UTF-8)\n  fix: set {var} to the connector's config as JSON, or pass --config FILE"
-                ))
-            })?,
-            format!("${var}"),
-        ),
-        (None, None) => {
-            return Err(UsageError(
-                "no config given\n  fix: pass --config FILE, or --config-env VAR, or set `config_path` in the --test-config file".into(),
-            ));
-        }
-    };
-    let config = parse_config(&config_text, &config_name)?;
-    let timeouts = match args.timeout {
-        None => Timeouts::default(),
-        Some(s) if s.is_finite() && s > 0.0 => Timeouts::all(Duration::from_secs_f64(s)),
-        Some(s) => {
-            return Err(UsageError(format!(
-                "--timeout {s}: expected a positive number of seconds, for example `--timeout 30`"
-            )));
-        }
-    };
-    if args.memory_limit == 0 {
-        return Err(UsageError(
-            "--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`"
-                .into(),
-        ));
-    }
-    let limits = Limits {
-        environment: test_config
-            .custom_environment_variables
-            .clone()
-            .into_iter()
-            .collect(),
-        memory_bytes: args.memory_limit.saturating_mul(1 << 20),
+        allow_writes: args.allow_writes,
+        filters: args.filters.clone(),
+        timeout: args.timeout,
+        memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,
-        ..Limits::default()
-    };
+        ..RunRequest::new(args.plugin.clone(), config)
+    }
+}
+
+fn run(args: RunArgs) -> Result<Summary, UsageError> {
+    let plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
     if !(args.compile_timeout.is_finite() && args.compile_timeout > 0.0) {
         return Err(UsageError(format!(
             "--compile-timeout {}: expected a positive number of seconds, for example `--compile-timeout 300`",
@@ -343,50 +252,10 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         crate::sandbox::compile_in_child_processes(exe);
     }
     let host = Host::new(&HostOptions::default(), cache).map_err(UsageError)?;
-    let sandbox = host
-        .load(&args.plugin)
-        .map_err(|e| UsageError(e.to_string()))?;
-    let previous = match &args.previous {
-        None => None,
-        Some(path) => Some(
-            host.load(path)
-                .map_err(|e| UsageError(format!("{e}\n  (this is the --previous version)")))?,
-        ),
-    };
-    let previous_name = args.previous.as_ref().map(|p| format!("`{}`", p.display()));
-    let test_utils = match &args.test_utils {
-        None => None,
-        Some(path) => Some(
-            host.load_as(path, Role::TestUtils)
-                .map_err(|e| UsageError(format!("{e}\n  (this is the --test-utils component)")))?,
-        ),
-    };
-    let writes_refused = match (args.http, args.allow_writes) {
-        (crate::network::Mode::Replay, _) if !write_back_recorded() => Some(format!(
-            "no write_back cassette in `{}` to replay: record the suite once with --http record --allow-writes",
-            write_back_cassettes.display()
-        )),
-        (crate::network::Mode::Replay, _) | (_, true) => None,
-        _ => Some(
-            "the write_back suite changes the source: pass --allow-writes (live, or --http record to record its cassettes), or replay recorded cassettes with --http replay"
-                .to_string(),
-        ),
-    };
 
-    let options = RunOptions {
-        config,
-        config_source: format!("`{config_name}`"),
-        limits,
-        timeouts,
-        filters: args.filters,
-        suites,
-        strict: test_config.test_strictness_level == test_config::Strictness::High,
-        network: std::sync::Arc::new(network),
-        writes_refused,
-    };
+    // Each reporter renders the run's events, and writes its own file.
     let stdout = std::io::stdout();
     let mut console = ConsoleReporter::new(stdout.lock());
-    // Each reporter renders the run's events, and writes its own file.
     let plugin_name = args.plugin.display().to_string();
     let mut json = args
         .report_json
@@ -403,56 +272,12 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     if let Some(j) = junit.as_mut() {
         reporters.push(j);
     }
-    let mut fan_out = FanOut {
-        reporters,
-        errors: Vec::new(),
-    };
-    let previous = previous.as_ref().zip(previous_name.as_deref());
-    let summary = suites::run_all(
-        &sandbox,
-        previous,
-        test_utils.as_ref(),
-        &options,
-        &plugin_name,
-        &mut fan_out,
-    );
-    if !fan_out.errors.is_empty() {
-        return Err(UsageError(fan_out.errors.join("\n")));
+    let mut fan_out = FanOut::new(reporters);
+    let summary =
+        session::run(&host, &plan, &mut fan_out).map_err(|e| UsageError(e.to_string()))?;
+    let errors = fan_out.into_errors();
+    if !errors.is_empty() {
+        return Err(UsageError(errors.join("\n")));
     }
     Ok(summary)
-}
-
-/// The config from its text; `name` is the file or `$VAR` it came from.
-fn parse_config(text: &str, name: &str) -> Result<Value, UsageError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        UsageError(format!(
-            "{name}:{}:{}: the config is not valid JSON: {e}\n  fix: correct the JSON at that line and column",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if !value.is_object() {
-        return Err(UsageError(format!(
-            "{name}: the config is {}, not a JSON object\n  fix: write the config as an object, for example {{\"count\": 100}}",
-            crate::schema::kind_of(&value)
-        )));
-    }
-    Ok(value)
-}
-
-/// Hands each event to several reporters, keeping what they could not do.
-struct FanOut<'a> {
-    reporters: Vec<&'a mut dyn Reporter>,
-    errors: Vec<String>,
-}
-
-impl Reporter for FanOut<'_> {
-    fn event(&mut self, event: &Event) -> Result<(), String> {
-        for r in &mut self.reporters {
-            if let Err(e) = r.event(event) {
-                self.errors.push(e);
-            }
-        }
-        Ok(())
-    }
 }

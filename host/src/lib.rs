@@ -1,12 +1,21 @@
 //! ctest: the acceptance-test host for WebAssembly data connectors.
 //!
-//! - [`sandbox`]: loads a plugin component into wasmtime and runs its calls under
-//!   limits, with nothing granted by default.
+//! From the bottom up:
+//!
+//! - [`sandbox`]: the [`Host`](sandbox::Host), once per process, loads plugin
+//!   components into wasmtime and runs their calls under limits, with nothing
+//!   granted by default, on any thread.
 //! - [`network`]: the network a plugin may reach (its spec's allowed hosts, on
-//!   every path) and HTTP record and replay.
-//! - [`suites`]: the standard suites.
-//! - [`report`]: the console and JSON reporters.
-//! - [`cli`]: the `ctest` command line.
+//!   every path), per test, and HTTP record and replay.
+//! - [`checks`]: the rules records, states and catalogs are held to, as a
+//!   library ([`schema`], [`cursor`], [`catalog`], [`compat`] beside it).
+//! - [`suites`]: the standard suites, in a registry; [`test_config`] validates
+//!   the test configuration through it.
+//! - [`report`]: results as events, and the reporters that render them
+//!   (console, JSON, JUnit), each writing its own file.
+//! - [`session`]: a run request, resolved into a plan, run on a Host with a
+//!   reporter: what the CLI and any other runner call.
+//! - [`cli`]: the `ctest` command line: clap and exit codes.
 //! - [`scaffold`]: `ctest new`, a connector project per language.
 
 pub mod catalog;
@@ -20,5 +29,6 @@ pub mod report;
 pub mod sandbox;
 pub mod scaffold;
 pub mod schema;
+pub mod session;
 pub mod suites;
 pub mod test_config;

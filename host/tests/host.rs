@@ -1,5 +1,5 @@
-//! One `Host` per process: components loaded into it run their suites on
-//! several threads at once, with the verdicts they get alone.
+//! One `Host` per process: plans run on it by the session, on several
+//! threads at once, get the verdicts they get alone.
 
 mod support;
 
@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ctest::report::{Event, Reporter, Status};
-use ctest::sandbox::{CompileCache, Component, Host, HostOptions};
+use ctest::sandbox::{CompileCache, Host, HostOptions};
+use ctest::session::{self, ConfigSource, RunRequest};
 use support::*;
 
 /// Eight different plugins: one that passes, and broken ones that fail in
@@ -45,26 +46,15 @@ impl Reporter for Collect {
     }
 }
 
-/// Runs every suite of `component` with faker's config (the broken plugins
-/// are faker's shape); the verdicts, and when the run started and ended.
-fn verdicts(component: &Component, name: &str) -> (Verdicts, Instant, Instant) {
+/// Runs every suite of `name` with faker's config (the broken plugins are
+/// faker's shape), planned and run by the session on `host`, as a batch
+/// runner would; the verdicts, and when the run started and ended.
+fn verdicts(host: &Host, name: &str) -> (Verdicts, Instant, Instant) {
     let started = Instant::now();
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
-    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default()).unwrap();
-    let options = ctest::suites::RunOptions {
-        config,
-        config_source: "faker".into(),
-        limits: Default::default(),
-        timeouts: Default::default(),
-        filters: Vec::new(),
-        suites: Default::default(),
-        strict: false,
-        network: std::sync::Arc::new(network),
-        writes_refused: Some("not in this test".into()),
-    };
+    let request = RunRequest::new(plugin(name), ConfigSource::File(faker_config()));
+    let plan = session::plan(&request).unwrap();
     let mut reporter = Collect(Vec::new());
-    ctest::suites::run_all(component, None, None, &options, name, &mut reporter);
+    session::run(host, &plan, &mut reporter).unwrap();
     (reporter.0, started, Instant::now())
 }
 
@@ -75,16 +65,7 @@ fn eight_plugins_on_four_threads_share_one_host_and_get_the_verdicts_they_get_al
         CompileCache::new(Some(cache_dir())),
     )
     .unwrap();
-    let components: Vec<Component> = PLUGINS
-        .iter()
-        .map(|name| host.load(&plugin(name)).unwrap())
-        .collect();
-
-    let alone: Vec<Verdicts> = PLUGINS
-        .iter()
-        .zip(&components)
-        .map(|(name, c)| verdicts(c, name).0)
-        .collect();
+    let alone: Vec<Verdicts> = PLUGINS.iter().map(|name| verdicts(&host, name).0).collect();
     // The comparison means something: the plugins fail, each differently.
     assert!(alone[0].iter().all(|(_, s, _)| *s != Status::Failed));
     for (name, v) in PLUGINS.iter().zip(&alone).skip(1) {
@@ -105,7 +86,7 @@ fn eight_plugins_on_four_threads_share_one_host_and_get_the_verdicts_they_get_al
                     let Some(i) = queue.lock().unwrap().pop() else {
                         break;
                     };
-                    let (v, started, ended) = verdicts(&components[i], PLUGINS[i]);
+                    let (v, started, ended) = verdicts(&host, PLUGINS[i]);
                     together.lock().unwrap()[i] = Some(v);
                     windows.lock().unwrap().push((started, ended));
                 }

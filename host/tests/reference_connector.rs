@@ -313,7 +313,7 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
     let sandbox = host.load(&plugin("source-faker")).unwrap();
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
-    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default()).unwrap();
+    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default());
     let options = ctest::suites::RunOptions {
         config,
         config_source: "faker".into(),

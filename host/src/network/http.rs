@@ -98,6 +98,25 @@ fn headers_of(map: &http::HeaderMap) -> BTreeMap<String, String> {
 }
 
 impl TestNetwork {
+    /// The test's HTTP client: no redirects followed (a redirect is the
+    /// plugin's to follow, as a request of its own), no proxy, and names
+    /// resolved only to the addresses this test's policy checked.
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        self.0
+            .client
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(self.0.network.options.connect_timeout)
+                    .no_proxy()
+                    .dns_resolver(Arc::new(PinnedResolver(self.0.pins.clone())))
+                    .build()
+                    .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// The request body, once the request is allowed: at most
     /// `--max-request-size` bytes are read.
     async fn read_body(
@@ -204,17 +223,18 @@ impl TestNetwork {
             return Err(Error::HttpRequestDenied);
         }
         if let Host::Name(n) = &host {
-            lock(&self.0.network.pins).insert(n.clone(), addresses);
+            lock(&self.0.pins).insert(n.clone(), addresses);
         }
         let body = self
             .read_body(call, &parts.method, &recorded.url, body)
             .await?;
         recorded.body = String::from_utf8_lossy(&body).into_owned();
 
-        let mut request = self
-            .0
-            .network
-            .client
+        let client = self.client().map_err(|e| {
+            self.problem(format!("{e}\n  (during `{call}`)"));
+            Error::InternalError(Some(e))
+        })?;
+        let mut request = client
             .request(parts.method.clone(), uri.to_string())
             .timeout(timeout)
             .body(body);

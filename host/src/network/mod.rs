@@ -6,12 +6,16 @@
 //! - [`http`]: wasi:http requests, made by the host with reqwest once allowed,
 //!   or served from a cassette.
 //! - [`cassette`]: the recorded interactions and their matching.
+//! - `name_lookup`: `wasi:sockets/ip-name-lookup`, decided by the policy.
 //!
-//! One [`Network`] per run holds the policy in force (the spec's entries with
-//! the current config substituted), the mode and the HTTP client. Each test
-//! gets a [`TestNetwork`]: its cassette, and the problems its plugin instances
-//! ran into (a denied attempt, a request missing from the cassette), which
-//! fail the test with the host, the path, the plugin call and the fix.
+//! One [`Network`] per run holds the operator's options, the mode and the
+//! run's tag. Each test gets a [`TestNetwork`], built from its own policy (an
+//! `Arc<Policy>`: the spec's entries with the test's config substituted) and
+//! redactor: its cassette, its HTTP client and DNS pins (the addresses its
+//! policy checked, the only ones the client connects to), the addresses its
+//! name lookups granted, and the problems its plugin instances ran into (a
+//! denied attempt, a request missing from the cassette), which fail the test
+//! with the host, the path, the plugin call and the fix.
 
 pub mod cassette;
 pub mod http;
@@ -80,15 +84,12 @@ impl Default for NetworkOptions {
     }
 }
 
-/// The network of a run: the HTTP client and the operator's options. It
-/// holds no policy: each test's network is built from the policy and the
-/// redactor its run passes ([`Network::for_test`]).
+/// The network of a run: the operator's options and the run's tag. It holds
+/// no policy and no connection: each test's network is built from the policy
+/// and the redactor its run passes ([`Network::for_test`]), with an HTTP
+/// client and DNS pins of its own.
 pub struct Network {
     options: NetworkOptions,
-    client: reqwest::Client,
-    /// Addresses checked against the policy, by host name: the only ones the
-    /// HTTP client connects to.
-    pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>,
     /// Unique to the run: `ctest_` and 8 hex digits.
     tag: String,
 }
@@ -107,22 +108,11 @@ fn new_tag() -> String {
 }
 
 impl Network {
-    pub fn new(options: NetworkOptions) -> Result<Network, String> {
-        let pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>> = Arc::default();
-        let client = reqwest::Client::builder()
-            // A redirect is the plugin's to follow, as a request of its own.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(options.connect_timeout)
-            .no_proxy()
-            .dns_resolver(Arc::new(http::PinnedResolver(pins.clone())))
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
-        Ok(Network {
+    pub fn new(options: NetworkOptions) -> Network {
+        Network {
             options,
-            client,
-            pins,
             tag: new_tag(),
-        })
+        }
     }
 
     /// The policy of the spec's entries (`None`: the spec is not known yet,
@@ -202,6 +192,8 @@ impl Network {
             problems: Mutex::new(problems),
             recorded: Mutex::new(Vec::new()),
             grants: Mutex::new(HashMap::new()),
+            client: std::sync::OnceLock::new(),
+            pins: Arc::default(),
         }))
     }
 }
@@ -223,6 +215,11 @@ struct TestNet {
     /// Addresses an allowed name lookup returned, with the name: a socket may
     /// connect to them as that name.
     grants: Mutex<HashMap<IpAddr, String>>,
+    /// The test's HTTP client, made at its first live request; it connects
+    /// only to the addresses in `pins`.
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    /// Addresses checked against this test's policy, by host name.
+    pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>,
 }
 
 /// The network of one test, shared by the plugin instances it creates.
@@ -244,7 +241,7 @@ impl TestNetwork {
             mode: Mode::Live,
             ..NetworkOptions::default()
         };
-        Arc::new(Network::new(options).expect("an HTTP client")).for_test(
+        Arc::new(Network::new(options)).for_test(
             "none",
             Arc::new(Policy::default()),
             Redactor::default(),

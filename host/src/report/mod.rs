@@ -129,3 +129,34 @@ pub enum Event {
 pub trait Reporter {
     fn event(&mut self, event: &Event) -> Result<(), String>;
 }
+
+/// Hands each event to several reporters, keeping what they could not do.
+pub struct FanOut<'a> {
+    reporters: Vec<&'a mut dyn Reporter>,
+    errors: Vec<String>,
+}
+
+impl<'a> FanOut<'a> {
+    pub fn new(reporters: Vec<&'a mut dyn Reporter>) -> Self {
+        FanOut {
+            reporters,
+            errors: Vec::new(),
+        }
+    }
+
+    /// What the reporters could not do, each with its fix.
+    pub fn into_errors(self) -> Vec<String> {
+        self.errors
+    }
+}
+
+impl Reporter for FanOut<'_> {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        for r in &mut self.reporters {
+            if let Err(e) = r.event(event) {
+                self.errors.push(e);
+            }
+        }
+        Ok(())
+    }
+}

@@ -109,7 +109,7 @@ pub static ALL_TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLo
 });
 
 /// Per-suite wall-clock limits for one test.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Timeouts {
     pub spec: Duration,
     pub connection: Duration,
