@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ctest::sandbox::{CacheOutcome, CompileCache, Host, HostOptions, Limits};
 
 // The tests' helpers: building the plugins, the paths.
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/integration/support.rs"]
 mod support;
 
 use support::root;

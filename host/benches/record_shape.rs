@@ -18,7 +18,7 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/integration/support.rs"]
 mod support;
 
 wasmtime::component::bindgen!({

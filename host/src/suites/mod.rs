@@ -95,7 +95,7 @@ pub static SUITES: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(|| REGISTRY.iter().map(|s| s.name).collect());
 
 /// Every test, as `suite/name`, in the order they run, from the registry.
-/// (A test in `host/tests/reference_connector.rs` checks a full run against
+/// (A test in `host/tests/integration/reference_connector.rs` checks a full run against
 /// this list.)
 pub static ALL_TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
     REGISTRY

@@ -2,7 +2,7 @@
 //! with `count: 1` that worked is now refused. Caught by
 //! backward_compatibility/spec_types_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

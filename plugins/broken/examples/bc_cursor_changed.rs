@@ -1,7 +1,7 @@
 //! A new version where `users` is incremental on `created_at`. Caught by
 //! backward_compatibility/catalog_cursors_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct CursorChanged;

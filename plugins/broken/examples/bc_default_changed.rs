@@ -1,7 +1,7 @@
 //! A new version where the default of `records_per_state` changed. Caught by
 //! backward_compatibility/spec_defaults_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct DefaultChanged;

@@ -1,7 +1,7 @@
 //! A new version where `count` is limited to an enum. Caught by
 //! backward_compatibility/spec_types_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct EnumNarrowed;

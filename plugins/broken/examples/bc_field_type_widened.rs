@@ -2,7 +2,7 @@
 //! validates, but a destination's `INTEGER` column no longer fits. Caught by
 //! backward_compatibility/catalog_fields_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, stream_mut};
 
 struct Widened;

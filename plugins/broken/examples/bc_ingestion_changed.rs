@@ -2,7 +2,7 @@
 //! replacing the last) where it was `append`. Caught by
 //! backward_compatibility/catalog_ingestion_types_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct IngestionChanged;

@@ -2,7 +2,7 @@
 //! as the previous version: caught by backward_compatibility/spec_required_fields
 //! and previous_configs_still_valid.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct NewRequired;

@@ -1,7 +1,7 @@
 //! A new version where `users` is keyed on `email`. Caught by
 //! backward_compatibility/catalog_primary_keys_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct KeyChanged;

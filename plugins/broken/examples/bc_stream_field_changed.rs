@@ -1,7 +1,7 @@
 //! A new version where `users.age` became a string. Caught by
 //! backward_compatibility/catalog_fields_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, stream_mut};
 
 struct FieldChanged;

@@ -1,7 +1,7 @@
 //! A new version without the `purchases` stream. Caught by
 //! backward_compatibility/catalog_streams_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct StreamRemoved;

@@ -1,7 +1,7 @@
 //! A new version where `users` no longer supports incremental reads. Caught by
 //! backward_compatibility/catalog_sync_modes_kept.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct SyncModeRemoved;

@@ -1,7 +1,7 @@
 //! A new version where `seed` became a string. Caught by
 //! backward_compatibility/spec_types_kept and previous_configs_still_valid.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json};
 
 struct TypeNarrowed;

@@ -2,7 +2,7 @@
 //! connector that prints a request in chunks would. Caught by
 //! secrets/no_secret_leaked.
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, with_secret_api_key};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! A component that exports something other than the connector's `source`
 //! interface. `ctest run` must refuse to load it with exit code 2.
 //!
-//! ctest: tested-in host/tests/user_errors.rs
+//! ctest: tested-in host/tests/integration/user_errors.rs
 wit_bindgen::generate!({
     inline: r#"
         package acme:widgets@1.0.0;

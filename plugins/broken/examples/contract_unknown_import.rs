@@ -2,7 +2,7 @@
 //! (`acme:vault/secrets`). `ctest run` must refuse to load it with exit code 2,
 //! naming the import.
 //!
-//! ctest: tested-in host/tests/user_errors.rs
+//! ctest: tested-in host/tests/integration/user_errors.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 mod vault {

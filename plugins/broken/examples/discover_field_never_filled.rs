@@ -1,8 +1,8 @@
 //! `users` declares a `nickname` that no record fills. Caught by
 //! basic_read/every_field_has_data with `validate_data_points: true`
-//! (host/tests/test_config.rs).
+//! (host/tests/integration/test_config.rs).
 //!
-//! ctest: tested-in host/tests/test_config.rs
+//! ctest: tested-in host/tests/integration/test_config.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, stream_mut};
 
 struct FieldNeverFilled;

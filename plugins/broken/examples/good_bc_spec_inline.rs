@@ -1,8 +1,8 @@
 //! Good, as a new version of good-bc-spec-refs: the same fields, `count`
 //! written inline, the optional `start_date` still a `date-time`. Not a
-//! breaking change (host/tests/backward_compatibility.rs).
+//! breaking change (host/tests/integration/backward_compatibility.rs).
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,9 +1,9 @@
 //! Good, as a previous version: `count` lives in `definitions` behind a
 //! `$ref`, and an optional `start_date` has the `date-time` format. Released
 //! again as good-bc-spec-inline (the same fields, written inline), nothing
-//! breaks (host/tests/backward_compatibility.rs).
+//! breaks (host/tests/integration/backward_compatibility.rs).
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

@@ -1,10 +1,10 @@
 //! A release of source-faker whose `users` cursor is the user's to choose
 //! (`source_defined_cursor: false`). Its successor, source-faker itself,
 //! chooses the cursor: backward_compatibility/catalog_cursors_kept says so
-//! (host/tests/backward_compatibility.rs). On its own it passes every test.
+//! (host/tests/integration/backward_compatibility.rs). On its own it passes every test.
 //!
-//! ctest: tested-in host/tests/backward_compatibility.rs
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/backward_compatibility.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, stream_mut};
 
 struct UserChosen;

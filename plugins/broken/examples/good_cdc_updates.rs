@@ -1,8 +1,8 @@
 //! Good: in a full refresh, a change of `users` (ingestion type `cdc`) is
 //! emitted again at the end with a later cursor, as a change stream may.
-//! Every test passes (host/tests/verdicts.rs).
+//! Every test passes (host/tests/integration/verdicts.rs).
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, read_reemitting_first_user};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! Good: the `events` stream's cursor `seq` is an integer, and its state
-//! saves it as one: {"seq": 750}. Every test passes (host/tests/verdicts.rs).
+//! saves it as one: {"seq": 750}. Every test passes (host/tests/integration/verdicts.rs).
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::events::{Events, StateShape};
 use broken_plugins::{Value, json};
 

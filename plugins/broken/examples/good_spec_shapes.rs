@@ -2,9 +2,9 @@
 //! an enum named like secrets, a marked secret with a placeholder default, a
 //! `oneOf` whose branches only require the parent's properties, a `$ref`'d
 //! definition with a valid default, and formatted examples that hold. Every
-//! spec test must pass (host/tests/verdicts.rs).
+//! spec test must pass (host/tests/integration/verdicts.rs).
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, json};
 use ctest_sdk::prelude::*;
 

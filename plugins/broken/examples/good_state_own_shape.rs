@@ -3,9 +3,9 @@
 //! `seq` under `checkpoint.position`. With `cursor_paths: {events:
 //! [checkpoint, position]}` in the test configuration every test passes;
 //! without it, ctest finds states without the cursor and says so
-//! (host/tests/verdicts.rs).
+//! (host/tests/integration/verdicts.rs).
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::events::{Events, StateShape};
 use broken_plugins::{Value, json};
 

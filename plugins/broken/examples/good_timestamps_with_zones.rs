@@ -1,8 +1,8 @@
 //! Good: every date-time of source-faker is declared `airbyte_type:
 //! timestamp_with_timezone`, and each carries its zone (`Z`, or an offset
-//! such as `+05:30`). Every test passes (host/tests/verdicts.rs).
+//! such as `+05:30`). Every test passes (host/tests/integration/verdicts.rs).
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, json, map_records};
 
 struct Zoned;

@@ -2,9 +2,9 @@
 //! log: escape sequences that erase the line and recolour, a carriage return
 //! and a fake summary, a bidi override, a CI command at the start of a line,
 //! then 100 MiB of filler. ctest shows it escaped and clipped, in the console,
-//! JSON and JUnit (host/tests/hardening.rs).
+//! JSON and JUnit (host/tests/integration/hardening.rs).
 //!
-//! ctest: tested-in host/tests/hardening.rs
+//! ctest: tested-in host/tests/integration/hardening.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

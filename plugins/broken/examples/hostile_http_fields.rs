@@ -1,9 +1,9 @@
 //! Hostile: `check` makes 100,000 wasi:http `fields` resources and never
 //! drops them, to grow the host's memory without bound. ctest caps the live
 //! host resources of an instance and fails the test naming the cap
-//! (host/tests/hardening.rs).
+//! (host/tests/integration/hardening.rs).
 //!
-//! ctest: tested-in host/tests/hardening.rs
+//! ctest: tested-in host/tests/integration/hardening.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

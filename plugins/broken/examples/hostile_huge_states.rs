@@ -1,9 +1,9 @@
 //! Hostile: every state carries a megabyte of padding, checkpointed often, so
 //! that a host keeping every state would grow without bound. ctest keeps at
 //! most 64 MiB of states a read and fails the test naming that budget
-//! (host/tests/hardening.rs).
+//! (host/tests/integration/hardening.rs).
 //!
-//! ctest: tested-in host/tests/hardening.rs
+//! ctest: tested-in host/tests/integration/hardening.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 use serde_json::Value;
 

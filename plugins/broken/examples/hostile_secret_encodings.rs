@@ -2,9 +2,9 @@
 //! a Basic auth header, base64url, hex (both cases), reversed, upper case,
 //! half of it, URL-encoded, escaped twice in JSON; in its log and in the check
 //! message. ctest masks all of them in the console, JSON and JUnit
-//! (host/tests/hardening.rs).
+//! (host/tests/integration/hardening.rs).
 //!
-//! ctest: tested-in host/tests/hardening.rs
+//! ctest: tested-in host/tests/integration/hardening.rs
 use broken_plugins::{Broken, Defect, base64, ctest_sdk::prelude::*, json, with_secret_api_key};
 use serde_json::Value;
 

@@ -1,9 +1,9 @@
 //! Hostile: the spec grants itself loopback, the cloud metadata address and
 //! localhost, then `check` connects to a loopback port. Only the operator
 //! grants non-public addresses: denied, and the denial names the flag
-//! (host/tests/hardening.rs).
+//! (host/tests/integration/hardening.rs).
 //!
-//! ctest: tested-in host/tests/hardening.rs
+//! ctest: tested-in host/tests/integration/hardening.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, probe_port};
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 //! ctest: fails incremental/second_read_respects_state
 //! ctest: fails incremental/sequential_slices
 //! ctest: fails incremental/future_state_yields_no_records
-//! ctest: says 1 problem(s):\n       record index 0 of stream `users` in the second read (from the state {"updated_at":"2020-01-01T16:40:00Z"}) has `updated_at` "2020-01-01T00:01:00Z", before
+//! ctest: says 1 problem(s):\n  record index 0 of stream `users` in the second read (from the state {"updated_at":"2020-01-01T16:40:00Z"}) has `updated_at` "2020-01-01T00:01:00Z", before
 //! ctest: says fix: stream `users`: the read respects the state but for 1 record(s), the first at index 0: a record the state already covers is sent again
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};
 use faker::{Faker, StreamKind};

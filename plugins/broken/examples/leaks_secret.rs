@@ -2,9 +2,9 @@
 //! check message. ctest must mask it everywhere (connection/check fails,
 //! showing the message with the key masked).
 //!
-//! ctest: tested-in host/tests/sandbox.rs
-//! ctest: tested-in host/tests/test_config.rs
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/sandbox.rs
+//! ctest: tested-in host/tests/integration/test_config.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, with_secret_api_key};
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! `check` looks up a host its spec does not allow. Denied and reported by the
-//! network policy (host/tests/network.rs).
+//! network policy (host/tests/integration/network.rs).
 //!
-//! ctest: tested-in host/tests/network.rs
+//! ctest: tested-in host/tests/integration/network.rs
 use std::net::ToSocketAddrs;
 
 use broken_plugins::{Broken, Defect, Value, ctest_sdk::prelude::*};

@@ -1,8 +1,8 @@
 //! Its spec allows only `https://api.vendor.example`, but `check` sends an
 //! HTTP request to a loopback port. Denied and reported by the network policy
-//! (host/tests/network.rs).
+//! (host/tests/integration/network.rs).
 //!
-//! ctest: tested-in host/tests/network.rs
+//! ctest: tested-in host/tests/integration/network.rs
 use broken_plugins::Value;
 use broken_plugins::ctest_sdk::http::Request;
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, probe_port};

@@ -1,9 +1,9 @@
 //! Its spec allows any public host (`*`); `check` asks the cloud metadata
 //! address 169.254.169.254, which is link-local, and then `localhost`, a name
 //! `*` matches but which resolves to loopback. Both denied and reported: a
-//! non-public address needs an entry naming it (host/tests/network.rs).
+//! non-public address needs an entry naming it (host/tests/integration/network.rs).
 //!
-//! ctest: tested-in host/tests/network.rs
+//! ctest: tested-in host/tests/integration/network.rs
 use broken_plugins::ctest_sdk::http::Request;
 use broken_plugins::{Broken, Defect, Value, ctest_sdk::prelude::*, probe_port};
 

@@ -1,7 +1,7 @@
 //! `check` opens a raw TCP connection to a loopback port no entry allows.
-//! Denied and reported by the network policy (host/tests/network.rs).
+//! Denied and reported by the network policy (host/tests/integration/network.rs).
 //!
-//! ctest: tested-in host/tests/network.rs
+//! ctest: tested-in host/tests/integration/network.rs
 use broken_plugins::Value;
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, probe_port};
 

@@ -4,8 +4,8 @@
 //! `check` succeeds only when every attempt was denied, and otherwise fails with
 //! the list of what got through. Under ctest's default sandbox it passes.
 //!
-//! ctest: tested-in host/tests/sandbox.rs
-//! ctest: tested-in host/tests/test_config.rs
+//! ctest: tested-in host/tests/integration/sandbox.rs
+//! ctest: tested-in host/tests/integration/test_config.rs
 use std::io::Read;
 use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 

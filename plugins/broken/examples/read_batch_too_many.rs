@@ -4,7 +4,7 @@
 //! by basic_read/read before the host allocates any of them: one call may
 //! return only the messages it was asked for, a batch counting as its records.
 //!
-//! ctest: tested-in host/tests/broken_plugins.rs
+//! ctest: tested-in host/tests/integration/broken_plugins.rs
 use std::cell::Cell;
 
 mod raw {

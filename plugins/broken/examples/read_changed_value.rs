@@ -1,8 +1,8 @@
 //! User 3's name comes out in capitals. Caught by basic_read/expected_records
 //! when the test configuration expects source-faker's records
-//! (host/tests/test_config.rs).
+//! (host/tests/integration/test_config.rs).
 //!
-//! ctest: tested-in host/tests/test_config.rs
+//! ctest: tested-in host/tests/integration/test_config.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, map_records};
 
 struct ChangedValue;

@@ -2,7 +2,7 @@
 //! ctest must keep only a bounded part, without trapping the plugin, and the
 //! run passes.
 //!
-//! ctest: tested-in host/tests/sandbox.rs
+//! ctest: tested-in host/tests/integration/sandbox.rs
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
 struct Floods;

@@ -2,7 +2,7 @@
 //! into a record's `name`, as a connector that copies a request header into
 //! its data would. Caught by secrets/no_secret_leaked.
 //!
-//! ctest: tested-in host/tests/verdicts.rs
+//! ctest: tested-in host/tests/integration/verdicts.rs
 use broken_plugins::{
     Broken, Defect, base64, ctest_sdk::prelude::*, faker_config, json, map_records,
     with_secret_api_key,

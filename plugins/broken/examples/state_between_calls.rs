@@ -3,7 +3,7 @@
 //! passes every suite; a host that reused instances across tests would fail it at
 //! connection/check.
 //!
-//! ctest: tested-in host/tests/sandbox.rs
+//! ctest: tested-in host/tests/integration/sandbox.rs
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*, faker_config};

@@ -6,10 +6,10 @@
 //! [`Defect`], overriding only the hook it breaks, and exports
 //! [`Broken<ItsDefect>`](Broken). Each states in its own header what ctest must
 //! say of it (`//! ctest: fails suite/test`, `ctest: says ...`, `ctest: args ...`),
-//! which `host/tests/broken_plugins.rs` reads and checks; one that needs a set-up
+//! which `host/tests/integration/broken_plugins.rs` reads and checks; one that needs a set-up
 //! of its own names the test file that proves it (`ctest: tested-in FILE`). The `good_*` examples (built as `good-NAME.wasm`)
 //! are tricky but correct shapes that must pass; the `hostile_*` ones attack the
-//! sandbox (host/tests/hardening.rs).
+//! sandbox (host/tests/integration/hardening.rs).
 
 use std::marker::PhantomData;
 

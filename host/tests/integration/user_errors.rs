@@ -1,9 +1,7 @@
 //! Bad input from the user: one clear message naming the file, the place and the
 //! fix, and exit code 2.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn expect_usage_error(run: &Run, needles: &[&str]) {
     assert_eq!(

@@ -53,31 +53,101 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The JSON report of a `ctest run` that got as far as running tests.
+    pub report: Option<serde_json::Value>,
+}
+
+/// A console status word for a JSON report's status.
+fn word_of(status: &str) -> &'static str {
+    match status {
+        "passed" => "PASS",
+        "failed" => "FAIL",
+        "skipped" => "SKIP",
+        other => panic!("a status the report should not have: {other}"),
+    }
 }
 
 impl Run {
-    /// The status word of a test in the console output: PASS, FAIL or SKIP.
-    pub fn status_of(&self, id: &str) -> Option<&str> {
-        self.stdout.lines().find_map(|l| {
-            let (word, rest) = l.split_once(' ')?;
-            let (test, _) = rest.split_once(" (")?;
-            (test == id).then_some(word)
-        })
+    /// The tests of the JSON report: (`suite/name`, status word, message).
+    fn tests(&self) -> Vec<(String, &'static str, Option<&str>)> {
+        let Some(report) = &self.report else {
+            return Vec::new();
+        };
+        report["tests"]
+            .as_array()
+            .expect("the report lists its tests")
+            .iter()
+            .map(|t| {
+                (
+                    format!(
+                        "{}/{}",
+                        t["suite"].as_str().unwrap(),
+                        t["name"].as_str().unwrap()
+                    ),
+                    word_of(t["status"].as_str().unwrap()),
+                    t["message"].as_str(),
+                )
+            })
+            .collect()
     }
 
-    /// Ids of the tests with this status word.
+    /// The status word of a test in the JSON report: PASS, FAIL or SKIP.
+    pub fn status_of(&self, id: &str) -> Option<&'static str> {
+        self.tests()
+            .into_iter()
+            .find_map(|(test, word, _)| (test == id).then_some(word))
+    }
+
+    /// The message of a test in the JSON report.
+    pub fn message_of(&self, id: &str) -> Option<String> {
+        self.tests()
+            .into_iter()
+            .find_map(|(test, _, message)| (test == id).then(|| message.map(str::to_string)))
+            .flatten()
+    }
+
+    /// Every message of the JSON report.
+    pub fn messages(&self) -> Vec<String> {
+        self.tests()
+            .into_iter()
+            .filter_map(|(_, _, message)| message.map(str::to_string))
+            .collect()
+    }
+
+    /// Ids of the tests with this status word, in the JSON report.
     pub fn with_status(&self, word: &str) -> Vec<String> {
-        self.stdout
-            .lines()
-            .filter_map(|l| {
-                let rest = l.strip_prefix(word)?.strip_prefix(' ')?;
-                Some(rest.split_once(" (")?.0.to_string())
-            })
+        self.tests()
+            .into_iter()
+            .filter(|(_, w, _)| *w == word)
+            .map(|(id, _, _)| id)
             .collect()
     }
 
     pub fn last_line(&self) -> &str {
         self.stdout.lines().last().unwrap_or("")
+    }
+
+    /// The console's verdicts must be the JSON report's, test for test
+    /// (when the run wrote one).
+    fn check_console_agrees(&self) {
+        if self.report.is_none() {
+            return;
+        }
+        let console: Vec<(String, &str)> = self
+            .stdout
+            .lines()
+            .filter_map(|l| {
+                let (word, rest) = l.split_once(' ')?;
+                let word = ["PASS", "FAIL", "SKIP"].into_iter().find(|w| *w == word)?;
+                Some((rest.split_once(" (")?.0.to_string(), word))
+            })
+            .collect();
+        let report: Vec<(String, &str)> = self
+            .tests()
+            .into_iter()
+            .map(|(id, word, _)| (id, word))
+            .collect();
+        assert_eq!(console, report, "the console and the JSON report disagree");
     }
 }
 
@@ -85,9 +155,23 @@ pub fn ctest(args: &[&str]) -> Run {
     ctest_with_env(args, &[])
 }
 
+/// Runs `ctest ARGS`. A `ctest run` that names no JSON report gets one, read
+/// into [`Run::report`]: the tests assert verdicts on it.
 pub fn ctest_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let report_dir = tempfile::tempdir().expect("a temporary directory");
+    let given = args
+        .iter()
+        .position(|a| *a == "--report-json")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let report_path = given
+        .clone()
+        .unwrap_or_else(|| report_dir.path().join("report.json"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctest"));
     cmd.args(args).env("CTEST_CACHE_DIR", cache_dir());
+    if args.first() == Some(&"run") && given.is_none() {
+        cmd.arg("--report-json").arg(&report_path);
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -96,11 +180,17 @@ pub fn ctest_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         stdout,
         stderr,
     } = cmd.output().expect("run ctest");
-    Run {
+    let report = std::fs::read_to_string(&report_path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let run = Run {
         code: status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
+        report,
+    };
+    run.check_console_agrees();
+    run
 }
 
 /// `ctest run PLUGIN --config CONFIG ARGS...`

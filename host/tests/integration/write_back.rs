@@ -2,11 +2,9 @@
 //! the rows come back in incremental reads, live and again in replay with the
 //! server stopped; each broken test-utils is caught.
 
-mod support;
-
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 const KEY: &str = "shop-key-wb-8c1d";
 

@@ -13,13 +13,11 @@
 //! tables, schema fan-out and the redactor's forms are unit-tested beside
 //! their code (`sandbox::cache`, `sandbox`, `schema`, `redact`).
 
-mod support;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use support::*;
+use crate::support::*;
 
 /// Runs only `plugin`'s check (with `extra` arguments), which the attack must
 /// fail; the run, for what the failure says.

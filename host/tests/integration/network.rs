@@ -2,12 +2,10 @@
 //! reported; source-shop passes live against the shop API, records cassettes
 //! without secrets, and passes again in replay with the server stopped.
 
-mod support;
-
 use std::net::TcpListener;
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// A loopback listener the plugins are pointed at: nothing may reach it.
 fn listener() -> (TcpListener, u16) {
@@ -172,7 +170,7 @@ fn only_the_operator_widens_the_policy_and_then_the_connection_goes_through() {
 const KEY: &str = "shop-key-5f2c9e71";
 
 fn shop_config(dir: &Path, base_url: &str, page_size: u32) -> std::path::PathBuf {
-    support::shop_config(dir, base_url, KEY, page_size)
+    crate::support::shop_config(dir, base_url, KEY, page_size)
 }
 
 fn shop(options: shop_api::Options) -> shop_api::Server {

@@ -1,9 +1,7 @@
 //! source-faker, the reference connector, passes every suite, and the report
 //! says so in both forms.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 use ctest::suites::ALL_TESTS;
 

@@ -1,11 +1,9 @@
 //! `ctest new`: a project in each language builds with its own build script
 //! and passes every suite as made.
 
-mod support;
-
 use std::process::Command;
 
-use support::*;
+use crate::support::*;
 
 fn scaffold_builds_and_passes(lang: &str) {
     let dir = tempfile::tempdir().unwrap();

@@ -4,9 +4,7 @@
 //! the HTTP ones (`-shop`: live, replayed, throttled, and denied a host), and
 //! every record arrives through the SDKs' `records` batches.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 fn passes_every_suite(plugin: &str, example: &str) {
     let config = root().join(format!("examples/{example}/config.json"));

@@ -8,16 +8,14 @@
 //! ```text
 //! //! ctest: fails incremental/state_per_stream   (one line per test that must fail)
 //! //! ctest: passes                               (or: nothing may fail)
-//! //! ctest: says the text the output must hold   (`\n` for a line break)
+//! //! ctest: says text a test's message holds      (in the JSON report; `\n` for a line break)
 //! //! ctest: args --timeout 2                     (extra arguments of the run)
-//! //! ctest: tested-in host/tests/network.rs      (it needs its own set-up there)
+//! //! ctest: tested-in host/tests/integration/network.rs   (its own set-up is there)
 //! ```
-
-mod support;
 
 use std::path::PathBuf;
 
-use support::*;
+use crate::support::*;
 
 /// What a broken plugin's header says it expects.
 struct Case {
@@ -113,24 +111,21 @@ fn check_case(case: &Case) -> Result<(), String> {
             context()
         ));
     }
+    // What it says is in the report: a test's message (`\n` as in the
+    // console, the message's own line breaks).
+    let messages = run.messages();
     for needle in &case.says {
-        if !run.stdout.contains(needle) {
+        if !messages.iter().any(|m| m.contains(needle.as_str())) {
             return Err(format!(
-                "expected the output to say {needle:?}: {}",
+                "expected a message of the JSON report to say {needle:?}: {}",
                 context()
             ));
         }
     }
     // A skip must say why.
-    for line in run.stdout.lines().filter(|l| l.starts_with("SKIP ")) {
-        let next = run
-            .stdout
-            .lines()
-            .skip_while(|l| *l != line)
-            .nth(1)
-            .unwrap_or("");
-        if !next.starts_with("     ") {
-            return Err(format!("{line} has no reason: {}", context()));
+    for id in run.with_status("SKIP") {
+        if run.message_of(&id).is_none_or(|m| m.trim().is_empty()) {
+            return Err(format!("{id} was skipped with no reason: {}", context()));
         }
     }
     Ok(())

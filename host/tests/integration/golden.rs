@@ -3,14 +3,12 @@
 //! what legitimately varies is masked: durations, ports, temporary paths,
 //! write-back tags, epoch seconds and milliseconds, process ids. A refactoring that changes a verdict
 //! or a message shows here as a diff. After a deliberate change, rewrite
-//! the files with `CTEST_BLESS=1 cargo xtask test -E 'binary(golden)'`
+//! the files with `CTEST_BLESS=1 cargo xtask test -E 'test(/^golden::/)'`
 //! and review the diff.
-
-mod support;
 
 use std::path::Path;
 
-use support::*;
+use crate::support::*;
 
 /// Plugins run here only with their own set-up (a previous version, a
 /// writer, a network listener) or that wait out a time limit: their own

@@ -1,11 +1,9 @@
 //! The test configuration file (`--test-config ctest.yaml`): input sets,
 //! bypasses, and the per-set options, each proven end to end.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::*;
+use crate::support::*;
 
 /// Writes `files` (name, content) into a fresh directory, `ctest.yaml` among them.
 fn setup(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {

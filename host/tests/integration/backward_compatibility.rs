@@ -3,9 +3,7 @@
 //! previous version is source-faker; each new version is a broken plugin with
 //! one breaking change.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 /// (new version, the tests that must fail, text the output must contain)
 const PAIRS: &[(&str, &[&str], &[&str])] = &[

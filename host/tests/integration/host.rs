@@ -1,15 +1,13 @@
 //! One `Host` per process: plans run on it by the session, on several
 //! threads at once, get the verdicts they get alone.
 
-mod support;
-
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::support::*;
 use ctest::report::{Event, Reporter, Status};
 use ctest::sandbox::{CompileCache, Host, HostOptions};
 use ctest::session::{self, ConfigSource, RunRequest};
-use support::*;
 
 /// Eight different plugins: one that passes, and broken ones that fail in
 /// different ways (a trap in `spec` and in a read, a failed check, an empty

@@ -1,9 +1,7 @@
 //! The sandbox's guarantees, proven by plugins that would notice their absence:
 //! fresh instances per test, bounded output, and secrets that never leave.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn every_test_gets_a_fresh_instance() {
@@ -49,7 +47,7 @@ fn secret_values_never_reach_the_output_or_the_report() {
         ],
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
-    // The leak itself fails the secrets suite (host/tests/verdicts.rs).
+    // The leak itself fails the secrets suite (host/tests/integration/verdicts.rs).
     assert_eq!(
         run.with_status("FAIL"),
         ["connection/check", "secrets/no_secret_leaked"]

@@ -2,11 +2,9 @@
 //! config with a secret (the secrets suite), and good connectors of tricky
 //! shapes that must pass.
 
-mod support;
-
 use std::path::PathBuf;
 
-use support::*;
+use crate::support::*;
 
 /// A faker config with a secret `api_key` of `key`.
 fn config_with_key(dir: &std::path::Path, key: &str) -> PathBuf {

@@ -1,0 +1,22 @@
+//! ctest's integration tests, one binary (it links wasmtime once): the real
+//! `ctest` binary and the library's session against real plugins.
+//!
+//! Verdicts are read from the run's JSON report ([`support::Run`]), which the
+//! console must agree with.
+
+mod support;
+
+mod backward_compatibility;
+mod broken_plugins;
+mod golden;
+mod hardening;
+mod host;
+mod languages;
+mod network;
+mod reference_connector;
+mod sandbox;
+mod scaffold;
+mod test_config;
+mod user_errors;
+mod verdicts;
+mod write_back;
