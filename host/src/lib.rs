@@ -9,6 +9,8 @@
 //!   every path), per test, and HTTP record and replay.
 //! - [`checks`]: the rules records, states and catalogs are held to, as a
 //!   library ([`schema`], [`cursor`], [`catalog`], [`compat`] beside it).
+//! - [`ops`]: operations on a plugin (read all, read from a state, write
+//!   rows), on a test's fresh instances.
 //! - [`suites`]: the standard suites, in a registry; [`test_config`] validates
 //!   the test configuration through it.
 //! - [`report`]: results as events, and the reporters that render them
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod compat;
 pub mod cursor;
 pub mod network;
+pub mod ops;
 pub mod redact;
 pub mod report;
 pub mod sandbox;

@@ -1,8 +1,10 @@
-//! Checks, apart from the suites that run them: what a verdict is, and the
-//! rules of a read ([`records`]). The suites use them now; a scenario runner
-//! can use them the same way.
+//! Checks, apart from the suites that run them: what a verdict is, the
+//! checks of a read's messages ([`records`]) and the rules every read keeps
+//! ([`rules`]). The suites use them now; a scenario runner can use them the
+//! same way.
 
 pub mod records;
+pub mod rules;
 
 /// The verdict of a test body.
 pub enum Verdict {

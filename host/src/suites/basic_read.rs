@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, expected_records, read, verdict};
+use super::{DiscoveredStream, Run, TestCtx, Verdict, expected_records, verdict};
 use crate::checks::records::{Findings, KEPT_RECORDS_BUDGET, Known, KnownRecords, RecordChecker};
+use crate::ops::read;
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::test_config::{Bypassed, PreparedSet};
@@ -176,7 +177,7 @@ fn read_all(
     checker: &mut RecordChecker,
 ) -> (Verdict, bool) {
     // basic_read checks the rules itself, each as its own test.
-    let outcome = read::stream_read(ctx, config, catalog, &[], None, &mut |m| {
+    let outcome = read::read_all(ctx, config, catalog, &[], None, &mut |m| {
         checker.observe(&m)
     });
     ctx.logs.append(&mut checker.logs);

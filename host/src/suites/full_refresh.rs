@@ -11,7 +11,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, EXAMPLES, Run, Verdict, read};
+use super::{DiscoveredStream, EXAMPLES, Run, Verdict};
+use crate::checks::rules::Rules;
+use crate::ops::read;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 use crate::test_config::InputSet;
@@ -49,7 +51,7 @@ fn run_suite(run: &mut Run<'_>) {
     let config_text = run.config_text.clone();
     let set = run.set.set.clone();
 
-    let rules = read::Rules {
+    let rules = Rules {
         streams: &streams,
         facts: run.read_facts.clone(),
     };
@@ -61,7 +63,7 @@ fn run_suite(run: &mut Run<'_>) {
         let mut first = Snapshot::new(&streams, &set);
         let mut second = Snapshot::new(&streams, &set);
         for which in ["first", "second"] {
-            let outcome = read::stream_read(ctx, &config_text, &catalog, &[], Some(&rules), &mut |m| match which {
+            let outcome = read::read_all(ctx, &config_text, &catalog, &[], Some(&rules), &mut |m| match which {
                 "first" => first.observe(m, None),
                 _ => second.observe(m, Some(&mut first)),
             });

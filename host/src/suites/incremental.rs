@@ -13,8 +13,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, read, verdict};
+use super::{DiscoveredStream, Run, TestCtx, Verdict, verdict};
+use crate::checks::rules::Rules;
 use crate::cursor::{self, CursorKind};
+use crate::ops::read;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 
@@ -188,7 +190,7 @@ fn run_suite(run: &mut Run<'_>) {
             .then_some(wit::SyncMode::Incremental)
     });
     let config = run.config_text.clone();
-    let rules = read::Rules {
+    let rules = Rules {
         streams: &streams,
         facts: run.read_facts.clone(),
     };
@@ -495,7 +497,7 @@ const PROBLEM_TEXT: usize = 1 << 10;
 
 fn read_from(
     ctx: &mut TestCtx<'_>,
-    rules: &read::Rules<'_>,
+    rules: &Rules<'_>,
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     cursors: &[Cursor],
@@ -513,7 +515,7 @@ fn read_from(
     };
     let (mut first_error, mut error_count) = (None, 0u64);
     let mut over_budget = false;
-    read::stream_read(
+    read::read_all(
         ctx,
         config,
         catalog,
@@ -830,7 +832,7 @@ impl Outside {
 /// key), and none before the state's cursor.
 fn sequential_slices(
     ctx: &mut TestCtx<'_>,
-    rules: &read::Rules<'_>,
+    rules: &Rules<'_>,
     config: &str,
     cursors: &[Cursor],
     first: &Collected,

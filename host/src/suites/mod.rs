@@ -13,7 +13,6 @@ mod discovery;
 mod expected_records;
 mod full_refresh;
 mod incremental;
-mod read;
 mod secrets;
 mod spec;
 mod write_back;
@@ -27,11 +26,13 @@ use serde_json::Value;
 pub use crate::catalog::DiscoveredStream;
 use crate::checks::EXAMPLES;
 pub use crate::checks::Verdict;
+use crate::checks::rules::ReadFacts;
 use crate::network::TestNetwork;
+pub use crate::ops::TestCtx;
 use crate::redact::Redactor;
 use crate::report::{Event, Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{Component, Limits, LogLine, Plugin, PluginError};
+use crate::sandbox::{Component, Limits, LogLine};
 use crate::test_config::{PreparedSet, PreparedSuite};
 
 /// A suite, as the registry holds it: its name, its tests, what it takes
@@ -49,7 +50,7 @@ pub struct Suite {
     /// Whether `test_strictness_level: high` wants it declared (or bypassed
     /// with a reason) in the test configuration.
     pub declared_when_strict: bool,
-    /// Whether it reads records after basic_read (under [`read::Rules`]).
+    /// Whether it reads records after basic_read (under [`Rules`](crate::checks::rules::Rules)).
     pub reads_records: bool,
     run: fn(&mut Run<'_>, &Peers<'_>),
 }
@@ -251,7 +252,7 @@ pub struct Run<'a> {
     /// The streams basic_read's read covered (its input set's catalog).
     streams_read: std::collections::HashSet<String>,
     /// What basic_read's read leaves the rules of every later read.
-    read_facts: read::ReadFacts,
+    read_facts: ReadFacts,
     /// The run's id, on each of its events.
     run_id: String,
     /// The network policy of the input set being run: each test's network
@@ -348,38 +349,6 @@ pub fn run_all(
         summary,
     });
     summary
-}
-
-/// The context a test body gets: instances of the plugin and what it logged.
-pub struct TestCtx<'r> {
-    component: &'r Component,
-    limits: &'r Limits,
-    deadline: Instant,
-    logs: Vec<LogLine>,
-    network: TestNetwork,
-    /// Finds secrets in what the plugin returns ([`Redactor::leak`]).
-    secrets: Redactor,
-    /// Where this test's reads carried a secret.
-    leaks: Vec<String>,
-}
-
-impl<'r> TestCtx<'r> {
-    /// A fresh instance of the plugin for this test.
-    pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
-        self.component
-            .instantiate(self.limits, self.deadline, &self.network)
-    }
-
-    /// A fresh instance of another component (the test-utils), under the
-    /// same limits, deadline and network.
-    pub fn instance_of<'s>(&self, component: &'s Component) -> Result<Plugin<'s>, PluginError> {
-        component.instantiate(self.limits, self.deadline, &self.network)
-    }
-
-    /// Keeps what `plugin` logged, for the report.
-    pub fn keep_logs(&mut self, plugin: &Plugin<'_>) {
-        self.logs.extend(plugin.logs());
-    }
 }
 
 /// How many places of a leak the secrets suite shows.

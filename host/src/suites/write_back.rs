@@ -10,9 +10,12 @@
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, read, verdict};
+use super::{DiscoveredStream, Run, Verdict, verdict};
+use crate::checks::rules::Rules;
+use crate::ops::write::{self, Changed};
+use crate::ops::{TestCtx, read};
+use crate::sandbox::Component;
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::sandbox::{Component, ConnectorError, Plugin, PluginError};
 use crate::schema;
 
 const SUITE: &str = "write_back";
@@ -36,12 +39,6 @@ pub(super) const TESTS: &[&str] = &[
 
 /// The field a delete record carries (see `record-message` in the contract).
 const DELETED_AT: &str = "_ctest_deleted_at";
-
-/// Rows a test-utils call changed, parsed.
-struct Changed {
-    rows: Vec<Value>,
-    mapping: Vec<(String, Vec<String>)>,
-}
 
 fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
     if !TESTS.iter().any(|t| run.selected(SUITE, t)) {
@@ -84,11 +81,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
             Ok(p) => p,
             Err(e) => return Verdict::Fail(e.to_string()),
         };
-        let listed = (|| -> Result<(Vec<String>, Vec<String>), String> {
-            let insertable = answer(utils.insertable_tables(&config), "insertable-tables")?;
-            let deletable = answer(utils.deletable_tables(&config), "deletable-tables")?;
-            Ok((insertable, deletable))
-        })();
+        let listed = write::tables(&mut utils, &config);
         ctx.keep_logs(&utils);
         let (insertable, deletable) = match listed {
             Ok(t) => t,
@@ -138,7 +131,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
         };
         let mut problems = Vec::new();
         for table in &insertable {
-            match change(&mut utils, false, &config, table, &tag) {
+            match write::change_rows(&mut utils, false, &config, table, &tag) {
                 Err(e) => problems.push(format!("writing to `{table}` failed: {e}")),
                 Ok(c) => {
                     problems.extend(shape_problems(table, &c));
@@ -155,7 +148,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
         )
     });
 
-    let rules = read::Rules {
+    let rules = Rules {
         streams: &streams,
         facts: run.read_facts.clone(),
     };
@@ -205,48 +198,6 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
 
 fn find<'a>(streams: &'a [DiscoveredStream], name: &str) -> Option<&'a DiscoveredStream> {
     streams.iter().find(|s| s.info.name == name)
-}
-
-fn answer<T>(
-    result: Result<Result<T, wit::ConnectorError>, PluginError>,
-    call: &str,
-) -> Result<T, String> {
-    match result {
-        Err(e) => Err(e.to_string()),
-        Ok(Err(e)) => Err(format!(
-            "`{call}` returned an error: {}",
-            ConnectorError::from(e)
-        )),
-        Ok(Ok(v)) => Ok(v),
-    }
-}
-
-/// Writes (or deletes) one row of `table`.
-fn change(
-    utils: &mut Plugin<'_>,
-    delete: bool,
-    config: &str,
-    table: &str,
-    tag: &str,
-) -> Result<Changed, String> {
-    let call = if delete { "delete-rows" } else { "write-rows" };
-    let changed = answer(utils.change_rows(delete, config, table, 1, tag), call)?;
-    let rows = changed
-        .rows
-        .iter()
-        .map(|r| {
-            serde_json::from_str::<Value>(r)
-                .map_err(|e| format!("`{call}` returned a row that is not JSON ({e}): {r}"))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Changed {
-        rows,
-        mapping: changed
-            .column_mapping
-            .into_iter()
-            .map(|(field, path)| (field, path.split('.').map(str::to_string).collect()))
-            .collect(),
-    })
 }
 
 /// Written rows that do not carry the run's tag: the tag is how a run tells
@@ -315,57 +266,18 @@ fn shape_problems(table: &str, c: &Changed) -> Vec<String> {
     problems
 }
 
-/// Reads `stream` incrementally from `state` on a fresh instance: its records
-/// and its last state.
-fn read_stream(
-    ctx: &mut TestCtx<'_>,
-    rules: &read::Rules<'_>,
-    config: &str,
-    stream: &DiscoveredStream,
-    state: Vec<wit::StreamState>,
-) -> Result<(Vec<Value>, Option<wit::StreamState>), String> {
-    let catalog = wit::ConfiguredCatalog {
-        streams: vec![wit::ConfiguredStream {
-            name: stream.info.name.clone(),
-            sync_mode: wit::SyncMode::Incremental,
-            cursor_field: stream.info.default_cursor_field.clone(),
-            primary_key: stream.info.source_defined_primary_key.clone(),
-        }],
-    };
-    let mut records = Vec::new();
-    let mut last = None;
-    let name = stream.info.name.clone();
-    read::stream_read(
-        ctx,
-        config,
-        &catalog,
-        &state,
-        Some(rules),
-        &mut |m| match m {
-            wit::Message::Record(r) if r.stream == name => {
-                if let Ok(v) = serde_json::from_str(&r.data) {
-                    records.push(v);
-                }
-            }
-            wit::Message::State(s) if s.stream == name => last = Some(s),
-            _ => {}
-        },
-    )?;
-    Ok((records, last))
-}
-
 /// Captures the state, writes (or deletes) a row, reads from the state on a
 /// fresh instance, and finds the row. `Err` says what went wrong.
 fn write_then_read(
     ctx: &mut TestCtx<'_>,
-    rules: &read::Rules<'_>,
+    rules: &Rules<'_>,
     writer: &Component,
     config: &str,
     stream: &DiscoveredStream,
     delete: bool,
 ) -> Result<(), String> {
     let name = &stream.info.name;
-    let (before, state) = read_stream(ctx, rules, config, stream, Vec::new())
+    let (before, state) = read::read_stream_from(ctx, rules, config, stream, Vec::new())
         .map_err(|e| format!("`{name}`: the read before the write did not complete: {e}"))?;
     let state = state.ok_or_else(|| {
         format!("`{name}`: the read before the write emitted no state to read from")
@@ -373,7 +285,7 @@ fn write_then_read(
     let tag = ctx.network.tag();
     let changed = {
         let mut utils = ctx.instance_of(writer).map_err(|e| e.to_string())?;
-        let changed = change(&mut utils, delete, config, name, &tag);
+        let changed = write::change_rows(&mut utils, delete, config, name, &tag);
         ctx.keep_logs(&utils);
         changed.map_err(|e| format!("`{name}`: {e}"))?
     };
@@ -390,7 +302,7 @@ fn write_then_read(
     if let Some(p) = existing_keys(stream, &before, &changed).into_iter().next() {
         return Err(format!("`{name}`: {p}"));
     }
-    let (records, _) = read_stream(ctx, rules, config, stream, vec![state.clone()])
+    let (records, _) = read::read_stream_from(ctx, rules, config, stream, vec![state.clone()])
         .map_err(|e| format!("`{name}`: the read after the write did not complete: {e}"))?;
     for row in &changed.rows {
         let candidates: Vec<&Value> = records

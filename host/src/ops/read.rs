@@ -1,11 +1,14 @@
-//! Reading, for the suites that read: a configured catalog from the discovered
-//! streams, and a read on a fresh instance whose messages stream to a consumer
-//! on a second thread.
+//! Reading: a configured catalog from the discovered streams, a read on a
+//! fresh instance whose messages stream to a consumer on a second thread
+//! ([`read_all`]), and one stream read from a state ([`read_stream_from`]).
 
 use std::collections::HashSet;
 
-use super::{DiscoveredStream, TestCtx};
-use crate::checks::records::{KnownRecords, RecordChecker};
+use serde_json::Value;
+
+use super::TestCtx;
+use crate::catalog::DiscoveredStream;
+use crate::checks::rules::Rules;
 use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::test_config::PreparedSet;
@@ -14,7 +17,7 @@ use crate::test_config::PreparedSet;
 /// [`PreparedSet::includes`]) that `mode` gives a sync mode, each
 /// with its source-defined key and cursor. Each name once: a repeated name is
 /// discovery's finding, not the read's.
-pub(super) fn configured_catalog(
+pub fn configured_catalog(
     streams: &[DiscoveredStream],
     set: &PreparedSet,
     mode: impl Fn(&DiscoveredStream) -> Option<wit::SyncMode>,
@@ -37,68 +40,6 @@ pub(super) fn configured_catalog(
     }
 }
 
-/// The rules every read keeps, whichever suite makes it: basic_read's
-/// checks of one read (records valid against their schema, declared fields,
-/// keys present, only configured streams, emitted_at in the read's window,
-/// every message of a stream between its `started` and `complete`). A
-/// key's uniqueness is basic_read's alone: an incremental read may see a row
-/// change while it reads, and full_refresh compares its reads by key.
-pub(super) struct Rules<'a> {
-    /// The discovered streams (the catalog's are checked).
-    pub streams: &'a [DiscoveredStream],
-    pub facts: ReadFacts,
-}
-
-/// What basic_read's read leaves the reads after it.
-#[derive(Clone, Default)]
-pub(super) struct ReadFacts {
-    /// The test configuration's `fail_on_extra_columns: false` (of
-    /// basic_read's input set).
-    pub extra_columns_allowed: bool,
-    /// The rules basic_read's own read broke: its tests report them, and
-    /// the reads after it do not fail again for the same reason.
-    pub broken_in_basic_read: HashSet<&'static str>,
-    /// The records basic_read's read found keeping every record-level rule:
-    /// the same record text in a later read is not checked again.
-    pub known: Option<std::sync::Arc<KnownRecords>>,
-}
-
-impl<'a> Rules<'a> {
-    fn checker(&self, catalog: &wit::ConfiguredCatalog) -> RecordChecker {
-        let configured = self
-            .streams
-            .iter()
-            .filter(|s| catalog.streams.iter().any(|c| c.name == s.info.name));
-        RecordChecker::for_rules(configured, self.facts.known.clone())
-    }
-
-    /// The rules `checker` saw broken, as one message naming each rule,
-    /// how often, the first place and the fix.
-    fn broken(&self, checker: RecordChecker) -> Option<String> {
-        let findings = checker.finish();
-        let broken: Vec<String> = findings
-            .rules()
-            .into_iter()
-            .filter(|r| r.problems.count > 0)
-            .filter(|r| match r.name {
-                "no_undeclared_fields" => !self.facts.extra_columns_allowed,
-                _ => true,
-            })
-            .filter(|r| !self.facts.broken_in_basic_read.contains(r.name))
-            .map(|r| {
-                format!(
-                    "broke basic_read/{}, which every read must keep, {} time(s), the first: {}; fix: {}",
-                    r.name,
-                    r.problems.count,
-                    r.problems.examples.first().map_or("", String::as_str),
-                    r.fix
-                )
-            })
-            .collect();
-        (!broken.is_empty()).then(|| broken.join("; and "))
-    }
-}
-
 /// Reads on a fresh instance until the read ends, handing every message to
 /// `consume`. `Err` says why the read did not start or did not end normally,
 /// or, given `rules`, which of them the read's messages broke.
@@ -106,7 +47,7 @@ impl<'a> Rules<'a> {
 /// The plugin produces on this thread while `consume` runs on another: a read
 /// takes as long as the slower of the two, not both. The channel between them
 /// is bounded, so at most a few batches are in flight.
-pub(super) fn stream_read(
+pub(crate) fn read_all(
     ctx: &mut TestCtx<'_>,
     config: &str,
     catalog: &wit::ConfiguredCatalog,
@@ -231,4 +172,43 @@ fn leak_in(
     Some(format!(
         "{what} (message {index} of a read) carries a secret {how}"
     ))
+}
+
+/// Reads `stream` incrementally from `state` on a fresh instance, under
+/// `rules`: its records (those that are JSON) and its last state.
+pub(crate) fn read_stream_from(
+    ctx: &mut TestCtx<'_>,
+    rules: &Rules<'_>,
+    config: &str,
+    stream: &DiscoveredStream,
+    state: Vec<wit::StreamState>,
+) -> Result<(Vec<Value>, Option<wit::StreamState>), String> {
+    let catalog = wit::ConfiguredCatalog {
+        streams: vec![wit::ConfiguredStream {
+            name: stream.info.name.clone(),
+            sync_mode: wit::SyncMode::Incremental,
+            cursor_field: stream.info.default_cursor_field.clone(),
+            primary_key: stream.info.source_defined_primary_key.clone(),
+        }],
+    };
+    let mut records = Vec::new();
+    let mut last = None;
+    let name = stream.info.name.clone();
+    read_all(
+        ctx,
+        config,
+        &catalog,
+        &state,
+        Some(rules),
+        &mut |m| match m {
+            wit::Message::Record(r) if r.stream == name => {
+                if let Ok(v) = serde_json::from_str(&r.data) {
+                    records.push(v);
+                }
+            }
+            wit::Message::State(s) if s.stream == name => last = Some(s),
+            _ => {}
+        },
+    )?;
+    Ok((records, last))
 }

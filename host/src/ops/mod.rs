@@ -1,0 +1,50 @@
+//! Operations on a plugin, apart from the suites that use them: read all
+//! (streamed to a consumer under the rules every read keeps), read one
+//! stream from a state, write or delete rows through a write-back export.
+//! Each runs on fresh instances from a test's [`TestCtx`]; the suites use
+//! them now, and a scenario runner can use them the same way.
+
+pub mod read;
+pub mod write;
+
+use std::time::Instant;
+
+use crate::network::TestNetwork;
+use crate::redact::Redactor;
+use crate::sandbox::{Component, Limits, LogLine, Plugin, PluginError};
+
+/// The context one test's operations run in: fresh instances of the plugin
+/// (and of other components) under the test's limits, deadline and network,
+/// and what they logged and leaked.
+pub struct TestCtx<'r> {
+    pub(crate) component: &'r Component,
+    pub(crate) limits: &'r Limits,
+    /// Every call of the test must end before this.
+    pub(crate) deadline: Instant,
+    /// What the test's instances logged, for the report.
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) network: TestNetwork,
+    /// Finds secrets in what the plugin returns ([`Redactor::leak`]).
+    pub(crate) secrets: Redactor,
+    /// Where this test's reads carried a secret.
+    pub(crate) leaks: Vec<String>,
+}
+
+impl<'r> TestCtx<'r> {
+    /// A fresh instance of the plugin for this test.
+    pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
+        self.component
+            .instantiate(self.limits, self.deadline, &self.network)
+    }
+
+    /// A fresh instance of another component (the test-utils), under the
+    /// same limits, deadline and network.
+    pub fn instance_of<'s>(&self, component: &'s Component) -> Result<Plugin<'s>, PluginError> {
+        component.instantiate(self.limits, self.deadline, &self.network)
+    }
+
+    /// Keeps what `plugin` logged, for the report.
+    pub fn keep_logs(&mut self, plugin: &Plugin<'_>) {
+        self.logs.extend(plugin.logs());
+    }
+}
