@@ -169,7 +169,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
         )
     });
 
-    let streams = run.catalog.take();
+    let streams = run.catalog.clone();
     let new_catalog: Option<BTreeMap<&str, &wit::StreamInfo>> = streams.as_ref().map(|streams| {
         streams
             .iter()
@@ -313,7 +313,6 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
         });
     }
     drop(new_catalog);
-    run.catalog = streams;
 }
 
 fn stream_fields(old: &wit::StreamInfo, new: &wit::StreamInfo) -> Vec<String> {

@@ -60,7 +60,7 @@ fn run_suite(run: &mut Run<'_>) {
             _ => true,
         })
         .collect();
-    let Some(streams) = run.catalog.take() else {
+    let Some(streams) = run.catalog.clone() else {
         run.skip_all(
             SUITE,
             &[&["read"], &checks[..], &["unknown_stream_error"]].concat(),
@@ -165,7 +165,6 @@ fn run_suite(run: &mut Run<'_>) {
     run.test(SUITE, "unknown_stream_error", |ctx| {
         unknown_stream(ctx, &config_text)
     });
-    run.catalog = Some(streams);
 }
 
 /// Reads to the end, feeding every message to `checker`: the verdict, and

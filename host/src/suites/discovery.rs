@@ -222,7 +222,7 @@ fn run_suite(run: &mut Run<'_>) {
         )
     });
 
-    run.catalog = Some(streams);
+    run.catalog = Some(streams.into());
 }
 
 fn missing_keys(s: &DiscoveredStream) -> Vec<String> {

@@ -180,7 +180,6 @@ fn run_suite(run: &mut Run<'_>) {
             TESTS,
             "no stream with records supports incremental reads with a cursor in its schema",
         );
-        run.catalog = Some(streams);
         return;
     }
     let catalog = read::configured_catalog(&streams, &run.set, |s| {
@@ -252,7 +251,6 @@ fn run_suite(run: &mut Run<'_>) {
             &TESTS[1..],
             "the first incremental read did not complete",
         );
-        run.catalog = Some(streams);
         return;
     };
 
@@ -411,8 +409,6 @@ fn run_suite(run: &mut Run<'_>) {
             "expected a read from the state a read ended with to return nothing new (no record after that state's cursor)",
         )
     });
-
-    run.catalog = Some(streams);
 }
 
 /// The streams that support incremental reads and whose cursor the schema

@@ -243,7 +243,9 @@ pub struct Run<'a> {
     reporter: &'a mut dyn Reporter,
     summary: Summary,
     spec: Option<Spec>,
-    catalog: Option<Vec<DiscoveredStream>>,
+    /// The catalog discovery found: shared by the suites after it, never
+    /// changed.
+    catalog: Option<std::sync::Arc<[DiscoveredStream]>>,
     /// The streams that yielded records in basic_read's full-refresh read;
     /// `None` when that read did not complete. The suites that read again skip
     /// then, rather than fail for the same reason, and check only streams that
@@ -556,14 +558,17 @@ impl<'a> Run<'a> {
     }
 
     /// The start of a suite that reads again after basic_read: the catalog
-    /// (taken from the run: give it back) and the streams that had records.
+    /// and the streams that had records.
     /// `None` when none of its tests is selected, or when basic_read's read did
     /// not complete (its tests are then skipped with that reason).
     fn rereading_suite(
         &mut self,
         suite: &'static str,
         tests: &[&str],
-    ) -> Option<(Vec<DiscoveredStream>, std::collections::HashSet<String>)> {
+    ) -> Option<(
+        std::sync::Arc<[DiscoveredStream]>,
+        std::collections::HashSet<String>,
+    )> {
         if !tests.iter().any(|t| self.selected(suite, t)) {
             return None;
         }
@@ -573,10 +578,9 @@ impl<'a> Run<'a> {
             self.skip_all(suite, tests, "bypassed");
             return None;
         }
-        match (self.streams_with_records.clone(), self.catalog.take()) {
+        match (self.streams_with_records.clone(), self.catalog.clone()) {
             (Some(with_records), Some(streams)) => Some((streams, with_records)),
-            (_, catalog) => {
-                self.catalog = catalog;
+            _ => {
                 self.skip_all(
                     suite,
                     tests,

@@ -69,7 +69,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
         run.skip_all(SUITE, TESTS, &why);
         return;
     }
-    let Some(streams) = run.catalog.take() else {
+    let Some(streams) = run.catalog.clone() else {
         run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
         return;
     };
@@ -116,7 +116,6 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
             &TESTS[1..],
             "the test-utils did not list their tables",
         );
-        run.catalog = Some(streams);
         return;
     };
 
@@ -193,7 +192,6 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
             ),
         }
     });
-    run.catalog = Some(streams);
 }
 
 fn find<'a>(streams: &'a [DiscoveredStream], name: &str) -> Option<&'a DiscoveredStream> {
