@@ -10,7 +10,7 @@ use std::hash::BuildHasherDefault;
 
 use serde_json::Value;
 
-use super::{EXAMPLES, Verdict};
+use super::{EXAMPLES, Failure, Verdict};
 use crate::catalog::DiscoveredStream;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema::{self, FieldTree};
@@ -241,18 +241,11 @@ impl Problems {
         if self.count == 0 {
             return Verdict::Pass;
         }
-        let more = if self.count > self.examples.len() as u64 {
-            format!(
-                "\n  ... and {} more",
-                self.count - self.examples.len() as u64
-            )
-        } else {
-            String::new()
-        };
-        Verdict::Fail(format!(
-            "{expected}; {} problem(s):\n  {}{more}\nfix: {fix}",
+        Verdict::Fail(Failure::with_problems(
+            expected,
             self.count,
-            self.examples.join("\n  ")
+            self.examples.clone(),
+            fix,
         ))
     }
 }

@@ -60,14 +60,19 @@ pub fn clean(redactor: &crate::redact::Redactor, text: &str) -> String {
     redacted
 }
 
-/// The outcome of one named test. Messages and logs are already redacted
-/// and clipped ([`clean`]).
+/// The outcome of one named test. Messages, failures and logs are already
+/// redacted and clipped ([`clean`]).
 #[derive(Debug, Clone)]
 pub struct TestResult {
     pub suite: &'static str,
     pub name: String,
     pub status: Status,
+    /// The text a reporter shows: the failure's message, or why the test
+    /// was skipped.
     pub message: Option<String>,
+    /// A failed test's failure as data: what was expected, the problems,
+    /// the fix (each part masked and clipped on its own).
+    pub failure: Option<crate::checks::Failure>,
     pub duration: Duration,
     /// What the plugin logged during the test (kept for failed tests).
     pub logs: Vec<LogLine>,

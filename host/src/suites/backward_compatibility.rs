@@ -74,7 +74,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
                 run.finish(
                     SUITE,
                     t,
-                    Verdict::Fail(reason.clone()),
+                    Verdict::fail(reason.clone()),
                     Default::default(),
                     Vec::new(),
                 );

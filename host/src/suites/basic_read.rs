@@ -183,11 +183,11 @@ fn read_all(
     let errors = std::mem::take(&mut checker.error_traces);
     let ended = outcome.is_ok();
     let verdict = match outcome {
-        Err(e) => Verdict::Fail(format!(
+        Err(e) => Verdict::fail(format!(
             "expected a full-refresh read of every stream to complete; {e}{}",
             after_records(checker)
         )),
-        Ok(()) if !errors.is_empty() => Verdict::Fail(format!(
+        Ok(()) if !errors.is_empty() => Verdict::fail(format!(
             "expected the read to complete without errors; the connector reported {} error(s):\n  {}\n\
              fix: the connector's own error message says what went wrong",
             checker.error_count,
@@ -249,7 +249,7 @@ impl Findings {
             )));
         };
         if let Some(stream) = &self.checker.over_budget {
-            return Some(Verdict::Fail(format!(
+            return Some(Verdict::fail(format!(
                 "the records of the streams in the expected records file add up to more than {} MiB (stream `{stream}` went over), the most ctest keeps to compare\n                 fix: give the input set a smaller config (fewer records), or compare a configured catalog of fewer streams",
                 KEPT_RECORDS_BUDGET >> 20
             )));
@@ -281,7 +281,7 @@ impl Findings {
         let records_per_stream = if self.empty_streams.is_empty() {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected every stream to yield records in a full-refresh read; no records from: {}\n  records per stream: {}\n\
                  fix: check that the config's account has data for these streams, or that the connector reads them",
                 self.empty_streams
@@ -316,7 +316,7 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
     };
     let mut plugin = match ctx.instance() {
         Ok(p) => p,
-        Err(e) => return Verdict::Fail(e.to_string()),
+        Err(e) => return Verdict::fail(e.to_string()),
     };
     let result = (|| -> Result<Verdict, PluginError> {
         let mut session = match plugin.read(config, &catalog, &[])? {
@@ -345,14 +345,14 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
             }
         }
         Ok(if records > 0 {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected an error for the unknown stream `{name}`; the connector emitted {records} records for it\n\
                  fix: refuse streams that `discover` does not offer"
             ))
         } else if errored {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected an error (from `read`, or an error trace) for a catalog naming the unknown stream `{name}`; the read ended silently\n\
                  fix: return a config error for streams that `discover` does not offer"
             ))
@@ -360,7 +360,7 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
     })();
     ctx.keep_logs(&plugin);
     result.unwrap_or_else(|e| {
-        Verdict::Fail(format!(
+        Verdict::fail(format!(
             "expected an error for the unknown stream `{name}`, returned cleanly; {e}"
         ))
     })

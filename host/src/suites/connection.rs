@@ -34,7 +34,7 @@ fn run_suite(run: &mut Run<'_>) {
     run.test(SUITE, "check", |ctx| {
         let mut plugin = match ctx.instance() {
             Ok(p) => p,
-            Err(e) => return Verdict::Fail(e.to_string()),
+            Err(e) => return Verdict::fail(e.to_string()),
         };
         let result = plugin.check(&config_text);
         ctx.keep_logs(&plugin);
@@ -56,7 +56,7 @@ fn run_suite(run: &mut Run<'_>) {
             ExpectedStatus::Failed => "answer `check-outcome::failed` with the reason when the config cannot be used",
             ExpectedStatus::Exception => "the test configuration expects `check` to return an error (`status: exception`) for this config",
         };
-        Verdict::Fail(format!(
+        Verdict::fail(format!(
             "expected `check` with the config from {config_source} to {}; {what}\nfix: {fix}",
             match expected {
                 ExpectedStatus::Succeed => "succeed",
@@ -106,7 +106,7 @@ fn run_suite(run: &mut Run<'_>) {
 fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdict {
     let mut plugin = match ctx.instance() {
         Ok(p) => p,
-        Err(e) => return Verdict::Fail(e.to_string()),
+        Err(e) => return Verdict::fail(e.to_string()),
     };
     let mut problems = Vec::new();
     for (what, config) in invalid {
@@ -125,7 +125,7 @@ fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdic
                 ctx.keep_logs(&plugin);
                 plugin = match ctx.instance() {
                     Ok(p) => p,
-                    Err(e) => return Verdict::Fail(e.to_string()),
+                    Err(e) => return Verdict::fail(e.to_string()),
                 };
             }
         }
@@ -134,7 +134,7 @@ fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdic
     if problems.is_empty() {
         Verdict::Pass
     } else {
-        Verdict::Fail(format!(
+        Verdict::fail(format!(
             "expected `check` to answer `failed` for configs that violate the spec:\n  {}\n\
              fix: validate the config in `check` and return `check-outcome::failed` with the reason",
             problems.join("\n  ")

@@ -24,15 +24,14 @@ fn run_suite(run: &mut Run<'_>) {
         None => Verdict::Skip("`spec` did not return a specification".into()),
         Some(Some(_)) => match network_error {
             None => Verdict::Pass,
-            Some(e) => Verdict::Fail(format!(
+            Some(e) => Verdict::fail(format!(
                 "expected the test configuration's `allowed_hosts` to narrow the spec's; {e}\n\
                  fix: list only entries of the spec's `allowed-hosts` (the plugin is allowed no host until then)"
             )),
         },
-        Some(None) => Verdict::Fail(
+        Some(None) => Verdict::fail(
             "expected the spec to declare the hosts the connector reaches (`allowed-hosts`), or explicitly none; it declares nothing\n\
-             fix: in the Rust SDK, `Spec::new(...).allowed_hosts(&[\"api.vendor.com\"])`, or `.no_network()` for none"
-                .into(),
+             fix: in the Rust SDK, `Spec::new(...).allowed_hosts(&[\"api.vendor.com\"])`, or `.no_network()` for none",
         ),
     });
 

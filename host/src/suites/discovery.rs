@@ -40,7 +40,7 @@ fn run_suite(run: &mut Run<'_>) {
     run.step(SUITE, "discover_call", |ctx| {
         let mut plugin = match ctx.instance() {
             Ok(p) => p,
-            Err(e) => return Verdict::Fail(e.to_string()),
+            Err(e) => return Verdict::fail(e.to_string()),
         };
         let result = plugin.discover(&config_text);
         ctx.keep_logs(&plugin);
@@ -49,11 +49,11 @@ fn run_suite(run: &mut Run<'_>) {
                 catalog = Some(c);
                 Verdict::Pass
             }
-            Ok(Err(error)) => Verdict::Fail(format!(
+            Ok(Err(error)) => Verdict::fail(format!(
                 "expected `discover` to return the catalog; it returned an error: {}",
                 crate::sandbox::ConnectorError::from(error)
             )),
-            Err(e) => Verdict::Fail(format!("expected `discover` to return the catalog; {e}")),
+            Err(e) => Verdict::fail(format!("expected `discover` to return the catalog; {e}")),
         }
     });
     let Some(catalog) = catalog else {
@@ -73,10 +73,9 @@ fn run_suite(run: &mut Run<'_>) {
 
     run.test(SUITE, "catalog_has_streams", |_| {
         if streams.is_empty() {
-            Verdict::Fail(
+            Verdict::fail(
                 "expected the catalog to offer at least one stream; it is empty\n\
-                 fix: return the streams the config gives access to from `discover`"
-                    .into(),
+                 fix: return the streams the config gives access to from `discover`",
             )
         } else {
             Verdict::Pass
@@ -95,12 +94,12 @@ fn run_suite(run: &mut Run<'_>) {
             .collect();
         let empty = streams.iter().any(|s| s.info.name.trim().is_empty());
         if !dupes.is_empty() {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected stream names to be unique; repeated: {}\nfix: give each stream its own name",
                 dupes.join(", ")
             ))
         } else if empty {
-            Verdict::Fail("expected every stream to have a name; one has an empty name".into())
+            Verdict::fail("expected every stream to have a name; one has an empty name")
         } else {
             Verdict::Pass
         }

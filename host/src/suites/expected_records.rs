@@ -371,7 +371,7 @@ mod tests {
         )]);
         match compare(&file(expected), &o, streams, &InputSet::default()) {
             Verdict::Pass => None,
-            Verdict::Fail(m) => Some(m),
+            Verdict::Fail(m) => Some(m.message()),
             Verdict::Skip(m) => panic!("skipped: {m}"),
         }
     }
@@ -539,7 +539,7 @@ mod tests {
             HashMap::new(),
             &InputSet::default(),
         ) {
-            Verdict::Fail(m) => m,
+            Verdict::Fail(m) => m.message(),
             _ => panic!("passed"),
         };
         assert!(

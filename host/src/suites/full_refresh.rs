@@ -68,7 +68,7 @@ fn run_suite(run: &mut Run<'_>) {
                 _ => second.observe(m, Some(&mut first)),
             });
             if let Err(e) = outcome {
-                return Verdict::Fail(format!(
+                return Verdict::fail(format!(
                     "expected two full-refresh reads to complete, keeping the rules of every read; the {which} one did not: {e}"
                 ));
             }
@@ -339,7 +339,7 @@ fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
         0 => String::new(),
         n => format!("\n  ... and {n} more"),
     };
-    Verdict::Fail(format!(
+    Verdict::fail(format!(
         "expected every record of a first full-refresh read to appear, unchanged, in a second one; {count} problem(s):\n  {}{more}\n\
          fix: make full-refresh reads repeatable: the same data gives the same records (no random or time-dependent values)",
         problems.join("\n  ")
@@ -370,7 +370,7 @@ fn emitted_at_verdict(first: &Snapshot, second: &Snapshot) -> Verdict {
         return Verdict::Pass;
     }
     problems.truncate(EXAMPLES);
-    Verdict::Fail(format!(
+    Verdict::fail(format!(
         "expected emitted_at never to go backwards, within a read or from one read to the next; {count} time(s) it did:\n  {}\n\
          fix: set emitted_at to the time the record was read, in milliseconds since the Unix epoch",
         problems.join("\n  ")
@@ -420,6 +420,7 @@ mod tests {
         let Verdict::Fail(message) = compare(&first, &second) else {
             panic!("a changed and a missing record");
         };
+        let message = message.message();
         assert!(message.contains("2 problem(s)"), "{message}");
         assert!(
             message.contains("the record with primary key [3] (record index 2 of the first read, 1 of the second) differs"),
@@ -459,6 +460,7 @@ mod tests {
         let Verdict::Fail(message) = reads(["a", "c"]) else {
             panic!("a changed repeat");
         };
+        let message = message.message();
         assert!(
             message.contains("the 2 records with primary key [1] (the first at record index 0 of the first read, 0 of the second) differ between the two reads (2 there)"),
             "{message}"

@@ -211,7 +211,7 @@ fn run_suite(run: &mut Run<'_>) {
     run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
         let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, Vec::new()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from no state to complete, keeping the rules of every read; {e}")),
+            Err(e) => return Verdict::fail(format!("expected an incremental read from no state to complete, keeping the rules of every read; {e}")),
         };
         let mut issues = Vec::new();
         let problems: Vec<String> = cursors
@@ -290,7 +290,7 @@ fn run_suite(run: &mut Run<'_>) {
         }
         let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, first_states.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from the first read's state to complete, keeping the rules of every read; {e}")),
+            Err(e) => return Verdict::fail(format!("expected an incremental read from the first read's state to complete, keeping the rules of every read; {e}")),
         };
         let outside = collected.records_outside(&cursors, &first_states, Ordering::Less, "the second read");
         second = Some(collected);
@@ -305,7 +305,7 @@ fn run_suite(run: &mut Run<'_>) {
 
     run.test(SUITE, "future_state_yields_no_records", |ctx| {
         if !uncovered.is_empty() {
-            return Verdict::Fail(format!(
+            return Verdict::fail(format!(
                 "expected the future state file to hold a state for every incremental stream (test_strictness_level is high); it has none for {}\n\
                  fix: add a far-future state for each to the file, or list them under `future_state.missing_streams` with a `bypass_reason`",
                 uncovered.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
@@ -353,7 +353,7 @@ fn run_suite(run: &mut Run<'_>) {
         catalog.streams.retain(|s| tested.iter().any(|c| c.stream == s.name));
         let collected = match read_from(ctx, &rules, &config, &catalog, &tested, future.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from a state in the far future to complete, keeping the rules of every read; {e}")),
+            Err(e) => return Verdict::fail(format!("expected an incremental read from a state in the far future to complete, keeping the rules of every read; {e}")),
         };
         let mut problems = Vec::new();
         for c in &tested {
@@ -402,7 +402,7 @@ fn run_suite(run: &mut Run<'_>) {
         }
         let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, states.clone()) {
             Ok(c) => c,
-            Err(e) => return Verdict::Fail(format!("expected an incremental read from the second read's final state to complete, keeping the rules of every read; {e}")),
+            Err(e) => return Verdict::fail(format!("expected an incremental read from the second read's final state to complete, keeping the rules of every read; {e}")),
         };
         let outside = collected.records_outside(&cursors, &states, Ordering::Greater, "the read from the second read's final state");
         outside.verdict(

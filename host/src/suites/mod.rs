@@ -196,23 +196,19 @@ fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
         Verdict::Fail(m) => format!("\nthe test then failed: {m}"),
         _ => String::new(),
     };
-    Verdict::Fail(format!("{}{then}", problems.join("\n")))
+    Verdict::fail(format!("{}{then}", problems.join("\n")))
 }
 
 /// Pass when there is no problem; otherwise fail with what was expected, how
 /// many problems there are, the first few, and the fix.
-fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
+fn verdict(mut problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
     if problems.is_empty() {
         return Verdict::Pass;
     }
-    let count = problems.len();
-    let more = match count.saturating_sub(EXAMPLES) {
-        0 => String::new(),
-        n => format!("\n  ... and {n} more"),
-    };
-    Verdict::Fail(format!(
-        "{expected}; {count} problem(s):\n  {}{more}\nfix: {fix}",
-        problems[..count.min(EXAMPLES)].join("\n  ")
+    let count = problems.len() as u64;
+    problems.truncate(EXAMPLES);
+    Verdict::Fail(crate::checks::Failure::with_problems(
+        expected, count, problems, fix,
     ))
 }
 
@@ -513,8 +509,13 @@ impl<'a> Run<'a> {
         duration: Duration,
         logs: Vec<LogLine>,
     ) {
-        if let Verdict::Fail(m) | Verdict::Skip(m) = &verdict
-            && let Some(how) = self.redactor.leak(m)
+        let text = match &verdict {
+            Verdict::Pass => None,
+            Verdict::Fail(f) => Some(f.message()),
+            Verdict::Skip(m) => Some(m.clone()),
+        };
+        if let Some(text) = text
+            && let Some(how) = self.redactor.leak(&text)
         {
             let id = format!("{suite}/{name}{}", self.suffix);
             self.leaked(|| format!("the message of {id} carries a secret {how}"));
@@ -527,10 +528,10 @@ impl<'a> Run<'a> {
             Some(reason) => Verdict::Skip(reason),
             None => verdict,
         };
-        let (status, message) = match verdict {
-            Verdict::Pass => (Status::Passed, None),
-            Verdict::Fail(m) => (Status::Failed, Some(m)),
-            Verdict::Skip(m) => (Status::Skipped, Some(m)),
+        let (status, message, failure) = match verdict {
+            Verdict::Pass => (Status::Passed, None, None),
+            Verdict::Fail(f) => (Status::Failed, Some(f.message()), Some(f)),
+            Verdict::Skip(m) => (Status::Skipped, Some(m), None),
         };
         let logs = if status == Status::Failed {
             logs.into_iter()
@@ -547,6 +548,7 @@ impl<'a> Run<'a> {
             name: format!("{name}{}", self.suffix),
             status,
             message: message.map(|m| crate::report::clean(&self.redactor, &m)),
+            failure: failure.map(|f| f.map(|part| crate::report::clean(&self.redactor, part))),
             duration,
             logs,
         };

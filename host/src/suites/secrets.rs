@@ -36,7 +36,7 @@ fn run_suite(run: &mut Run<'_>) {
             0 => String::new(),
             n => format!("\n  ... and {n} more"),
         };
-        Verdict::Fail(format!(
+        Verdict::fail(format!(
             "expected no secret config value in anything the plugin returns or prints; {count} time(s) one was there:\n  {}{more}\n\
              fix: never log, return or put in a record a credential or anything derived from it (an auth header, a signed URL); log that a credential was used, not its value",
             leaks.join("\n  ")

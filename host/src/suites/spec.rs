@@ -37,7 +37,7 @@ fn run_suite(run: &mut Run<'_>) {
     run.step(SUITE, "spec_call", |ctx| {
         let mut plugin = match ctx.instance() {
             Ok(p) => p,
-            Err(e) => return Verdict::Fail(e.to_string()),
+            Err(e) => return Verdict::fail(e.to_string()),
         };
         let result = plugin.spec();
         ctx.keep_logs(&plugin);
@@ -46,7 +46,7 @@ fn run_suite(run: &mut Run<'_>) {
                 spec = Some(s);
                 Verdict::Pass
             }
-            Err(e) => Verdict::Fail(format!(
+            Err(e) => Verdict::fail(format!(
                 "expected `spec` to return the connector's specification; {e}"
             )),
         }
@@ -66,15 +66,15 @@ fn run_suite(run: &mut Run<'_>) {
     }
 
     run.test(SUITE, "connection_specification_valid", |_| match &parsed {
-        Err(e) => Verdict::Fail(format!(
+        Err(e) => Verdict::fail(format!(
             "expected `connection-specification` to be a JSON Schema as JSON text; it is not JSON: {e}"
         )),
         Ok(schema) => match schema::schema_problem(schema) {
-            Some(problem) => Verdict::Fail(format!(
+            Some(problem) => Verdict::fail(format!(
                 "expected `connection-specification` to be a valid JSON Schema (draft 7); {problem}\n\
                  fix: correct the schema the connector's `spec` returns"
             )),
-            None if schema.get("type").and_then(Value::as_str) != Some("object") => Verdict::Fail(format!(
+            None if schema.get("type").and_then(Value::as_str) != Some("object") => Verdict::fail(format!(
                 "expected the config's schema to have `\"type\": \"object\"` at the root; found {}\n\
                  fix: describe the config as an object with `properties`",
                 schema.get("type").map_or("no type".to_string(), |t| t.to_string())
@@ -93,7 +93,7 @@ fn run_suite(run: &mut Run<'_>) {
         if unmarked.is_empty() {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected properties that look like secrets to be marked `\"secret\": true`; not marked: {}\n\
                  fix: add `\"secret\": true` to each, so that ctest and the platforms that run the connector hide their values",
                 unmarked.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
@@ -145,7 +145,7 @@ fn run_suite(run: &mut Run<'_>) {
         if problems.is_empty() {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected the config from {config_source} to match the spec's schema; it does not:\n  {}\n\
                  fix: correct the config, or the spec if the config is right",
                 problems.join("\n  ")
@@ -164,7 +164,7 @@ fn run_suite(run: &mut Run<'_>) {
         if problems.is_empty() {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
+            Verdict::fail(format!(
                 "expected the spec to name the connector and give its version; {}\nfix: set them in the connector's `spec`",
                 problems.join("; ")
             ))
@@ -232,7 +232,7 @@ fn findings(
     if found.is_empty() {
         Verdict::Pass
     } else {
-        Verdict::Fail(fail(found))
+        Verdict::fail(fail(found))
     }
 }
 

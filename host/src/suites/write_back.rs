@@ -79,13 +79,13 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
     run.step(SUITE, "tables_discovered", |ctx| {
         let mut utils = match ctx.instance_of(writer) {
             Ok(p) => p,
-            Err(e) => return Verdict::Fail(e.to_string()),
+            Err(e) => return Verdict::fail(e.to_string()),
         };
         let listed = write::tables(&mut utils, &config);
         ctx.keep_logs(&utils);
         let (insertable, deletable) = match listed {
             Ok(t) => t,
-            Err(e) => return Verdict::Fail(format!("expected the test-utils to list their tables; {e}")),
+            Err(e) => return Verdict::fail(format!("expected the test-utils to list their tables; {e}")),
         };
         let mut problems = Vec::new();
         for t in &insertable {
@@ -126,7 +126,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
         let tag = ctx.network.tag();
         let mut utils = match ctx.instance_of(writer) {
             Ok(p) => p,
-            Err(e) => return Verdict::Fail(e.to_string()),
+            Err(e) => return Verdict::fail(e.to_string()),
         };
         let mut problems = Vec::new();
         for table in &insertable {

@@ -113,3 +113,55 @@ fn eight_plugins_on_four_threads_share_one_host_and_get_the_verdicts_they_get_al
     });
     assert!(overlapped, "the runs ran at the same time: {windows:?}");
 }
+
+/// A failure reaches the reporters as data: what was expected, the first
+/// problems with how many more, and the fix; its text is the message.
+#[test]
+fn a_failure_reaches_the_reporters_as_data() {
+    struct Failures(Vec<(String, ctest::checks::Failure, String)>);
+    impl Reporter for Failures {
+        fn event(&mut self, event: &Event) -> Result<(), String> {
+            if let Event::TestFinished { result, .. } = event
+                && let Some(failure) = &result.failure
+            {
+                let message = result.message.clone().unwrap_or_default();
+                self.0.push((result.id(), failure.clone(), message));
+            }
+            Ok(())
+        }
+    }
+    let host = Host::new(
+        &HostOptions::default(),
+        CompileCache::new(Some(cache_dir())),
+    )
+    .unwrap();
+    let request = RunRequest {
+        filters: vec!["basic_read/".into()],
+        ..RunRequest::new(
+            plugin("broken-read-undeclared-field"),
+            ConfigSource::File(faker_config()),
+        )
+    };
+    let plan = session::plan(&request).unwrap();
+    let mut reporter = Failures(Vec::new());
+    session::run(&host, &plan, &mut reporter).unwrap();
+    let [(id, failure, message)] = reporter.0.as_slice() else {
+        panic!("one failure: {:?}", reporter.0);
+    };
+    assert_eq!(id, "basic_read/no_undeclared_fields");
+    assert_eq!(
+        failure.expected,
+        "expected every field of a record to be declared in its stream's schema; 1000 problem(s):"
+    );
+    assert_eq!(failure.problems.len(), 3);
+    assert_eq!(
+        failure.problems[0],
+        "record index 0 of stream `users` has the field `/nickname`, which its schema does not declare"
+    );
+    assert_eq!(failure.more, 997);
+    assert_eq!(
+        failure.fix.as_deref(),
+        Some("declare the field in the stream's schema, or stop emitting it")
+    );
+    assert_eq!(&failure.message(), message);
+}
