@@ -58,6 +58,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+// The option types of single suites are theirs, in their files.
+pub use crate::suites::{ExpectRecords, ExpectedStatus, FutureState};
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestConfig {
@@ -190,52 +193,6 @@ pub enum Strictness {
     High,
 }
 
-/// Records the read must produce: a JSON Lines file of
-/// `{"stream": ..., "data": {...}}` (an `emitted_at` is ignored).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectRecords {
-    pub path: Option<PathBuf>,
-    /// No expected records, for this reason (with `test_strictness_level: high`).
-    pub bypass_reason: Option<String>,
-    /// A record read may have fields the expected one lacks.
-    #[serde(default)]
-    pub extra_fields: bool,
-    /// The records of a stream come in the file's order.
-    #[serde(default)]
-    pub exact_order: bool,
-    /// The read may produce records the file does not list (default true).
-    #[serde(default = "yes")]
-    pub extra_records: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The far-future state (Airbyte's form).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FutureState {
-    /// JSON: a list of `{"stream": ..., "data": {...}}`, or an object stream ->
-    /// state. Streams it leaves out get a state generated from their cursor.
-    pub future_state_path: Option<PathBuf>,
-    /// With `test_strictness_level: high`: incremental streams the file may
-    /// leave out, with why.
-    #[serde(default)]
-    pub missing_streams: Vec<Bypassed>,
-    /// With `test_strictness_level: high`: no file, for this reason.
-    pub bypass_reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpectedStatus {
-    Succeed,
-    Failed,
-    Exception,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bypassed {
@@ -318,20 +275,7 @@ fn check(config: &TestConfig, path: &Path) -> Result<(), String> {
                     ));
                 }
             }
-            for (stream, path) in &set.cursor_paths {
-                if path.is_empty() || path.iter().any(String::is_empty) {
-                    return Err(format!(
-                        "{place}.cursor_paths.{stream}: {path:?} is not a path in the stream's state\n  fix: list the field names from the state's root to its cursor, for example `{stream}: [checkpoint, updated_at]`"
-                    ));
-                }
-            }
-            if let Some(e) = &set.expect_records
-                && e.path.is_some() == e.bypass_reason.is_some()
-            {
-                return Err(format!(
-                    "{place}.expect_records: give either `path` (a JSON Lines file of expected records) or `bypass_reason`\n  fix: for example `expect_records: {{path: expected_records.jsonl}}`"
-                ));
-            }
+            (entry.check_set)(set, &place)?;
         }
         for name in s.bypass.keys() {
             let id = format!("{suite}/{name}");
@@ -359,11 +303,11 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
     let file = path.display();
     let because = "test_strictness_level is high";
     // secrets is fed by every call and has no inputs: nothing to declare.
-    for suite in crate::suites::REGISTRY
+    for entry in crate::suites::REGISTRY
         .iter()
         .filter(|s| s.declared_when_strict)
-        .map(|s| s.name)
     {
+        let suite = entry.name;
         let Some(s) = config.acceptance_tests.suite(suite) else {
             return Err(format!(
                 "{file}: acceptance_tests.{suite}: missing; {because}, so every suite must be declared or bypassed with a reason\n  fix: add `{suite}: {{tests: [{{}}]}}`, or `{suite}: {{bypass_reason: \"why it does not apply\"}}`"
@@ -372,16 +316,8 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
         if s.bypass_reason.is_some() {
             continue;
         }
-        let (key, form) = match suite {
-            "basic_read" => (
-                "expect_records",
-                "expect_records: {path: expected_records.jsonl}",
-            ),
-            "incremental" => (
-                "future_state",
-                "future_state: {future_state_path: abnormal_state.json}",
-            ),
-            _ => continue,
+        let Some(crate::suites::StrictInput { key, form, given }) = &entry.strict_input else {
+            continue;
         };
         if s.tests.is_empty() {
             return Err(format!(
@@ -389,14 +325,7 @@ fn strict(config: &TestConfig, path: &Path) -> Result<(), String> {
             ));
         }
         for (i, set) in s.tests.iter().enumerate() {
-            let given = match suite {
-                "basic_read" => set.expect_records.is_some(),
-                _ => set
-                    .future_state
-                    .as_ref()
-                    .is_some_and(|f| f.future_state_path.is_some() || f.bypass_reason.is_some()),
-            };
-            if !given {
+            if !given(set) {
                 return Err(format!(
                     "{file}: acceptance_tests.{suite}.tests[{i}].{key}: missing; {because}\n  fix: add `{form}`, or a `bypass_reason` in it"
                 ));

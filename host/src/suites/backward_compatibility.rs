@@ -22,6 +22,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
     reads_records: false,
+    check_set: super::no_set_checks,
+    strict_input: None,
     run: |run, peers| run_suite(run, peers.previous),
 };
 const TESTS: &[&str] = &[

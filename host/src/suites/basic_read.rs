@@ -30,6 +30,12 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
     reads_records: false,
+    check_set: super::expected_records::check_set,
+    strict_input: Some(super::StrictInput {
+        key: "expect_records",
+        form: "expect_records: {path: expected_records.jsonl}",
+        given: |set| set.expect_records.is_some(),
+    }),
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{Run, TestCtx, Verdict};
 use crate::sandbox::bindings::ctest::connector::types::CheckOutcome;
 use crate::schema;
-use crate::test_config::ExpectedStatus;
+use serde::Deserialize;
 
 const SUITE: &str = "connection";
 
@@ -24,6 +24,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Connection,
     declared_when_strict: true,
     reads_records: false,
+    check_set: super::no_set_checks,
+    strict_input: None,
     run: |run, _| run_suite(run),
 };
 
@@ -140,4 +142,13 @@ fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdic
             problems.join("\n  ")
         ))
     }
+}
+
+/// connection: what `check` must answer with an input set's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedStatus {
+    Succeed,
+    Failed,
+    Exception,
 }

@@ -18,6 +18,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Discovery,
     declared_when_strict: true,
     reads_records: false,
+    check_set: super::no_set_checks,
+    strict_input: None,
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[

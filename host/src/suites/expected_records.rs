@@ -18,7 +18,11 @@ use serde_json::Value;
 
 use super::{Verdict, verdict};
 use crate::schema;
-use crate::test_config::{ExpectRecords, ExpectedRecord, ExpectedRecords, InputSet};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::test_config::{ExpectedRecord, ExpectedRecords, InputSet};
 
 /// A value in a message: its JSON, cut short.
 fn clip(value: &Value) -> String {
@@ -327,6 +331,42 @@ fn differences(
         )),
         _ => {}
     }
+}
+
+/// basic_read's own check of an input set: `expect_records` gives a file
+/// or a reason, not both and not neither.
+pub(super) fn check_set(set: &InputSet, place: &str) -> Result<(), String> {
+    if let Some(e) = &set.expect_records
+        && e.path.is_some() == e.bypass_reason.is_some()
+    {
+        return Err(format!(
+            "{place}.expect_records: give either `path` (a JSON Lines file of expected records) or `bypass_reason`\n  fix: for example `expect_records: {{path: expected_records.jsonl}}`"
+        ));
+    }
+    Ok(())
+}
+
+/// Records the read must produce: a JSON Lines file of
+/// `{"stream": ..., "data": {...}}` (an `emitted_at` is ignored).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectRecords {
+    pub path: Option<PathBuf>,
+    /// No expected records, for this reason (with `test_strictness_level: high`).
+    pub bypass_reason: Option<String>,
+    /// A record read may have fields the expected one lacks.
+    #[serde(default)]
+    pub extra_fields: bool,
+    /// The records of a stream come in the file's order.
+    #[serde(default)]
+    pub exact_order: bool,
+    /// The read may produce records the file does not list (default true).
+    #[serde(default = "yes")]
+    pub extra_records: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[cfg(test)]

@@ -35,6 +35,16 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
     reads_records: true,
+    check_set,
+    strict_input: Some(super::StrictInput {
+        key: "future_state",
+        form: "future_state: {future_state_path: abnormal_state.json}",
+        given: |set| {
+            set.future_state
+                .as_ref()
+                .is_some_and(|f| f.future_state_path.is_some() || f.bypass_reason.is_some())
+        },
+    }),
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[
@@ -952,4 +962,32 @@ fn why_missing(c: &Cursor, s: &StreamRead, i: usize, missing: &[usize]) -> Strin
             "the read from the checkpoint skipped records after its cursor {bound}; return every record at or after the state's cursor"
         )
     }
+}
+
+/// incremental's own check of an input set: each `cursor_paths` entry is a
+/// path of field names.
+fn check_set(set: &crate::test_config::InputSet, place: &str) -> Result<(), String> {
+    for (stream, path) in &set.cursor_paths {
+        if path.is_empty() || path.iter().any(String::is_empty) {
+            return Err(format!(
+                "{place}.cursor_paths.{stream}: {path:?} is not a path in the stream's state\n  fix: list the field names from the state's root to its cursor, for example `{stream}: [checkpoint, updated_at]`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The far-future state (Airbyte's form).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FutureState {
+    /// JSON: a list of `{"stream": ..., "data": {...}}`, or an object stream ->
+    /// state. Streams it leaves out get a state generated from their cursor.
+    pub future_state_path: Option<std::path::PathBuf>,
+    /// With `test_strictness_level: high`: incremental streams the file may
+    /// leave out, with why.
+    #[serde(default)]
+    pub missing_streams: Vec<crate::test_config::Bypassed>,
+    /// With `test_strictness_level: high`: no file, for this reason.
+    pub bypass_reason: Option<String>,
 }

@@ -33,7 +33,10 @@ use crate::redact::Redactor;
 use crate::report::{Event, Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Component, Limits, LogLine};
-use crate::test_config::{PreparedSet, PreparedSuite};
+use crate::test_config::{InputSet, PreparedSet, PreparedSuite};
+pub use connection::ExpectedStatus;
+pub use expected_records::ExpectRecords;
+pub use incremental::FutureState;
 
 /// A suite, as the registry holds it: its name, its tests, what it takes
 /// from an input set, and how it runs. Adding a suite is its own file and
@@ -52,7 +55,27 @@ pub struct Suite {
     pub declared_when_strict: bool,
     /// Whether it reads records after basic_read (under [`Rules`](crate::checks::rules::Rules)).
     pub reads_records: bool,
+    /// Its own checks of one of its input sets, past what serde checks
+    /// (`place` names the set in messages): `Err` is the whole message.
+    pub check_set: fn(set: &InputSet, place: &str) -> Result<(), String>,
+    /// What `test_strictness_level: high` wants each of its input sets to
+    /// give.
+    pub strict_input: Option<StrictInput>,
     run: fn(&mut Run<'_>, &Peers<'_>),
+}
+
+/// A key `test_strictness_level: high` wants in every input set of a suite.
+pub struct StrictInput {
+    pub key: &'static str,
+    /// The key as the fix shows it, for example `expect_records: {path: x}`.
+    pub form: &'static str,
+    /// Whether `set` gives it (or a bypass reason in it).
+    pub given: fn(set: &InputSet) -> bool,
+}
+
+/// No checks of an input set beyond serde's.
+fn no_set_checks(_: &InputSet, _: &str) -> Result<(), String> {
+    Ok(())
 }
 
 /// The time limits a run has, one per kind of call.

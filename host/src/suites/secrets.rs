@@ -17,6 +17,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Read,
     declared_when_strict: false,
     reads_records: false,
+    check_set: super::no_set_checks,
+    strict_input: None,
     run: |run, _| run_suite(run),
 };
 

@@ -28,6 +28,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     time_limit: super::TimeLimit::Read,
     declared_when_strict: true,
     reads_records: true,
+    check_set: super::no_set_checks,
+    strict_input: None,
     run: |run, peers| run_suite(run, peers.test_utils),
 };
 pub(super) const TESTS: &[&str] = &[
