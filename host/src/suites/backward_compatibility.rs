@@ -86,11 +86,13 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
     };
     // Messages name the versions, not the previous file's path.
     let new_version = run
+        .facts
         .spec
         .as_ref()
         .map_or_else(|| "?".to_string(), |s| s.raw.version.clone());
     let name = &format!("version {}; this is {new_version}", previous.version);
     let new_spec = run
+        .facts
         .spec
         .as_ref()
         .and_then(|s| s.schema.as_ref())
@@ -171,7 +173,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
         )
     });
 
-    let streams = run.catalog.clone();
+    let streams = run.facts.catalog.clone();
     let new_catalog: Option<BTreeMap<&str, &wit::StreamInfo>> = streams.as_ref().map(|streams| {
         streams
             .iter()

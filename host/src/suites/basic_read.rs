@@ -66,7 +66,7 @@ fn run_suite(run: &mut Run<'_>) {
             _ => true,
         })
         .collect();
-    let Some(streams) = run.catalog.clone() else {
+    let Some(streams) = run.facts.catalog.clone() else {
         run.skip_all(
             SUITE,
             &[&["read"], &checks[..], &["unknown_stream_error"]].concat(),
@@ -83,7 +83,7 @@ fn run_suite(run: &mut Run<'_>) {
         .collect();
     let allowed_empty = run.set.set.empty_streams.clone();
     let extra_columns_allowed = run.set.set.fail_on_extra_columns == Some(false);
-    run.read_facts.extra_columns_allowed = extra_columns_allowed;
+    run.facts.read.extra_columns_allowed = extra_columns_allowed;
     let data_points = run.set.set.validate_data_points == Some(true);
     // Records are kept only for the streams the expected records name.
     let keep: HashSet<String> = run
@@ -121,9 +121,9 @@ fn run_suite(run: &mut Run<'_>) {
     });
     // Which streams this input set's read covered (the others, left out by
     // its catalog, are still the incremental suite's to test).
-    run.streams_read = configured.iter().map(|s| s.info.name.clone()).collect();
+    run.facts.streams_read = configured.iter().map(|s| s.info.name.clone()).collect();
     // The suites that read again start only from a read that passed.
-    run.streams_with_records = findings.as_ref().filter(|_| read_passed).map(|f| {
+    run.facts.streams_with_records = findings.as_ref().filter(|_| read_passed).map(|f| {
         f.checker
             .streams
             .iter()
@@ -137,7 +137,7 @@ fn run_suite(run: &mut Run<'_>) {
             if let Known::Learning(known) =
                 std::mem::replace(&mut findings.checker.known, Known::Off)
             {
-                run.read_facts.known = Some(std::sync::Arc::new(known));
+                run.facts.read.known = Some(std::sync::Arc::new(known));
             }
             findings
                 .empty_streams
@@ -155,7 +155,7 @@ fn run_suite(run: &mut Run<'_>) {
             }
             for (name, verdict) in verdicts {
                 if matches!(verdict, Verdict::Fail(_)) {
-                    run.read_facts.broken_in_basic_read.insert(name);
+                    run.facts.read.broken_in_basic_read.insert(name);
                 }
                 let verdict = match (name, verdict) {
                     ("no_undeclared_fields", _) if extra_columns_allowed => Verdict::Skip(

@@ -72,7 +72,7 @@ fn run_suite(run: &mut Run<'_>) {
     if expected != ExpectedStatus::Succeed {
         return;
     }
-    let spec_schema = run.spec.as_ref().and_then(|s| s.schema.clone());
+    let spec_schema = run.facts.spec.as_ref().and_then(|s| s.schema.clone());
     let config = run.config.clone();
     for (name, derive) in [
         (

@@ -20,7 +20,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
 };
 
 fn run_suite(run: &mut Run<'_>) {
-    let hosts = run.spec.as_ref().map(|s| s.raw.allowed_hosts.clone());
+    let hosts = run.facts.spec.as_ref().map(|s| s.raw.allowed_hosts.clone());
     let network_error = run.network_error.clone();
     run.test(SUITE, "allowed_hosts_declared", |_| match hosts {
         None => Verdict::Skip("`spec` did not return a specification".into()),
@@ -38,7 +38,7 @@ fn run_suite(run: &mut Run<'_>) {
     });
 
     let listed = run.set.set.streams_without_primary_key.clone();
-    let keys: Option<Vec<(String, Vec<Vec<String>>)>> = run.catalog.as_ref().map(|streams| {
+    let keys: Option<Vec<(String, Vec<Vec<String>>)>> = run.facts.catalog.as_ref().map(|streams| {
         streams
             .iter()
             .map(|s| {

@@ -223,7 +223,7 @@ fn run_suite(run: &mut Run<'_>) {
         )
     });
 
-    run.catalog = Some(streams.into());
+    run.facts.catalog = Some(streams.into());
 }
 
 fn missing_keys(s: &DiscoveredStream) -> Vec<String> {

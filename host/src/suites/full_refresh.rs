@@ -55,7 +55,7 @@ fn run_suite(run: &mut Run<'_>) {
 
     let rules = Rules {
         streams: &streams,
-        facts: run.read_facts.clone(),
+        facts: run.facts.read.clone(),
     };
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {

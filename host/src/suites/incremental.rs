@@ -172,7 +172,9 @@ fn run_suite(run: &mut Run<'_>) {
     let (cursors, empty): (Vec<Cursor>, Vec<Cursor>) = incremental_streams(&streams, &cursor_paths)
         .into_iter()
         .filter(|c| run.set.includes(&c.stream))
-        .partition(|c| with_records.contains(&c.stream) || !run.streams_read.contains(&c.stream));
+        .partition(|c| {
+            with_records.contains(&c.stream) || !run.facts.streams_read.contains(&c.stream)
+        });
     for c in &empty {
         run.finish(
             SUITE,
@@ -201,7 +203,7 @@ fn run_suite(run: &mut Run<'_>) {
     let config = run.config_text.clone();
     let rules = Rules {
         streams: &streams,
-        facts: run.read_facts.clone(),
+        facts: run.facts.read.clone(),
     };
 
     let file_state = run.set.future_state.clone();

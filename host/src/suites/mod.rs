@@ -242,7 +242,27 @@ pub struct Spec {
     pub schema: Option<Value>,
 }
 
-/// The state shared by the suites of one run.
+/// What suites find that later suites use: each is set by the suite that
+/// finds it and then only read. The catalog is one shared value.
+#[derive(Default)]
+struct Facts {
+    /// The spec (the spec suite).
+    spec: Option<Spec>,
+    /// The catalog discovery found.
+    catalog: Option<std::sync::Arc<[DiscoveredStream]>>,
+    /// The streams that yielded records in basic_read's full-refresh read;
+    /// `None` when that read did not complete. The suites that read again skip
+    /// then, rather than fail for the same reason, and check only streams that
+    /// have data.
+    streams_with_records: Option<std::collections::HashSet<String>>,
+    /// The streams basic_read's read covered (its input set's catalog).
+    streams_read: std::collections::HashSet<String>,
+    /// What basic_read's read leaves the rules of every later read.
+    read: ReadFacts,
+}
+
+/// A run in progress: its options, the input set being run, the reporter
+/// and the summary, and the [`Facts`] the suites found.
 pub struct Run<'a> {
     component: &'a Component,
     options: &'a RunOptions,
@@ -261,19 +281,8 @@ pub struct Run<'a> {
     redactor: Redactor,
     reporter: &'a mut dyn Reporter,
     summary: Summary,
-    spec: Option<Spec>,
-    /// The catalog discovery found: shared by the suites after it, never
-    /// changed.
-    catalog: Option<std::sync::Arc<[DiscoveredStream]>>,
-    /// The streams that yielded records in basic_read's full-refresh read;
-    /// `None` when that read did not complete. The suites that read again skip
-    /// then, rather than fail for the same reason, and check only streams that
-    /// have data.
-    streams_with_records: Option<std::collections::HashSet<String>>,
-    /// The streams basic_read's read covered (its input set's catalog).
-    streams_read: std::collections::HashSet<String>,
-    /// What basic_read's read leaves the rules of every later read.
-    read_facts: ReadFacts,
+    /// What the suites found that later suites use.
+    facts: Facts,
     /// The run's id, on each of its events.
     run_id: String,
     /// The network policy of the input set being run: each test's network
@@ -327,11 +336,7 @@ pub fn run_all(
         redactor: Redactor::new(&options.config, None),
         reporter,
         summary: Summary::default(),
-        spec: None,
-        catalog: None,
-        streams_with_records: None,
-        streams_read: Default::default(),
-        read_facts: Default::default(),
+        facts: Facts::default(),
         run_id,
         policy: Default::default(),
         network_error: None,
@@ -422,9 +427,10 @@ impl<'a> Run<'a> {
             )
         });
         // The set's secrets are masked as well as the run's.
-        let schema = self.spec.as_ref().and_then(|s| s.schema.as_ref());
+        let schema = self.facts.spec.as_ref().and_then(|s| s.schema.as_ref());
         self.redactor.extend(Redactor::new(&config, schema));
         let hosts = self
+            .facts
             .spec
             .as_ref()
             .and_then(|s| s.raw.allowed_hosts.as_deref());
@@ -603,7 +609,10 @@ impl<'a> Run<'a> {
             self.skip_all(suite, tests, "bypassed");
             return None;
         }
-        match (self.streams_with_records.clone(), self.catalog.clone()) {
+        match (
+            self.facts.streams_with_records.clone(),
+            self.facts.catalog.clone(),
+        ) {
             (Some(with_records), Some(streams)) => Some((streams, with_records)),
             _ => {
                 self.skip_all(

@@ -173,7 +173,7 @@ fn run_suite(run: &mut Run<'_>) {
         }
     });
 
-    run.spec = Some(Spec { raw, schema });
+    run.facts.spec = Some(Spec { raw, schema });
 }
 
 /// Config properties holding a URL with a password (a DSN, a connection

@@ -71,7 +71,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
         run.skip_all(SUITE, TESTS, &why);
         return;
     }
-    let Some(streams) = run.catalog.clone() else {
+    let Some(streams) = run.facts.catalog.clone() else {
         run.skip_all(SUITE, TESTS, "discovery did not return a catalog");
         return;
     };
@@ -151,7 +151,7 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
 
     let rules = Rules {
         streams: &streams,
-        facts: run.read_facts.clone(),
+        facts: run.facts.read.clone(),
     };
     run.test(SUITE, "incremental_after_write", |ctx| {
         let targets: Vec<&DiscoveredStream> = insertable
