@@ -32,6 +32,9 @@ struct Cli {
 enum Command {
     /// Run the standard suites against a connector component.
     Run(Box<RunArgs>),
+    /// Run many tenants' plugins concurrently on one host, as a job file
+    /// lists them; each job's reports under the report directory.
+    Batch(BatchArgs),
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
@@ -39,6 +42,31 @@ enum Command {
     /// that a compilation past its time limit can be killed).
     #[command(name = "__compile", hide = true)]
     Compile,
+}
+
+#[derive(Args)]
+struct BatchArgs {
+    /// The job file (YAML; see the README's "Running many plugins").
+    jobs: PathBuf,
+
+    /// How many jobs run at once (default: the number of cores).
+    #[arg(long = "jobs", value_name = "N")]
+    threads: Option<usize>,
+
+    /// Where each job's reports (`TENANT/JOB/report.json`, `junit.xml`) and
+    /// the batch's `summary.json` are written.
+    #[arg(long, value_name = "DIR", default_value = "ctest-reports")]
+    report_dir: PathBuf,
+
+    /// Where compiled components are cached (default: $CTEST_CACHE_DIR, else the
+    /// user's cache directory). One cache serves every tenant: its entries
+    /// are authenticated.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile each component afresh and keep no compiled copy.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Args)]
@@ -179,6 +207,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile => return crate::sandbox::compile_child_main(),
         Command::Run(args) => run(*args),
+        Command::Batch(args) => return batch(args),
         Command::New(args) => new(args).map(|()| Summary::default()),
     };
     match result {
@@ -187,6 +216,61 @@ pub fn main() -> ExitCode {
         Err(UsageError(message)) => {
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `ctest batch`: exit 2 when the job file is bad or a job could not run,
+/// else 1 when a test failed, else 0.
+fn batch(args: BatchArgs) -> ExitCode {
+    let fail = |message: String| {
+        let _ = writeln!(std::io::stderr(), "error: {message}");
+        ExitCode::from(2)
+    };
+    let jobs = match crate::batch::load(&args.jobs) {
+        Ok(jobs) => jobs,
+        Err(e) => return fail(e),
+    };
+    let cache = CompileCache::new(if args.no_cache {
+        None
+    } else {
+        args.cache_dir.clone().or_else(CompileCache::default_dir)
+    });
+    for warning in cache.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        crate::sandbox::compile_in_child_processes(exe);
+    }
+    let host = match Host::new(&HostOptions::default(), cache) {
+        Ok(host) => host,
+        Err(e) => return fail(e),
+    };
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let print = |line: &str| {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        // What a plugin or a tenant's file says is shown, never obeyed by
+        // the terminal.
+        for l in line.lines() {
+            let _ = writeln!(out, "{}", crate::report::escape(l));
+        }
+    };
+    match crate::batch::run(&host, &jobs, &args.report_dir, threads, &print) {
+        Err(e) => fail(e),
+        Ok(summary) => {
+            let errors = summary.jobs.iter().filter(|j| j.status == "error").count();
+            let failed = summary.jobs.iter().filter(|j| j.status == "failed").count();
+            println!(
+                "{} jobs: {} passed, {failed} failed, {errors} could not run ({} ms); summary in {}",
+                summary.jobs.len(),
+                summary.jobs.len() - failed - errors,
+                summary.wall_ms,
+                args.report_dir.join("summary.json").display()
+            );
+            ExitCode::from(summary.exit_code())
         }
     }
 }

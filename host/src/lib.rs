@@ -17,9 +17,11 @@
 //!   (console, JSON, JUnit), each writing its own file.
 //! - [`session`]: a run request, resolved into a plan, run on a Host with a
 //!   reporter: what the CLI and any other runner call.
+//! - [`batch`]: `ctest batch`, many tenants' jobs on one Host.
 //! - [`cli`]: the `ctest` command line: clap and exit codes.
 //! - [`scaffold`]: `ctest new`, a connector project per language.
 
+pub mod batch;
 pub mod catalog;
 pub mod checks;
 pub mod cli;

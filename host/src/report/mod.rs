@@ -8,7 +8,7 @@ mod junit;
 
 use std::time::Duration;
 
-pub use console::ConsoleReporter;
+pub use console::{ConsoleReporter, escape};
 pub use json::JsonReport;
 pub use junit::JunitReport;
 

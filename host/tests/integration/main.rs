@@ -7,6 +7,7 @@
 mod support;
 
 mod backward_compatibility;
+mod batch;
 mod broken_plugins;
 mod golden;
 mod hardening;

@@ -1,0 +1,510 @@
+//! `ctest batch JOBS.yaml`: many tenants' plugins, run concurrently on one
+//! [`Host`], each job as `ctest run` would run it.
+//!
+//! The job file has two parts. `operator:` is the runner's: what it grants
+//! (extra allowed hosts, writes) and the limits, as defaults and per tenant.
+//! `jobs:` lists what the tenants asked for: each job's plugin (with an
+//! optional digest it must have), where its config comes from (a file or an
+//! environment variable, never inline), its test configuration and the
+//! options of `ctest run` a tenant may choose (HTTP mode, cassettes, previous
+//! version, test-utils, filters). A tenant's test configuration cannot grant
+//! itself anything: its paths stay in its own directory, and the network is
+//! its spec's plus the operator's grant.
+//!
+//! Each job writes `DIR/<tenant>/<job>/report.json` and `junit.xml`, exactly
+//! what `ctest run --report-json --report-junit` writes; the batch writes
+//! `DIR/summary.json` (per job and per tenant) and a line per job to the
+//! console. A job that cannot start is that job's error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::network::Mode;
+use crate::report::{Event, FanOut, JsonReport, JunitReport, Reporter, Summary};
+use crate::sandbox::Host;
+use crate::session::{self, ConfigSource, RunRequest};
+
+/// The job file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    #[serde(default)]
+    pub operator: Operator,
+    pub jobs: Vec<Job>,
+}
+
+/// The operator's part: grants and limits, for every tenant (`defaults`)
+/// and per tenant (each key it gives replaces the default's).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    #[serde(default)]
+    pub defaults: Grants,
+    #[serde(default)]
+    pub tenants: BTreeMap<String, Grants>,
+}
+
+/// What the operator grants a tenant's jobs, and their limits.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    /// Entries added to each plugin's allowed hosts (`--allow-host`).
+    pub allow_hosts: Option<Vec<String>>,
+    /// Whether write_back may change the source (`--allow-writes`).
+    pub allow_writes: Option<bool>,
+    /// Memory of one plugin instance, in MiB (`--memory-limit`).
+    pub memory_limit_mib: Option<usize>,
+    /// The time limit of each test, in seconds (`--timeout`).
+    pub timeout_seconds: Option<f64>,
+    /// The most messages one read may return (`--max-messages`).
+    pub max_messages: Option<u64>,
+    /// The largest message a read may return (`--max-message-size`).
+    pub max_message_bytes: Option<usize>,
+}
+
+impl Grants {
+    /// `self`, with what `over` gives in its place.
+    fn merged(&self, over: Option<&Grants>) -> Grants {
+        let Some(over) = over else {
+            return self.clone();
+        };
+        Grants {
+            allow_hosts: over.allow_hosts.clone().or(self.allow_hosts.clone()),
+            allow_writes: over.allow_writes.or(self.allow_writes),
+            memory_limit_mib: over.memory_limit_mib.or(self.memory_limit_mib),
+            timeout_seconds: over.timeout_seconds.or(self.timeout_seconds),
+            max_messages: over.max_messages.or(self.max_messages),
+            max_message_bytes: over.max_message_bytes.or(self.max_message_bytes),
+        }
+    }
+}
+
+/// One tenant's run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// Unique in the file; the name of its report directory.
+    pub id: String,
+    /// Whose job it is; the name of the directory its jobs' reports are in.
+    pub tenant: String,
+    /// The connector component.
+    pub plugin: PathBuf,
+    /// The BLAKE3 digest the plugin must have (`blake3:` and 64 hex digits).
+    pub digest: Option<String>,
+    /// Where the connector's config comes from.
+    pub config: ConfigRef,
+    pub test_config: Option<PathBuf>,
+    /// `auto` (default), `live`, `record` or `replay`.
+    #[serde(default)]
+    pub http: HttpMode,
+    pub cassette_dir: Option<PathBuf>,
+    pub previous: Option<PathBuf>,
+    pub test_utils: Option<PathBuf>,
+    /// Run only the tests whose `suite/name` contains one of these.
+    #[serde(default)]
+    pub run: Vec<String>,
+}
+
+/// A config file, or an environment variable holding the JSON (so that no
+/// secret is written in the job file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigRef {
+    pub file: Option<PathBuf>,
+    pub env: Option<String>,
+}
+
+/// The HTTP mode of a job, as `--http` takes it.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpMode {
+    #[default]
+    Auto,
+    Live,
+    Record,
+    Replay,
+}
+
+impl From<HttpMode> for Mode {
+    fn from(m: HttpMode) -> Mode {
+        match m {
+            HttpMode::Auto => Mode::Auto,
+            HttpMode::Live => Mode::Live,
+            HttpMode::Record => Mode::Record,
+            HttpMode::Replay => Mode::Replay,
+        }
+    }
+}
+
+/// Reads and checks the job file: every problem of it at once, each with
+/// its place and fix. Paths in it are taken relative to its directory.
+pub fn load(path: &Path) -> Result<JobFile, String> {
+    let file = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!("{file}: cannot read the job file: {e}\n  fix: pass the path of a YAML job file")
+    })?;
+    let mut jobs: JobFile = serde_yaml_ng::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!(":{}:{}", l.line(), l.column()))
+            .unwrap_or_default();
+        format!(
+            "{file}{at}: {e}\n  fix: correct that key or value; the job file is described in ctest's README (\"Running many plugins\")"
+        )
+    })?;
+    let mut problems = Vec::new();
+    if jobs.jobs.is_empty() {
+        problems.push(format!(
+            "{file}: jobs: the list is empty\n  fix: list at least one job (id, tenant, plugin, config)"
+        ));
+    }
+    for tenant in jobs.operator.tenants.keys() {
+        if let Err(why) = path_name(tenant) {
+            problems.push(format!(
+                "{file}: operator.tenants.{tenant}: the tenant name {why}\n  fix: use letters, digits, `-`, `_` and `.`"
+            ));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, job) in jobs.jobs.iter().enumerate() {
+        let place = format!("{file}: jobs[{i}]");
+        for (key, value) in [("id", &job.id), ("tenant", &job.tenant)] {
+            if let Err(why) = path_name(value) {
+                problems.push(format!(
+                    "{place}.{key}: {value:?} {why}\n  fix: use letters, digits, `-`, `_` and `.`: it names a report directory"
+                ));
+            }
+        }
+        if !seen.insert(job.id.as_str()) {
+            problems.push(format!(
+                "{place}.id: `{}` is the id of an earlier job too\n  fix: give each job its own id",
+                job.id
+            ));
+        }
+        if job.config.file.is_some() == job.config.env.is_some() {
+            problems.push(format!(
+                "{place}.config: give either `file` (a JSON file) or `env` (an environment variable holding the JSON)\n  fix: for example `config: {{env: TENANT_CONFIG}}`"
+            ));
+        }
+        if let Some(digest) = &job.digest
+            && parse_digest(digest).is_none()
+        {
+            problems.push(format!(
+                "{place}.digest: {digest:?} is not `blake3:` and 64 hex digits\n  fix: for example `digest: blake3:{}`",
+                "0".repeat(64)
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    for job in &mut jobs.jobs {
+        let rebase = |p: &mut PathBuf| *p = base.join(&*p);
+        rebase(&mut job.plugin);
+        for p in [
+            job.config.file.as_mut(),
+            job.test_config.as_mut(),
+            job.cassette_dir.as_mut(),
+            job.previous.as_mut(),
+            job.test_utils.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            rebase(p);
+        }
+    }
+    Ok(jobs)
+}
+
+/// Whether `name` can name a directory of the report: `Err` says why not.
+fn path_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("is empty");
+    }
+    if name == "." || name == ".." {
+        return Err("is `.` or `..`");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("has characters other than letters, digits, `-`, `_` and `.`");
+    }
+    Ok(())
+}
+
+/// The 32 bytes of a `blake3:<hex>` digest.
+fn parse_digest(digest: &str) -> Option<[u8; 32]> {
+    let hex = digest.strip_prefix("blake3:")?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobOutcome {
+    pub tenant: String,
+    pub id: String,
+    /// `passed`, `failed` (some test failed) or `error` (it could not run).
+    pub status: &'static str,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub duration_ms: u64,
+    /// Why it could not run (`status: error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A tenant's jobs, summed.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct TenantTotals {
+    pub jobs: usize,
+    pub errors: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub duration_ms: u64,
+}
+
+/// What `DIR/summary.json` holds.
+#[derive(Debug, Serialize)]
+pub struct BatchSummary {
+    pub ctest_version: &'static str,
+    pub jobs: Vec<JobOutcome>,
+    pub tenants: BTreeMap<String, TenantTotals>,
+    pub wall_ms: u64,
+}
+
+impl BatchSummary {
+    /// The exit code the batch ends with: 2 when a job could not run, else
+    /// 1 when a test failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.jobs.iter().any(|j| j.status == "error") {
+            2
+        } else if self.jobs.iter().any(|j| j.failed > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Runs every job of `jobs` on `host`, `threads` at a time, writing each
+/// job's reports under `report_dir`, then the summary. `line` gets a line per
+/// job as it ends (the console).
+pub fn run(
+    host: &Host,
+    jobs: &JobFile,
+    report_dir: &Path,
+    threads: usize,
+    line: &(dyn Fn(&str) + Sync),
+) -> Result<BatchSummary, String> {
+    let started = Instant::now();
+    std::fs::create_dir_all(report_dir).map_err(|e| {
+        format!(
+            "{}: cannot make the report directory: {e}\n  fix: choose a writable --report-dir",
+            report_dir.display()
+        )
+    })?;
+    let next = Mutex::new(0usize);
+    let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.jobs.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, jobs.jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(job) = jobs.jobs.get(i) else {
+                        break;
+                    };
+                    let grants = jobs
+                        .operator
+                        .defaults
+                        .merged(jobs.operator.tenants.get(&job.tenant));
+                    let outcome = run_job(host, job, &grants, report_dir);
+                    line(&outcome_line(&outcome));
+                    outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    let jobs: Vec<JobOutcome> = outcomes
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut tenants: BTreeMap<String, TenantTotals> = BTreeMap::new();
+    for j in &jobs {
+        let t = tenants.entry(j.tenant.clone()).or_default();
+        t.jobs += 1;
+        t.errors += usize::from(j.status == "error");
+        t.passed += j.passed;
+        t.failed += j.failed;
+        t.skipped += j.skipped;
+        t.duration_ms += j.duration_ms;
+    }
+    let summary = BatchSummary {
+        ctest_version: env!("CARGO_PKG_VERSION"),
+        jobs,
+        tenants,
+        wall_ms: started.elapsed().as_millis() as u64,
+    };
+    let path = report_dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text).map_err(|e| {
+        format!(
+            "{}: cannot write the batch summary: {e}\n  fix: choose a writable --report-dir",
+            path.display()
+        )
+    })?;
+    Ok(summary)
+}
+
+/// The console line of a job.
+fn outcome_line(o: &JobOutcome) -> String {
+    let word = match o.status {
+        "passed" => "PASS",
+        "failed" => "FAIL",
+        _ => "ERROR",
+    };
+    match &o.error {
+        Some(e) => format!(
+            "{word} {}/{}\n     {}",
+            o.tenant,
+            o.id,
+            e.replace('\n', "\n     ")
+        ),
+        None => format!(
+            "{word} {}/{}: {} passed, {} failed, {} skipped ({} ms)",
+            o.tenant, o.id, o.passed, o.failed, o.skipped, o.duration_ms
+        ),
+    }
+}
+
+/// Counts a run's tests as they finish.
+struct Count(Summary);
+
+impl Reporter for Count {
+    fn event(&mut self, event: &Event) -> Result<(), String> {
+        if let Event::RunFinished { summary, .. } = event {
+            self.0 = *summary;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one job: its request from the job and the operator's grants, planned
+/// and run by the session, its reports in `report_dir/<tenant>/<id>/`.
+fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOutcome {
+    let started = Instant::now();
+    let mut outcome = JobOutcome {
+        tenant: job.tenant.clone(),
+        id: job.id.clone(),
+        status: "error",
+        passed: 0,
+        failed: 0,
+        skipped: 0,
+        duration_ms: 0,
+        error: None,
+    };
+    let result = (|| -> Result<Summary, String> {
+        check_digest(job)?;
+        let dir = report_dir.join(&job.tenant).join(&job.id);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            format!(
+                "{}: cannot make the job's report directory: {e}",
+                dir.display()
+            )
+        })?;
+        let config = match (&job.config.file, &job.config.env) {
+            (Some(file), _) => ConfigSource::File(file.clone()),
+            (None, Some(var)) => ConfigSource::Env(var.clone()),
+            (None, None) => ConfigSource::TestConfig,
+        };
+        let defaults = RunRequest::new(job.plugin.clone(), config);
+        let request = RunRequest {
+            test_config: job.test_config.clone(),
+            previous: job.previous.clone(),
+            test_utils: job.test_utils.clone(),
+            http: job.http.into(),
+            cassette_dir: job.cassette_dir.clone(),
+            allow_hosts: grants.allow_hosts.clone().unwrap_or_default(),
+            allow_writes: grants.allow_writes.unwrap_or(false),
+            filters: job.run.clone(),
+            timeout: grants.timeout_seconds,
+            memory_limit_mib: grants.memory_limit_mib.unwrap_or(defaults.memory_limit_mib),
+            max_messages: grants.max_messages.unwrap_or(defaults.max_messages),
+            max_message_bytes: grants
+                .max_message_bytes
+                .unwrap_or(defaults.max_message_bytes),
+            ..defaults
+        };
+        let plan = session::plan(&request).map_err(|e| e.to_string())?;
+        let plugin = job.plugin.display().to_string();
+        let mut json = JsonReport::new(dir.join("report.json"), plugin.clone());
+        let mut junit = JunitReport::new(dir.join("junit.xml"), plugin);
+        let mut count = Count(Summary::default());
+        let mut fan_out = FanOut::new(vec![&mut json, &mut junit, &mut count]);
+        session::run(host, &plan, &mut fan_out).map_err(|e| e.to_string())?;
+        let errors = fan_out.into_errors();
+        if !errors.is_empty() {
+            return Err(errors.join("\n"));
+        }
+        Ok(count.0)
+    })();
+    outcome.duration_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(summary) => {
+            outcome.status = if summary.failed > 0 {
+                "failed"
+            } else {
+                "passed"
+            };
+            (outcome.passed, outcome.failed, outcome.skipped) =
+                (summary.passed, summary.failed, summary.skipped);
+        }
+        Err(e) => outcome.error = Some(e),
+    }
+    outcome
+}
+
+/// A job that pins a digest runs only the plugin with those bytes.
+fn check_digest(job: &Job) -> Result<(), String> {
+    let Some(expected) = job.digest.as_deref().and_then(parse_digest) else {
+        return Ok(());
+    };
+    let bytes = std::fs::read(&job.plugin).map_err(|e| {
+        format!(
+            "{}: cannot read the plugin: {e}\n  fix: correct the job's `plugin` path",
+            job.plugin.display()
+        )
+    })?;
+    let actual = blake3::hash(&bytes);
+    if actual.as_bytes() != &expected {
+        return Err(format!(
+            "{}: the plugin's digest is blake3:{}, not the {} the job pins\n  fix: run the plugin the job names, or pin its digest",
+            job.plugin.display(),
+            actual.to_hex(),
+            job.digest.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! `ctest batch`: jobs of several tenants on one host, each reported as
+//! `ctest run` would report it; a job that cannot run is that job's error.
+
+use std::path::Path;
+
+use crate::support::*;
+
+/// A test's JSON report with what varies between runs masked (durations).
+fn verdicts(report: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    for t in v["tests"].as_array_mut().unwrap() {
+        t.as_object_mut().unwrap().remove("duration_ms");
+    }
+    v
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
+    let jobs = root().join("examples/batch/jobs.yaml");
+    plugins_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports");
+    let run = ctest(&[
+        "batch",
+        jobs.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--report-dir",
+        out.to_str().unwrap(),
+    ]);
+    // Mallory's job fails (its read spins past the operator's 2 s); the
+    // others pass: exit 1, as `ctest run` with a failed test.
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let s = summary(&out);
+    let status: Vec<(String, String)> = s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                format!(
+                    "{}/{}",
+                    j["tenant"].as_str().unwrap(),
+                    j["id"].as_str().unwrap()
+                ),
+                j["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("acme/faker-1k", "passed"),
+            ("acme/faker-basic-read", "passed"),
+            ("globex/numbers", "passed"),
+            ("mallory/spins", "failed"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(s["tenants"]["acme"]["jobs"], 2);
+    assert_eq!(s["tenants"]["mallory"]["failed"], 1);
+    assert!(
+        run.stdout.contains("FAIL mallory/spins: "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("PASS acme/faker-1k: "),
+        "{}",
+        run.stdout
+    );
+
+    // Each job's report is the one `ctest run` writes with the same options.
+    let base = root().join("examples/batch");
+    for (tenant, id, plugin, config, extra) in [
+        (
+            "acme",
+            "faker-basic-read",
+            "source-faker",
+            base.join("faker-small.json"),
+            vec![
+                "--memory-limit",
+                "128",
+                "--timeout",
+                "30",
+                "--run",
+                "basic_read/",
+            ],
+        ),
+        (
+            "mallory",
+            "spins",
+            "broken-read-infinite-loop",
+            base.join("faker-small.json"),
+            vec!["--memory-limit", "64", "--timeout", "2"],
+        ),
+    ] {
+        let wasm = base.join(format!("../../target/plugins/{plugin}.wasm"));
+        let alone = dir.path().join(format!("{id}.json"));
+        let mut args = vec![
+            "run",
+            wasm.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--report-json",
+            alone.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ctest(&args);
+        assert_eq!(
+            verdicts(&out.join(tenant).join(id).join("report.json")),
+            verdicts(&alone),
+            "{tenant}/{id}: the batch's report and ctest run's"
+        );
+        assert!(out.join(tenant).join(id).join("junit.xml").exists());
+    }
+}
+
+#[test]
+fn a_job_that_cannot_run_is_its_own_error_and_the_others_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let faker = plugin("source-faker");
+    let config = faker_config();
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        format!(
+            r#"jobs:
+  - id: good
+    tenant: acme
+    plugin: {faker}
+    config: {{env: CTEST_BATCH_TEST_CONFIG}}
+    run: [spec/]
+  - id: missing
+    tenant: acme
+    plugin: no-such-plugin.wasm
+    config: {{file: {config}}}
+  - id: pinned-wrong
+    tenant: globex
+    plugin: {faker}
+    digest: blake3:{zeros}
+    config: {{file: {config}}}
+"#,
+            faker = faker.display(),
+            config = config.display(),
+            zeros = "0".repeat(64),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let config_json = std::fs::read_to_string(&config).unwrap();
+    let run = ctest_with_env(
+        &[
+            "batch",
+            dir.path().join("jobs.yaml").to_str().unwrap(),
+            "--report-dir",
+            out.to_str().unwrap(),
+        ],
+        &[("CTEST_BATCH_TEST_CONFIG", config_json.as_str())],
+    );
+    // A job could not run: exit 2, as `ctest run` for a run that could not
+    // happen; the good job ran all the same.
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let s = summary(&out);
+    let jobs = s["jobs"].as_array().unwrap();
+    assert_eq!(jobs[0]["status"], "passed", "{s:#}");
+    assert_eq!(jobs[1]["status"], "error");
+    assert!(
+        jobs[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-plugin.wasm"),
+        "{s:#}"
+    );
+    assert_eq!(jobs[2]["status"], "error");
+    let pinned = jobs[2]["error"].as_str().unwrap();
+    assert!(
+        pinned.contains("the plugin's digest is blake3:") && pinned.contains("the job pins"),
+        "{pinned}"
+    );
+    assert!(run.stdout.contains("ERROR acme/missing"), "{}", run.stdout);
+    assert_eq!(s["tenants"]["globex"]["errors"], 1);
+
+    // Pinned to its real digest, the same job runs.
+    let digest = blake3::hash(&std::fs::read(&faker).unwrap()).to_hex();
+    let text = std::fs::read_to_string(dir.path().join("jobs.yaml"))
+        .unwrap()
+        .replace(&"0".repeat(64), digest.as_str())
+        .replace(
+            "plugin: no-such-plugin.wasm",
+            &format!("plugin: {}", faker.display()),
+        );
+    std::fs::write(dir.path().join("jobs.yaml"), text).unwrap();
+    let run = ctest_with_env(
+        &[
+            "batch",
+            dir.path().join("jobs.yaml").to_str().unwrap(),
+            "--report-dir",
+            out.to_str().unwrap(),
+        ],
+        &[("CTEST_BATCH_TEST_CONFIG", config_json.as_str())],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.yaml");
+    std::fs::write(
+        &file,
+        r#"jobs:
+  - id: a
+    tenant: ../escape
+    plugin: x.wasm
+    config: {file: c.json, env: C}
+  - id: a
+    tenant: acme
+    plugin: x.wasm
+    config: {}
+    digest: sha256:abc
+"#,
+    )
+    .unwrap();
+    let run = ctest(&["batch", file.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for needle in [
+        "jobs[0].tenant: \"../escape\" has characters other than",
+        "jobs[0].config: give either `file`",
+        "jobs[1].id: `a` is the id of an earlier job too",
+        "jobs[1].config: give either `file`",
+        "jobs[1].digest: \"sha256:abc\" is not `blake3:` and 64 hex digits",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
+    }
+    assert!(run.stderr.contains(&file.display().to_string()));
+    // An unknown key: serde's message, with the line.
+    std::fs::write(&file, "jobs:\n  - id: a\n    tenant: t\n    plugin: x\n    config: {file: c}\n    secrets: inline\n").unwrap();
+    let run = ctest(&["batch", file.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(":6:") && run.stderr.contains("unknown field `secrets`"),
+        "{}",
+        run.stderr
+    );
+}
