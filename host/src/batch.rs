@@ -27,6 +27,7 @@ use crate::network::Mode;
 use crate::report::{Event, FanOut, JsonReport, JunitReport, Reporter, Summary};
 use crate::sandbox::Host;
 use crate::session::{self, ConfigSource, RunRequest};
+use crate::usage::Resources;
 
 /// The job file.
 #[derive(Debug, Deserialize)]
@@ -263,6 +264,8 @@ pub struct JobOutcome {
     pub failed: usize,
     pub skipped: usize,
     pub duration_ms: u64,
+    /// What its tests used, summed (the peak memory is the largest).
+    pub resources: Resources,
     /// Why it could not run (`status: error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -277,6 +280,7 @@ pub struct TenantTotals {
     pub failed: usize,
     pub skipped: usize,
     pub duration_ms: u64,
+    pub resources: Resources,
 }
 
 /// What `DIR/summary.json` holds.
@@ -360,6 +364,7 @@ pub fn run(
         t.failed += j.failed;
         t.skipped += j.skipped;
         t.duration_ms += j.duration_ms;
+        t.resources.add(&j.resources);
     }
     let summary = BatchSummary {
         ctest_version: env!("CARGO_PKG_VERSION"),
@@ -399,13 +404,16 @@ fn outcome_line(o: &JobOutcome) -> String {
     }
 }
 
-/// Counts a run's tests as they finish.
-struct Count(Summary);
+/// Counts a run's tests as they finish, and sums what they used.
+#[derive(Default)]
+struct Count(Summary, Resources);
 
 impl Reporter for Count {
     fn event(&mut self, event: &Event) -> Result<(), String> {
-        if let Event::RunFinished { summary, .. } = event {
-            self.0 = *summary;
+        match event {
+            Event::TestFinished { result, .. } => self.1.add(&result.resources),
+            Event::RunFinished { summary, .. } => self.0 = *summary,
+            _ => {}
         }
         Ok(())
     }
@@ -423,9 +431,10 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
         failed: 0,
         skipped: 0,
         duration_ms: 0,
+        resources: Resources::default(),
         error: None,
     };
-    let result = (|| -> Result<Summary, String> {
+    let result = (|| -> Result<Count, String> {
         check_digest(job)?;
         let dir = report_dir.join(&job.tenant).join(&job.id);
         std::fs::create_dir_all(&dir).map_err(|e| {
@@ -461,18 +470,19 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
         let plugin = job.plugin.display().to_string();
         let mut json = JsonReport::new(dir.join("report.json"), plugin.clone());
         let mut junit = JunitReport::new(dir.join("junit.xml"), plugin);
-        let mut count = Count(Summary::default());
+        let mut count = Count::default();
         let mut fan_out = FanOut::new(vec![&mut json, &mut junit, &mut count]);
         session::run(host, &plan, &mut fan_out).map_err(|e| e.to_string())?;
         let errors = fan_out.into_errors();
         if !errors.is_empty() {
             return Err(errors.join("\n"));
         }
-        Ok(count.0)
+        Ok(count)
     })();
     outcome.duration_ms = started.elapsed().as_millis() as u64;
     match result {
-        Ok(summary) => {
+        Ok(Count(summary, resources)) => {
+            outcome.resources = resources;
             outcome.status = if summary.failed > 0 {
                 "failed"
             } else {

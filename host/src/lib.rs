@@ -37,3 +37,4 @@ pub mod schema;
 pub mod session;
 pub mod suites;
 pub mod test_config;
+pub mod usage;

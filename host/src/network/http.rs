@@ -185,7 +185,11 @@ impl TestNetwork {
                     ));
                     Err(Error::HttpResponseBodySize(Some(cap as u64)))
                 }
-                Ok(r) => Ok(replayed(r)),
+                Ok(r) => {
+                    let bytes = masked.body.len() + r.body.len();
+                    self.0.usage.add_http(bytes as u64, true);
+                    Ok(replayed(r))
+                }
                 Err(miss) => {
                     self.problem(format!(
                         "in replay during `{call}`: {miss}\n\
@@ -229,6 +233,7 @@ impl TestNetwork {
             .read_body(call, &parts.method, &recorded.url, body)
             .await?;
         recorded.body = String::from_utf8_lossy(&body).into_owned();
+        let request_bytes = body.len();
 
         let client = self.client().map_err(|e| {
             self.problem(format!("{e}\n  (during `{call}`)"));
@@ -273,6 +278,9 @@ impl TestNetwork {
             collected.extend_from_slice(&chunk);
         }
         let body = Bytes::from(collected);
+        self.0
+            .usage
+            .add_http((request_bytes + body.len()) as u64, false);
 
         if matches!(self.0.mode, TestMode::Record(_)) {
             let redactor = &self.0.redactor;

@@ -194,6 +194,7 @@ impl Network {
             grants: Mutex::new(HashMap::new()),
             client: std::sync::OnceLock::new(),
             pins: Arc::default(),
+            usage: Arc::default(),
         }))
     }
 }
@@ -220,6 +221,8 @@ struct TestNet {
     client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     /// Addresses checked against this test's policy, by host name.
     pins: Arc<Mutex<HashMap<String, Vec<SocketAddr>>>>,
+    /// What the test's plugin instances used (they share this network).
+    usage: Arc<crate::usage::Usage>,
 }
 
 /// The network of one test, shared by the plugin instances it creates.
@@ -258,6 +261,11 @@ impl TestNetwork {
                 .unwrap_or_else(|| self.0.network.tag.clone()),
             _ => self.0.network.tag.clone(),
         }
+    }
+
+    /// What the test's instances used so far: CPU, memory, instances, HTTP.
+    pub fn usage(&self) -> &crate::usage::Usage {
+        &self.0.usage
     }
 
     /// What went wrong on the network during the test: each a full message.

@@ -11,6 +11,10 @@ struct TestEntry {
     status: &'static str,
     message: Option<String>,
     duration_ms: u64,
+    /// Left out for a test that made no instance (its verdict came from
+    /// another test's work).
+    #[serde(skip_serializing_if = "crate::usage::Resources::is_zero")]
+    resources: crate::usage::Resources,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     logs: Vec<LogEntry>,
 }
@@ -98,6 +102,7 @@ impl JsonReport {
             status: r.status.as_str(),
             message: r.message.clone(),
             duration_ms: r.duration.as_millis() as u64,
+            resources: r.resources,
             logs: r
                 .logs
                 .iter()

@@ -76,6 +76,8 @@ pub struct TestResult {
     pub duration: Duration,
     /// What the plugin logged during the test (kept for failed tests).
     pub logs: Vec<LogLine>,
+    /// What the test's plugin instances used.
+    pub resources: crate::usage::Resources,
 }
 
 impl TestResult {

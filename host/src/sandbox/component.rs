@@ -151,6 +151,7 @@ impl Component {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
+        network.usage().add_instance();
         let mut plugin = Plugin {
             component: self,
             store,

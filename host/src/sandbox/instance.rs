@@ -107,9 +107,16 @@ impl<'s> Plugin<'s> {
         let runtime = &self.component.host.runtime;
         // A panic in host code serving the plugin (WASI, a host import) is a bug
         // of ctest's, but it must still end as this test's failure, not the run's.
+        let cpu = crate::usage::thread_cpu_time();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             runtime.block_on(async { tokio::time::timeout(remaining + grace, f(store)).await })
         }));
+        self.store
+            .data()
+            .hooks
+            .network
+            .usage()
+            .add_cpu(crate::usage::thread_cpu_time().saturating_sub(cpu));
         let result = match outcome {
             Err(panic) => Err(PluginError::HostFault {
                 call: what.to_string(),
@@ -262,6 +269,18 @@ impl<'s> Plugin<'s> {
             }
         }
         lines
+    }
+}
+
+impl Drop for Plugin<'_> {
+    /// The instance's peak memory goes to its test's accounting.
+    fn drop(&mut self) {
+        let state = self.store.data();
+        state
+            .hooks
+            .network
+            .usage()
+            .note_memory(state.limits.peak as u64);
     }
 }
 

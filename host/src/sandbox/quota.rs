@@ -20,6 +20,8 @@ pub(super) struct Quota {
     limit: usize,
     memory_bytes: usize,
     table_bytes: usize,
+    /// The most the two accounts held together.
+    pub(super) peak: usize,
 }
 
 const TABLE_ELEMENT_BYTES: usize = 8;
@@ -30,6 +32,7 @@ impl Quota {
             limit,
             memory_bytes: 0,
             table_bytes: 0,
+            peak: 0,
         }
     }
 
@@ -60,6 +63,7 @@ impl Quota {
         } else {
             self.table_bytes = grown;
         }
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 }

@@ -79,6 +79,7 @@ fn run_suite(run: &mut Run<'_>, previous: Option<(&Component, &str)>) {
                     Verdict::fail(reason.clone()),
                     Default::default(),
                     Vec::new(),
+                    Default::default(),
                 );
             }
             return;

@@ -163,7 +163,14 @@ fn run_suite(run: &mut Run<'_>) {
                     ),
                     (_, verdict) => verdict,
                 };
-                run.finish(SUITE, name, verdict, Duration::ZERO, Vec::new());
+                run.finish(
+                    SUITE,
+                    name,
+                    verdict,
+                    Duration::ZERO,
+                    Vec::new(),
+                    Default::default(),
+                );
             }
         }
     }

@@ -90,6 +90,7 @@ fn run_suite(run: &mut Run<'_>) {
         verdict,
         Default::default(),
         Vec::new(),
+        Default::default(),
     );
 }
 

@@ -184,6 +184,7 @@ fn run_suite(run: &mut Run<'_>) {
             ),
             std::time::Duration::ZERO,
             Vec::new(),
+            Default::default(),
         );
     }
     if cursors.is_empty() {

@@ -34,6 +34,7 @@ use crate::report::{Event, Reporter, Status, Summary, TestResult};
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Component, Limits, LogLine};
 use crate::test_config::{InputSet, PreparedSet, PreparedSuite};
+use crate::usage::Resources;
 pub use connection::ExpectedStatus;
 pub use expected_records::ExpectRecords;
 pub use incremental::FutureState;
@@ -477,6 +478,7 @@ impl<'a> Run<'a> {
                 Verdict::Skip(reason),
                 Duration::ZERO,
                 Vec::new(),
+                Resources::default(),
             ),
             None => self.step(suite, name, body),
         }
@@ -526,7 +528,8 @@ impl<'a> Run<'a> {
         }
         self.scan_logs(&id, &logs);
         let verdict = with_network_problems(verdict, &network);
-        self.finish(suite, name, verdict, started.elapsed(), logs);
+        let resources = network.usage().resources();
+        self.finish(suite, name, verdict, started.elapsed(), logs, resources);
     }
 
     /// Reports a verdict reached without running a body of its own.
@@ -537,6 +540,7 @@ impl<'a> Run<'a> {
         verdict: Verdict,
         duration: Duration,
         logs: Vec<LogLine>,
+        resources: Resources,
     ) {
         let text = match &verdict {
             Verdict::Pass => None,
@@ -580,6 +584,7 @@ impl<'a> Run<'a> {
             failure: failure.map(|f| f.map(|part| crate::report::clean(&self.redactor, part))),
             duration,
             logs,
+            resources,
         };
         self.summary.add(status);
         let _ = self.reporter.event(&Event::TestFinished {
@@ -638,6 +643,7 @@ impl<'a> Run<'a> {
                 )),
                 Duration::ZERO,
                 Vec::new(),
+                Resources::default(),
             );
         }
     }
@@ -651,6 +657,7 @@ impl<'a> Run<'a> {
                 Verdict::Skip(reason.to_string()),
                 Duration::ZERO,
                 Vec::new(),
+                Resources::default(),
             );
         }
     }

@@ -5,12 +5,18 @@ use std::path::Path;
 
 use crate::support::*;
 
-/// A test's JSON report with what varies between runs masked (durations).
+/// A JSON report with what varies between runs left out: durations, CPU
+/// time and peak memory (the counts stay).
 fn verdicts(report: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     for t in v["tests"].as_array_mut().unwrap() {
-        t.as_object_mut().unwrap().remove("duration_ms");
+        let t = t.as_object_mut().unwrap();
+        t.remove("duration_ms");
+        if let Some(r) = t.get_mut("resources").and_then(|r| r.as_object_mut()) {
+            r.remove("cpu_ms");
+            r.remove("peak_memory_bytes");
+        }
     }
     v
 }
@@ -64,6 +70,19 @@ fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
     );
     assert_eq!(s["tenants"]["acme"]["jobs"], 2);
     assert_eq!(s["tenants"]["mallory"]["failed"], 1);
+    // Accounting: the spinning read's CPU time is the tenant's: a good part
+    // of the 2 s it was allowed (less when other tests share the cores), never
+    // more than its wall time; the quiet tenant's jobs made instances.
+    let cpu = s["tenants"]["mallory"]["resources"]["cpu_ms"]
+        .as_u64()
+        .unwrap();
+    assert!((200..=4000).contains(&cpu), "mallory's CPU time: {cpu} ms");
+    assert!(
+        s["tenants"]["acme"]["resources"]["instances"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
     assert!(
         run.stdout.contains("FAIL mallory/spins: "),
         "{}",

@@ -249,6 +249,22 @@ fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
     );
     assert_eq!(replay.code, 0, "{}", replay.stdout);
     assert_eq!(verdicts(&replay), verdicts(&live));
+    // Accounting: each test's requests, live and replayed alike; in replay
+    // every one is a cassette hit.
+    let http = |run: &Run, key: &str| -> u64 {
+        run.report.as_ref().unwrap()["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["resources"][key].as_u64())
+            .sum()
+    };
+    let requests = http(&live, "http_requests");
+    assert!(requests > 10, "{requests} requests live");
+    assert_eq!(http(&live, "cassette_hits"), 0);
+    assert_eq!(http(&replay, "http_requests"), requests);
+    assert_eq!(http(&replay, "cassette_hits"), requests);
+    assert!(http(&live, "http_bytes") > 1000);
     // The default mode replays where a cassette exists.
     let auto = run_shop("source-shop", &config, &["--cassette-dir", cassette_dir]);
     assert_eq!(auto.code, 0, "{}", auto.stdout);
