@@ -88,7 +88,7 @@ impl Grants {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
-    /// Unique in the file; the name of its report directory.
+    /// Unique among its tenant's jobs; the name of its report directory.
     pub id: String,
     /// Whose job it is; the name of the directory its jobs' reports are in.
     pub tenant: String,
@@ -180,10 +180,10 @@ pub fn load(path: &Path) -> Result<JobFile, String> {
                 ));
             }
         }
-        if !seen.insert(job.id.as_str()) {
+        if !seen.insert((job.tenant.as_str(), job.id.as_str())) {
             problems.push(format!(
-                "{place}.id: `{}` is the id of an earlier job too\n  fix: give each job its own id",
-                job.id
+                "{place}.id: `{}` is the id of an earlier job of tenant `{}` too\n  fix: give each of a tenant's jobs its own id",
+                job.id, job.tenant
             ));
         }
         if job.config.file.is_some() == job.config.env.is_some() {

@@ -242,6 +242,10 @@ fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
     plugin: x.wasm
     config: {}
     digest: sha256:abc
+  - id: a
+    tenant: acme
+    plugin: x.wasm
+    config: {file: c.json}
 "#,
     )
     .unwrap();
@@ -249,8 +253,8 @@ fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     for needle in [
         "jobs[0].tenant: \"../escape\" has characters other than",
+        "jobs[2].id: `a` is the id of an earlier job of tenant `acme` too",
         "jobs[0].config: give either `file`",
-        "jobs[1].id: `a` is the id of an earlier job too",
         "jobs[1].config: give either `file`",
         "jobs[1].digest: \"sha256:abc\" is not `blake3:` and 64 hex digits",
     ] {
@@ -265,5 +269,112 @@ fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
         run.stderr.contains(":6:") && run.stderr.contains("unknown field `secrets`"),
         "{}",
         run.stderr
+    );
+}
+
+/// Two tenants run at once, each with a plugin that leaks its own secret
+/// everywhere it can (logs, stdout, stderr, its check message): neither
+/// secret appears in any output (each job masks its own), and each job's
+/// reports are in its own directory. A tenant's test configuration cannot
+/// reach another tenant's files.
+#[test]
+fn concurrent_tenants_keep_their_secrets_and_files_to_themselves() {
+    const ACME: &str = "acme-secret-9f3b2c71d";
+    const GLOBEX: &str = "globex-secret-51e07aa4";
+    let dir = tempfile::tempdir().unwrap();
+    let leaks = plugin("broken-leaks-secret");
+    for tenant in ["acme", "globex"] {
+        std::fs::create_dir_all(dir.path().join(tenant)).unwrap();
+    }
+    // Globex's test configuration points its config at Acme's file.
+    std::fs::write(
+        dir.path().join("globex/ctest.yaml"),
+        "config_path: ../acme/config.json\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("acme/config.json"),
+        format!(r#"{{"count": 10, "api_key": "{ACME}"}}"#),
+    )
+    .unwrap();
+    let mut jobs = String::from("jobs:\n");
+    for i in 0..3 {
+        for (tenant, var) in [("acme", "ACME_CONFIG"), ("globex", "GLOBEX_CONFIG")] {
+            jobs.push_str(&format!(
+                "  - {{id: leak-{i}, tenant: {tenant}, plugin: {}, config: {{env: {var}}}}}\n",
+                leaks.display()
+            ));
+        }
+    }
+    jobs.push_str(&format!(
+        "  - {{id: steal, tenant: globex, plugin: {}, config: {{file: globex/none.json}}, test_config: globex/ctest.yaml}}\n",
+        leaks.display()
+    ));
+    std::fs::write(dir.path().join("jobs.yaml"), jobs).unwrap();
+    let out = dir.path().join("reports");
+    let acme_config = format!(r#"{{"count": 10, "api_key": "{ACME}"}}"#);
+    let globex_config = format!(r#"{{"count": 10, "api_key": "{GLOBEX}"}}"#);
+    let run = ctest_with_env(
+        &[
+            "batch",
+            dir.path().join("jobs.yaml").to_str().unwrap(),
+            "--jobs",
+            "4",
+            "--report-dir",
+            out.to_str().unwrap(),
+        ],
+        &[
+            ("ACME_CONFIG", acme_config.as_str()),
+            ("GLOBEX_CONFIG", globex_config.as_str()),
+        ],
+    );
+    // The leaking jobs fail (their check message and the secrets suite);
+    // the stealing job cannot run: its config file does not exist, and the
+    // test configuration's path to Acme's is refused before that.
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(out.join("summary.json").exists(), "{}", run.stderr);
+    let s = summary(&out);
+    let steal = s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == "steal")
+        .unwrap();
+    assert_eq!(steal["status"], "error", "{s:#}");
+    assert!(
+        steal["error"]
+            .as_str()
+            .unwrap()
+            .contains("config_path: `../acme/config.json` climbs out with `..`"),
+        "{s:#}"
+    );
+    let mut outputs = vec![
+        ("stdout".to_string(), run.stdout.clone()),
+        ("stderr".to_string(), run.stderr.clone()),
+        (
+            "summary".to_string(),
+            std::fs::read_to_string(out.join("summary.json")).unwrap(),
+        ),
+    ];
+    for tenant in ["acme", "globex"] {
+        for i in 0..3 {
+            let job = out.join(tenant).join(format!("leak-{i}"));
+            for file in ["report.json", "junit.xml"] {
+                let text = std::fs::read_to_string(job.join(file)).unwrap();
+                // Each job's report is its own plugin's: it saw the leak,
+                // masked.
+                assert!(text.contains("**********"), "{tenant}/leak-{i}/{file}");
+                outputs.push((format!("{tenant}/leak-{i}/{file}"), text));
+            }
+        }
+    }
+    for (what, text) in &outputs {
+        for secret in [ACME, GLOBEX] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+    assert!(
+        !out.join("globex/steal/report.json").exists(),
+        "the refused job wrote no report"
     );
 }
