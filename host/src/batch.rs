@@ -65,6 +65,11 @@ pub struct Grants {
     pub max_messages: Option<u64>,
     /// The largest message a read may return (`--max-message-size`).
     pub max_message_bytes: Option<usize>,
+    /// The most HTTP requests one job may make (`--max-http-requests`).
+    pub max_http_requests: Option<u64>,
+    /// The most HTTP response body bytes one job may receive
+    /// (`--max-http-response-bytes`).
+    pub max_http_response_bytes: Option<u64>,
 }
 
 impl Grants {
@@ -80,6 +85,10 @@ impl Grants {
             timeout_seconds: over.timeout_seconds.or(self.timeout_seconds),
             max_messages: over.max_messages.or(self.max_messages),
             max_message_bytes: over.max_message_bytes.or(self.max_message_bytes),
+            max_http_requests: over.max_http_requests.or(self.max_http_requests),
+            max_http_response_bytes: over
+                .max_http_response_bytes
+                .or(self.max_http_response_bytes),
         }
     }
 }
@@ -458,6 +467,8 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
             allow_hosts: grants.allow_hosts.clone().unwrap_or_default(),
             allow_writes: grants.allow_writes.unwrap_or(false),
             filters: job.run.clone(),
+            max_http_requests: grants.max_http_requests,
+            max_http_response_bytes: grants.max_http_response_bytes,
             timeout: grants.timeout_seconds,
             memory_limit_mib: grants.memory_limit_mib.unwrap_or(defaults.memory_limit_mib),
             max_messages: grants.max_messages.unwrap_or(defaults.max_messages),

@@ -144,6 +144,15 @@ struct RunArgs {
     #[arg(long, value_name = "BYTES", default_value_t = crate::network::NetworkOptions::default().max_request_bytes)]
     max_request_size: usize,
 
+    /// The most HTTP requests the run may make (operator only): past it,
+    /// requests are refused and the test fails naming the quota.
+    #[arg(long, value_name = "N")]
+    max_http_requests: Option<u64>,
+
+    /// The most HTTP response body bytes the run may receive (operator only).
+    #[arg(long, value_name = "BYTES")]
+    max_http_response_bytes: Option<u64>,
+
     /// The test-utils component that writes to the source for the write_back
     /// suite (default: the connector's own `write-back` export, if any).
     #[arg(long, value_name = "UTILS.wasm")]
@@ -242,13 +251,21 @@ fn batch(args: BatchArgs) -> ExitCode {
     if let Ok(exe) = std::env::current_exe() {
         crate::sandbox::compile_in_child_processes(exe);
     }
-    let host = match Host::new(&HostOptions::default(), cache) {
-        Ok(host) => host,
-        Err(e) => return fail(e),
-    };
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    // A job holds a few instances at once (the plugin's, its previous
+    // version's or its test-utils'): room for four per running job.
+    let options = HostOptions {
+        max_instances: u32::try_from(threads.saturating_mul(4))
+            .unwrap_or(u32::MAX)
+            .max(HostOptions::default().max_instances),
+        ..HostOptions::default()
+    };
+    let host = match Host::new(&options, cache) {
+        Ok(host) => host,
+        Err(e) => return fail(e),
+    };
     let print = |line: &str| {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
@@ -305,6 +322,8 @@ fn request(args: &RunArgs) -> RunRequest {
         allow_paths: args.allow_paths.clone(),
         max_response_bytes: args.max_response_size,
         max_request_bytes: args.max_request_size,
+        max_http_requests: args.max_http_requests,
+        max_http_response_bytes: args.max_http_response_bytes,
         allow_writes: args.allow_writes,
         filters: args.filters.clone(),
         timeout: args.timeout,

@@ -55,6 +55,11 @@ pub struct RunRequest {
     pub allow_paths: Vec<PathBuf>,
     pub max_response_bytes: usize,
     pub max_request_bytes: usize,
+    /// The most HTTP requests the run may make (operator's quota).
+    pub max_http_requests: Option<u64>,
+    /// The most HTTP response body bytes the run may receive (operator's
+    /// quota).
+    pub max_http_response_bytes: Option<u64>,
     /// Whether write_back may change the source (live or record).
     pub allow_writes: bool,
     /// Run only the tests whose `suite/name` contains one of these.
@@ -83,6 +88,8 @@ impl RunRequest {
             allow_paths: Vec::new(),
             max_response_bytes: network.max_response_bytes,
             max_request_bytes: network.max_request_bytes,
+            max_http_requests: None,
+            max_http_response_bytes: None,
             allow_writes: false,
             filters: Vec::new(),
             timeout: None,
@@ -237,6 +244,8 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         narrow: test_config.allowed_hosts.clone(),
         max_response_bytes: request.max_response_bytes,
         max_request_bytes: request.max_request_bytes,
+        max_requests_per_run: request.max_http_requests,
+        max_response_bytes_per_run: request.max_http_response_bytes,
         ..Default::default()
     });
     let (config_text, config_name) = config_text(&request.config, &test_config)?;

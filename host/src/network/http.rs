@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -117,6 +118,42 @@ impl TestNetwork {
             .map_err(Clone::clone)
     }
 
+    /// Counts a request against the run's quota: past it, the request is
+    /// refused and the test fails naming the quota.
+    fn within_request_quota(&self, call: &str) -> Result<(), Error> {
+        let network = &self.0.network;
+        let made = network.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        match network.options.max_requests_per_run {
+            Some(quota) if made > quota => {
+                self.problem(format!(
+                    "the run's HTTP requests are past the operator's quota of {quota} per run (`--max-http-requests`; `max_http_requests` in a job file); the request during `{call}` was refused\n\
+                     fix: make fewer requests (larger pages, fewer retries), or ask the operator for a larger quota"
+                ));
+                Err(Error::HttpRequestDenied)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts response bytes against the run's quota.
+    fn within_response_quota(&self, call: &str, bytes: usize) -> Result<(), Error> {
+        let network = &self.0.network;
+        let received = network
+            .response_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed)
+            + bytes as u64;
+        match network.options.max_response_bytes_per_run {
+            Some(quota) if received > quota => {
+                self.problem(format!(
+                    "the run's HTTP responses are past the operator's quota of {quota} bytes per run (`--max-http-response-bytes`; `max_http_response_bytes` in a job file); the response during `{call}` was refused\n\
+                     fix: read less (fewer streams or pages in the test configuration), or ask the operator for a larger quota"
+                ));
+                Err(Error::HttpResponseBodySize(Some(quota)))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The request body, once the request is allowed: at most
     /// `--max-request-size` bytes are read.
     async fn read_body(
@@ -164,6 +201,7 @@ impl TestNetwork {
             body: String::new(),
         };
 
+        self.within_request_quota(call)?;
         if let TestMode::Replay(player) = &self.0.mode {
             let mut masked = recorded.masked(&self.0.redactor);
             // The cassette decides on the method and URL before the body is read.
@@ -186,6 +224,7 @@ impl TestNetwork {
                     Err(Error::HttpResponseBodySize(Some(cap as u64)))
                 }
                 Ok(r) => {
+                    self.within_response_quota(call, r.body.len())?;
                     let bytes = masked.body.len() + r.body.len();
                     self.0.usage.add_http(bytes as u64, true);
                     Ok(replayed(r))
@@ -278,6 +317,7 @@ impl TestNetwork {
             collected.extend_from_slice(&chunk);
         }
         let body = Bytes::from(collected);
+        self.within_response_quota(call, body.len())?;
         self.0
             .usage
             .add_http((request_bytes + body.len()) as u64, false);

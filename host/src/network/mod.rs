@@ -67,6 +67,12 @@ pub struct NetworkOptions {
     pub max_request_bytes: usize,
     /// Connecting to a host must take less than this.
     pub connect_timeout: Duration,
+    /// The most HTTP requests the whole run may make (an operator's quota
+    /// per job); `None`: no quota.
+    pub max_requests_per_run: Option<u64>,
+    /// The most response body bytes the whole run may receive; `None`: no
+    /// quota.
+    pub max_response_bytes_per_run: Option<u64>,
 }
 
 impl Default for NetworkOptions {
@@ -80,6 +86,8 @@ impl Default for NetworkOptions {
             max_response_bytes: 32 << 20,
             max_request_bytes: 32 << 20,
             connect_timeout: Duration::from_secs(10),
+            max_requests_per_run: None,
+            max_response_bytes_per_run: None,
         }
     }
 }
@@ -92,6 +100,9 @@ pub struct Network {
     options: NetworkOptions,
     /// Unique to the run: `ctest_` and 8 hex digits.
     tag: String,
+    /// The run's HTTP requests and response bytes so far, against its quotas.
+    requests: std::sync::atomic::AtomicU64,
+    response_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// A tag no other run shares: `ctest_` and 8 hex digits of a hash of the
@@ -112,6 +123,8 @@ impl Network {
         Network {
             options,
             tag: new_tag(),
+            requests: Default::default(),
+            response_bytes: Default::default(),
         }
     }
 

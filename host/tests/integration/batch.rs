@@ -378,3 +378,77 @@ fn concurrent_tenants_keep_their_secrets_and_files_to_themselves() {
         "the refused job wrote no report"
     );
 }
+
+/// The operator's HTTP quotas hold per job: a tenant past its request or
+/// response-bytes quota fails, naming the quota; a tenant without one, on
+/// the same API at the same time, passes.
+#[test]
+fn a_job_past_its_http_quota_fails_naming_it_and_others_are_unaffected() {
+    let server = shop_api::Server::start(shop_api::Options {
+        api_key: "shop-test-key".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.base_url();
+    let config = shop_config(dir.path(), &url, "shop-test-key", 50);
+    let shop = plugin("source-shop");
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        format!(
+            r#"operator:
+  defaults:
+    allow_hosts: ["{url}"]
+  tenants:
+    chatty:
+      max_http_requests: 5
+    greedy:
+      max_http_response_bytes: 2000
+jobs:
+  - {{id: shop, tenant: quiet, plugin: {shop}, config: {{file: {config}}}, http: live}}
+  - {{id: shop, tenant: chatty, plugin: {shop}, config: {{file: {config}}}, http: live}}
+  - {{id: shop, tenant: greedy, plugin: {shop}, config: {{file: {config}}}, http: live}}
+"#,
+            shop = shop.display(),
+            config = config.display(),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let run = ctest(&[
+        "batch",
+        dir.path().join("jobs.yaml").to_str().unwrap(),
+        "--report-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let messages = |tenant: &str| -> Vec<String> {
+        verdicts(&out.join(tenant).join("shop/report.json"))["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["status"] == "failed")
+            .map(|t| t["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(messages("quiet"), Vec::<String>::new());
+    let chatty = messages("chatty");
+    assert!(
+        !chatty.is_empty()
+            && chatty.iter().all(|m| m.contains(
+                "the run's HTTP requests are past the operator's quota of 5 per run (`--max-http-requests`; `max_http_requests` in a job file)"
+            )),
+        "{chatty:#?}"
+    );
+    let greedy = messages("greedy");
+    assert!(
+        !greedy.is_empty()
+            && greedy.iter().any(|m| m.contains(
+                "the run's HTTP responses are past the operator's quota of 2000 bytes per run (`--max-http-response-bytes`; `max_http_response_bytes` in a job file)"
+            )),
+        "{greedy:#?}"
+    );
+    let s = summary(&out);
+    assert_eq!(s["tenants"]["quiet"]["failed"], 0, "{s:#}");
+    server.stop();
+}
