@@ -182,6 +182,11 @@ struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
+    /// The whole run's wall-time quota, in seconds (operator only): a test
+    /// it cuts short, and every test after it, fails naming it.
+    #[arg(long, value_name = "SECONDS")]
+    max_run_seconds: Option<f64>,
+
     /// Memory a plugin instance may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory_limit: usize,
@@ -327,6 +332,7 @@ fn request(args: &RunArgs) -> RunRequest {
         allow_writes: args.allow_writes,
         filters: args.filters.clone(),
         timeout: args.timeout,
+        max_run_seconds: args.max_run_seconds,
         memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,

@@ -66,6 +66,8 @@ pub struct RunRequest {
     pub filters: Vec<String>,
     /// Every test's time limit, in seconds (default: per suite).
     pub timeout: Option<f64>,
+    /// The whole run's wall-time quota, in seconds (operator's).
+    pub max_run_seconds: Option<f64>,
     pub memory_limit_mib: usize,
     pub max_message_bytes: usize,
     pub max_messages: u64,
@@ -93,6 +95,7 @@ impl RunRequest {
             allow_writes: false,
             filters: Vec::new(),
             timeout: None,
+            max_run_seconds: None,
             memory_limit_mib: limits.memory_bytes >> 20,
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
@@ -137,6 +140,8 @@ pub enum PlanError {
     ConfigNotObject { name: String, kind: &'static str },
     /// A time limit that is not a positive number of seconds.
     Timeout(f64),
+    /// A run-time quota that is not a positive number of seconds.
+    RunTime(f64),
     /// A memory limit of zero.
     MemoryLimit,
 }
@@ -182,6 +187,10 @@ impl std::fmt::Display for PlanError {
             PlanError::Timeout(s) => write!(
                 f,
                 "--timeout {s}: expected a positive number of seconds, for example `--timeout 30`"
+            ),
+            PlanError::RunTime(s) => write!(
+                f,
+                "--max-run-seconds {s}: expected a positive number of seconds, for example `--max-run-seconds 600`"
             ),
             PlanError::MemoryLimit => f.write_str(
                 "--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`",
@@ -255,6 +264,11 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         Some(s) if s.is_finite() && s > 0.0 => Timeouts::all(Duration::from_secs_f64(s)),
         Some(s) => return Err(PlanError::Timeout(s)),
     };
+    let max_run_time = match request.max_run_seconds {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => return Err(PlanError::RunTime(s)),
+    };
     if request.memory_limit_mib == 0 {
         return Err(PlanError::MemoryLimit);
     }
@@ -283,6 +297,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             strict: test_config.test_strictness_level == Strictness::High,
             network: Arc::new(network),
             writes_refused,
+            max_run_time,
         },
     })
 }
@@ -492,6 +507,12 @@ mod tests {
                 ..good.clone()
             });
             assert!(matches!(e, PlanError::Timeout(_)), "{e:?}");
+            let e = error_of(&RunRequest {
+                max_run_seconds: Some(bad),
+                ..good.clone()
+            });
+            assert!(matches!(e, PlanError::RunTime(_)), "{e:?}");
+            assert!(e.to_string().contains("--max-run-seconds"), "{e}");
         }
         let e = error_of(&RunRequest {
             allow_hosts: vec!["ftp://x".into()],

@@ -194,6 +194,10 @@ pub struct RunOptions {
     /// Why the write_back suite may not change the source (`None`: it may,
     /// or it replays).
     pub writes_refused: Option<String>,
+    /// The most wall time the whole run may take (an operator's quota, per
+    /// job in a batch): a test it cuts short, and every test after it,
+    /// fails naming it.
+    pub max_run_time: Option<Duration>,
 }
 
 /// An ingestion type as the contract spells it.
@@ -286,6 +290,8 @@ pub struct Run<'a> {
     facts: Facts,
     /// The run's id, on each of its events.
     run_id: String,
+    /// When the run's wall-time quota runs out, if it has one.
+    run_deadline: Option<Instant>,
     /// The network policy of the input set being run: each test's network
     /// is built from it.
     policy: std::sync::Arc<crate::network::policy::Policy>,
@@ -339,6 +345,7 @@ pub fn run_all(
         summary: Summary::default(),
         facts: Facts::default(),
         run_id,
+        run_deadline: options.max_run_time.map(|t| Instant::now() + t),
         policy: Default::default(),
         network_error: None,
         leaks: Vec::new(),
@@ -511,16 +518,31 @@ impl<'a> Run<'a> {
             self.policy.clone(),
             self.redactor.clone(),
         );
+        // The run's quota cuts the test's own limit short.
+        let (deadline, quota) = match self.run_deadline {
+            Some(end) if end < started + timeout => (end, true),
+            _ => (started + timeout, false),
+        };
         let mut ctx = TestCtx {
             component: self.component,
             limits: &self.options.limits,
-            deadline: started + timeout,
+            deadline,
             logs: Vec::new(),
             network: network.clone(),
             secrets: self.redactor.clone(),
             leaks: Vec::new(),
         };
-        let verdict = body(&mut ctx);
+        let verdict = if quota && deadline <= started {
+            Verdict::fail(self.run_time_used_up(None))
+        } else {
+            let verdict = body(&mut ctx);
+            match verdict {
+                Verdict::Fail(f) if quota && Instant::now() >= deadline => {
+                    Verdict::fail(self.run_time_used_up(Some(&f)))
+                }
+                v => v,
+            }
+        };
         let logs = std::mem::take(&mut ctx.logs);
         let id = format!("{suite}/{name}{}", self.suffix);
         for leak in std::mem::take(&mut ctx.leaks) {
@@ -530,6 +552,25 @@ impl<'a> Run<'a> {
         let verdict = with_network_problems(verdict, &network);
         let resources = network.usage().resources();
         self.finish(suite, name, verdict, started.elapsed(), logs, resources);
+    }
+
+    /// The failure of a test the run's wall-time quota cut short (`then`:
+    /// how the test itself then failed), or did not let start.
+    fn run_time_used_up(&self, then: Option<&crate::checks::Failure>) -> String {
+        let quota = self.options.max_run_time.unwrap_or_default().as_secs_f64();
+        let when = if then.is_some() {
+            "ran out during this test"
+        } else {
+            "was used up before this test"
+        };
+        let mut text = format!(
+            "the run's wall-time quota of {quota} s (`--max-run-seconds`; `max_job_seconds` in a job file) {when}\n\
+             fix: make the connector faster, run fewer tests (`--run`), or ask the operator for a larger quota"
+        );
+        if let Some(f) = then {
+            text.push_str(&format!("\nthe test then failed: {}", f.message()));
+        }
+        text
     }
 
     /// Reports a verdict reached without running a body of its own.

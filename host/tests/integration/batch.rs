@@ -452,3 +452,69 @@ jobs:
     assert_eq!(s["tenants"]["quiet"]["failed"], 0, "{s:#}");
     server.stop();
 }
+
+/// The operator's wall-time quota per job: a job whose read spins is cut at
+/// the quota, not at the tests' own 30 s limit; the test it cut short and
+/// every test after it fail naming the quota, and a quiet tenant beside it
+/// passes.
+#[test]
+fn a_job_past_its_wall_time_quota_stops_there_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        format!(
+            r#"operator:
+  defaults:
+    timeout_seconds: 30
+  tenants:
+    mallory:
+      max_job_seconds: 1.5
+jobs:
+  - {{id: spins, tenant: mallory, plugin: {spins}, config: {{file: {config}}}}}
+  - {{id: faker, tenant: acme, plugin: {faker}, config: {{file: {config}}}}}
+"#,
+            spins = plugin("broken-read-infinite-loop").display(),
+            faker = plugin("source-faker").display(),
+            config = faker_config().display(),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let started = std::time::Instant::now();
+    let run = ctest(&[
+        "batch",
+        dir.path().join("jobs.yaml").to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--report-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the quota, not the 30 s test limit, ended the job"
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = verdicts(&out.join("mallory/spins/report.json"));
+    let tests = report["tests"].as_array().unwrap();
+    let message = |name: &str| {
+        tests
+            .iter()
+            .find(|t| t["name"] == name)
+            .and_then(|t| t["message"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let read = message("read");
+    assert!(
+        read.starts_with("the run's wall-time quota of 1.5 s (`--max-run-seconds`; `max_job_seconds` in a job file) ran out during this test")
+            && read.contains("the test then failed: expected a full-refresh read"),
+        "{read}"
+    );
+    let after = message("unknown_stream_error");
+    assert!(
+        after.starts_with("the run's wall-time quota of 1.5 s (`--max-run-seconds`; `max_job_seconds` in a job file) was used up before this test"),
+        "{after}"
+    );
+    let s = summary(&out);
+    assert_eq!(s["tenants"]["acme"]["failed"], 0, "{s:#}");
+}

@@ -308,33 +308,20 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
 
     let cache = ctest::sandbox::CompileCache::new(Some(cache_dir()));
     let host = ctest::sandbox::Host::new(&Default::default(), cache).unwrap();
-    let sandbox = host.load(&plugin("source-faker")).unwrap();
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(faker_config()).unwrap()).unwrap();
-    let network = ctest::network::Network::new(ctest::network::NetworkOptions::default());
-    let options = ctest::suites::RunOptions {
-        config,
-        config_source: "faker".into(),
-        limits: Default::default(),
-        timeouts: Default::default(),
+    let faker_plugin = plugin("source-faker");
+    let request = ctest::session::RunRequest {
         filters: vec!["spec/".into()],
-        suites: Default::default(),
-        strict: false,
-        network: std::sync::Arc::new(network),
-        writes_refused: None,
+        ..ctest::session::RunRequest::new(
+            faker_plugin.clone(),
+            ctest::session::ConfigSource::File(faker_config()),
+        )
     };
+    let plan = ctest::session::plan(&request).unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let collector = std::thread::spawn(move || rx.into_iter().collect::<Vec<Event>>());
     let summary = {
         let mut reporter = Sender(tx);
-        ctest::suites::run_all(
-            &sandbox,
-            None,
-            None,
-            &options,
-            "source-faker",
-            &mut reporter,
-        )
+        ctest::session::run(&host, &plan, &mut reporter).unwrap()
     };
     let events = collector.join().unwrap();
 
@@ -346,7 +333,10 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
     let Some(Event::RunStarted { run, plugin, plan }) = events.first() else {
         panic!("first the run: {events:?}");
     };
-    assert_eq!((plugin.as_str(), plan), ("source-faker", &spec_tests));
+    assert_eq!(
+        (plugin.as_str(), plan),
+        (faker_plugin.display().to_string().as_str(), &spec_tests)
+    );
     let mut expected = Vec::new();
     for test in &spec_tests {
         expected.push(format!("started {test}"));
