@@ -335,26 +335,25 @@ pub fn run(
             report_dir.display()
         )
     })?;
-    let next = Mutex::new(0usize);
+    let queue = Mutex::new(Queue::new(&jobs.jobs));
     let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.jobs.len()]);
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, jobs.jobs.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let i = {
-                        let mut n = next.lock().unwrap_or_else(|e| e.into_inner());
-                        let i = *n;
-                        *n += 1;
-                        i
-                    };
-                    let Some(job) = jobs.jobs.get(i) else {
+                    let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
                         break;
                     };
+                    let job = &jobs.jobs[i];
                     let grants = jobs
                         .operator
                         .defaults
                         .merged(jobs.operator.tenants.get(&job.tenant));
                     let outcome = run_job(host, job, &grants, report_dir);
+                    queue
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .done(&job.tenant);
                     line(&outcome_line(&outcome));
                     outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
                 }
@@ -393,6 +392,44 @@ pub fn run(
         )
     })?;
     Ok(summary)
+}
+
+/// The jobs not yet started, handed out fairly between tenants: the next
+/// job is the first waiting one of the tenant with the fewest jobs running
+/// (ties: the tenant whose job comes first in the file). A tenant with many
+/// jobs, or slow ones, cannot keep another's waiting behind all of them.
+struct Queue<'a> {
+    waiting: Vec<(usize, &'a str)>,
+    running: BTreeMap<&'a str, usize>,
+}
+
+impl<'a> Queue<'a> {
+    fn new(jobs: &'a [Job]) -> Self {
+        Queue {
+            waiting: jobs
+                .iter()
+                .enumerate()
+                .map(|(i, j)| (i, j.tenant.as_str()))
+                .collect(),
+            running: BTreeMap::new(),
+        }
+    }
+
+    /// The job to start next, counted as running.
+    fn next(&mut self) -> Option<usize> {
+        let running = |t: &str| self.running.get(t).copied().unwrap_or(0);
+        let at = (0..self.waiting.len()).min_by_key(|&k| (running(self.waiting[k].1), k))?;
+        let (i, tenant) = self.waiting.remove(at);
+        *self.running.entry(tenant).or_default() += 1;
+        Some(i)
+    }
+
+    /// A job of `tenant` ended.
+    fn done(&mut self, tenant: &str) {
+        if let Some(n) = self.running.get_mut(tenant) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// The console line of a job.
@@ -532,4 +569,52 @@ fn check_digest(job: &Job) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(tenant: &str) -> Job {
+        Job {
+            id: "j".into(),
+            tenant: tenant.into(),
+            plugin: PathBuf::new(),
+            digest: None,
+            config: ConfigRef {
+                file: None,
+                env: None,
+            },
+            test_config: None,
+            http: HttpMode::Auto,
+            cassette_dir: None,
+            previous: None,
+            test_utils: None,
+            run: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_tenant_with_many_jobs_does_not_keep_another_waiting() {
+        // Mallory queued six jobs first; Acme's two come after them.
+        let jobs: Vec<Job> = ["m", "m", "m", "m", "m", "m", "a", "a"]
+            .into_iter()
+            .map(job)
+            .collect();
+        let mut q = Queue::new(&jobs);
+        // Two threads: one takes Mallory's first, the other Acme's first.
+        assert_eq!((q.next(), q.next()), (Some(0), Some(6)));
+        // Acme's job ends: Acme (none running) goes before Mallory (one).
+        q.done("a");
+        assert_eq!(q.next(), Some(7));
+        // Both running one: the first waiting in the file.
+        q.done("m");
+        assert_eq!(q.next(), Some(1));
+        q.done("a");
+        q.done("m");
+        assert_eq!(
+            std::iter::from_fn(|| q.next()).collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
+    }
 }
