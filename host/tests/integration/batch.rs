@@ -21,6 +21,18 @@ fn verdicts(report: &Path) -> serde_json::Value {
     v
 }
 
+/// `ctest batch JOBS --report-dir OUT EXTRA...` with `env` set.
+fn batch(jobs: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut args = vec![
+        "batch",
+        jobs.to_str().unwrap(),
+        "--report-dir",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ctest_with_env(&args, env)
+}
+
 fn summary(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
@@ -31,14 +43,7 @@ fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
     plugins_dir();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reports");
-    let run = ctest(&[
-        "batch",
-        jobs.to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--report-dir",
-        out.to_str().unwrap(),
-    ]);
+    let run = batch(&jobs, &out, &["--jobs", "2"], &[]);
     // Mallory's job fails (its read spins past the operator's 2 s); the
     // others pass: exit 1, as `ctest run` with a failed test.
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -172,13 +177,10 @@ fn a_job_that_cannot_run_is_its_own_error_and_the_others_run() {
     .unwrap();
     let out = dir.path().join("reports");
     let config_json = std::fs::read_to_string(&config).unwrap();
-    let run = ctest_with_env(
-        &[
-            "batch",
-            dir.path().join("jobs.yaml").to_str().unwrap(),
-            "--report-dir",
-            out.to_str().unwrap(),
-        ],
+    let run = batch(
+        &dir.path().join("jobs.yaml"),
+        &out,
+        &[],
         &[("CTEST_BATCH_TEST_CONFIG", config_json.as_str())],
     );
     // A job could not run: exit 2, as `ctest run` for a run that could not
@@ -214,13 +216,10 @@ fn a_job_that_cannot_run_is_its_own_error_and_the_others_run() {
             &format!("plugin: {}", faker.display()),
         );
     std::fs::write(dir.path().join("jobs.yaml"), text).unwrap();
-    let run = ctest_with_env(
-        &[
-            "batch",
-            dir.path().join("jobs.yaml").to_str().unwrap(),
-            "--report-dir",
-            out.to_str().unwrap(),
-        ],
+    let run = batch(
+        &dir.path().join("jobs.yaml"),
+        &out,
+        &[],
         &[("CTEST_BATCH_TEST_CONFIG", config_json.as_str())],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -314,15 +313,10 @@ fn concurrent_tenants_keep_their_secrets_and_files_to_themselves() {
     let out = dir.path().join("reports");
     let acme_config = format!(r#"{{"count": 10, "api_key": "{ACME}"}}"#);
     let globex_config = format!(r#"{{"count": 10, "api_key": "{GLOBEX}"}}"#);
-    let run = ctest_with_env(
-        &[
-            "batch",
-            dir.path().join("jobs.yaml").to_str().unwrap(),
-            "--jobs",
-            "4",
-            "--report-dir",
-            out.to_str().unwrap(),
-        ],
+    let run = batch(
+        &dir.path().join("jobs.yaml"),
+        &out,
+        &["--jobs", "4"],
         &[
             ("ACME_CONFIG", acme_config.as_str()),
             ("GLOBEX_CONFIG", globex_config.as_str()),
@@ -415,12 +409,7 @@ jobs:
     )
     .unwrap();
     let out = dir.path().join("reports");
-    let run = ctest(&[
-        "batch",
-        dir.path().join("jobs.yaml").to_str().unwrap(),
-        "--report-dir",
-        out.to_str().unwrap(),
-    ]);
+    let run = batch(&dir.path().join("jobs.yaml"), &out, &[], &[]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let messages = |tenant: &str| -> Vec<String> {
         verdicts(&out.join(tenant).join("shop/report.json"))["tests"]
@@ -481,14 +470,7 @@ jobs:
     .unwrap();
     let out = dir.path().join("reports");
     let started = std::time::Instant::now();
-    let run = ctest(&[
-        "batch",
-        dir.path().join("jobs.yaml").to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--report-dir",
-        out.to_str().unwrap(),
-    ]);
+    let run = batch(&dir.path().join("jobs.yaml"), &out, &["--jobs", "2"], &[]);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "the quota, not the 30 s test limit, ended the job"
