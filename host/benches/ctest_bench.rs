@@ -62,10 +62,9 @@ fn main() {
     let plugins = support::plugins_dir();
     let faker = plugins.join("source-faker.wasm");
     let cache_dir = tempfile::tempdir().unwrap();
-    let host = new_host(cache_dir.path());
-
     // 1. Loading (cold, then from the cache) and instantiation, warm cache.
-    let (cold_load, warm_load, per_instance) = load_and_instantiate(&faker, &host, 1000, 20_000);
+    let (cold_load, warm_load, per_instance) =
+        load_and_instantiate(&faker, cache_dir.path(), 1000, 20_000);
     if instance_only {
         println!("fresh instance: {:.1} µs", per_instance.as_secs_f64() * 1e6);
         return;
@@ -247,24 +246,27 @@ fn main() {
     }
 }
 
-/// Loads `wasm` into an empty `cache` (compiling it), then again from the
-/// cache, then times `n` fresh instances after `warmup`: (cold load, cached
-/// load, one instance).
 /// A host whose compile cache is in `dir`.
 fn new_host(dir: &Path) -> Host {
     let cache = CompileCache::new(Some(dir.to_path_buf()));
     Host::new(&HostOptions::default(), cache).expect("set up the host")
 }
 
+/// Loads `wasm` into an empty compile cache in `dir` (compiling it), then
+/// from the cache in a second host (as the next process would), then times
+/// `n` fresh instances after `warmup`: (cold load, cached load, one
+/// instance).
 fn load_and_instantiate(
     wasm: &Path,
-    host: &Host,
+    dir: &Path,
     warmup: u32,
     n: u32,
 ) -> (Duration, Duration, Duration) {
+    let cold_host = new_host(dir);
     let started = Instant::now();
-    drop(host.load(wasm).expect("load the plugin"));
+    drop(cold_host.load(wasm).expect("load the plugin"));
     let cold = started.elapsed();
+    let host = new_host(dir);
     let started = Instant::now();
     let sandbox = host.load(wasm).expect("load the plugin");
     let warm = started.elapsed();
@@ -308,8 +310,7 @@ fn per_language(work: &Path) -> Vec<LanguageFigures> {
     ] {
         let wasm = plugins.join(format!("{plugin}.wasm"));
         let cache_dir = tempfile::tempdir().unwrap();
-        let host = new_host(cache_dir.path());
-        let (cold, warm, instance) = load_and_instantiate(&wasm, &host, 50, 1000);
+        let (cold, warm, instance) = load_and_instantiate(&wasm, cache_dir.path(), 50, 1000);
 
         let config = root().join(format!("examples/{example}/config.json"));
         let args = [

@@ -52,6 +52,9 @@ pub enum CacheOutcome {
     Compiled,
     /// A cache entry existed but failed verification; it was compiled again.
     Recompiled,
+    /// The same bytes were already loaded in this host: nothing compiled or
+    /// read again.
+    Shared,
 }
 
 /// The default time limit of one compilation.

@@ -29,22 +29,31 @@ use super::cache::CacheOutcome;
 /// [`Host`](super::Host) alive; it may be shared by threads, each running its
 /// own instances.
 pub struct Component {
+    pub(super) loaded: Arc<Loaded>,
+    /// Where the compiled code came from: compiled, the compile cache, or
+    /// a load of the same bytes in this host.
+    pub cache_outcome: CacheOutcome,
+}
+
+/// What loading made of a component's bytes: the same for every load of
+/// those bytes in one host, whoever asks (tenants share it; it holds no
+/// state of theirs).
+pub(super) struct Loaded {
     pub(super) host: Arc<Shared>,
     pre: wasmtime::component::InstancePre<PluginState>,
     /// Where the `source` export is (connectors).
     source: Option<bindings::ConnectorIndices>,
     /// Where the `write-back` export is, when the component has one.
     write_back: Option<write_back_bindings::TestUtilsIndices>,
-    pub cache_outcome: CacheOutcome,
 }
 
-impl Component {
+impl Loaded {
     pub(super) fn load(
         host: Arc<Shared>,
         path: &Path,
         bytes: &[u8],
         role: Role,
-    ) -> Result<Component, LoadFailure> {
+    ) -> Result<(Arc<Loaded>, CacheOutcome), LoadFailure> {
         contract::check_binary_kind(path, bytes)?;
         let engine = &host.engine;
         let (component, cache_outcome) = host.cache.load(engine, bytes).map_err(|e| {
@@ -78,18 +87,22 @@ impl Component {
             ),
             (Role::Connector, false) => None,
         };
-        Ok(Component {
-            host,
-            pre,
-            source,
-            write_back,
+        Ok((
+            Arc::new(Loaded {
+                host,
+                pre,
+                source,
+                write_back,
+            }),
             cache_outcome,
-        })
+        ))
     }
+}
 
+impl Component {
     /// Whether the component exports `write-back`.
     pub fn has_write_back(&self) -> bool {
-        self.write_back.is_some()
+        self.loaded.write_back.is_some()
     }
 
     /// A fresh instance of the plugin, with its own store, under `limits`.
@@ -135,7 +148,7 @@ impl Component {
             logs: LogBuffer::default(),
             deadline,
         };
-        let mut store = Store::new(&self.host.engine, state);
+        let mut store = Store::new(&self.loaded.host.engine, state);
         store.limiter(|s| &mut s.limits);
         // What one call may copy from the guest into the host (strings and
         // lists passed to an import, or returned by an export): set here
@@ -162,8 +175,8 @@ impl Component {
             stderr,
             poisoned: None,
         };
-        let pre = self.pre.clone();
-        let (source, write_back) = (self.source.clone(), self.write_back.clone());
+        let pre = self.loaded.pre.clone();
+        let (source, write_back) = (self.loaded.source.clone(), self.loaded.write_back.clone());
         let (bindings, writer) = plugin.call("instantiate", |store| {
             Box::pin(async move {
                 let instance = pre.instantiate_async(&mut *store).await?;

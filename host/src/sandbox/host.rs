@@ -16,7 +16,10 @@ use std::time::Duration;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::component::Component;
+use std::collections::HashMap;
+
+use super::CacheOutcome;
+use super::component::{Component, Loaded};
 use super::errors::{LoadError, LoadFailure};
 use super::instance::PluginState;
 use super::quota;
@@ -29,6 +32,17 @@ const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// memory limit of each instance (`--memory-limit`) is enforced by its
 /// quota, over all its memories and tables together.
 const POOL_MEMORY_BYTES: usize = 4 << 30;
+
+/// One load of some bytes: empty while in flight (its lock held) or after
+/// it failed.
+type Slot = Arc<std::sync::Mutex<Option<Arc<Loaded>>>>;
+
+/// How many loaded components a host remembers beyond those in use.
+const MAX_LOADED: usize = 256;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// What a [`Host`] is sized for.
 #[derive(Debug, Clone)]
@@ -62,6 +76,9 @@ pub(super) struct Shared {
     pub(super) linker: Linker<PluginState>,
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) cache: CompileCache,
+    /// The components loaded so far, by their bytes' digest and role: a load
+    /// of the same bytes waits for the first and shares what it made.
+    loaded: std::sync::Mutex<HashMap<(blake3::Hash, Role), Slot>>,
     ticker_stop: Arc<AtomicBool>,
     ticker: Option<std::thread::JoinHandle<()>>,
 }
@@ -106,6 +123,7 @@ impl Host {
                 linker,
                 runtime,
                 cache,
+                loaded: Default::default(),
                 ticker_stop,
                 ticker: Some(ticker),
             }),
@@ -135,15 +153,43 @@ impl Host {
         self.load_bytes(path, &bytes, role)
     }
 
-    /// Loads a component from its bytes; `path` names it in messages.
+    /// Loads a component from its bytes; `path` names it in messages. The
+    /// same bytes loaded again (by another job, another tenant, another
+    /// thread at the same time) share the first load: compiled once, read
+    /// from the cache once.
     pub fn load_bytes(
         &self,
         path: &Path,
         bytes: &[u8],
         role: Role,
     ) -> Result<Component, LoadError> {
-        Component::load(self.shared.clone(), path, bytes, role)
-            .map_err(|failure| LoadError::new(failure, path, Some(bytes)))
+        let key = (blake3::hash(bytes), role);
+        let slot = {
+            let mut loaded = lock(&self.shared.loaded);
+            if loaded.len() >= MAX_LOADED && !loaded.contains_key(&key) {
+                // Forget the loads no component holds any more, and those
+                // that failed; keep those in flight.
+                loaded.retain(|_, slot| match slot.try_lock() {
+                    Err(_) => true,
+                    Ok(done) => done.as_ref().is_some_and(|l| Arc::strong_count(l) > 1),
+                });
+            }
+            loaded.entry(key).or_default().clone()
+        };
+        let mut slot = lock(&slot);
+        if let Some(loaded) = slot.as_ref() {
+            return Ok(Component {
+                loaded: loaded.clone(),
+                cache_outcome: CacheOutcome::Shared,
+            });
+        }
+        let (loaded, cache_outcome) = Loaded::load(self.shared.clone(), path, bytes, role)
+            .map_err(|failure| LoadError::new(failure, path, Some(bytes)))?;
+        *slot = Some(loaded.clone());
+        Ok(Component {
+            loaded,
+            cache_outcome,
+        })
     }
 }
 

@@ -104,7 +104,7 @@ impl<'s> Plugin<'s> {
         // cleaner of the two fire first.
         let grace = Duration::from_millis(250);
         let store = &mut self.store;
-        let runtime = &self.component.host.runtime;
+        let runtime = &self.component.loaded.host.runtime;
         // A panic in host code serving the plugin (WASI, a host import) is a bug
         // of ctest's, but it must still end as this test's failure, not the run's.
         let cpu = crate::usage::thread_cpu_time();

@@ -68,7 +68,7 @@ use bindings::ctest::connector::types as wit;
 use write_back_bindings::exports::ctest::connector::write_back as wb;
 
 /// What a loaded component is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// A connector: exports `source` (and possibly `write-back`).
     Connector,

@@ -165,3 +165,45 @@ fn a_failure_reaches_the_reporters_as_data() {
     );
     assert_eq!(&failure.message(), message);
 }
+
+/// The same plugin loaded by several jobs at once (several tenants' jobs
+/// naming the same bytes) is compiled once and shared; the next host finds
+/// it in the compile cache.
+#[test]
+fn the_same_bytes_loaded_at_once_compile_once_and_are_shared() {
+    use ctest::sandbox::CacheOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::new(
+        &HostOptions::default(),
+        CompileCache::new(Some(dir.path().to_path_buf())),
+    )
+    .unwrap();
+    let wasm = plugin("source-numbers");
+    let barrier = std::sync::Barrier::new(4);
+    let outcomes: Vec<CacheOutcome> = std::thread::scope(|scope| {
+        let loads: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    host.load(&wasm).unwrap().cache_outcome
+                })
+            })
+            .collect();
+        loads.into_iter().map(|l| l.join().unwrap()).collect()
+    });
+    let compiled = outcomes
+        .iter()
+        .filter(|o| **o == CacheOutcome::Compiled)
+        .count();
+    let shared = outcomes
+        .iter()
+        .filter(|o| **o == CacheOutcome::Shared)
+        .count();
+    assert_eq!((compiled, shared), (1, 3), "{outcomes:?}");
+    let next = Host::new(
+        &HostOptions::default(),
+        CompileCache::new(Some(dir.path().to_path_buf())),
+    )
+    .unwrap();
+    assert_eq!(next.load(&wasm).unwrap().cache_outcome, CacheOutcome::Hit);
+}
