@@ -63,6 +63,9 @@ pub struct Grants {
     pub timeout_seconds: Option<f64>,
     /// The wall-time quota of each job, in seconds (`--max-run-seconds`).
     pub max_job_seconds: Option<f64>,
+    /// The CPU budget of each job's plugin calls, in seconds
+    /// (`--max-run-cpu-seconds`).
+    pub max_job_cpu_seconds: Option<f64>,
     /// The most messages one read may return (`--max-messages`).
     pub max_messages: Option<u64>,
     /// The largest message a read may return (`--max-message-size`).
@@ -86,6 +89,7 @@ impl Grants {
             memory_limit_mib: over.memory_limit_mib.or(self.memory_limit_mib),
             timeout_seconds: over.timeout_seconds.or(self.timeout_seconds),
             max_job_seconds: over.max_job_seconds.or(self.max_job_seconds),
+            max_job_cpu_seconds: over.max_job_cpu_seconds.or(self.max_job_cpu_seconds),
             max_messages: over.max_messages.or(self.max_messages),
             max_message_bytes: over.max_message_bytes.or(self.max_message_bytes),
             max_http_requests: over.max_http_requests.or(self.max_http_requests),
@@ -511,6 +515,7 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
             max_http_response_bytes: grants.max_http_response_bytes,
             timeout: grants.timeout_seconds,
             max_run_seconds: grants.max_job_seconds,
+            max_run_cpu_seconds: grants.max_job_cpu_seconds,
             memory_limit_mib: grants.memory_limit_mib.unwrap_or(defaults.memory_limit_mib),
             max_messages: grants.max_messages.unwrap_or(defaults.max_messages),
             max_message_bytes: grants

@@ -187,6 +187,12 @@ struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     max_run_seconds: Option<f64>,
 
+    /// The CPU time the run's plugin calls may take together, in seconds
+    /// (operator only): a call past it is stopped, and it and every call
+    /// after it fail naming it.
+    #[arg(long, value_name = "SECONDS")]
+    max_run_cpu_seconds: Option<f64>,
+
     /// Memory a plugin instance may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory_limit: usize,
@@ -333,6 +339,7 @@ fn request(args: &RunArgs) -> RunRequest {
         filters: args.filters.clone(),
         timeout: args.timeout,
         max_run_seconds: args.max_run_seconds,
+        max_run_cpu_seconds: args.max_run_cpu_seconds,
         memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,

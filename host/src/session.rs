@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::network::{Mode, Network, NetworkOptions};
 use crate::report::{Reporter, Summary};
-use crate::sandbox::{Host, Limits, LoadError, Role};
+use crate::sandbox::{CpuBudget, Host, Limits, LoadError, Role};
 use crate::suites::{self, RunOptions, Timeouts};
 use crate::test_config::{self, Strictness, TestConfig};
 
@@ -68,6 +68,8 @@ pub struct RunRequest {
     pub timeout: Option<f64>,
     /// The whole run's wall-time quota, in seconds (operator's).
     pub max_run_seconds: Option<f64>,
+    /// The CPU time the run's plugin calls may take, in seconds (operator's).
+    pub max_run_cpu_seconds: Option<f64>,
     pub memory_limit_mib: usize,
     pub max_message_bytes: usize,
     pub max_messages: u64,
@@ -96,6 +98,7 @@ impl RunRequest {
             filters: Vec::new(),
             timeout: None,
             max_run_seconds: None,
+            max_run_cpu_seconds: None,
             memory_limit_mib: limits.memory_bytes >> 20,
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
@@ -142,6 +145,8 @@ pub enum PlanError {
     Timeout(f64),
     /// A run-time quota that is not a positive number of seconds.
     RunTime(f64),
+    /// A CPU budget that is not a positive number of seconds.
+    RunCpu(f64),
     /// A memory limit of zero.
     MemoryLimit,
 }
@@ -191,6 +196,10 @@ impl std::fmt::Display for PlanError {
             PlanError::RunTime(s) => write!(
                 f,
                 "--max-run-seconds {s}: expected a positive number of seconds, for example `--max-run-seconds 600`"
+            ),
+            PlanError::RunCpu(s) => write!(
+                f,
+                "--max-run-cpu-seconds {s}: expected a positive number of seconds, for example `--max-run-cpu-seconds 60`"
             ),
             PlanError::MemoryLimit => f.write_str(
                 "--memory-limit 0: expected a positive number of MiB, for example `--memory-limit 512`",
@@ -269,6 +278,11 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(s) => return Err(PlanError::RunTime(s)),
     };
+    let cpu_budget = match request.max_run_cpu_seconds {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(CpuBudget::new(Duration::from_secs_f64(s))),
+        Some(s) => return Err(PlanError::RunCpu(s)),
+    };
     if request.memory_limit_mib == 0 {
         return Err(PlanError::MemoryLimit);
     }
@@ -281,6 +295,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         memory_bytes: request.memory_limit_mib.saturating_mul(1 << 20),
         max_message_bytes: request.max_message_bytes,
         max_messages: request.max_messages,
+        cpu_budget,
         ..Limits::default()
     };
     Ok(RunPlan {
@@ -513,6 +528,11 @@ mod tests {
             });
             assert!(matches!(e, PlanError::RunTime(_)), "{e:?}");
             assert!(e.to_string().contains("--max-run-seconds"), "{e}");
+            let e = error_of(&RunRequest {
+                max_run_cpu_seconds: Some(bad),
+                ..good.clone()
+            });
+            assert!(matches!(e, PlanError::RunCpu(_)), "{e:?}");
         }
         let e = error_of(&RunRequest {
             allow_hosts: vec!["ftp://x".into()],

@@ -13,7 +13,7 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::errors::{LoadFailure, PluginError};
 use super::host::Shared;
-use super::instance::{Plugin, PluginState};
+use super::instance::{CpuWatch, Plugin, PluginState};
 use super::output::{CapturedOutput, LogBuffer};
 use super::quota::Quota;
 use super::{
@@ -147,6 +147,11 @@ impl Component {
             limits: Quota::new(limits.memory_bytes),
             logs: LogBuffer::default(),
             deadline,
+            cpu: limits.cpu_budget.clone().map(|budget| CpuWatch {
+                budget,
+                call_start: std::time::Duration::ZERO,
+                exceeded: false,
+            }),
         };
         let mut store = Store::new(&self.loaded.host.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -156,13 +161,20 @@ impl Component {
         store.set_hostcall_fuel(COPY_BUDGET);
         store.set_max_component_handles(MAX_HOST_RESOURCES);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // Yield to the executor so that the timer around the call can fire.
-                Ok(UpdateDeadline::Yield(1))
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if Instant::now() >= state.deadline {
+                return Ok(UpdateDeadline::Interrupt);
             }
+            if let Some(watch) = &mut state.cpu {
+                let running = crate::usage::thread_cpu_time().saturating_sub(watch.call_start);
+                if watch.budget.exhausted_with(running) {
+                    watch.exceeded = true;
+                    return Ok(UpdateDeadline::Interrupt);
+                }
+            }
+            // Yield to the executor so that the timer around the call can fire.
+            Ok(UpdateDeadline::Yield(1))
         });
         network.usage().add_instance();
         let mut plugin = Plugin {

@@ -187,6 +187,11 @@ pub enum PluginError {
     Trap { call: String, message: String },
     /// The call ran past the test's deadline.
     Timeout { call: String },
+    /// The run's CPU budget was used up (before or during the call).
+    CpuBudget {
+        call: String,
+        limit: std::time::Duration,
+    },
     /// The plugin tried to grow its memory past the cap.
     MemoryLimit { call: String, limit: usize },
     /// The plugin held more host resources (HTTP fields, requests, streams,
@@ -254,6 +259,11 @@ impl fmt::Display for PluginError {
             PluginError::Timeout { call } => write!(
                 f,
                 "`{call}` did not finish within the test's time limit; fix: make the call faster, or raise the limit with `--timeout SECONDS`"
+            ),
+            PluginError::CpuBudget { call, limit } => write!(
+                f,
+                "the run's CPU budget of {} s (`--max-run-cpu-seconds`; `max_job_cpu_seconds` in a job file) was used up at `{call}`; fix: make the connector do less work per run, run fewer tests (`--run`), or ask the operator for a larger budget",
+                limit.as_secs_f64()
             ),
             PluginError::MemoryLimit { call, limit } => write!(
                 f,

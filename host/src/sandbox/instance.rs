@@ -25,6 +25,17 @@ pub struct PluginState {
     pub(super) limits: Quota,
     pub(super) logs: LogBuffer,
     pub(super) deadline: Instant,
+    /// The run's CPU budget, watched during each call.
+    pub(super) cpu: Option<CpuWatch>,
+}
+
+/// A CPU budget as one instance watches it.
+pub(super) struct CpuWatch {
+    pub(super) budget: super::CpuBudget,
+    /// The thread's CPU clock when the current call started.
+    pub(super) call_start: std::time::Duration,
+    /// Set when a tick found the budget used up and stopped the call.
+    pub(super) exceeded: bool,
 }
 
 impl WasiView for PluginState {
@@ -103,20 +114,35 @@ impl<'s> Plugin<'s> {
         // plugin stuck in a host call (a sleep, a poll). A little grace lets the
         // cleaner of the two fire first.
         let grace = Duration::from_millis(250);
+        let cpu = crate::usage::thread_cpu_time();
+        if let Some(watch) = &mut self.store.data_mut().cpu {
+            if watch.budget.exhausted_with(Duration::ZERO) {
+                let e = PluginError::CpuBudget {
+                    call: what.to_string(),
+                    limit: watch.budget.limit,
+                };
+                self.poisoned = Some(e.to_string());
+                return Err(e);
+            }
+            watch.call_start = cpu;
+            watch.exceeded = false;
+        }
         let store = &mut self.store;
         let runtime = &self.component.loaded.host.runtime;
         // A panic in host code serving the plugin (WASI, a host import) is a bug
         // of ctest's, but it must still end as this test's failure, not the run's.
-        let cpu = crate::usage::thread_cpu_time();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             runtime.block_on(async { tokio::time::timeout(remaining + grace, f(store)).await })
         }));
-        self.store
-            .data()
-            .hooks
-            .network
-            .usage()
-            .add_cpu(crate::usage::thread_cpu_time().saturating_sub(cpu));
+        // What the call took of the thread's CPU goes to the test's
+        // accounting and to the run's budget.
+        let spent = crate::usage::thread_cpu_time().saturating_sub(cpu);
+        let state = self.store.data();
+        state.hooks.network.usage().add_cpu(spent);
+        let over_budget = state.cpu.as_ref().and_then(|watch| {
+            watch.budget.add(spent);
+            watch.exceeded.then_some(watch.budget.limit)
+        });
         let result = match outcome {
             Err(panic) => Err(PluginError::HostFault {
                 call: what.to_string(),
@@ -126,6 +152,10 @@ impl<'s> Plugin<'s> {
                 call: what.to_string(),
             }),
             Ok(Ok(Ok(value))) => return Ok(value),
+            Ok(Ok(Err(_))) if over_budget.is_some() => Err(PluginError::CpuBudget {
+                call: what.to_string(),
+                limit: over_budget.unwrap_or_default(),
+            }),
             Ok(Ok(Err(error))) => Err(errors::classify(
                 what,
                 error,

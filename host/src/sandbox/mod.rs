@@ -110,6 +110,9 @@ pub struct Limits {
     pub output_bytes: usize,
     /// The plugin's environment: only what the test configuration grants.
     pub environment: Vec<(String, String)>,
+    /// The CPU time the run's plugin calls may take together (an operator's
+    /// quota per job), shared by every instance of the run.
+    pub cpu_budget: Option<CpuBudget>,
 }
 
 impl Default for Limits {
@@ -121,6 +124,41 @@ impl Default for Limits {
             batch_size: 1024,
             output_bytes: 64 << 10,
             environment: Vec::new(),
+            cpu_budget: None,
         }
+    }
+}
+
+/// A run's CPU budget: what its plugin calls may take together, on the
+/// threads that run them (the thread's CPU clock, read around each call and
+/// at each epoch tick within one, so a call that spins is stopped at the
+/// budget). Clones share what was used.
+#[derive(Debug, Clone)]
+pub struct CpuBudget {
+    pub limit: std::time::Duration,
+    used_ns: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CpuBudget {
+    pub fn new(limit: std::time::Duration) -> CpuBudget {
+        CpuBudget {
+            limit,
+            used_ns: Default::default(),
+        }
+    }
+
+    /// The CPU time the run's calls took so far.
+    pub fn used(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.used_ns.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn add(&self, cpu: std::time::Duration) {
+        self.used_ns
+            .fetch_add(cpu.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the budget is used up, counting `running` more.
+    fn exhausted_with(&self, running: std::time::Duration) -> bool {
+        self.used() + running >= self.limit
     }
 }

@@ -500,3 +500,67 @@ jobs:
     let s = summary(&out);
     assert_eq!(s["tenants"]["acme"]["failed"], 0, "{s:#}");
 }
+
+/// The operator's CPU budget per job: a read that spins is stopped when the
+/// job's plugin calls have used the budget (not at the test's 30 s limit),
+/// and every call after it fails naming the budget; the quiet tenant beside
+/// it passes.
+#[test]
+fn a_job_past_its_cpu_budget_is_stopped_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jobs.yaml"),
+        format!(
+            r#"operator:
+  defaults:
+    timeout_seconds: 30
+  tenants:
+    mallory:
+      max_job_cpu_seconds: 0.5
+jobs:
+  - {{id: spins, tenant: mallory, plugin: {spins}, config: {{file: {config}}}}}
+  - {{id: faker, tenant: acme, plugin: {faker}, config: {{file: {config}}}}}
+"#,
+            spins = plugin("broken-read-infinite-loop").display(),
+            faker = plugin("source-faker").display(),
+            config = faker_config().display(),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let started = std::time::Instant::now();
+    let run = batch(&dir.path().join("jobs.yaml"), &out, &["--jobs", "2"], &[]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the budget, not the 30 s test limit, stopped the read"
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = verdicts(&out.join("mallory/spins/report.json"));
+    let message = |name: &str| {
+        report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .and_then(|t| t["message"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let budget = "the run's CPU budget of 0.5 s (`--max-run-cpu-seconds`; `max_job_cpu_seconds` in a job file) was used up at";
+    let read = message("read");
+    assert!(
+        read.contains(&format!("{budget} `read (reader.next)`")),
+        "{read}"
+    );
+    let after = message("unknown_stream_error");
+    assert!(
+        after.contains(&format!("{budget} `instantiate`")),
+        "{after}"
+    );
+    let s = summary(&out);
+    assert_eq!(s["tenants"]["acme"]["failed"], 0, "{s:#}");
+    let cpu = s["tenants"]["mallory"]["resources"]["cpu_ms"]
+        .as_u64()
+        .unwrap();
+    assert!((400..=1500).contains(&cpu), "mallory's CPU time: {cpu} ms");
+}
