@@ -63,6 +63,9 @@ pub struct Grants {
     pub timeout_seconds: Option<f64>,
     /// The wall-time quota of each job, in seconds (`--max-run-seconds`).
     pub max_job_seconds: Option<f64>,
+    /// How many of the tenant's jobs may run at once (default: as many as
+    /// there are threads).
+    pub max_concurrent_jobs: Option<usize>,
     /// The CPU budget of each job's plugin calls, in seconds
     /// (`--max-run-cpu-seconds`).
     pub max_job_cpu_seconds: Option<f64>,
@@ -89,6 +92,7 @@ impl Grants {
             memory_limit_mib: over.memory_limit_mib.or(self.memory_limit_mib),
             timeout_seconds: over.timeout_seconds.or(self.timeout_seconds),
             max_job_seconds: over.max_job_seconds.or(self.max_job_seconds),
+            max_concurrent_jobs: over.max_concurrent_jobs.or(self.max_concurrent_jobs),
             max_job_cpu_seconds: over.max_job_cpu_seconds.or(self.max_job_cpu_seconds),
             max_messages: over.max_messages.or(self.max_messages),
             max_message_bytes: over.max_message_bytes.or(self.max_message_bytes),
@@ -339,13 +343,33 @@ pub fn run(
             report_dir.display()
         )
     })?;
-    let queue = Mutex::new(Queue::new(&jobs.jobs));
+    let caps = |tenant: &str| {
+        jobs.operator
+            .defaults
+            .merged(jobs.operator.tenants.get(tenant))
+            .max_concurrent_jobs
+    };
+    let queue = Mutex::new(Queue::new(&jobs.jobs, caps));
+    // Signalled when a job ends: a tenant at its cap may start another.
+    let ended = std::sync::Condvar::new();
     let outcomes: Mutex<Vec<Option<JobOutcome>>> = Mutex::new(vec![None; jobs.jobs.len()]);
     std::thread::scope(|scope| {
         for _ in 0..threads.clamp(1, jobs.jobs.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).next() else {
+                    let i = {
+                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                        loop {
+                            match q.next() {
+                                Next::Job(i) => break Some(i),
+                                Next::Done => break None,
+                                Next::Wait => {
+                                    q = ended.wait(q).unwrap_or_else(|e| e.into_inner());
+                                }
+                            }
+                        }
+                    };
+                    let Some(i) = i else {
                         break;
                     };
                     let job = &jobs.jobs[i];
@@ -353,11 +377,17 @@ pub fn run(
                         .operator
                         .defaults
                         .merged(jobs.operator.tenants.get(&job.tenant));
-                    let outcome = run_job(host, job, &grants, report_dir);
-                    queue
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .done(&job.tenant);
+                    let outcome = {
+                        // The job counts as running until this ends, even by
+                        // a panic: a tenant waiting at its cap is never left
+                        // waiting for a job that is gone.
+                        let _running = Running {
+                            queue: &queue,
+                            ended: &ended,
+                            tenant: &job.tenant,
+                        };
+                        run_job(host, job, &grants, report_dir)
+                    };
                     line(&outcome_line(&outcome));
                     outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
                 }
@@ -400,32 +430,72 @@ pub fn run(
 
 /// The jobs not yet started, handed out fairly between tenants: the next
 /// job is the first waiting one of the tenant with the fewest jobs running
-/// (ties: the tenant whose job comes first in the file). A tenant with many
-/// jobs, or slow ones, cannot keep another's waiting behind all of them.
+/// (ties: the tenant whose job comes first in the file), among the tenants
+/// below their `max_concurrent_jobs`. A tenant with many jobs, or slow ones,
+/// cannot keep another's waiting behind all of them.
 struct Queue<'a> {
-    waiting: Vec<(usize, &'a str)>,
+    /// (job, tenant, the tenant's cap).
+    waiting: Vec<(usize, &'a str, Option<usize>)>,
     running: BTreeMap<&'a str, usize>,
 }
 
+/// A job running: when it ends, its tenant's count goes down and the
+/// workers waiting for a tenant below its cap are woken.
+struct Running<'q, 'a> {
+    queue: &'q Mutex<Queue<'a>>,
+    ended: &'q std::sync::Condvar,
+    tenant: &'q str,
+}
+
+impl Drop for Running<'_, '_> {
+    fn drop(&mut self) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .done(self.tenant);
+        self.ended.notify_all();
+    }
+}
+
+/// What a worker does next.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Job(usize),
+    /// Every waiting job's tenant is at its cap: wait for a job to end.
+    Wait,
+    Done,
+}
+
 impl<'a> Queue<'a> {
-    fn new(jobs: &'a [Job]) -> Self {
+    fn new(jobs: &'a [Job], cap: impl Fn(&str) -> Option<usize>) -> Self {
         Queue {
             waiting: jobs
                 .iter()
                 .enumerate()
-                .map(|(i, j)| (i, j.tenant.as_str()))
+                .map(|(i, j)| (i, j.tenant.as_str(), cap(&j.tenant)))
                 .collect(),
             running: BTreeMap::new(),
         }
     }
 
     /// The job to start next, counted as running.
-    fn next(&mut self) -> Option<usize> {
+    fn next(&mut self) -> Next {
+        if self.waiting.is_empty() {
+            return Next::Done;
+        }
         let running = |t: &str| self.running.get(t).copied().unwrap_or(0);
-        let at = (0..self.waiting.len()).min_by_key(|&k| (running(self.waiting[k].1), k))?;
-        let (i, tenant) = self.waiting.remove(at);
+        let Some(at) = (0..self.waiting.len())
+            .filter(|&k| {
+                let (_, tenant, cap) = self.waiting[k];
+                cap.is_none_or(|cap| running(tenant) < cap.max(1))
+            })
+            .min_by_key(|&k| (running(self.waiting[k].1), k))
+        else {
+            return Next::Wait;
+        };
+        let (i, tenant, _) = self.waiting.remove(at);
         *self.running.entry(tenant).or_default() += 1;
-        Some(i)
+        Next::Job(i)
     }
 
     /// A job of `tenant` ended.
@@ -606,20 +676,34 @@ mod tests {
             .into_iter()
             .map(job)
             .collect();
-        let mut q = Queue::new(&jobs);
+        let mut q = Queue::new(&jobs, |_| None);
         // Two threads: one takes Mallory's first, the other Acme's first.
-        assert_eq!((q.next(), q.next()), (Some(0), Some(6)));
+        assert_eq!((q.next(), q.next()), (Next::Job(0), Next::Job(6)));
         // Acme's job ends: Acme (none running) goes before Mallory (one).
         q.done("a");
-        assert_eq!(q.next(), Some(7));
+        assert_eq!(q.next(), Next::Job(7));
         // Both running one: the first waiting in the file.
         q.done("m");
-        assert_eq!(q.next(), Some(1));
+        assert_eq!(q.next(), Next::Job(1));
         q.done("a");
         q.done("m");
-        assert_eq!(
-            std::iter::from_fn(|| q.next()).collect::<Vec<_>>(),
-            [2, 3, 4, 5]
-        );
+        let rest: Vec<Next> = std::iter::from_fn(|| Some(q.next()))
+            .take_while(|n| *n != Next::Done)
+            .collect();
+        assert_eq!(rest, [2, 3, 4, 5].map(Next::Job));
+    }
+
+    #[test]
+    fn a_tenant_at_its_cap_waits_while_others_run() {
+        let jobs: Vec<Job> = ["m", "m", "a"].into_iter().map(job).collect();
+        let mut q = Queue::new(&jobs, |t| (t == "m").then_some(1));
+        assert_eq!(q.next(), Next::Job(0));
+        // Mallory is at its cap of one: Acme's job goes first.
+        assert_eq!(q.next(), Next::Job(2));
+        // Only Mallory's second job waits, and Mallory is at its cap.
+        assert_eq!(q.next(), Next::Wait);
+        q.done("m");
+        assert_eq!(q.next(), Next::Job(1));
+        assert_eq!(q.next(), Next::Done);
     }
 }
