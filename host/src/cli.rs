@@ -251,17 +251,6 @@ fn batch(args: BatchArgs) -> ExitCode {
         Ok(jobs) => jobs,
         Err(e) => return fail(e),
     };
-    let cache = CompileCache::new(if args.no_cache {
-        None
-    } else {
-        args.cache_dir.clone().or_else(CompileCache::default_dir)
-    });
-    for warning in cache.warnings() {
-        eprintln!("warning: {warning}");
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        crate::sandbox::compile_in_child_processes(exe);
-    }
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -273,7 +262,12 @@ fn batch(args: BatchArgs) -> ExitCode {
             .max(HostOptions::default().max_instances),
         ..HostOptions::default()
     };
-    let host = match Host::new(&options, cache) {
+    let host = match new_host(
+        &options,
+        args.cache_dir.clone(),
+        args.no_cache,
+        crate::sandbox::DEFAULT_COMPILE_TIMEOUT,
+    ) {
         Ok(host) => host,
         Err(e) => return fail(e),
     };
@@ -301,6 +295,30 @@ fn batch(args: BatchArgs) -> ExitCode {
             ExitCode::from(summary.exit_code())
         }
     }
+}
+
+/// The host a command runs on: its compile cache (`--cache-dir`, else
+/// `$CTEST_CACHE_DIR` or the user's cache directory; none with
+/// `--no-cache`), its warnings printed, compiles in child processes.
+fn new_host(
+    options: &HostOptions,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+    compile_timeout: Duration,
+) -> Result<Host, String> {
+    let mut cache = CompileCache::new(if no_cache {
+        None
+    } else {
+        cache_dir.or_else(CompileCache::default_dir)
+    });
+    cache.compile_timeout = compile_timeout;
+    for warning in cache.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        crate::sandbox::compile_in_child_processes(exe);
+    }
+    Host::new(options, cache)
 }
 
 fn new(args: NewArgs) -> Result<(), UsageError> {
@@ -355,19 +373,13 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
             args.compile_timeout
         )));
     }
-    let mut cache = CompileCache::new(if args.no_cache {
-        None
-    } else {
-        args.cache_dir.clone().or_else(CompileCache::default_dir)
-    });
-    cache.compile_timeout = Duration::from_secs_f64(args.compile_timeout);
-    for warning in cache.warnings() {
-        eprintln!("warning: {warning}");
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        crate::sandbox::compile_in_child_processes(exe);
-    }
-    let host = Host::new(&HostOptions::default(), cache).map_err(UsageError)?;
+    let host = new_host(
+        &HostOptions::default(),
+        args.cache_dir.clone(),
+        args.no_cache,
+        Duration::from_secs_f64(args.compile_timeout),
+    )
+    .map_err(UsageError)?;
 
     // Each reporter renders the run's events, and writes its own file.
     let stdout = std::io::stdout();

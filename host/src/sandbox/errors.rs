@@ -50,7 +50,6 @@ pub enum LoadFailure {
         import: String,
         error: String,
     },
-    Engine(String),
     /// Compiling it would cost more than ctest allows (the pre-scan's bounds,
     /// or the compile time limit).
     CompileRefused {
@@ -64,7 +63,6 @@ impl LoadError {
     /// they were read) told for the fix.
     pub fn new(failure: LoadFailure, path: &std::path::Path, bytes: Option<&[u8]>) -> LoadError {
         let language = match (&failure, bytes) {
-            (LoadFailure::Engine(_), _) => Language::Unknown,
             (LoadFailure::Unreadable { .. } | LoadFailure::NotWasm { .. }, _) | (_, None) => {
                 Language::of_source(path).unwrap_or(Language::Unknown)
             }
@@ -173,7 +171,6 @@ impl fmt::Display for LoadError {
                     Language::Unknown => "build against the worlds of wit/connector.wit",
                 }
             ),
-            LoadFailure::Engine(e) => write!(f, "cannot set up the WebAssembly engine: {e}"),
         }
     }
 }
