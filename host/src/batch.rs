@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::network::Mode;
 use crate::report::{Event, FanOut, JsonReport, JunitReport, Reporter, Summary};
-use crate::sandbox::Host;
+use crate::sandbox::{Host, InstanceSlots};
 use crate::session::{self, ConfigSource, RunRequest};
 use crate::usage::Resources;
 
@@ -73,6 +73,12 @@ pub struct Grants {
     pub max_messages: Option<u64>,
     /// The largest message a read may return (`--max-message-size`).
     pub max_message_bytes: Option<usize>,
+    /// The most plugin instances the tenant's jobs may hold at once (each
+    /// job holds one at a time, so at most this many of its jobs run at once).
+    pub max_concurrent_instances: Option<usize>,
+    /// The bytes one job's plugin may send the host in all: messages, logs,
+    /// stdout and stderr (`--max-run-output-bytes`).
+    pub max_job_output_bytes: Option<u64>,
     /// The most HTTP requests one job may make (`--max-http-requests`).
     pub max_http_requests: Option<u64>,
     /// The most HTTP response body bytes one job may receive
@@ -94,6 +100,10 @@ impl Grants {
             max_job_seconds: over.max_job_seconds.or(self.max_job_seconds),
             max_concurrent_jobs: over.max_concurrent_jobs.or(self.max_concurrent_jobs),
             max_job_cpu_seconds: over.max_job_cpu_seconds.or(self.max_job_cpu_seconds),
+            max_concurrent_instances: over
+                .max_concurrent_instances
+                .or(self.max_concurrent_instances),
+            max_job_output_bytes: over.max_job_output_bytes.or(self.max_job_output_bytes),
             max_messages: over.max_messages.or(self.max_messages),
             max_message_bytes: over.max_message_bytes.or(self.max_message_bytes),
             max_http_requests: over.max_http_requests.or(self.max_http_requests),
@@ -190,6 +200,24 @@ pub fn load(path: &Path) -> Result<JobFile, String> {
             ));
         }
     }
+    let named = std::iter::once(("defaults".to_string(), &jobs.operator.defaults)).chain(
+        jobs.operator
+            .tenants
+            .iter()
+            .map(|(t, g)| (format!("tenants.{t}"), g)),
+    );
+    for (place, grants) in named {
+        for (key, value) in [
+            ("max_concurrent_jobs", grants.max_concurrent_jobs),
+            ("max_concurrent_instances", grants.max_concurrent_instances),
+        ] {
+            if value == Some(0) {
+                problems.push(format!(
+                    "{file}: operator.{place}.{key}: 0 would run none of the tenant's jobs\n  fix: give at least 1, or leave the key out for no cap"
+                ));
+            }
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     for (i, job) in jobs.jobs.iter().enumerate() {
         let place = format!("{file}: jobs[{i}]");
@@ -283,6 +311,8 @@ pub struct JobOutcome {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// When it started, counted from the batch's start.
+    pub started_ms: u64,
     pub duration_ms: u64,
     /// What its tests used, summed (the peak memory is the largest).
     pub resources: Resources,
@@ -343,12 +373,28 @@ pub fn run(
             report_dir.display()
         )
     })?;
-    let caps = |tenant: &str| {
+    let grants_of = |tenant: &str| {
         jobs.operator
             .defaults
             .merged(jobs.operator.tenants.get(tenant))
-            .max_concurrent_jobs
     };
+    // A job holds one instance at a time: a tenant runs no more jobs at
+    // once than it may hold instances.
+    let caps = |tenant: &str| {
+        let g = grants_of(tenant);
+        match (g.max_concurrent_jobs, g.max_concurrent_instances) {
+            (Some(j), Some(i)) => Some(j.min(i)),
+            (j, i) => j.or(i),
+        }
+    };
+    let slots: BTreeMap<&str, InstanceSlots> = jobs
+        .jobs
+        .iter()
+        .filter_map(|j| {
+            let limit = grants_of(&j.tenant).max_concurrent_instances?;
+            Some((j.tenant.as_str(), InstanceSlots::new(limit)))
+        })
+        .collect();
     let queue = Mutex::new(Queue::new(&jobs.jobs, caps));
     // Signalled when a job ends: a tenant at its cap may start another.
     let ended = std::sync::Condvar::new();
@@ -373,10 +419,7 @@ pub fn run(
                         break;
                     };
                     let job = &jobs.jobs[i];
-                    let grants = jobs
-                        .operator
-                        .defaults
-                        .merged(jobs.operator.tenants.get(&job.tenant));
+                    let grants = grants_of(&job.tenant);
                     let outcome = {
                         // The job counts as running until this ends, even by
                         // a panic: a tenant waiting at its cap is never left
@@ -386,7 +429,14 @@ pub fn run(
                             ended: &ended,
                             tenant: &job.tenant,
                         };
-                        run_job(host, job, &grants, report_dir)
+                        run_job(
+                            host,
+                            job,
+                            &grants,
+                            slots.get(job.tenant.as_str()),
+                            report_dir,
+                            started,
+                        )
                     };
                     line(&outcome_line(&outcome));
                     outcomes.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
@@ -544,7 +594,14 @@ impl Reporter for Count {
 
 /// Runs one job: its request from the job and the operator's grants, planned
 /// and run by the session, its reports in `report_dir/<tenant>/<id>/`.
-fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOutcome {
+fn run_job(
+    host: &Host,
+    job: &Job,
+    grants: &Grants,
+    slots: Option<&InstanceSlots>,
+    report_dir: &Path,
+    batch_started: Instant,
+) -> JobOutcome {
     let started = Instant::now();
     let mut outcome = JobOutcome {
         tenant: job.tenant.clone(),
@@ -553,6 +610,7 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
         passed: 0,
         failed: 0,
         skipped: 0,
+        started_ms: started.duration_since(batch_started).as_millis() as u64,
         duration_ms: 0,
         resources: Resources::default(),
         error: None,
@@ -586,6 +644,8 @@ fn run_job(host: &Host, job: &Job, grants: &Grants, report_dir: &Path) -> JobOut
             timeout: grants.timeout_seconds,
             max_run_seconds: grants.max_job_seconds,
             max_run_cpu_seconds: grants.max_job_cpu_seconds,
+            max_run_output_bytes: grants.max_job_output_bytes,
+            instance_slots: slots.cloned(),
             memory_limit_mib: grants.memory_limit_mib.unwrap_or(defaults.memory_limit_mib),
             max_messages: grants.max_messages.unwrap_or(defaults.max_messages),
             max_message_bytes: grants

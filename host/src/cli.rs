@@ -193,6 +193,12 @@ struct RunArgs {
     #[arg(long, value_name = "SECONDS")]
     max_run_cpu_seconds: Option<f64>,
 
+    /// The bytes the run's plugin may send the host in all (operator only):
+    /// its reads' messages, log lines, stdout and stderr. The call past it
+    /// fails naming it, and so does every call after it.
+    #[arg(long, value_name = "BYTES")]
+    max_run_output_bytes: Option<u64>,
+
     /// Memory a plugin instance may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory_limit: usize,
@@ -358,6 +364,7 @@ fn request(args: &RunArgs) -> RunRequest {
         timeout: args.timeout,
         max_run_seconds: args.max_run_seconds,
         max_run_cpu_seconds: args.max_run_cpu_seconds,
+        max_run_output_bytes: args.max_run_output_bytes,
         memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,

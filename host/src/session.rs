@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::network::{Mode, Network, NetworkOptions};
 use crate::report::{Reporter, Summary};
-use crate::sandbox::{CpuBudget, Host, Limits, LoadError, Role};
+use crate::sandbox::{CpuBudget, Host, InstanceSlots, Limits, LoadError, OutputBudget, Role};
 use crate::suites::{self, RunOptions, Timeouts};
 use crate::test_config::{self, Strictness, TestConfig};
 
@@ -70,6 +70,11 @@ pub struct RunRequest {
     pub max_run_seconds: Option<f64>,
     /// The CPU time the run's plugin calls may take, in seconds (operator's).
     pub max_run_cpu_seconds: Option<f64>,
+    /// The bytes the run's plugin may send the host in all (operator's).
+    pub max_run_output_bytes: Option<u64>,
+    /// The instance slots of the run's tenant (`ctest batch`), shared with
+    /// its other jobs.
+    pub instance_slots: Option<InstanceSlots>,
     pub memory_limit_mib: usize,
     pub max_message_bytes: usize,
     pub max_messages: u64,
@@ -99,6 +104,8 @@ impl RunRequest {
             timeout: None,
             max_run_seconds: None,
             max_run_cpu_seconds: None,
+            max_run_output_bytes: None,
+            instance_slots: None,
             memory_limit_mib: limits.memory_bytes >> 20,
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
@@ -296,6 +303,8 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         max_message_bytes: request.max_message_bytes,
         max_messages: request.max_messages,
         cpu_budget,
+        output_budget: request.max_run_output_bytes.map(OutputBudget::new),
+        instance_slots: request.instance_slots.clone(),
         ..Limits::default()
     };
     Ok(RunPlan {

@@ -1,5 +1,6 @@
 //! What a test's plugin used, counted as it runs: CPU time of its calls,
-//! peak linear memory, instances, HTTP requests and bytes, cassette hits.
+//! peak linear memory, instances, HTTP requests and bytes, cassette hits,
+//! output bytes.
 //! One [`Usage`] per test, shared by the test's instances and its network;
 //! reported per test as [`Resources`], and summed per job by `ctest batch`.
 
@@ -17,6 +18,7 @@ pub struct Usage {
     http_requests: AtomicU64,
     http_bytes: AtomicU64,
     cassette_hits: AtomicU64,
+    output_bytes: AtomicU64,
 }
 
 impl Usage {
@@ -46,6 +48,11 @@ impl Usage {
         }
     }
 
+    /// The plugin sent the host `bytes` more: messages, logs, stdout, stderr.
+    pub fn add_output(&self, bytes: u64) {
+        self.output_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// The counts so far.
     pub fn resources(&self) -> Resources {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -56,6 +63,7 @@ impl Usage {
             http_requests: get(&self.http_requests),
             http_bytes: get(&self.http_bytes),
             cassette_hits: get(&self.cassette_hits),
+            output_bytes: get(&self.output_bytes),
         }
     }
 }
@@ -74,6 +82,9 @@ pub struct Resources {
     pub http_bytes: u64,
     /// Requests answered from a cassette.
     pub cassette_hits: u64,
+    /// Bytes the plugin sent the host: the messages of its reads, its log
+    /// lines, stdout and stderr.
+    pub output_bytes: u64,
 }
 
 impl Resources {
@@ -90,6 +101,7 @@ impl Resources {
         self.http_requests += other.http_requests;
         self.http_bytes += other.http_bytes;
         self.cassette_hits += other.cassette_hits;
+        self.output_bytes += other.output_bytes;
     }
 }
 
@@ -121,6 +133,7 @@ mod tests {
         usage.add_http(10, false);
         usage.add_http(5, true);
         usage.add_cpu(Duration::from_millis(3));
+        usage.add_output(7);
         let one = usage.resources();
         assert_eq!(
             one,
@@ -131,6 +144,7 @@ mod tests {
                 http_requests: 2,
                 http_bytes: 15,
                 cassette_hits: 1,
+                output_bytes: 7,
             }
         );
         let mut job = Resources {

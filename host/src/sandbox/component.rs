@@ -113,6 +113,14 @@ impl Component {
         deadline: Instant,
         network: &TestNetwork,
     ) -> Result<Plugin<'_>, PluginError> {
+        let slot = match &limits.instance_slots {
+            Some(slots) => Some(
+                slots
+                    .take()
+                    .ok_or(PluginError::InstanceQuota { limit: slots.limit })?,
+            ),
+            None => None,
+        };
         let stdout = CapturedOutput::new(limits.output_bytes);
         let stderr = CapturedOutput::new(limits.output_bytes);
         let call: crate::network::CurrentCall = Arc::default();
@@ -186,6 +194,8 @@ impl Component {
             stdout,
             stderr,
             poisoned: None,
+            output_counted: 0,
+            _slot: slot,
         };
         let pre = self.loaded.pre.clone();
         let (source, write_back) = (self.loaded.source.clone(), self.loaded.write_back.clone());

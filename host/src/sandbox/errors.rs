@@ -189,6 +189,10 @@ pub enum PluginError {
         call: String,
         limit: std::time::Duration,
     },
+    /// The run's plugin sent the host more bytes than its output quota.
+    OutputQuota { call: String, limit: u64 },
+    /// The tenant already held as many instances as it may at once.
+    InstanceQuota { limit: usize },
     /// The plugin tried to grow its memory past the cap.
     MemoryLimit { call: String, limit: usize },
     /// The plugin held more host resources (HTTP fields, requests, streams,
@@ -261,6 +265,14 @@ impl fmt::Display for PluginError {
                 f,
                 "the run's CPU budget of {} s (`--max-run-cpu-seconds`; `max_job_cpu_seconds` in a job file) was used up at `{call}`; fix: make the connector do less work per run, run fewer tests (`--run`), or ask the operator for a larger budget",
                 limit.as_secs_f64()
+            ),
+            PluginError::OutputQuota { call, limit } => write!(
+                f,
+                "the run's output quota of {limit} bytes (`--max-run-output-bytes`; `max_job_output_bytes` in a job file) was used up at `{call}`: messages, log lines, stdout and stderr count; fix: log less and read fewer records per run (a smaller config, fewer tests with `--run`), or ask the operator for a larger quota"
+            ),
+            PluginError::InstanceQuota { limit } => write!(
+                f,
+                "the tenant's quota of {limit} plugin instances at once (`max_concurrent_instances` in the job file's operator section) was in use when this test needed another; fix: ask the operator for a larger quota"
             ),
             PluginError::MemoryLimit { call, limit } => write!(
                 f,

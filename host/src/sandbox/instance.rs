@@ -89,6 +89,10 @@ pub struct Plugin<'s> {
     pub(super) stderr: CapturedOutput,
     /// Set once a call failed in a way that leaves the instance unusable.
     pub(super) poisoned: Option<String>,
+    /// The bytes logged and written to stdout and stderr already counted.
+    pub(super) output_counted: u64,
+    /// The tenant's instance slot this instance holds, if the tenant has a quota.
+    pub(super) _slot: Option<super::InstanceSlot>,
 }
 
 impl<'s> Plugin<'s> {
@@ -127,6 +131,16 @@ impl<'s> Plugin<'s> {
             watch.call_start = cpu;
             watch.exceeded = false;
         }
+        if let Some(budget) = &self.limits.output_budget
+            && budget.exceeded()
+        {
+            let e = PluginError::OutputQuota {
+                call: what.to_string(),
+                limit: budget.limit,
+            };
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
         let store = &mut self.store;
         let runtime = &self.component.loaded.host.runtime;
         // A panic in host code serving the plugin (WASI, a host import) is a bug
@@ -143,7 +157,12 @@ impl<'s> Plugin<'s> {
             watch.budget.add(spent);
             watch.exceeded.then_some(watch.budget.limit)
         });
+        let over_output = !self.count_output(0);
         let result = match outcome {
+            Ok(Ok(Ok(_))) if over_output => Err(PluginError::OutputQuota {
+                call: what.to_string(),
+                limit: self.limits.output_budget.as_ref().map_or(0, |b| b.limit),
+            }),
             Err(panic) => Err(PluginError::HostFault {
                 call: what.to_string(),
                 message: panic_message(&panic),
@@ -169,6 +188,28 @@ impl<'s> Plugin<'s> {
             self.poisoned = Some(e.to_string());
         }
         result
+    }
+
+    /// Counts what the plugin logged and wrote since the last count, and
+    /// `more` bytes (a read's messages), towards the test's accounting and
+    /// the run's output quota: `false` when the run is now over it.
+    pub(super) fn count_output(&mut self, more: u64) -> bool {
+        let written =
+            self.store.data().logs.written + self.stdout.written() + self.stderr.written();
+        let bytes = written.saturating_sub(self.output_counted) + more;
+        self.output_counted = written;
+        if bytes == 0 {
+            return self
+                .limits
+                .output_budget
+                .as_ref()
+                .is_none_or(|b| !b.exceeded());
+        }
+        self.store.data().hooks.network.usage().add_output(bytes);
+        self.limits
+            .output_budget
+            .as_ref()
+            .is_none_or(|b| !b.add(bytes))
     }
 
     pub(super) fn source(&self) -> &bindings::exports::ctest::connector::source::Guest {

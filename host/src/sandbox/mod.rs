@@ -15,7 +15,10 @@
 //!   the size and number of messages a read may return. Whatever the plugin does,
 //!   the host gets a [`PluginError`] back, never a panic or a hang (`quota.rs`
 //!   counts memories and tables; `read.rs` checks each batch a read returns).
+//! - A run's quotas, shared by its instances (`budget.rs`): CPU time, output
+//!   bytes, and the instances its tenant may hold at once.
 
+mod budget;
 mod cache;
 mod compile;
 mod component;
@@ -28,6 +31,7 @@ mod output;
 mod quota;
 mod read;
 
+pub use budget::{CpuBudget, InstanceSlot, InstanceSlots, OutputBudget};
 pub use cache::{CacheOutcome, CompileCache, DEFAULT_COMPILE_TIMEOUT};
 pub use compile::compile_in_child_processes;
 pub use component::Component;
@@ -113,6 +117,11 @@ pub struct Limits {
     /// The CPU time the run's plugin calls may take together (an operator's
     /// quota per job), shared by every instance of the run.
     pub cpu_budget: Option<CpuBudget>,
+    /// The bytes the run's plugin may send the host in all (messages, logs,
+    /// stdout and stderr): an operator's quota per job.
+    pub output_budget: Option<OutputBudget>,
+    /// The instances the tenant may hold at once, shared by its jobs.
+    pub instance_slots: Option<InstanceSlots>,
 }
 
 impl Default for Limits {
@@ -125,40 +134,8 @@ impl Default for Limits {
             output_bytes: 64 << 10,
             environment: Vec::new(),
             cpu_budget: None,
+            output_budget: None,
+            instance_slots: None,
         }
-    }
-}
-
-/// A run's CPU budget: what its plugin calls may take together, on the
-/// threads that run them (the thread's CPU clock, read around each call and
-/// at each epoch tick within one, so a call that spins is stopped at the
-/// budget). Clones share what was used.
-#[derive(Debug, Clone)]
-pub struct CpuBudget {
-    pub limit: std::time::Duration,
-    used_ns: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl CpuBudget {
-    pub fn new(limit: std::time::Duration) -> CpuBudget {
-        CpuBudget {
-            limit,
-            used_ns: Default::default(),
-        }
-    }
-
-    /// The CPU time the run's calls took so far.
-    pub fn used(&self) -> std::time::Duration {
-        std::time::Duration::from_nanos(self.used_ns.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    fn add(&self, cpu: std::time::Duration) {
-        self.used_ns
-            .fetch_add(cpu.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Whether the budget is used up, counting `running` more.
-    fn exhausted_with(&self, running: std::time::Duration) -> bool {
-        self.used() + running >= self.limit
     }
 }

@@ -41,6 +41,12 @@ impl CapturedOutput {
         c.dropped += (data.len() - kept) as u64;
     }
 
+    /// Every byte written, kept or dropped.
+    pub fn written(&self) -> u64 {
+        let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        c.bytes.len() as u64 + c.dropped
+    }
+
     /// The captured text (lossy UTF-8) and how many bytes were dropped past the cap.
     pub fn text(&self) -> (String, u64) {
         let c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -112,6 +118,8 @@ pub struct LogBuffer {
     pub lines: Vec<LogLine>,
     bytes: usize,
     pub dropped: u64,
+    /// The bytes of every message logged, kept or dropped.
+    pub written: u64,
 }
 
 impl LogBuffer {
@@ -119,6 +127,7 @@ impl LogBuffer {
     pub const MAX_LINE: usize = 16 * 1024;
 
     pub fn push(&mut self, level: &str, message: &str) {
+        self.written += message.len() as u64;
         let message = clip_line(message);
         if self.bytes + message.len() > Self::MAX_BYTES {
             self.dropped += 1;

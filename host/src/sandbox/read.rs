@@ -67,6 +67,16 @@ impl<'s> Plugin<'s> {
                 return Err(e);
             }
         };
+        let bytes: usize = batch.iter().map(message_size).sum();
+        if !self.count_output(bytes as u64) {
+            session.done = true;
+            let e = PluginError::OutputQuota {
+                call: "read (reader.next)".into(),
+                limit: self.limits.output_budget.as_ref().map_or(0, |b| b.limit),
+            };
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
         session.messages += batch.len() as u64;
         if session.messages > self.limits.max_messages {
             session.done = true;

@@ -123,8 +123,10 @@ fn expect_rejected(ctx: &mut TestCtx<'_>, invalid: &[(String, Value)]) -> Verdic
             )),
             Err(e) => {
                 problems.push(format!("for the config {what}: {e}"));
-                // The instance cannot be used after a trap: go on with a fresh one.
+                // The instance cannot be used after a trap: go on with a fresh
+                // one, made once the old is gone (a job holds one at a time).
                 ctx.keep_logs(&plugin);
+                drop(plugin);
                 plugin = match ctx.instance() {
                     Ok(p) => p,
                     Err(e) => return Verdict::fail(e.to_string()),

@@ -231,7 +231,13 @@ fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
     let file = dir.path().join("jobs.yaml");
     std::fs::write(
         &file,
-        r#"jobs:
+        r#"operator:
+  defaults:
+    max_concurrent_instances: 0
+  tenants:
+    acme:
+      max_concurrent_jobs: 0
+jobs:
   - id: a
     tenant: ../escape
     plugin: x.wasm
@@ -256,6 +262,8 @@ fn a_bad_job_file_is_one_message_with_every_problem_and_exit_2() {
         "jobs[0].config: give either `file`",
         "jobs[1].config: give either `file`",
         "jobs[1].digest: \"sha256:abc\" is not `blake3:` and 64 hex digits",
+        "operator.defaults.max_concurrent_instances: 0 would run none of the tenant's jobs",
+        "operator.tenants.acme.max_concurrent_jobs: 0 would run none",
     ] {
         assert!(run.stderr.contains(needle), "{needle}: {}", run.stderr);
     }
@@ -447,6 +455,14 @@ jobs:
 /// not the test limit, stopped it and that Acme passed: Mallory's messages
 /// by test name, and the summary.
 fn spinning_job_beside_a_quiet_one(grant: &str) -> (impl Fn(&str) -> String, serde_json::Value) {
+    noisy_job_beside_a_quiet_one("broken-read-infinite-loop", grant)
+}
+
+/// [`spinning_job_beside_a_quiet_one`] with Mallory's job running `noisy`.
+fn noisy_job_beside_a_quiet_one(
+    noisy: &str,
+    grant: &str,
+) -> (impl Fn(&str) -> String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("jobs.yaml"),
@@ -461,7 +477,7 @@ jobs:
   - {{id: spins, tenant: mallory, plugin: {spins}, config: {{file: {config}}}}}
   - {{id: faker, tenant: acme, plugin: {faker}, config: {{file: {config}}}}}
 "#,
-            spins = plugin("broken-read-infinite-loop").display(),
+            spins = plugin(noisy).display(),
             faker = plugin("source-faker").display(),
             config = faker_config().display(),
         ),
@@ -531,4 +547,79 @@ fn a_job_past_its_cpu_budget_is_stopped_naming_it() {
         .as_u64()
         .unwrap();
     assert!((400..=1500).contains(&cpu), "mallory's CPU time: {cpu} ms");
+}
+
+/// The operator's output quota per job: a plugin that floods stdout (a
+/// megabyte twice per 500 messages) is stopped at the call that passes the
+/// quota, every call after it fails naming it, and the bytes are counted.
+#[test]
+fn a_job_past_its_output_quota_fails_naming_it() {
+    let (message, s) =
+        noisy_job_beside_a_quiet_one("broken-read-floods-output", "max_job_output_bytes: 8000000");
+    let quota = "the run's output quota of 8000000 bytes (`--max-run-output-bytes`; `max_job_output_bytes` in a job file) was used up at";
+    let read = message("read");
+    assert!(
+        read.contains(&format!("{quota} `read (reader.next)`")),
+        "{read}"
+    );
+    let after = message("unknown_stream_error");
+    assert!(after.contains(&format!("{quota} `instantiate`")), "{after}");
+    let mallory = s["tenants"]["mallory"]["resources"]["output_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (8_000_000..=12_000_000).contains(&mallory),
+        "mallory's output: {mallory} bytes"
+    );
+    // Acme's faker run sent its records, states and statuses: counted, and
+    // far from any quota.
+    let acme = s["tenants"]["acme"]["resources"]["output_bytes"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (100_000..8_000_000).contains(&acme),
+        "acme's output: {acme} bytes"
+    );
+}
+
+/// A tenant may hold `max_concurrent_instances` instances at once: with one,
+/// its jobs run one after another (another tenant's job beside them), and
+/// each passes: the quota is met by the queue, never by failing a test.
+#[test]
+fn a_tenant_with_one_instance_slot_runs_its_jobs_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = |id: &str, tenant: &str| {
+        format!(
+            "  - {{id: {id}, tenant: {tenant}, plugin: {}, config: {{file: {}}}}}\n",
+            plugin("source-faker").display(),
+            faker_config().display()
+        )
+    };
+    let text = format!(
+        "operator:\n  tenants:\n    acme:\n      max_concurrent_instances: 1\njobs:\n{}{}{}{}",
+        job("a1", "acme"),
+        job("a2", "acme"),
+        job("a3", "acme"),
+        job("m1", "mallory"),
+    );
+    std::fs::write(dir.path().join("jobs.yaml"), text).unwrap();
+    let out = dir.path().join("reports");
+    let run = batch(&dir.path().join("jobs.yaml"), &out, &["--jobs", "3"], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = summary(&out);
+    let mut spans: Vec<(u64, u64)> = s["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["tenant"] == "acme")
+        .map(|j| {
+            let start = j["started_ms"].as_u64().unwrap();
+            (start, start + j["duration_ms"].as_u64().unwrap())
+        })
+        .collect();
+    spans.sort();
+    assert_eq!(spans.len(), 3);
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "acme's jobs overlapped: {spans:?}");
+    }
 }

@@ -207,3 +207,43 @@ fn the_same_bytes_loaded_at_once_compile_once_and_are_shared() {
     .unwrap();
     assert_eq!(next.load(&wasm).unwrap().cache_outcome, CacheOutcome::Hit);
 }
+
+/// A tenant's instance quota, shared by its jobs: while another job of the
+/// tenant holds its only slot, a test that needs an instance fails at once
+/// naming the quota (it does not wait); once the slot is given back, the
+/// same plan runs.
+#[test]
+fn a_tenant_whose_instance_slots_are_taken_gets_no_instance_and_is_told_why() {
+    let host = Host::new(
+        &HostOptions::default(),
+        CompileCache::new(Some(cache_dir())),
+    )
+    .unwrap();
+    let slots = ctest::sandbox::InstanceSlots::new(1);
+    let request = RunRequest {
+        filters: vec!["spec/".into()],
+        instance_slots: Some(slots.clone()),
+        ..RunRequest::new(plugin("source-faker"), ConfigSource::File(faker_config()))
+    };
+    let plan = session::plan(&request).unwrap();
+    let held = slots.take().expect("the only slot");
+    let mut reporter = Collect(Vec::new());
+    session::run(&host, &plan, &mut reporter).unwrap();
+    let (id, status, message) = &reporter.0[0];
+    assert_eq!((id.as_str(), *status), ("spec/spec_call", Status::Failed));
+    assert!(
+        message.as_deref().unwrap_or_default().contains(
+            "the tenant's quota of 1 plugin instances at once (`max_concurrent_instances` in the job file's operator section) was in use"
+        ),
+        "{message:?}"
+    );
+    drop(held);
+    let mut reporter = Collect(Vec::new());
+    session::run(&host, &plan, &mut reporter).unwrap();
+    assert!(
+        reporter.0.iter().all(|(_, s, _)| *s != Status::Failed),
+        "{:?}",
+        reporter.0
+    );
+    assert_eq!(slots.in_use(), 0, "every instance gave its slot back");
+}
