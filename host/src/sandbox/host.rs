@@ -53,6 +53,12 @@ pub struct HostOptions {
     pub max_instances: u32,
     /// Worker threads of the runtime serving host calls.
     pub io_threads: usize,
+    /// Whether compiled code counts wasmtime fuel (each store gets as much
+    /// as it can hold). ctest meters CPU with the thread's clock instead;
+    /// this exists to measure what fuel would cost (`cargo bench --bench
+    /// cpu_meter`, BENCHMARKS.md). Components compiled in child processes
+    /// (`ctest run`, `ctest batch`) are compiled without it.
+    pub consume_fuel: bool,
 }
 
 impl Default for HostOptions {
@@ -60,6 +66,7 @@ impl Default for HostOptions {
         HostOptions {
             max_instances: 100,
             io_threads: 2,
+            consume_fuel: false,
         }
     }
 }
@@ -76,6 +83,8 @@ pub(super) struct Shared {
     pub(super) linker: Linker<PluginState>,
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) cache: CompileCache,
+    /// Whether the engine counts fuel ([`HostOptions::consume_fuel`]).
+    pub(super) fuel: bool,
     /// The components loaded so far, by their bytes' digest and role: a load
     /// of the same bytes waits for the first and shares what it made.
     loaded: std::sync::Mutex<HashMap<(blake3::Hash, Role), Slot>>,
@@ -123,6 +132,7 @@ impl Host {
                 linker,
                 runtime,
                 cache,
+                fuel: options.consume_fuel,
                 loaded: Default::default(),
                 ticker_stop,
                 ticker: Some(ticker),
@@ -200,6 +210,7 @@ fn new_engine(options: &HostOptions) -> wasmtime::Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    config.consume_fuel(options.consume_fuel);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     // Guests get a generous but finite native stack.
     config.max_wasm_stack(2 << 20);
