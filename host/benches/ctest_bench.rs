@@ -22,37 +22,18 @@ mod support;
 
 use support::root;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+#[path = "common/measure.rs"]
+mod measure;
+use measure::{measure, median};
 
 /// Runs `ctest` with `args`, returning its wall time and peak RSS in bytes.
-// The child is reaped by wait4, which also reports its peak RSS.
-#[allow(clippy::zombie_processes)]
 fn ctest_run(args: &[&str], cache: &Path) -> (Duration, u64, i32) {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_ctest"))
-        .args(args)
-        .env("CTEST_CACHE_DIR", cache)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn ctest");
-    let mut status = 0;
-    // SAFETY: a plain rusage struct is valid when zeroed; wait4 reaps exactly
-    // this child (std's `Child` is not waited on afterwards).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
-    let elapsed = started.elapsed();
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    // ru_maxrss is in KiB on Linux.
-    (elapsed, usage.ru_maxrss as u64 * 1024, code)
+    let m = measure(
+        Command::new(env!("CARGO_BIN_EXE_ctest"))
+            .args(args)
+            .env("CTEST_CACHE_DIR", cache),
+    );
+    (m.wall, m.max_rss, m.code)
 }
 
 fn main() {

@@ -169,10 +169,12 @@ impl Component {
         store.set_hostcall_fuel(COPY_BUDGET);
         store.set_max_component_handles(MAX_HOST_RESOURCES);
         if self.loaded.host.fuel {
-            store.set_fuel(u64::MAX).map_err(|e| PluginError::HostFault {
-                call: "instantiate".into(),
-                message: format!("{e:#}"),
-            })?;
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| PluginError::HostFault {
+                    call: "instantiate".into(),
+                    message: format!("{e:#}"),
+                })?;
         }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
