@@ -577,6 +577,31 @@ fn outcome_line(o: &JobOutcome) -> String {
     }
 }
 
+/// The console line of a tenant's totals.
+pub fn tenant_line(tenant: &str, t: &TenantTotals) -> String {
+    let r = &t.resources;
+    let could_not_run = if t.errors > 0 {
+        format!(" ({} could not run)", t.errors)
+    } else {
+        String::new()
+    };
+    format!(
+        "tenant {tenant}: {} jobs{could_not_run}, {} passed, {} failed, {} skipped; {} ms of jobs, {} ms of plugin CPU, peak memory {:.1} MiB, {} instances, {} HTTP requests ({} bytes, {} from cassettes), {} bytes of output",
+        t.jobs,
+        t.passed,
+        t.failed,
+        t.skipped,
+        t.duration_ms,
+        r.cpu_ms,
+        r.peak_memory_bytes as f64 / (1 << 20) as f64,
+        r.instances,
+        r.http_requests,
+        r.http_bytes,
+        r.cassette_hits,
+        r.output_bytes
+    )
+}
+
 /// Counts a run's tests as they finish, and sums what they used.
 #[derive(Default)]
 struct Count(Summary, Resources);

@@ -289,6 +289,9 @@ fn batch(args: BatchArgs) -> ExitCode {
     match crate::batch::run(&host, &jobs, &args.report_dir, threads, &print) {
         Err(e) => fail(e),
         Ok(summary) => {
+            for (tenant, t) in &summary.tenants {
+                print(&crate::batch::tenant_line(tenant, t));
+            }
             let errors = summary.jobs.iter().filter(|j| j.status == "error").count();
             let failed = summary.jobs.iter().filter(|j| j.status == "failed").count();
             println!(

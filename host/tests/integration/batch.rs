@@ -98,6 +98,21 @@ fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
         "{}",
         run.stdout
     );
+    // The console's per-tenant lines say what the summary says.
+    let acme = &s["tenants"]["acme"];
+    let line = format!(
+        "tenant acme: 2 jobs, {} passed, 0 failed, {} skipped; {} ms of jobs, {} ms of plugin CPU,",
+        acme["passed"], acme["skipped"], acme["duration_ms"], acme["resources"]["cpu_ms"]
+    );
+    assert!(run.stdout.contains(&line), "{line}\n{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "{} bytes of output",
+            acme["resources"]["output_bytes"]
+        )),
+        "{}",
+        run.stdout
+    );
 
     // Each job's report is the one `ctest run` writes with the same options.
     let base = root().join("examples/batch");
