@@ -35,6 +35,10 @@ enum Command {
     /// Run many tenants' plugins concurrently on one host, as a job file
     /// lists them; each job's reports under the report directory.
     Batch(BatchArgs),
+    /// Merge the report directories of a job file's shards (`ctest batch
+    /// --partition`) into one: every job once, the summary recomputed, one
+    /// JUnit file.
+    MergeReports(MergeArgs),
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
@@ -67,6 +71,39 @@ struct BatchArgs {
     /// Compile each component afresh and keep no compiled copy.
     #[arg(long)]
     no_cache: bool,
+
+    /// Run only a deterministic share of the jobs: `hash:K/N` (a job keeps
+    /// its shard when others are added or removed) or `slice:K/N` (even
+    /// shares), K from 1 to N. `hash` or `slice` alone takes K and N from
+    /// the CI engine (GitLab CI_NODE_INDEX/CI_NODE_TOTAL, Buildkite
+    /// BUILDKITE_PARALLEL_JOB/BUILDKITE_PARALLEL_JOB_COUNT, Kubernetes
+    /// JOB_COMPLETION_INDEX with --partition-total); without the flag,
+    /// GitLab's and Buildkite's variables select a hash shard.
+    #[arg(long, value_name = "MODE[:K/N]")]
+    partition: Option<String>,
+
+    /// How many shards there are, for a shard index from a Kubernetes
+    /// Indexed Job (its `completions`).
+    #[arg(long, value_name = "N")]
+    partition_total: Option<usize>,
+
+    /// What a job's `run` filter that selects no test means: `fail` (the
+    /// job file is refused), `warn` (dropped, with a warning), `pass`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+    no_tests: crate::batch::NoTests,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The report directories of the shards (each `ctest batch --partition`'s
+    /// --report-dir).
+    #[arg(required = true, value_name = "DIR")]
+    dirs: Vec<PathBuf>,
+
+    /// Where the merged reports are written: every job's directory,
+    /// `summary.json` and `junit.xml`.
+    #[arg(long, value_name = "OUT")]
+    report_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -234,6 +271,7 @@ pub fn main() -> ExitCode {
         Command::Compile => return crate::sandbox::compile_child_main(),
         Command::Run(args) => run(*args),
         Command::Batch(args) => return batch(args),
+        Command::MergeReports(args) => return merge_reports(args),
         Command::New(args) => new(args).map(|()| Summary::default()),
     };
     match result {
@@ -257,6 +295,35 @@ fn batch(args: BatchArgs) -> ExitCode {
         Ok(jobs) => jobs,
         Err(e) => return fail(e),
     };
+    let env = |var: &str| std::env::var(var).ok();
+    let partition = match crate::batch::partition::Partition::resolve(
+        args.partition.as_deref(),
+        args.partition_total,
+        &env,
+    ) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    // A filter that selects no test is the same mistake on every shard, so
+    // every shard says so, whichever jobs it runs.
+    let nothing = crate::batch::filters_selecting_nothing(&jobs);
+    if !nothing.is_empty() && args.no_tests != crate::batch::NoTests::Pass {
+        let lines: Vec<String> = nothing
+            .iter()
+            .map(|(i, f)| {
+                format!(
+                    "{}: jobs[{i}].run: {f:?} selects no test\n  fix: use part of a test's `suite/name` (`ctest run --help` lists the suites), or pass --no-tests warn",
+                    args.jobs.display()
+                )
+            })
+            .collect();
+        if args.no_tests == crate::batch::NoTests::Fail {
+            return fail(lines.join("\n"));
+        }
+        for line in lines {
+            let _ = writeln!(std::io::stderr(), "warning: {line}");
+        }
+    }
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
@@ -286,21 +353,58 @@ fn batch(args: BatchArgs) -> ExitCode {
             let _ = writeln!(out, "{}", crate::report::escape(l));
         }
     };
-    match crate::batch::run(&host, &jobs, &args.report_dir, threads, &print) {
+    if let Some(p) = &partition {
+        print(&format!("{p}"));
+    }
+    let options = crate::batch::BatchOptions {
+        threads,
+        partition,
+        no_tests: args.no_tests,
+    };
+    match crate::batch::run(&host, &jobs, &args.report_dir, &options, &print) {
         Err(e) => fail(e),
         Ok(summary) => {
-            for (tenant, t) in &summary.tenants {
-                print(&crate::batch::tenant_line(tenant, t));
+            if summary.jobs.is_empty() {
+                println!(
+                    "this shard has none of the {} jobs of {}: nothing to run",
+                    jobs.jobs.len(),
+                    args.jobs.display()
+                );
             }
-            let errors = summary.jobs.iter().filter(|j| j.status == "error").count();
-            let failed = summary.jobs.iter().filter(|j| j.status == "failed").count();
-            println!(
-                "{} jobs: {} passed, {failed} failed, {errors} could not run ({} ms); summary in {}",
-                summary.jobs.len(),
-                summary.jobs.len() - failed - errors,
-                summary.wall_ms,
-                args.report_dir.join("summary.json").display()
-            );
+            print_totals(&summary, &args.report_dir, &print);
+            ExitCode::from(summary.exit_code())
+        }
+    }
+}
+
+/// The per-tenant lines and the last line of a batch or a merge.
+fn print_totals(summary: &crate::batch::BatchSummary, dir: &std::path::Path, print: &dyn Fn(&str)) {
+    use crate::batch::JobStatus;
+    for (tenant, t) in &summary.tenants {
+        print(&crate::batch::tenant_line(tenant, t));
+    }
+    let count = |s: JobStatus| summary.jobs.iter().filter(|j| j.status == s).count();
+    let (failed, errors) = (count(JobStatus::Failed), count(JobStatus::Error));
+    println!(
+        "{} jobs: {} passed, {failed} failed, {errors} could not run ({} ms); summary in {}",
+        summary.jobs.len(),
+        count(JobStatus::Passed),
+        summary.wall_ms,
+        dir.join("summary.json").display()
+    );
+}
+
+/// `ctest merge-reports`: exit 2 when the directories cannot be merged (or a
+/// job could not run), else 1 when a test failed, else 0.
+fn merge_reports(args: MergeArgs) -> ExitCode {
+    match crate::batch::merge::merge_reports(&args.dirs, &args.report_dir) {
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
+        }
+        Ok(summary) => {
+            let print = |line: &str| println!("{}", crate::report::escape(line));
+            print_totals(&summary, &args.report_dir, &print);
             ExitCode::from(summary.exit_code())
         }
     }

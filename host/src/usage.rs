@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The live counters of one test.
 #[derive(Debug, Default)]
@@ -69,7 +69,7 @@ impl Usage {
 }
 
 /// What a test (or a job: the sum of its tests) used.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
     /// CPU time of the plugin's calls, on the threads that ran them.
     pub cpu_ms: u64,

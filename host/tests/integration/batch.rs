@@ -638,3 +638,278 @@ fn a_tenant_with_one_instance_slot_runs_its_jobs_one_at_a_time() {
         assert!(pair[0].1 <= pair[1].0, "acme's jobs overlapped: {spans:?}");
     }
 }
+
+/// A job file of six small jobs of three tenants, one of which cannot run
+/// (its plugin is missing); in `dir`.
+fn six_jobs(dir: &Path) -> std::path::PathBuf {
+    let faker = plugin("source-faker");
+    let config = faker_config();
+    let job = |id: &str, tenant: &str, plugin: &Path, run: &str| {
+        format!(
+            "  - {{id: {id}, tenant: {tenant}, plugin: {}, config: {{file: {}}}, run: [{run}]}}\n",
+            plugin.display(),
+            config.display()
+        )
+    };
+    let mut text = String::from("jobs:\n");
+    for (id, tenant, run) in [
+        ("a1", "acme", "basic_read/"),
+        ("a2", "acme", "spec/"),
+        ("a3", "acme", "discovery/"),
+        ("g1", "globex", "connection/check"),
+        ("g2", "globex", "spec/"),
+    ] {
+        text.push_str(&job(id, tenant, &faker, run));
+    }
+    text.push_str(&job("m1", "mallory", &dir.join("missing.wasm"), "spec/"));
+    let path = dir.join("jobs.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The jobs a report directory's summary holds: `tenant/id` with its
+/// status and counts.
+fn jobs_of(dir: &Path) -> Vec<String> {
+    summary(dir)["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            format!(
+                "{}/{} {} {}/{}/{}",
+                j["tenant"].as_str().unwrap(),
+                j["id"].as_str().unwrap(),
+                j["status"].as_str().unwrap(),
+                j["passed"],
+                j["failed"],
+                j["skipped"]
+            )
+        })
+        .collect()
+}
+
+/// (suite name, tests) of a JUnit file, sorted.
+fn junit_suites(path: &Path) -> Vec<(String, usize)> {
+    let report =
+        quick_junit::Report::deserialize_from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut suites: Vec<(String, usize)> = report
+        .test_suites
+        .iter()
+        .map(|s| (s.name.as_str().to_string(), s.test_cases.len()))
+        .collect();
+    suites.sort();
+    suites
+}
+
+/// `--partition hash:K/N` and `slice:K/N` deal each job to exactly one
+/// shard; `ctest merge-reports` of the shards gives what one batch of the
+/// whole file gives: the same jobs with the same verdicts, each job's
+/// reports, one JUnit file; exit codes as the batch's. The engines'
+/// variables pick the same shards as the flag.
+#[test]
+fn shards_of_a_job_file_merge_into_what_one_batch_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = six_jobs(dir.path());
+    let whole = dir.path().join("whole");
+    let run = batch(&jobs, &whole, &["--jobs", "2"], &[]);
+    assert_eq!(run.code, 2, "mallory's job cannot run: {}", run.stdout);
+    let expected = jobs_of(&whole);
+    assert_eq!(expected.len(), 6);
+    let expected_junit = junit_suites(&whole.join("junit.xml"));
+    assert!(
+        expected_junit.contains(&("acme/a1/basic_read".to_string(), 10))
+            && expected_junit.contains(&("mallory/m1".to_string(), 1)),
+        "{expected_junit:?}"
+    );
+    for mode in ["hash", "slice"] {
+        let mut shards = Vec::new();
+        let mut dealt = Vec::new();
+        for k in 1..=3 {
+            let out = dir.path().join(format!("{mode}-{k}"));
+            let run = batch(&jobs, &out, &["--partition", &format!("{mode}:{k}/3")], &[]);
+            assert!(run.code == 0 || run.code == 2, "{}", run.stderr);
+            assert!(
+                run.stdout
+                    .contains(&format!("shard {k}/3 ({mode}, from --partition)"))
+            );
+            dealt.extend(jobs_of(&out));
+            shards.push(out.to_str().unwrap().to_string());
+        }
+        dealt.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(dealt, want, "{mode}: every job in exactly one shard");
+        let merged = dir.path().join(format!("{mode}-merged"));
+        let mut args = vec!["merge-reports"];
+        args.extend(shards.iter().map(String::as_str));
+        args.extend(["--report-dir", merged.to_str().unwrap()]);
+        let run = ctest(&args);
+        assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+        assert_eq!(jobs_of(&merged), expected, "{mode}: merged in file order");
+        assert_eq!(junit_suites(&merged.join("junit.xml")), expected_junit);
+        assert_eq!(
+            verdicts(&merged.join("acme/a1/report.json")),
+            verdicts(&whole.join("acme/a1/report.json"))
+        );
+        assert_eq!(summary(&merged)["merged_from"].as_array().unwrap().len(), 3);
+        assert!(
+            run.stdout.contains("tenant acme: 3 jobs,"),
+            "{}",
+            run.stdout
+        );
+    }
+    // GitLab (1-based), Buildkite (0-based) and Kubernetes (0-based, the
+    // total given) name the same shard as `hash:2/3`.
+    let by_flag = jobs_of(&dir.path().join("hash-2"));
+    for (env, extra) in [
+        (vec![("CI_NODE_INDEX", "2"), ("CI_NODE_TOTAL", "3")], vec![]),
+        (
+            vec![
+                ("BUILDKITE_PARALLEL_JOB", "1"),
+                ("BUILDKITE_PARALLEL_JOB_COUNT", "3"),
+            ],
+            vec!["--partition", "hash"],
+        ),
+        (
+            vec![("JOB_COMPLETION_INDEX", "1")],
+            vec!["--partition", "hash", "--partition-total", "3"],
+        ),
+    ] {
+        let out = dir.path().join("engine");
+        let _ = std::fs::remove_dir_all(&out);
+        let run = batch(&jobs, &out, &extra, &env);
+        assert!(
+            run.stdout.contains("shard 2/3 (hash, from "),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(jobs_of(&out), by_flag, "{env:?}");
+    }
+}
+
+/// Merging checks the shards: all missing jobs, a job merged twice and a
+/// shard of another file are each named, in one message, exit 2, and
+/// nothing is written.
+#[test]
+fn merging_names_missing_and_doubled_jobs_and_shards_of_another_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = six_jobs(dir.path());
+    let shard = |k: usize, out: &str| {
+        let out = dir.path().join(out);
+        batch(&jobs, &out, &["--partition", &format!("slice:{k}/3")], &[]);
+        out
+    };
+    let (one, two) = (shard(1, "s1"), shard(2, "s2"));
+    let merged = dir.path().join("merged");
+    let merge = |dirs: &[&Path]| {
+        let mut args = vec!["merge-reports".to_string()];
+        args.extend(dirs.iter().map(|d| d.display().to_string()));
+        args.extend(["--report-dir".into(), merged.display().to_string()]);
+        ctest(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let run = merge(&[&one, &two]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("2 of the 6 jobs of ")
+            && run.stderr.contains("are in no shard: acme/a3, mallory/m1"),
+        "{}",
+        run.stderr
+    );
+    let run = merge(&[&one, &two, &one]);
+    assert!(
+        run.stderr.contains("job acme/a1 is in more than one shard")
+            && run
+                .stderr
+                .contains("job globex/g1 is in more than one shard")
+            && run.stderr.contains("are in no shard"),
+        "{}",
+        run.stderr
+    );
+    // A shard of another job file (one job fewer).
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = six_jobs(other_dir.path());
+    let text = std::fs::read_to_string(&other).unwrap();
+    std::fs::write(
+        &other,
+        text.lines().take(5).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let foreign = dir.path().join("foreign");
+    batch(&other, &foreign, &["--partition", "slice:3/3"], &[]);
+    let run = merge(&[&one, &two, &foreign]);
+    assert!(
+        run.stderr.contains("merge the shards of one job file"),
+        "{}",
+        run.stderr
+    );
+    let run = merge(&[&dir.path().join("nowhere")]);
+    assert!(
+        run.stderr.contains("not a `ctest batch` summary"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !merged.exists(),
+        "nothing is written when the merge is refused"
+    );
+}
+
+/// An empty shard says so and passes; a job's `run` filter that selects no
+/// test refuses the job file (`--no-tests fail`, the default) on every
+/// shard, or is dropped with a warning (`--no-tests warn`).
+#[test]
+fn an_empty_shard_passes_and_a_filter_selecting_nothing_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.yaml");
+    std::fs::write(
+        &jobs,
+        format!(
+            "jobs:\n  - {{id: only, tenant: acme, plugin: {}, config: {{file: {}}}, run: [spec/]}}\n",
+            plugin("source-faker").display(),
+            faker_config().display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("empty");
+    let run = batch(&jobs, &out, &["--partition", "slice:2/2"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("this shard has none of the 1 jobs of"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(summary(&out)["jobs"].as_array().unwrap().len(), 0);
+
+    std::fs::write(
+        &jobs,
+        format!(
+            "jobs:\n  - {{id: typo, tenant: acme, plugin: {}, config: {{file: {}}}, run: [spec/, no_such_test]}}\n  - {{id: none, tenant: acme, plugin: {0}, config: {{file: {1}}}, run: [nothing_at_all]}}\n",
+            plugin("source-faker").display(),
+            faker_config().display()
+        ),
+    )
+    .unwrap();
+    // Refused on a shard that runs neither job too.
+    for extra in [&[][..], &["--partition", "slice:3/3"][..]] {
+        let run = batch(&jobs, &dir.path().join("refused"), extra, &[]);
+        assert_eq!(run.code, 2);
+        assert!(
+            run.stderr
+                .contains("jobs[0].run: \"no_such_test\" selects no test")
+                && run
+                    .stderr
+                    .contains("jobs[1].run: \"nothing_at_all\" selects no test"),
+            "{}",
+            run.stderr
+        );
+    }
+    let out = dir.path().join("warned");
+    let run = batch(&jobs, &out, &["--no-tests", "warn"], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("warning: "), "{}", run.stderr);
+    // The typo is dropped: `spec/` runs; the job left with no filter runs nothing.
+    assert_eq!(
+        jobs_of(&out),
+        ["acme/typo passed 8/0/0", "acme/none passed 0/0/0"]
+    );
+}

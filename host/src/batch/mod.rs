@@ -16,6 +16,9 @@
 //! `DIR/summary.json` (per job and per tenant) and a line per job to the
 //! console. A job that cannot start is that job's error.
 
+pub mod merge;
+pub mod partition;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -36,6 +39,21 @@ pub struct JobFile {
     #[serde(default)]
     pub operator: Operator,
     pub jobs: Vec<Job>,
+    /// The file itself: its path, digest and every job's name, for the
+    /// summary (a shard's summary says which file it is a shard of).
+    #[serde(skip)]
+    pub source: JobFileInfo,
+}
+
+/// The job file a summary is of.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFileInfo {
+    pub path: String,
+    /// `blake3:` and the hex digest of the file's bytes.
+    pub digest: String,
+    /// Every job of the file, as `tenant/id`, in file order (a shard runs
+    /// some of them).
+    pub jobs: Vec<String>,
 }
 
 /// The operator's part: grants and limits, for every tenant (`defaults`)
@@ -251,6 +269,15 @@ pub fn load(path: &Path) -> Result<JobFile, String> {
     if !problems.is_empty() {
         return Err(problems.join("\n"));
     }
+    jobs.source = JobFileInfo {
+        path: path.display().to_string(),
+        digest: format!("blake3:{}", blake3::hash(text.as_bytes()).to_hex()),
+        jobs: jobs
+            .jobs
+            .iter()
+            .map(|j| format!("{}/{}", j.tenant, j.id))
+            .collect(),
+    };
     let base = path.parent().unwrap_or(Path::new("."));
     for job in &mut jobs.jobs {
         let rebase = |p: &mut PathBuf| *p = base.join(&*p);
@@ -302,12 +329,22 @@ fn parse_digest(digest: &str) -> Option<[u8; 32]> {
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Passed,
+    /// Some test failed.
+    Failed,
+    /// It could not run.
+    Error,
+}
+
+/// How a job ended, and what it used.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobOutcome {
     pub tenant: String,
     pub id: String,
-    /// `passed`, `failed` (some test failed) or `error` (it could not run).
-    pub status: &'static str,
+    pub status: JobStatus,
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
@@ -322,7 +359,7 @@ pub struct JobOutcome {
 }
 
 /// A tenant's jobs, summed.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct TenantTotals {
     pub jobs: usize,
     pub errors: usize,
@@ -334,19 +371,72 @@ pub struct TenantTotals {
 }
 
 /// What `DIR/summary.json` holds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct BatchSummary {
-    pub ctest_version: &'static str,
+    pub ctest_version: String,
+    /// The job file the jobs come from.
+    pub job_file: JobFileInfo,
+    /// The shard of the job file this batch ran (`--partition`), if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub partition: Option<partition::Partition>,
+    /// The report directories `ctest merge-reports` merged into this one.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub merged_from: Vec<String>,
     pub jobs: Vec<JobOutcome>,
     pub tenants: BTreeMap<String, TenantTotals>,
     pub wall_ms: u64,
 }
 
 impl BatchSummary {
+    /// The summary of `jobs`: the tenants' totals summed from them.
+    pub fn new(job_file: JobFileInfo, jobs: Vec<JobOutcome>, wall_ms: u64) -> BatchSummary {
+        let mut tenants: BTreeMap<String, TenantTotals> = BTreeMap::new();
+        for j in &jobs {
+            let t = tenants.entry(j.tenant.clone()).or_default();
+            t.jobs += 1;
+            t.errors += usize::from(j.status == JobStatus::Error);
+            t.passed += j.passed;
+            t.failed += j.failed;
+            t.skipped += j.skipped;
+            t.duration_ms += j.duration_ms;
+            t.resources.add(&j.resources);
+        }
+        BatchSummary {
+            ctest_version: env!("CARGO_PKG_VERSION").to_string(),
+            job_file,
+            partition: None,
+            merged_from: Vec::new(),
+            jobs,
+            tenants,
+            wall_ms,
+        }
+    }
+
+    /// Writes `DIR/summary.json`, and `DIR/junit.xml` with every job's
+    /// JUnit report in one (see [`merge::junit`]).
+    pub fn write(&self, report_dir: &Path) -> Result<(), String> {
+        let path = report_dir.join("summary.json");
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| {
+            format!(
+                "{}: cannot write the batch summary: {e}\n  fix: choose a writable --report-dir",
+                path.display()
+            )
+        })?;
+        let xml = merge::junit(report_dir, &self.jobs)?;
+        let path = report_dir.join("junit.xml");
+        std::fs::write(&path, xml).map_err(|e| {
+            format!(
+                "{}: cannot write the batch's JUnit report: {e}\n  fix: choose a writable --report-dir",
+                path.display()
+            )
+        })
+    }
+
     /// The exit code the batch ends with: 2 when a job could not run, else
     /// 1 when a test failed, else 0.
     pub fn exit_code(&self) -> u8 {
-        if self.jobs.iter().any(|j| j.status == "error") {
+        if self.jobs.iter().any(|j| j.status == JobStatus::Error) {
             2
         } else if self.jobs.iter().any(|j| j.failed > 0) {
             1
@@ -356,17 +446,85 @@ impl BatchSummary {
     }
 }
 
-/// Runs every job of `jobs` on `host`, `threads` at a time, writing each
+/// How `ctest batch` runs a job file.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// How many jobs run at once.
+    pub threads: usize,
+    /// Run only this shard of the jobs.
+    pub partition: Option<partition::Partition>,
+    /// What a job's `run` filter that selects no test means.
+    pub no_tests: NoTests,
+}
+
+/// What a job's `run` filter that selects no test means (`--no-tests`, as
+/// in nextest).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoTests {
+    /// The job file is refused (exit 2), naming every such filter.
+    #[default]
+    Fail,
+    /// A warning; the filter is dropped, and a job left with none runs no test.
+    Warn,
+    /// The same, silently.
+    Pass,
+}
+
+/// Every `run` filter of the file's jobs that selects no test:
+/// `(job index, filter)`. The same on every shard, since it depends on the
+/// file only.
+pub fn filters_selecting_nothing(file: &JobFile) -> Vec<(usize, String)> {
+    file.jobs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, job)| {
+            job.run
+                .iter()
+                .filter(|f| !selects_a_test(f))
+                .map(move |f| (i, f.clone()))
+        })
+        .collect()
+}
+
+fn selects_a_test(filter: &str) -> bool {
+    crate::suites::ALL_TESTS
+        .iter()
+        .any(|id| id.contains(filter))
+}
+
+/// Runs every job of `jobs` (of this shard) on `host`, `threads` at a time, writing each
 /// job's reports under `report_dir`, then the summary. `line` gets a line per
 /// job as it ends (the console).
 pub fn run(
     host: &Host,
-    jobs: &JobFile,
+    file: &JobFile,
     report_dir: &Path,
-    threads: usize,
+    options: &BatchOptions,
     line: &(dyn Fn(&str) + Sync),
 ) -> Result<BatchSummary, String> {
     let started = Instant::now();
+    let threads = options.threads;
+    // This shard's jobs, in file order.
+    let chosen: Vec<Job> = file
+        .jobs
+        .iter()
+        .enumerate()
+        .filter(|(i, j)| {
+            options
+                .partition
+                .as_ref()
+                .is_none_or(|p| p.selects(*i, &j.tenant, &j.id))
+        })
+        .map(|(_, j)| j.clone())
+        .collect();
+    let jobs = &JobFile {
+        operator: Operator {
+            defaults: file.operator.defaults.clone(),
+            tenants: file.operator.tenants.clone(),
+        },
+        jobs: chosen,
+        source: file.source.clone(),
+    };
     std::fs::create_dir_all(report_dir).map_err(|e| {
         format!(
             "{}: cannot make the report directory: {e}\n  fix: choose a writable --report-dir",
@@ -444,37 +602,19 @@ pub fn run(
             });
         }
     });
-    let jobs: Vec<JobOutcome> = outcomes
+    let outcomes: Vec<JobOutcome> = outcomes
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
         .flatten()
         .collect();
-    let mut tenants: BTreeMap<String, TenantTotals> = BTreeMap::new();
-    for j in &jobs {
-        let t = tenants.entry(j.tenant.clone()).or_default();
-        t.jobs += 1;
-        t.errors += usize::from(j.status == "error");
-        t.passed += j.passed;
-        t.failed += j.failed;
-        t.skipped += j.skipped;
-        t.duration_ms += j.duration_ms;
-        t.resources.add(&j.resources);
-    }
-    let summary = BatchSummary {
-        ctest_version: env!("CARGO_PKG_VERSION"),
-        jobs,
-        tenants,
-        wall_ms: started.elapsed().as_millis() as u64,
-    };
-    let path = report_dir.join("summary.json");
-    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
-    std::fs::write(&path, text).map_err(|e| {
-        format!(
-            "{}: cannot write the batch summary: {e}\n  fix: choose a writable --report-dir",
-            path.display()
-        )
-    })?;
+    let mut summary = BatchSummary::new(
+        jobs.source.clone(),
+        outcomes,
+        started.elapsed().as_millis() as u64,
+    );
+    summary.partition = options.partition.clone();
+    summary.write(report_dir)?;
     Ok(summary)
 }
 
@@ -559,9 +699,9 @@ impl<'a> Queue<'a> {
 /// The console line of a job.
 fn outcome_line(o: &JobOutcome) -> String {
     let word = match o.status {
-        "passed" => "PASS",
-        "failed" => "FAIL",
-        _ => "ERROR",
+        JobStatus::Passed => "PASS",
+        JobStatus::Failed => "FAIL",
+        JobStatus::Error => "ERROR",
     };
     match &o.error {
         Some(e) => format!(
@@ -631,7 +771,7 @@ fn run_job(
     let mut outcome = JobOutcome {
         tenant: job.tenant.clone(),
         id: job.id.clone(),
-        status: "error",
+        status: JobStatus::Error,
         passed: 0,
         failed: 0,
         skipped: 0,
@@ -640,6 +780,18 @@ fn run_job(
         resources: Resources::default(),
         error: None,
     };
+    // Filters that select no test were refused, or are dropped (`--no-tests
+    // warn|pass`); a job left with none runs no test.
+    let filters: Vec<String> = job
+        .run
+        .iter()
+        .filter(|f| selects_a_test(f))
+        .cloned()
+        .collect();
+    if !job.run.is_empty() && filters.is_empty() {
+        outcome.status = JobStatus::Passed;
+        return outcome;
+    }
     let result = (|| -> Result<Count, String> {
         check_digest(job)?;
         let dir = report_dir.join(&job.tenant).join(&job.id);
@@ -663,7 +815,7 @@ fn run_job(
             cassette_dir: job.cassette_dir.clone(),
             allow_hosts: grants.allow_hosts.clone().unwrap_or_default(),
             allow_writes: grants.allow_writes.unwrap_or(false),
-            filters: job.run.clone(),
+            filters,
             max_http_requests: grants.max_http_requests,
             max_http_response_bytes: grants.max_http_response_bytes,
             timeout: grants.timeout_seconds,
@@ -696,9 +848,9 @@ fn run_job(
         Ok(Count(summary, resources)) => {
             outcome.resources = resources;
             outcome.status = if summary.failed > 0 {
-                "failed"
+                JobStatus::Failed
             } else {
-                "passed"
+                JobStatus::Passed
             };
             (outcome.passed, outcome.failed, outcome.skipped) =
                 (summary.passed, summary.failed, summary.skipped);
