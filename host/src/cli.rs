@@ -39,6 +39,14 @@ enum Command {
     /// --partition`) into one: every job once, the summary recomputed, one
     /// JUnit file.
     MergeReports(MergeArgs),
+    /// Put a job file's jobs on a NATS JetStream queue, for `ctest worker`s.
+    Submit(SubmitArgs),
+    /// Take jobs from a NATS JetStream queue and run them, until stopped (or
+    /// idle for --idle-exit seconds).
+    Worker(WorkerArgs),
+    /// Collect a submitted batch's results from the queue into the report
+    /// directory `ctest batch` writes.
+    Results(ResultsArgs),
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
@@ -91,6 +99,70 @@ struct BatchArgs {
     /// job file is refused), `warn` (dropped, with a warning), `pass`.
     #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
     no_tests: crate::batch::NoTests,
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+    /// The job file (as for `ctest batch`); its plugin and config paths
+    /// must be paths the workers see.
+    jobs: PathBuf,
+
+    /// The NATS server (with JetStream).
+    #[arg(long, value_name = "URL")]
+    nats: String,
+
+    /// How many times a job that cannot run is delivered before it goes to
+    /// the dead-letter stream.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_deliver: i64,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    /// The NATS server (with JetStream).
+    #[arg(long, value_name = "URL")]
+    nats: String,
+
+    /// How many jobs run at once (default: the number of cores).
+    #[arg(long = "jobs", value_name = "N")]
+    threads: Option<usize>,
+
+    /// Stop after this many seconds without a job.
+    #[arg(long, value_name = "SECONDS")]
+    idle_exit: Option<f64>,
+
+    /// Where compiled components are cached (default: $CTEST_CACHE_DIR, else
+    /// the user's cache directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    cache_dir: Option<PathBuf>,
+
+    /// Compile each component afresh and keep no compiled copy.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+#[derive(Args)]
+struct ResultsArgs {
+    /// The NATS server (with JetStream).
+    #[arg(long, value_name = "URL")]
+    nats: String,
+
+    /// The batch `ctest submit` printed (default: the last one submitted).
+    #[arg(long, value_name = "ID")]
+    batch: Option<String>,
+
+    /// Wait until every job has a result (up to --timeout).
+    #[arg(long)]
+    wait: bool,
+
+    /// How long --wait waits, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600.0)]
+    timeout: f64,
+
+    /// Where the reports are written: each job's directory, `summary.json`,
+    /// `junit.xml`.
+    #[arg(long, value_name = "DIR", default_value = "ctest-reports")]
+    report_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -272,6 +344,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Batch(args) => return batch(args),
         Command::MergeReports(args) => return merge_reports(args),
+        Command::Submit(args) => return submit(args),
+        Command::Worker(args) => return worker(args),
+        Command::Results(args) => return results(args),
         Command::New(args) => new(args).map(|()| Summary::default()),
     };
     match result {
@@ -404,6 +479,121 @@ fn merge_reports(args: MergeArgs) -> ExitCode {
         }
         Ok(summary) => {
             let print = |line: &str| println!("{}", crate::report::escape(line));
+            print_totals(&summary, &args.report_dir, &print);
+            ExitCode::from(summary.exit_code())
+        }
+    }
+}
+
+fn usage_error(message: String) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    ExitCode::from(2)
+}
+
+/// `ctest submit`: exit 2 when the job file is bad or the server cannot
+/// take the jobs.
+fn submit(args: SubmitArgs) -> ExitCode {
+    let jobs = match crate::batch::load(&args.jobs) {
+        Ok(jobs) => jobs,
+        Err(e) => return usage_error(e),
+    };
+    let nothing = crate::batch::filters_selecting_nothing(&jobs);
+    if let Some((i, f)) = nothing.first() {
+        return usage_error(format!(
+            "{}: jobs[{i}].run: {f:?} selects no test\n  fix: use part of a test's `suite/name`",
+            args.jobs.display()
+        ));
+    }
+    if args.max_deliver < 1 {
+        return usage_error(format!(
+            "--max-deliver {}: a job must be delivered at least once\n  fix: --max-deliver 3",
+            args.max_deliver
+        ));
+    }
+    match crate::batch::queue::submit(&args.nats, &jobs, args.max_deliver) {
+        Err(e) => usage_error(e),
+        Ok(s) => {
+            println!(
+                "batch {}: {} jobs on {} (ack_wait {} s, max_deliver {})\nresults: ctest results --nats {} --batch {} --wait",
+                s.batch,
+                s.jobs,
+                args.nats,
+                s.ack_wait.as_secs(),
+                args.max_deliver,
+                args.nats,
+                s.batch
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `ctest worker`: runs until stopped, or idle for --idle-exit seconds.
+fn worker(args: WorkerArgs) -> ExitCode {
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let options = HostOptions {
+        max_instances: u32::try_from(threads.saturating_mul(4))
+            .unwrap_or(u32::MAX)
+            .max(HostOptions::default().max_instances),
+        ..HostOptions::default()
+    };
+    let host = match new_host(
+        &options,
+        args.cache_dir.clone(),
+        args.no_cache,
+        crate::sandbox::DEFAULT_COMPILE_TIMEOUT,
+    ) {
+        Ok(host) => host,
+        Err(e) => return usage_error(e),
+    };
+    let scratch = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return usage_error(format!("cannot make a scratch directory: {e}")),
+    };
+    let idle = match args.idle_exit {
+        None => None,
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            return usage_error(format!(
+                "--idle-exit {s}: not a positive number of seconds\n  fix: for example --idle-exit 30"
+            ));
+        }
+    };
+    let print = |line: &str| {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for l in line.lines() {
+            let _ = writeln!(out, "{}", crate::report::escape(l));
+        }
+        let _ = out.flush();
+    };
+    match crate::batch::queue::worker(&args.nats, &host, threads, idle, scratch.path(), &print) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => usage_error(e),
+    }
+}
+
+/// `ctest results`: as `ctest batch` for the batch's jobs; exit 2 when some
+/// have no result.
+fn results(args: ResultsArgs) -> ExitCode {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return usage_error(format!(
+            "--timeout {}: not a positive number of seconds\n  fix: for example --timeout 600",
+            args.timeout
+        ));
+    }
+    let wait = args.wait.then(|| Duration::from_secs_f64(args.timeout));
+    match crate::batch::queue::results(&args.nats, args.batch.as_deref(), wait, &args.report_dir) {
+        Err(e) => usage_error(e),
+        Ok((summary, duplicates)) => {
+            let print = |line: &str| println!("{}", crate::report::escape(line));
+            if duplicates > 0 {
+                print(&format!(
+                    "{duplicates} results came twice (a worker died after posting one, and the job ran again); the first of each is kept"
+                ));
+            }
             print_totals(&summary, &args.report_dir, &print);
             ExitCode::from(summary.exit_code())
         }

@@ -5,7 +5,9 @@
 //!   the Python examples, and `npm ci` of the TypeScript SDK's pinned tools for
 //!   the TypeScript ones);
 //! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
-//! - `cargo xtask test`: builds the plugins and runs the whole test suite.
+//! - `cargo xtask test`: builds the plugins, installs `nats-server` (Debian's
+//!   package, for the job-queue tests) when missing, and runs the whole test
+//!   suite.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -17,7 +19,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("plugins") => build_plugins().map(|_| ()),
-        Some("test") => build_plugins().and_then(|_| run_tests(&args[1..])),
+        Some("test") => build_plugins()
+            .and_then(|_| ensure_nats_server())
+            .and_then(|_| run_tests(&args[1..])),
         Some("demo") => build_plugins().and_then(|_| demo(&args[1..])),
         _ => Err(
             "usage: cargo xtask plugins | cargo xtask demo [CTEST ARGS] | cargo xtask test [TEST RUNNER ARGS]"
@@ -372,6 +376,38 @@ fn demo(extra: &[String]) -> Result<(), String> {
         ])
         .args(["--config", "plugins/source-faker/config.json"])
         .args(extra))
+}
+
+/// The job-queue tests start a real `nats-server` (with JetStream): Debian's
+/// package, installed with apt-get when missing and this is root.
+fn ensure_nats_server() -> Result<(), String> {
+    let present = || {
+        Command::new("nats-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing nats-server (apt-get) for the job-queue tests");
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "nats-server"])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        // The package lists may be missing on a fresh machine.
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        install();
+    }
+    if present() {
+        Ok(())
+    } else {
+        Err("nats-server is missing and could not be installed: install it (Debian: `apt-get install nats-server`, 2.9 or later)".into())
+    }
 }
 
 /// Runs the test suite with nextest when installed, else `cargo test`.

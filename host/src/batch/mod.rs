@@ -18,6 +18,7 @@
 
 pub mod merge;
 pub mod partition;
+pub mod queue;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,15 @@ pub struct JobFile {
     pub source: JobFileInfo,
 }
 
+impl JobFile {
+    /// What the operator grants `tenant`: its entry over the defaults.
+    pub fn grants_of(&self, tenant: &str) -> Grants {
+        self.operator
+            .defaults
+            .merged(self.operator.tenants.get(tenant))
+    }
+}
+
 /// The job file a summary is of.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobFileInfo {
@@ -68,7 +78,7 @@ pub struct Operator {
 }
 
 /// What the operator grants a tenant's jobs, and their limits.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grants {
     /// Entries added to each plugin's allowed hosts (`--allow-host`).
@@ -133,7 +143,7 @@ impl Grants {
 }
 
 /// One tenant's run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Job {
     /// Unique among its tenant's jobs; the name of its report directory.
@@ -160,7 +170,7 @@ pub struct Job {
 
 /// A config file, or an environment variable holding the JSON (so that no
 /// secret is written in the job file).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigRef {
     pub file: Option<PathBuf>,
@@ -168,7 +178,7 @@ pub struct ConfigRef {
 }
 
 /// The HTTP mode of a job, as `--http` takes it.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpMode {
     #[default]
@@ -697,7 +707,7 @@ impl<'a> Queue<'a> {
 }
 
 /// The console line of a job.
-fn outcome_line(o: &JobOutcome) -> String {
+pub(crate) fn outcome_line(o: &JobOutcome) -> String {
     let word = match o.status {
         JobStatus::Passed => "PASS",
         JobStatus::Failed => "FAIL",
@@ -759,7 +769,7 @@ impl Reporter for Count {
 
 /// Runs one job: its request from the job and the operator's grants, planned
 /// and run by the session, its reports in `report_dir/<tenant>/<id>/`.
-fn run_job(
+pub(crate) fn run_job(
     host: &Host,
     job: &Job,
     grants: &Grants,

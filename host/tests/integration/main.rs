@@ -14,6 +14,7 @@ mod hardening;
 mod host;
 mod languages;
 mod network;
+mod queue;
 mod reference_connector;
 mod sandbox;
 mod scaffold;
