@@ -110,6 +110,23 @@ pub fn merge_reports(dirs: &[PathBuf], out: &Path) -> Result<BatchSummary, Strin
             ));
         }
     }
+    // Names that become directories must be names a job file allows: a
+    // summary is a file like any other, and may have been tampered with.
+    for (dir, s) in &shards {
+        for j in &s.jobs {
+            if super::path_name(&j.tenant).is_err() || super::path_name(&j.id).is_err() {
+                problems.push(format!(
+                    "{}: the job {:?} of tenant {:?} is not a name `ctest batch` writes\n  fix: merge the report directories as the shards wrote them",
+                    dir.join("summary.json").display(),
+                    j.id,
+                    j.tenant
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
     // Every job of the file exactly once.
     let mut seen: BTreeMap<String, Vec<&PathBuf>> = BTreeMap::new();
     for (dir, s) in &shards {
@@ -166,7 +183,10 @@ pub fn merge_reports(dirs: &[PathBuf], out: &Path) -> Result<BatchSummary, Strin
     }
     let mut jobs = Vec::new();
     for name in &file.jobs {
-        let (dir, job) = by_name.remove(name).expect("every job was found above");
+        // Each job once (a name the file lists twice is taken once).
+        let Some((dir, job)) = by_name.remove(name) else {
+            continue;
+        };
         let from = dir.join(&job.tenant).join(&job.id);
         if from.is_dir() {
             copy_dir(&from, &out.join(&job.tenant).join(&job.id))?;

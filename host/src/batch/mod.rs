@@ -309,7 +309,7 @@ pub fn load(path: &Path) -> Result<JobFile, String> {
 }
 
 /// Whether `name` can name a directory of the report: `Err` says why not.
-fn path_name(name: &str) -> Result<(), &'static str> {
+pub(crate) fn path_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("is empty");
     }

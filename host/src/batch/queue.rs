@@ -769,6 +769,15 @@ fn write_reports(
         let Some(r) = found.remove(name) else {
             continue;
         };
+        // A result names the directory its reports go to: only names a job
+        // file allows (whoever can publish to the server could send others).
+        if super::path_name(&r.outcome.tenant).is_err() || super::path_name(&r.outcome.id).is_err()
+        {
+            return Err(format!(
+                "batch {}: a result names the job {:?} of tenant {:?}, not a name a job file allows\n  fix: restrict who may publish to ctest.results.> on the server",
+                manifest.batch, r.outcome.id, r.outcome.tenant
+            ));
+        }
         let dir: PathBuf = out.join(&r.outcome.tenant).join(&r.outcome.id);
         std::fs::create_dir_all(&dir).map_err(|e| {
             format!(

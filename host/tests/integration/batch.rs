@@ -848,10 +848,28 @@ fn merging_names_missing_and_doubled_jobs_and_shards_of_another_file() {
         "{}",
         run.stderr
     );
+    // A tampered summary whose job names a path outside the output.
+    let summary_path = two.join("summary.json");
+    let text = std::fs::read_to_string(&summary_path).unwrap();
+    std::fs::write(
+        &summary_path,
+        text.replacen("\"tenant\": \"acme\"", "\"tenant\": \"../../evil\"", 1),
+    )
+    .unwrap();
+    let third = shard(3, "s3");
+    let run = merge(&[&one, &two, &third]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("of tenant \"../../evil\" is not a name `ctest batch` writes"),
+        "{}",
+        run.stderr
+    );
     assert!(
         !merged.exists(),
         "nothing is written when the merge is refused"
     );
+    assert!(!dir.path().join("evil").exists());
 }
 
 /// An empty shard says so and passes; a job's `run` filter that selects no
