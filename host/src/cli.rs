@@ -399,35 +399,11 @@ fn batch(args: BatchArgs) -> ExitCode {
             let _ = writeln!(std::io::stderr(), "warning: {line}");
         }
     }
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    // A job holds a few instances at once (the plugin's, its previous
-    // version's or its test-utils'): room for four per running job.
-    let options = HostOptions {
-        max_instances: u32::try_from(threads.saturating_mul(4))
-            .unwrap_or(u32::MAX)
-            .max(HostOptions::default().max_instances),
-        ..HostOptions::default()
-    };
-    let host = match new_host(
-        &options,
-        args.cache_dir.clone(),
-        args.no_cache,
-        crate::sandbox::DEFAULT_COMPILE_TIMEOUT,
-    ) {
-        Ok(host) => host,
+    let (threads, host) = match jobs_host(args.threads, args.cache_dir.clone(), args.no_cache) {
+        Ok(h) => h,
         Err(e) => return fail(e),
     };
-    let print = |line: &str| {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        // What a plugin or a tenant's file says is shown, never obeyed by
-        // the terminal.
-        for l in line.lines() {
-            let _ = writeln!(out, "{}", crate::report::escape(l));
-        }
-    };
+    let print = print_escaped;
     if let Some(p) = &partition {
         print(&format!("{p}"));
     }
@@ -478,7 +454,7 @@ fn merge_reports(args: MergeArgs) -> ExitCode {
             ExitCode::from(2)
         }
         Ok(summary) => {
-            let print = |line: &str| println!("{}", crate::report::escape(line));
+            let print = print_escaped;
             print_totals(&summary, &args.report_dir, &print);
             ExitCode::from(summary.exit_code())
         }
@@ -488,6 +464,44 @@ fn merge_reports(args: MergeArgs) -> ExitCode {
 fn usage_error(message: String) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "error: {message}");
     ExitCode::from(2)
+}
+
+/// The host jobs run on, `threads` (default: the cores) at a time, and the
+/// thread count.
+fn jobs_host(
+    threads: Option<usize>,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+) -> Result<(usize, Host), String> {
+    let threads = threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // A job holds a few instances at once (the plugin's, its previous
+    // version's or its test-utils'): room for four per running job.
+    let options = HostOptions {
+        max_instances: u32::try_from(threads.saturating_mul(4))
+            .unwrap_or(u32::MAX)
+            .max(HostOptions::default().max_instances),
+        ..HostOptions::default()
+    };
+    let host = new_host(
+        &options,
+        cache_dir,
+        no_cache,
+        crate::sandbox::DEFAULT_COMPILE_TIMEOUT,
+    )?;
+    Ok((threads, host))
+}
+
+/// A line for the console, each of its lines escaped: what a plugin or a
+/// tenant's file says is shown, never obeyed by the terminal.
+fn print_escaped(line: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for l in line.lines() {
+        let _ = writeln!(out, "{}", crate::report::escape(l));
+    }
+    let _ = out.flush();
 }
 
 /// `ctest submit`: exit 2 when the job file is bad or the server cannot
@@ -530,22 +544,8 @@ fn submit(args: SubmitArgs) -> ExitCode {
 
 /// `ctest worker`: runs until stopped, or idle for --idle-exit seconds.
 fn worker(args: WorkerArgs) -> ExitCode {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
-    let options = HostOptions {
-        max_instances: u32::try_from(threads.saturating_mul(4))
-            .unwrap_or(u32::MAX)
-            .max(HostOptions::default().max_instances),
-        ..HostOptions::default()
-    };
-    let host = match new_host(
-        &options,
-        args.cache_dir.clone(),
-        args.no_cache,
-        crate::sandbox::DEFAULT_COMPILE_TIMEOUT,
-    ) {
-        Ok(host) => host,
+    let (threads, host) = match jobs_host(args.threads, args.cache_dir.clone(), args.no_cache) {
+        Ok(h) => h,
         Err(e) => return usage_error(e),
     };
     let scratch = match tempfile::tempdir() {
@@ -561,14 +561,7 @@ fn worker(args: WorkerArgs) -> ExitCode {
             ));
         }
     };
-    let print = |line: &str| {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        for l in line.lines() {
-            let _ = writeln!(out, "{}", crate::report::escape(l));
-        }
-        let _ = out.flush();
-    };
+    let print = print_escaped;
     match crate::batch::queue::worker(&args.nats, &host, threads, idle, scratch.path(), &print) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => usage_error(e),
@@ -588,7 +581,7 @@ fn results(args: ResultsArgs) -> ExitCode {
     match crate::batch::queue::results(&args.nats, args.batch.as_deref(), wait, &args.report_dir) {
         Err(e) => usage_error(e),
         Ok((summary, duplicates)) => {
-            let print = |line: &str| println!("{}", crate::report::escape(line));
+            let print = print_escaped;
             if duplicates > 0 {
                 print(&format!(
                     "{duplicates} results came twice (a worker died after posting one, and the job ran again); the first of each is kept"

@@ -368,6 +368,24 @@ pub struct JobOutcome {
     pub error: Option<String>,
 }
 
+impl JobOutcome {
+    /// A job that could not run, and why.
+    pub fn could_not_run(tenant: &str, id: &str, error: String, duration_ms: u64) -> JobOutcome {
+        JobOutcome {
+            tenant: tenant.to_string(),
+            id: id.to_string(),
+            status: JobStatus::Error,
+            passed: 0,
+            failed: 0,
+            skipped: 0,
+            started_ms: 0,
+            duration_ms,
+            resources: Resources::default(),
+            error: Some(error),
+        }
+    }
+}
+
 /// A tenant's jobs, summed.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct TenantTotals {

@@ -439,19 +439,13 @@ fn handle(
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         super::run_job(host, &job.job, &job.grants, None, &dir, started)
     }))
-    .unwrap_or_else(|_| JobOutcome {
-        tenant: tenant.clone(),
-        id: id.clone(),
-        status: JobStatus::Error,
-        passed: 0,
-        failed: 0,
-        skipped: 0,
-        started_ms: 0,
-        duration_ms: started.elapsed().as_millis() as u64,
-        resources: Default::default(),
-        error: Some(
+    .unwrap_or_else(|_| {
+        JobOutcome::could_not_run(
+            &tenant,
+            &id,
             "ctest failed while running the job (a bug of ctest's; please report it)".into(),
-        ),
+            started.elapsed().as_millis() as u64,
+        )
     });
     done.notify_one();
     let _ = rt.block_on(heartbeat);
@@ -568,21 +562,15 @@ async fn dead_letters(js: jetstream::Context, jobs: stream::Stream) {
             batch: batch.clone(),
             attempt: a.deliveries,
             worker: "dead-letter".into(),
-            outcome: JobOutcome {
-                tenant: tenant.clone(),
-                id: id.clone(),
-                status: JobStatus::Error,
-                passed: 0,
-                failed: 0,
-                skipped: 0,
-                started_ms: 0,
-                duration_ms: 0,
-                resources: Default::default(),
-                error: Some(format!(
+            outcome: JobOutcome::could_not_run(
+                tenant,
+                id,
+                format!(
                     "{reason}\n  (gave up after {} deliveries; the job is in the dead-letter stream {DEAD})",
                     a.deliveries
-                )),
-            },
+                ),
+                0,
+            ),
             report_json: None,
             junit_xml: None,
         };
