@@ -96,13 +96,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
-/// Connects, waiting for a server that is not up yet, and reconnecting
-/// without end when it goes away.
-async fn connect(url: &str) -> Result<jetstream::Context, String> {
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
+/// Connects, reconnecting without end when the server goes away. A worker
+/// (`wait`) also waits for a server that is not up yet; `submit` and
+/// `results` say at once that it is not there.
+async fn connect(url: &str, wait: bool) -> Result<jetstream::Context, String> {
+    let mut options = async_nats::ConnectOptions::new()
         .max_reconnects(None)
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(Duration::from_secs(5));
+    if wait {
+        options = options.retry_on_initial_connect();
+    }
+    let client = options
         .connect(url)
         .await
         .map_err(|e| {
@@ -242,20 +246,12 @@ pub fn submit(url: &str, file: &JobFile, max_deliver: i64) -> Result<Submitted, 
     let mut messages = Vec::new();
     for job in in_turn {
         let mut job = job.clone();
-        if job.digest.is_none() {
-            let bytes = std::fs::read(&job.plugin).map_err(|e| {
-                format!(
-                    "{}: cannot read the plugin of job {}/{}: {e}\n  fix: submit from a machine that sees the plugins at the paths the workers see",
-                    job.plugin.display(),
-                    job.tenant,
-                    job.id
-                )
-            });
-            // A plugin the submitter cannot read is the job's error, found
-            // by the worker; the digest pins what the submitter saw.
-            if let Ok(bytes) = bytes {
-                job.digest = Some(format!("blake3:{}", blake3::hash(&bytes).to_hex()));
-            }
+        // The digest pins the bytes the submitter saw. A plugin it cannot
+        // read is left to the worker, where it is the job's error.
+        if job.digest.is_none()
+            && let Ok(bytes) = std::fs::read(&job.plugin)
+        {
+            job.digest = Some(format!("blake3:{}", blake3::hash(&bytes).to_hex()));
         }
         let grants = file.grants_of(&job.tenant);
         messages.push(JobMessage {
@@ -270,7 +266,7 @@ pub fn submit(url: &str, file: &JobFile, max_deliver: i64) -> Result<Submitted, 
         max_deliver,
     };
     runtime()?.block_on(async {
-        let js = connect(url).await?;
+        let js = connect(url, false).await?;
         streams(&js, Some((ack_wait, max_deliver))).await?;
         let text = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
         publish(
@@ -323,7 +319,7 @@ pub fn worker(
     );
     let rt = runtime()?;
     let (js, jobs) = rt.block_on(async {
-        let js = connect(url).await?;
+        let js = connect(url, true).await?;
         let jobs = streams(&js, None).await?;
         Ok::<_, String>((js, jobs))
     })?;
@@ -646,7 +642,7 @@ pub fn results(
     out: &Path,
 ) -> Result<(BatchSummary, usize), String> {
     runtime()?.block_on(async {
-        let js = connect(url).await?;
+        let js = connect(url, false).await?;
         streams(&js, None).await?;
         let results = js
             .get_stream(RESULTS)

@@ -396,3 +396,31 @@ fn workers_reconnect_after_the_server_restarts() {
         w.finish();
     }
 }
+
+/// `submit` and `results` against a server that is not there: at once, exit
+/// 2, the URL and the fix.
+#[test]
+fn no_server_is_one_clear_message_and_exit_2() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = job_file(dir.path(), 1, "", "");
+    let started = Instant::now();
+    let submitted = ctest(&["submit", jobs.to_str().unwrap(), "--nats", &url]);
+    let collected = ctest(&["results", "--nats", &url, "--wait"]);
+    for run in [&submitted, &collected] {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{url}: cannot connect to NATS"))
+                && run.stderr.contains("fix: start nats-server with JetStream"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
