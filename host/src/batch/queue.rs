@@ -356,6 +356,7 @@ pub fn worker(
                     if idle_exit.is_some_and(|idle| last_job.elapsed() >= idle) {
                         break;
                     }
+                    let asked = Instant::now();
                     let next = rt.block_on(async {
                         let mut batch = consumer
                             .fetch()
@@ -367,6 +368,12 @@ pub fn worker(
                         batch.next().await?.ok()
                     });
                     let Some(message) = next else {
+                        // No job within the fetch's 2 s; or the server is
+                        // away (the fetch failed at once): wait before asking
+                        // again rather than spin.
+                        if asked.elapsed() < Duration::from_millis(500) {
+                            std::thread::sleep(Duration::from_millis(500));
+                        }
                         continue;
                     };
                     handle(&rt, &js, &consumer, host, scratch, &name, message, line);
@@ -398,6 +405,19 @@ fn handle(
         return;
     };
     let (tenant, id) = (job.job.tenant.clone(), job.job.id.clone());
+    // The names become directories of the worker's scratch space: only names
+    // a job file allows (whoever can publish could send others).
+    if [&job.batch, &tenant, &id]
+        .iter()
+        .any(|n| super::path_name(n).is_err())
+    {
+        let _ = rt.block_on(message.ack_with(jetstream::AckKind::Term));
+        line(&format!(
+            "skipped a job whose batch, tenant or id is not a name a job file allows: {:?}/{:?}/{:?}",
+            job.batch, tenant, id
+        ));
+        return;
+    }
     line(&format!(
         "START {tenant}/{id} (batch {}, delivery {attempt})",
         job.batch

@@ -424,3 +424,55 @@ fn no_server_is_one_clear_message_and_exit_2() {
     }
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+/// A job on the queue whose names would lead out of the worker's scratch
+/// directory (whoever may publish to the server could send one) is
+/// dropped, never run; the worker goes on with the next.
+#[test]
+fn a_worker_drops_a_job_whose_names_lead_out_of_its_directory() {
+    plugins_dir();
+    let nats = Nats::start();
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = job_file(dir.path(), 1, "", "");
+    let batch = submit(&nats.url(), &jobs, &[]);
+    let file = ctest::batch::load(&jobs).unwrap();
+    let mut job = file.jobs[0].clone();
+    job.tenant = "../../evil".into();
+    let hostile = ctest::batch::queue::JobMessage {
+        batch: batch.clone(),
+        job,
+        grants: Default::default(),
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = async_nats::connect(nats.url()).await.unwrap();
+            let js = async_nats::jetstream::new(client);
+            js.publish(
+                "ctest.jobs.evil",
+                serde_json::to_vec(&hostile).unwrap().into(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        });
+    let worker = Worker::start(&nats.url(), &["--jobs", "1", "--idle-exit", "3"]);
+    let out = dir.path().join("reports");
+    let run = results(&nats.url(), &batch, &out);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let lines = worker.finish();
+    assert!(
+        lines.iter().any(|l| l
+            .contains("skipped a job whose batch, tenant or id is not a name a job file allows")),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("START")).count(),
+        1,
+        "{lines:?}"
+    );
+    assert!(!dir.path().join("evil").exists());
+}
