@@ -82,12 +82,7 @@ fn submit(url: &str, jobs: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':')
-        .to_string()
+    support::batch_id(&String::from_utf8_lossy(&out.stdout))
 }
 
 fn results(url: &str, batch: &str, out: &Path) -> i32 {
@@ -116,22 +111,9 @@ fn main() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
     let cache = work.join("cache");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new("nats-server")
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(work.join("store"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server (apt-get install nats-server)");
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let url = format!("nats://127.0.0.1:{port}");
+    let server = support::Nats::start();
+    let server_pid = server.pid().expect("the server runs");
+    let url = server.url();
     let jobs = work.join("jobs.yaml");
     write_jobs(&jobs, 100, "", "source-faker", "");
     // A worker that stops when idle for 2 s; with `watch`, its stdout piped.
@@ -160,14 +142,14 @@ fn main() {
     );
     println!("|---|---|---|---|---|");
     for workers in [1, 2, 3] {
-        let server_cpu = cpu_of(server.id());
+        let server_cpu = cpu_of(server_pid);
         let started = Instant::now();
         let batch = submit(&url, &jobs);
         let mut children: Vec<_> = (0..workers).map(|_| start_worker()).collect();
         assert_eq!(results(&url, &batch, &work.join("out")), 0);
         let wall = started.elapsed();
         // The workers' CPU, from wait4 when they exit on their own (idle).
-        let mut cpu = cpu_of(server.id()) - server_cpu;
+        let mut cpu = cpu_of(server_pid) - server_cpu;
         for c in &mut children {
             cpu += reap(c);
         }
@@ -258,6 +240,5 @@ fn main() {
         let _ = second.kill();
         let _ = second.wait();
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }

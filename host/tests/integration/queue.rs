@@ -12,72 +12,17 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
-/// A JetStream server on a free port, its store in a temporary directory;
-/// killed when dropped.
-struct Nats {
-    child: Option<Child>,
-    port: u16,
-    store: tempfile::TempDir,
-}
-
-impl Nats {
-    fn start() -> Nats {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut nats = Nats {
-            child: None,
-            port,
-            store: tempfile::tempdir().unwrap(),
-        };
-        nats.launch();
-        nats
-    }
-
-    fn launch(&mut self) {
-        let child = Command::new("nats-server")
-            .args([
-                "-js",
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-sd",
-            ])
-            .arg(self.store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server is not installed: `apt-get install nats-server` (.ci/run does)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// Runs `f` with a JetStream context on `url`, to look at or put on the
+/// server what `ctest` does not.
+fn with_jetstream<T>(url: &str, f: impl AsyncFnOnce(async_nats::jetstream::Context) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let client = async_nats::connect(url).await.unwrap();
+            f(async_nats::jetstream::new(client)).await
+        })
 }
 
 /// A `ctest worker`, its stdout lines collected as they come.
@@ -175,13 +120,7 @@ fn submit(url: &str, jobs: &Path, extra: &[&str]) -> String {
     args.extend_from_slice(extra);
     let run = ctest(&args);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let batch = run
-        .stdout
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .trim_end_matches(':');
-    batch.to_string()
+    batch_id(&run.stdout)
 }
 
 fn results(url: &str, batch: &str, out: &Path) -> Run {
@@ -345,18 +284,12 @@ fn a_job_that_cannot_run_ends_in_the_dead_letter_stream_with_its_reason() {
         "{error}"
     );
     // The dead-letter stream holds it, with the reason.
-    let letter = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let client = async_nats::connect(nats.url()).await.unwrap();
-            let js = async_nats::jetstream::new(client);
-            let dead = js.get_stream("CTEST_DEAD").await.unwrap();
-            dead.get_last_raw_message_by_subject(&format!("ctest.dead.{batch}.mallory"))
-                .await
-                .unwrap()
-        });
+    let letter = with_jetstream(&nats.url(), async |js| {
+        let dead = js.get_stream("CTEST_DEAD").await.unwrap();
+        dead.get_last_raw_message_by_subject(&format!("ctest.dead.{batch}.mallory"))
+            .await
+            .unwrap()
+    });
     let letter: serde_json::Value = serde_json::from_slice(&letter.payload).unwrap();
     assert_eq!(letter["id"], "gone");
     assert_eq!(letter["deliveries"], 3);
@@ -443,22 +376,16 @@ fn a_worker_drops_a_job_whose_names_lead_out_of_its_directory() {
         job,
         grants: Default::default(),
     };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    with_jetstream(&nats.url(), async |js| {
+        js.publish(
+            "ctest.jobs.evil",
+            serde_json::to_vec(&hostile).unwrap().into(),
+        )
+        .await
         .unwrap()
-        .block_on(async {
-            let client = async_nats::connect(nats.url()).await.unwrap();
-            let js = async_nats::jetstream::new(client);
-            js.publish(
-                "ctest.jobs.evil",
-                serde_json::to_vec(&hostile).unwrap().into(),
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        });
+        .await
+        .unwrap();
+    });
     let worker = Worker::start(&nats.url(), &["--jobs", "1", "--idle-exit", "3"]);
     let out = dir.path().join("reports");
     let run = results(&nats.url(), &batch, &out);
