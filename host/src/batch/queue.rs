@@ -477,33 +477,25 @@ fn handle(
     }
     let status = outcome.status;
     line(&super::outcome_line(&outcome));
-    let answer = rt.block_on(async {
-        if status == JobStatus::Error {
-            // Could not run: kept as the attempt's reason, then retried
-            // after a growing delay; the last delivery's nak ends in the
-            // max-deliveries advisory and the dead-letter stream.
-            let reason = outcome.error.clone().unwrap_or_default();
-            let text = serde_json::to_vec(&DeadLetter {
-                batch: job.batch.clone(),
-                tenant: tenant.clone(),
-                id: id.clone(),
-                deliveries: attempt,
-                reason,
-            })
-            .map_err(|e| e.to_string())?;
-            publish(
-                js,
-                format!("ctest.attempts.{}.{}", job.batch, tenant),
-                Some(format!("attempt/{}/{tenant}/{id}/{attempt}", job.batch)),
-                text,
-            )
-            .await?;
-            let delay = Duration::from_secs(1 << (attempt - 1).clamp(0, 5));
-            return message
-                .ack_with(jetstream::AckKind::Nak(Some(delay)))
-                .await
-                .map_err(|e| e.to_string());
-        }
+    // What to post and how to answer the delivery. A job that could not run
+    // is kept as the attempt's reason, then retried after a growing delay;
+    // the last delivery's nak ends in the max-deliveries advisory and the
+    // dead-letter stream. A job that ran is posted with its reports and acked.
+    let (subject, msg_id, payload, kind) = if status == JobStatus::Error {
+        let letter = DeadLetter {
+            batch: job.batch.clone(),
+            tenant: tenant.clone(),
+            id: id.clone(),
+            deliveries: attempt,
+            reason: outcome.error.clone().unwrap_or_default(),
+        };
+        (
+            format!("ctest.attempts.{}.{}", job.batch, tenant),
+            format!("attempt/{}/{tenant}/{id}/{attempt}", job.batch),
+            serde_json::to_vec(&letter),
+            jetstream::AckKind::Nak(Some(Duration::from_secs(1 << (attempt - 1).clamp(0, 5)))),
+        )
+    } else {
         let result = ResultMessage {
             batch: job.batch.clone(),
             attempt,
@@ -512,16 +504,34 @@ fn handle(
             report_json,
             junit_xml,
         };
-        let text = serde_json::to_vec(&result).map_err(|e| e.to_string())?;
-        publish(
-            js,
+        (
             format!("ctest.results.{}.{tenant}", job.batch),
-            Some(format!("{}/{tenant}/{id}/{attempt}", job.batch)),
-            text,
+            format!("{}/{tenant}/{id}/{attempt}", job.batch),
+            serde_json::to_vec(&result),
+            jetstream::AckKind::Ack,
         )
-        .await?;
-        message.double_ack().await.map_err(|e| e.to_string())
-    });
+    };
+    let Ok(payload) = payload else {
+        line(&format!("could not encode the answer for {tenant}/{id}"));
+        return;
+    };
+    // The server may be away (restarting): the answer is tried again until
+    // it is taken, for as long as the delivery is ours (ack_wait). The
+    // message id keeps a post repeated after a lost reply from counting twice.
+    let give_up = Instant::now() + ack_wait;
+    let answer = loop {
+        let tried = rt.block_on(async {
+            publish(js, subject.clone(), Some(msg_id.clone()), payload.clone()).await?;
+            message
+                .double_ack_with(kind)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        match tried {
+            Err(_) if Instant::now() < give_up => std::thread::sleep(Duration::from_secs(1)),
+            done => break done,
+        }
+    };
     if let Err(e) = answer {
         line(&format!("could not answer for {tenant}/{id}: {e}"));
     }
