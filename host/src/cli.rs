@@ -50,10 +50,26 @@ enum Command {
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
+    /// Print the JSON Schema of a ctest file format (`scenarios`: the
+    /// `*.scenarios.yaml` files), for editors to validate with.
+    Schema(SchemaArgs),
     /// Internal: compile the component on stdin (a child of `ctest run`, so
     /// that a compilation past its time limit can be killed).
     #[command(name = "__compile", hide = true)]
     Compile,
+}
+
+#[derive(Args)]
+struct SchemaArgs {
+    /// Which format.
+    #[arg(value_enum)]
+    format: SchemaFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaFormat {
+    /// A scenario file (`*.scenarios.yaml`).
+    Scenarios,
 }
 
 #[derive(Args)]
@@ -282,9 +298,17 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
 
-    /// Run only the tests whose `suite/name` contains FILTER (repeatable).
+    /// Run only the tests whose `suite/name` contains FILTER, or matches it
+    /// as a regular expression (repeatable); scenarios are
+    /// `scenario/<file>/<name>`.
     #[arg(long = "run", value_name = "FILTER")]
     filters: Vec<String>,
+
+    /// Give a scenario variable its value (repeatable; over the test
+    /// configuration's `vars` and the environment). VALUE is JSON when it
+    /// parses as JSON, else text.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::scenarios::parse_var)]
+    vars: Vec<(String, serde_json::Value)>,
 
     /// Time limit of each test, in seconds (defaults: spec 10, connection 30,
     /// discovery 30, reads 120).
@@ -348,6 +372,16 @@ pub fn main() -> ExitCode {
         Command::Worker(args) => return worker(args),
         Command::Results(args) => return results(args),
         Command::New(args) => new(args).map(|()| Summary::default()),
+        Command::Schema(args) => {
+            match args.format {
+                SchemaFormat::Scenarios => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&crate::scenarios::file::schema())
+                        .unwrap_or_default()
+                ),
+            }
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
@@ -658,6 +692,7 @@ fn request(args: &RunArgs) -> RunRequest {
         memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,
+        vars: args.vars.clone(),
         ..RunRequest::new(args.plugin.clone(), config)
     }
 }

@@ -13,6 +13,8 @@
 //!   rows), on a test's fresh instances.
 //! - [`suites`]: the standard suites, in a registry; [`test_config`] validates
 //!   the test configuration through it.
+//! - [`scenarios`]: a connector's own tests, declared in scenario files,
+//!   run as the `scenario` suite on the same ops and checks.
 //! - [`report`]: results as events, and the reporters that render them
 //!   (console, JSON, JUnit), each writing its own file.
 //! - [`session`]: a run request, resolved into a plan, run on a Host with a
@@ -33,6 +35,7 @@ pub mod redact;
 pub mod report;
 pub mod sandbox;
 pub mod scaffold;
+pub mod scenarios;
 pub mod schema;
 pub mod session;
 pub mod suites;

@@ -78,6 +78,8 @@ pub struct RunRequest {
     pub memory_limit_mib: usize,
     pub max_message_bytes: usize,
     pub max_messages: u64,
+    /// The scenarios' variables given on the command line (`--var`).
+    pub vars: Vec<(String, Value)>,
 }
 
 impl RunRequest {
@@ -109,6 +111,7 @@ impl RunRequest {
             memory_limit_mib: limits.memory_bytes >> 20,
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
+            vars: Vec::new(),
         }
     }
 }
@@ -127,7 +130,11 @@ pub struct RunPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanError {
     /// A `--run` filter that matches no test.
-    NoSuchTest { filter: String },
+    NoSuchTest {
+        filter: String,
+        /// The scenario tests there are.
+        scenarios: Vec<String>,
+    },
     /// The test configuration file cannot be used (its own messages, all of
     /// them, each with its place and fix).
     TestConfig(String),
@@ -161,10 +168,15 @@ pub enum PlanError {
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PlanError::NoSuchTest { filter } => write!(
+            PlanError::NoSuchTest { filter, scenarios } => write!(
                 f,
-                "--run {filter:?} matches no test\n  fix: use part of a test's `suite/name`, one of:\n    {}",
-                suites::ALL_TESTS.join("\n    ")
+                "--run {filter:?} matches no test\n  fix: use part of a test's `suite/name`, or a regular expression matching it, one of:\n    {}",
+                suites::ALL_TESTS
+                    .iter()
+                    .map(|t| t.to_string())
+                    .chain(scenarios.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join("\n    ")
             ),
             PlanError::TestConfig(message) => f.write_str(message),
             PlanError::AllowHost { entry, why } => write!(
@@ -220,22 +232,32 @@ impl std::error::Error for PlanError {}
 /// Resolves a request: reads and checks the test configuration and the
 /// config, and decides the network, the write permission and the limits.
 pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
-    for filter in &request.filters {
-        if !suites::ALL_TESTS
-            .iter()
-            .any(|id| id.contains(filter.as_str()))
-        {
-            return Err(PlanError::NoSuchTest {
-                filter: filter.clone(),
-            });
+    let (test_config, prepared, base, scenarios) = match &request.test_config {
+        None => {
+            if let Some((name, _)) = request.vars.first() {
+                return Err(PlanError::TestConfig(format!(
+                    "--var {name}: there are no scenarios to give it to\n  fix: pass --test-config FILE, next to its `*.scenarios.yaml` files"
+                )));
+            }
+            (
+                TestConfig::default(),
+                Default::default(),
+                PathBuf::new(),
+                Default::default(),
+            )
         }
-    }
-    let (test_config, prepared, base) = match &request.test_config {
-        None => (TestConfig::default(), Default::default(), PathBuf::new()),
         Some(path) => {
             let (config, base) = test_config::load(path).map_err(PlanError::TestConfig)?;
             let prepared = test_config::prepare(&config, path, &request.allow_paths)
                 .map_err(PlanError::TestConfig)?;
+            let scenarios = crate::scenarios::prepare(
+                path,
+                config.scenarios.as_deref(),
+                &config.vars,
+                &request.vars,
+                &request.allow_paths,
+            )
+            .map_err(PlanError::TestConfig)?;
             let confine = |key: &str, p: Option<PathBuf>| {
                 p.map(|p| test_config::confine(&base, key, &p, &request.allow_paths))
                     .transpose()
@@ -246,9 +268,22 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
                 cassette_dir: confine("cassette_dir", config.cassette_dir.clone())?,
                 ..config
             };
-            (config, prepared, base)
+            (config, prepared, base, scenarios)
         }
     };
+    let scenario_ids = scenarios.ids();
+    for filter in &request.filters {
+        let all = suites::ALL_TESTS.iter().map(|id| id.to_string());
+        if !all
+            .chain(scenario_ids.iter().cloned())
+            .any(|id| suites::selects(std::slice::from_ref(filter), &id))
+        {
+            return Err(PlanError::NoSuchTest {
+                filter: filter.clone(),
+                scenarios: scenario_ids.clone(),
+            });
+        }
+    }
     for entry in &request.allow_hosts {
         crate::network::policy::Entry::parse(entry, entry).map_err(|why| PlanError::AllowHost {
             entry: entry.clone(),
@@ -322,6 +357,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             network: Arc::new(network),
             writes_refused,
             max_run_time,
+            scenarios: Arc::new(scenarios),
         },
     })
 }
@@ -521,7 +557,8 @@ mod tests {
         assert_eq!(
             e,
             PlanError::NoSuchTest {
-                filter: "no_such_test".into()
+                filter: "no_such_test".into(),
+                scenarios: Vec::new(),
             }
         );
         assert!(e.to_string().contains("basic_read/read"), "{e}");

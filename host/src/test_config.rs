@@ -85,6 +85,12 @@ pub struct TestConfig {
     pub ignored_query_parameters: Vec<String>,
     #[serde(default)]
     pub acceptance_tests: AcceptanceTests,
+    /// The scenario files (paths or globs, relative to this file); default:
+    /// every `*.scenarios.yaml` next to it.
+    pub scenarios: Option<Vec<String>>,
+    /// Values of the scenarios' variables (`--var` overrides them).
+    #[serde(default)]
+    pub vars: BTreeMap<String, Value>,
 }
 
 /// `acceptance_tests`: per suite, its configuration. The suites are the

@@ -76,16 +76,49 @@ fn read_messages(
     state: &[wit::StreamState],
     consume: &mut (dyn FnMut(wit::Message) + Send),
 ) -> Result<(), String> {
-    let mut plugin = ctx.instance().map_err(|e| e.to_string())?;
+    read_answer(ctx, config, catalog, state, consume).map_err(|e| e.to_string())
+}
+
+/// Why a read did not end normally: the connector's own error (when `read`
+/// or `reader.next` returned one), or anything else, in words.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// `read` returned an error.
+    Refused(ConnectorError),
+    /// `reader.next` returned an error.
+    Failed(ConnectorError),
+    Other(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Refused(e) => write!(f, "`read` returned an error: {e}"),
+            ReadError::Failed(e) => {
+                write!(f, "{}", crate::sandbox::PluginError::ReadFailed(e.clone()))
+            }
+            ReadError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+/// [`read_all`] without rules, telling the connector's errors apart.
+pub(crate) fn read_answer(
+    ctx: &mut TestCtx<'_>,
+    config: &str,
+    catalog: &wit::ConfiguredCatalog,
+    state: &[wit::StreamState],
+    consume: &mut (dyn FnMut(wit::Message) + Send),
+) -> Result<(), ReadError> {
+    let other = |e: crate::sandbox::PluginError| match e {
+        crate::sandbox::PluginError::ReadFailed(c) => ReadError::Failed(c),
+        e => ReadError::Other(e.to_string()),
+    };
+    let mut plugin = ctx.instance().map_err(other)?;
     let outcome = (|| {
         let mut session = match plugin.read(config, catalog, state) {
-            Err(e) => return Err(e.to_string()),
-            Ok(Err(e)) => {
-                return Err(format!(
-                    "`read` returned an error: {}",
-                    ConnectorError::from(e)
-                ));
-            }
+            Err(e) => return Err(other(e)),
+            Ok(Err(e)) => return Err(ReadError::Refused(ConnectorError::from(e))),
             Ok(Ok(session)) => session,
         };
         let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
@@ -111,7 +144,7 @@ fn read_messages(
             });
             let scan = ctx.secrets.finds_leaks();
             let mut index = 0u64;
-            while let Some(batch) = plugin.next_batch(&mut session).map_err(|e| e.to_string())? {
+            while let Some(batch) = plugin.next_batch(&mut session).map_err(other)? {
                 // On this thread, while the consumer checks the last batch.
                 if scan {
                     for message in &batch {
@@ -125,13 +158,13 @@ fn read_messages(
                     break;
                 }
             }
-            Ok::<(), String>(())
+            Ok::<(), ReadError>(())
         })?;
         if overtime.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(
+            return Err(ReadError::Other(
                 "checking the records did not finish within the test's time limit, so the read was stopped (the streams' schemas are costly to validate: deep `$ref`/`allOf` nesting or complex patterns); fix: simplify the schemas, or raise the limit with `--timeout SECONDS`"
                     .to_string(),
-            );
+            ));
         }
         Ok(())
     })();

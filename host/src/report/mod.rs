@@ -112,7 +112,7 @@ pub enum Event {
     RunStarted {
         run: String,
         plugin: String,
-        plan: Vec<&'static str>,
+        plan: Vec<String>,
     },
     /// A test whose body runs starts. (A test whose verdict comes from
     /// another's work, such as basic_read's checks of its read, only

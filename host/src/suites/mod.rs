@@ -13,6 +13,7 @@ mod discovery;
 mod expected_records;
 mod full_refresh;
 mod incremental;
+mod scenario;
 mod secrets;
 mod spec;
 mod write_back;
@@ -107,6 +108,7 @@ pub const REGISTRY: &[Suite] = &[
     incremental::ENTRY,
     write_back::ENTRY,
     backward_compatibility::ENTRY,
+    scenario::ENTRY,
     secrets::ENTRY,
 ];
 
@@ -132,6 +134,35 @@ pub static ALL_TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLo
         })
         .collect()
 });
+
+/// Whether `--run` filters select the test `id`: no filter selects every
+/// test; a filter selects the ids that contain it, or that its regular
+/// expression matches (`--run 'scenario/shop/rejects_.*'`).
+pub fn selects(filters: &[String], id: &str) -> bool {
+    filters.is_empty() || filters.iter().any(|f| filter_selects(f, id))
+}
+
+fn filter_selects(filter: &str, id: &str) -> bool {
+    if id.contains(filter) {
+        return true;
+    }
+    thread_local! {
+        static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
+            Default::default();
+    }
+    PATTERNS.with(|p| {
+        p.borrow_mut()
+            .entry(filter.to_string())
+            .or_insert_with(|| {
+                regex::RegexBuilder::new(filter)
+                    .size_limit(1 << 20)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+            .is_some_and(|r| r.is_match(id))
+    })
+}
 
 /// Per-suite wall-clock limits for one test.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,10 +229,12 @@ pub struct RunOptions {
     /// job in a batch): a test it cuts short, and every test after it,
     /// fails naming it.
     pub max_run_time: Option<Duration>,
+    /// The scenario files, read, and their variables' values.
+    pub scenarios: std::sync::Arc<crate::scenarios::Scenarios>,
 }
 
 /// An ingestion type as the contract spells it.
-fn ingestion_name(t: wit::IngestionType) -> &'static str {
+pub(crate) fn ingestion_name(t: wit::IngestionType) -> &'static str {
     match t {
         wit::IngestionType::Append => "append",
         wit::IngestionType::Cdc => "cdc",
@@ -304,6 +337,30 @@ pub struct Run<'a> {
     leak_count: usize,
 }
 
+/// A test begun: its context, and what [`Run::end`] needs to report it.
+struct Begun<'r> {
+    suite: &'static str,
+    name: String,
+    started: Instant,
+    /// Whether the run's quota, not the test's limit, is its deadline.
+    quota: bool,
+    /// When its body returned.
+    ended: Instant,
+    ctx: TestCtx<'r>,
+}
+
+impl Begun<'_> {
+    /// Runs the body, unless the run's quota is already used up (`None`).
+    fn run(&mut self, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) -> Option<Verdict> {
+        if self.quota && self.ctx.deadline <= self.started {
+            return None;
+        }
+        let verdict = body(&mut self.ctx);
+        self.ended = Instant::now();
+        Some(verdict)
+    }
+}
+
 /// Runs every suite against the plugin and reports each test as it finishes.
 /// `previous` is the previous version of the plugin and its name, for the
 /// backward-compatibility suite.
@@ -322,11 +379,9 @@ pub fn run_all(
         plugin: plugin.to_string(),
         plan: ALL_TESTS
             .iter()
-            .copied()
-            .filter(|id| {
-                options.filters.is_empty()
-                    || options.filters.iter().any(|f| id.contains(f.as_str()))
-            })
+            .map(|id| id.to_string())
+            .chain(options.scenarios.ids())
+            .filter(|id| selects(&options.filters, id))
             .collect(),
     });
     let mut run = Run {
@@ -463,9 +518,7 @@ impl<'a> Run<'a> {
     }
 
     fn selected(&self, suite: &str, name: &str) -> bool {
-        let id = format!("{suite}/{name}");
-        self.options.filters.is_empty()
-            || self.options.filters.iter().any(|f| id.contains(f.as_str()))
+        selects(&self.options.filters, &format!("{suite}/{name}"))
     }
 
     /// Runs one test: times it, redacts its message and logs, reports it.
@@ -500,58 +553,143 @@ impl<'a> Run<'a> {
         name: &str,
         body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
     ) {
+        let mut begun = self.begin(suite, name, None);
+        let verdict = begun.run(body);
+        self.end(begun, verdict);
+    }
+
+    /// Starts a test: reports it started (when selected), and makes its
+    /// context under its time limit (`timeout`, else the input set's, else
+    /// the suite's), cut short by the run's quota.
+    fn begin(&mut self, suite: &'static str, name: &str, timeout: Option<Duration>) -> Begun<'a> {
         // A step an unselected test needs runs unreported.
+        let id = format!("{suite}/{name}{}", self.suffix);
         if self.selected(suite, name) {
             let _ = self.reporter.event(&Event::TestStarted {
                 run: self.run_id.clone(),
-                id: format!("{suite}/{name}{}", self.suffix),
+                id: id.clone(),
             });
         }
         let started = Instant::now();
-        let timeout = self
-            .set
-            .set
-            .timeout()
+        let timeout = timeout
+            .or_else(|| self.set.set.timeout())
             .unwrap_or_else(|| self.options.timeouts.for_suite(suite));
-        let network = self.options.network.for_test(
-            &format!("{suite}/{name}{}", self.suffix),
-            self.policy.clone(),
-            self.redactor.clone(),
-        );
+        let network =
+            self.options
+                .network
+                .for_test(&id, self.policy.clone(), self.redactor.clone());
         // The run's quota cuts the test's own limit short.
         let (deadline, quota) = match self.run_deadline {
             Some(end) if end < started + timeout => (end, true),
             _ => (started + timeout, false),
         };
-        let mut ctx = TestCtx {
-            component: self.component,
-            limits: &self.options.limits,
-            deadline,
-            logs: Vec::new(),
-            network: network.clone(),
-            secrets: self.redactor.clone(),
-            leaks: Vec::new(),
-        };
-        let verdict = if quota && deadline <= started {
-            Verdict::fail(self.run_time_used_up(None))
-        } else {
-            let verdict = body(&mut ctx);
-            match verdict {
-                Verdict::Fail(f) if quota && Instant::now() >= deadline => {
-                    Verdict::fail(self.run_time_used_up(Some(&f)))
-                }
-                v => v,
+        Begun {
+            suite,
+            name: name.to_string(),
+            started,
+            quota,
+            ended: started,
+            ctx: TestCtx {
+                component: self.component,
+                limits: &self.options.limits,
+                deadline,
+                logs: Vec::new(),
+                network,
+                secrets: self.redactor.clone(),
+                leaks: Vec::new(),
+            },
+        }
+    }
+
+    /// Ends a test begun with [`Run::begin`] whose body gave `verdict`
+    /// (`None`: the run's quota let it not start): reports it.
+    fn end(&mut self, mut begun: Begun<'_>, verdict: Option<Verdict>) {
+        let deadline = begun.ctx.deadline;
+        let verdict = match verdict {
+            None => Verdict::fail(self.run_time_used_up(None)),
+            Some(Verdict::Fail(f)) if begun.quota && begun.ended >= deadline => {
+                Verdict::fail(self.run_time_used_up(Some(&f)))
             }
+            Some(v) => v,
         };
-        let logs = std::mem::take(&mut ctx.logs);
-        let id = format!("{suite}/{name}{}", self.suffix);
-        for leak in std::mem::take(&mut ctx.leaks) {
+        let logs = std::mem::take(&mut begun.ctx.logs);
+        let id = format!("{}/{}{}", begun.suite, begun.name, self.suffix);
+        for leak in std::mem::take(&mut begun.ctx.leaks) {
             self.leaked(|| format!("{leak} ({id})"));
         }
         self.scan_logs(&id, &logs);
-        let verdict = with_network_problems(verdict, &network);
+        let network = &begun.ctx.network;
+        let verdict = with_network_problems(verdict, network);
         let resources = network.usage().resources();
-        self.finish(suite, name, verdict, started.elapsed(), logs, resources);
+        self.finish(
+            begun.suite,
+            &begun.name,
+            verdict,
+            begun.started.elapsed(),
+            logs,
+            resources,
+        );
+    }
+
+    /// Runs tests at the same time, at most as many as there are cores,
+    /// and reports each (in the order given) when all have ended. Each is
+    /// `(name, time limit, body)`; selection and bypasses apply as for
+    /// [`Run::test`].
+    #[allow(clippy::type_complexity)]
+    fn tests_in_parallel(
+        &mut self,
+        suite: &'static str,
+        tests: Vec<(
+            String,
+            Option<Duration>,
+            Box<dyn Fn(&mut TestCtx<'_>) -> Verdict + Send + Sync + '_>,
+        )>,
+    ) {
+        let mut begun = Vec::new();
+        for (name, timeout, body) in tests {
+            if !self.selected(suite, &name) {
+                continue;
+            }
+            if let Some(reason) = self.bypassed(&name) {
+                self.finish(
+                    suite,
+                    &name,
+                    Verdict::Skip(reason),
+                    Duration::ZERO,
+                    Vec::new(),
+                    Resources::default(),
+                );
+                continue;
+            }
+            begun.push((self.begin(suite, &name, timeout), body));
+        }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut done = Vec::new();
+        let mut pending = begun.into_iter();
+        loop {
+            let wave: Vec<_> = pending.by_ref().take(threads).collect();
+            if wave.is_empty() {
+                break;
+            }
+            done.extend(std::thread::scope(|scope| {
+                let handles: Vec<_> = wave
+                    .into_iter()
+                    .map(|(mut b, body)| {
+                        scope.spawn(move || {
+                            let verdict = b.run(|ctx| body(ctx));
+                            (b, verdict)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a test body does not panic"))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        for (b, verdict) in done {
+            self.end(b, verdict);
+        }
     }
 
     /// The failure of a test the run's wall-time quota cut short (`then`:
