@@ -325,10 +325,10 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
     };
     let events = collector.join().unwrap();
 
-    let spec_tests: Vec<&str> = ALL_TESTS
+    let spec_tests: Vec<String> = ALL_TESTS
         .iter()
-        .copied()
         .filter(|t| t.starts_with("spec/"))
+        .map(|t| t.to_string())
         .collect();
     let Some(Event::RunStarted { run, plugin, plan }) = events.first() else {
         panic!("first the run: {events:?}");
