@@ -161,6 +161,11 @@ impl Network {
         &self.tag
     }
 
+    /// How HTTP is served.
+    pub fn mode(&self) -> Mode {
+        self.options.mode
+    }
+
     /// The network of one test, `id` being `suite/name` (with the input set's
     /// number): its cassette is `CASSETTE_DIR/suite/name.json`; it allows what
     /// `policy` allows, and keeps what `redactor` finds out of its cassette.
@@ -170,10 +175,7 @@ impl Network {
         policy: Arc<Policy>,
         redactor: Redactor,
     ) -> TestNetwork {
-        let file = self
-            .options
-            .cassette_dir
-            .join(format!("{}.json", id.replace('#', "-")));
+        let file = self.options.cassette_dir.join(cassette_name(id));
         let mut problems = Vec::new();
         let mode = match self.options.mode {
             Mode::Live => TestMode::Live,
@@ -210,6 +212,40 @@ impl Network {
             usage: Arc::default(),
         }))
     }
+}
+
+/// The cassette file of the test `id` under the cassette directory: one
+/// directory per `/`-separated part of the id, every character outside
+/// letters, digits and `_-.=,[]` made `_` (an input set's `#2` is `-2`), a
+/// part of dots alone made `_`, a long part shortened with a hash of it. An
+/// id made from a scenario file (its name, its `for_each` values) so never
+/// leads out of the directory.
+pub fn cassette_name(id: &str) -> PathBuf {
+    const LONGEST: usize = 120;
+    let mut path = PathBuf::new();
+    let parts: Vec<&str> = id.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let mut clean: String = part
+            .chars()
+            .map(|c| match c {
+                '#' => '-',
+                c if c.is_ascii_alphanumeric() || "_-.=,[]".contains(c) => c,
+                _ => '_',
+            })
+            .collect();
+        if clean.chars().all(|c| c == '.') {
+            clean = "_".repeat(clean.len().max(1));
+        }
+        if clean.len() > LONGEST {
+            let hash = blake3::hash(part.as_bytes()).to_hex();
+            clean = format!("{}~{}", &clean[..LONGEST - 17], &hash[..16]);
+        }
+        if i + 1 == parts.len() {
+            clean.push_str(".json");
+        }
+        path.push(clean);
+    }
+    path
 }
 
 enum TestMode {
@@ -482,4 +518,34 @@ impl TestNetwork {
 pub enum LookupError {
     Denied,
     Unresolvable,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cassette_name_never_leads_out_of_the_cassette_directory() {
+        for (id, want) in [
+            ("basic_read/read#2", "basic_read/read-2.json"),
+            (
+                "scenario/shop/rejects[field=base_url,value=ftp://x]",
+                "scenario/shop/rejects[field=base_url,value=ftp_/_/x].json",
+            ),
+            ("scenario/../..", "scenario/__/__.json"),
+            ("scenario/a/b c\\d", "scenario/a/b_c_d.json"),
+        ] {
+            assert_eq!(cassette_name(id), PathBuf::from(want), "{id}");
+        }
+        let long = format!("scenario/f/{}", "x".repeat(500));
+        let name = cassette_name(&long);
+        assert!(
+            name.components().all(|c| c.as_os_str().len() <= 125),
+            "{name:?}"
+        );
+        assert_ne!(
+            name,
+            cassette_name(&format!("scenario/f/{}y", "x".repeat(499)))
+        );
+    }
 }

@@ -663,7 +663,13 @@ impl<'a> Run<'a> {
             }
             begun.push((self.begin(suite, &name, timeout), body));
         }
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // A tenant's instance quota (`ctest batch`) counts on a job holding
+        // one instance at a time: its tests then run one at a time.
+        let threads = if self.options.limits.instance_slots.is_some() {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        };
         let mut done = Vec::new();
         let mut pending = begun.into_iter();
         loop {

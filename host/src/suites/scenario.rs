@@ -52,7 +52,11 @@ fn run_suite(run: &mut Run<'_>, test_utils: Option<&Component>) {
     let writer = test_utils.or(run.component.has_write_back().then_some(run.component));
     let schema = run.facts.spec.as_ref().and_then(|s| s.schema.clone());
     let tag = run.options.network.run_tag().to_string();
-    let writes_refused = run.options.writes_refused.clone();
+    // In replay, a scenario's writes go to its own cassette.
+    let writes_refused = match run.options.network.mode() {
+        crate::network::Mode::Replay => None,
+        _ => run.options.writes_refused.clone(),
+    };
     let config = run.config.clone();
     let mut serial = Vec::new();
     let mut parallel = Vec::new();

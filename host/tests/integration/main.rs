@@ -18,6 +18,7 @@ mod queue;
 mod reference_connector;
 mod sandbox;
 mod scaffold;
+mod scenarios;
 mod test_config;
 mod user_errors;
 mod verdicts;
