@@ -465,3 +465,95 @@ fn a_bad_scenario_file_is_one_exit_2_message_with_every_error() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("the variable `token` has no value\n  fix: pass --var token=VALUE, or set the environment variable CTEST_SCENARIO_TEST_TOKEN"), "{}", run.stderr);
 }
+
+#[test]
+fn python_shops_scenarios_pass_with_its_own_write_back() {
+    let server = shop();
+    let dir = tempfile::tempdir().unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), KEY, 50);
+    let test_config = root().join("examples/python-shop/ctest.yaml");
+    let run = run_shop(
+        "python-shop",
+        &config,
+        &[
+            "--test-config",
+            test_config.to_str().unwrap(),
+            "--run",
+            "scenario/",
+            "--allow-writes",
+            "--http",
+            "live",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let passed = run.with_status("PASS");
+    assert_eq!(passed.len(), 7, "{}", run.stdout);
+    assert!(passed.contains(&"scenario/python-shop/write_read_back_delete".to_string()));
+}
+
+/// Every key of a predicate object in `value` (recursively), given that
+/// `value` is in predicate position.
+fn predicate_keys(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    let Some(map) = value.as_object() else { return };
+    for (key, inner) in map {
+        out.insert(key.clone());
+        match key.as_str() {
+            "all_of" | "any_of" | "none_of" => {
+                for p in inner.as_array().into_iter().flatten() {
+                    predicate_keys(p, out);
+                }
+            }
+            "each" | "any" => predicate_keys(inner, out),
+            "count" => {
+                predicate_keys(&inner["where"], out);
+                predicate_keys(&inner["is"], out);
+            }
+            "at" => {
+                for p in inner.as_object().into_iter().flatten().map(|(_, p)| p) {
+                    predicate_keys(p, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn the_example_scenario_files_use_every_operation_and_every_predicate() {
+    let mut ops = std::collections::BTreeSet::new();
+    let mut keys = std::collections::BTreeSet::new();
+    for file in [
+        "plugins/source-shop/shop.scenarios.yaml",
+        "examples/python-shop/python-shop.scenarios.yaml",
+    ] {
+        let loaded =
+            ctest::scenarios::load::load(&root().join(file), &[]).unwrap_or_else(|e| panic!("{e}"));
+        for case in &loaded.cases {
+            for step in &case.steps {
+                let step = serde_json::to_value(&step.step).unwrap();
+                ops.insert(step["op"].as_str().unwrap().to_string());
+                for p in step["assert"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(_, p)| p)
+                {
+                    predicate_keys(p, &mut keys);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        ["check", "delete", "discover", "read", "spec", "write"]
+    );
+    let schema = ctest::scenarios::file::schema();
+    let all: std::collections::BTreeSet<String> = schema["definitions"]["Predicate"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let unused: Vec<&String> = all.difference(&keys).collect();
+    assert!(unused.is_empty(), "no example uses {unused:?}");
+}
