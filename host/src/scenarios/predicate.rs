@@ -33,6 +33,9 @@ fn shown(value: Option<&Value>) -> String {
 /// scenario file names (read when it was loaded), and compiled patterns.
 pub struct Eval<'a> {
     pub records_files: &'a HashMap<String, Arc<Vec<Value>>>,
+    /// Masks what the scenario itself expects (a secret variable in an
+    /// `equals`), so that only what the plugin returned can count as its leak.
+    mask: Option<&'a crate::redact::Redactor>,
     regexes: RefCell<HashMap<String, Arc<regex::Regex>>>,
     validators: RefCell<HashMap<String, Arc<jsonschema::Validator>>>,
 }
@@ -41,8 +44,22 @@ impl<'a> Eval<'a> {
     pub fn new(records_files: &'a HashMap<String, Arc<Vec<Value>>>) -> Eval<'a> {
         Eval {
             records_files,
+            mask: None,
             regexes: RefCell::default(),
             validators: RefCell::default(),
+        }
+    }
+
+    /// Masks, with `mask`, the secrets in what the scenario expects.
+    pub fn masking(mut self, mask: &'a crate::redact::Redactor) -> Eval<'a> {
+        self.mask = Some(mask);
+        self
+    }
+
+    fn masked(&self, text: String) -> String {
+        match self.mask {
+            Some(m) => m.redact(&text),
+            None => text,
         }
     }
 
@@ -72,7 +89,13 @@ impl<'a> Eval<'a> {
 
     /// `Ok` when `value` (`None`: missing) meets `p`; else why not.
     pub fn check(&self, p: &Predicate, value: Option<&Value>) -> Result<(), String> {
-        let expected = |what: String| Err(format!("expected {what}; got {}", shown(value)));
+        let expected = |what: String| {
+            Err(format!(
+                "expected {}; got {}",
+                self.masked(what),
+                shown(value)
+            ))
+        };
         let present = |key: &str| -> Result<&Value, String> {
             value.ok_or_else(|| format!("expected `{key}`; got {}", shown(None)))
         };

@@ -73,7 +73,8 @@ pub fn run_case(ctx: &mut TestCtx<'_>, c: &CaseRun<'_>) -> Verdict {
     }
     let unique = ctx.network.tag();
     let mut captures = BTreeMap::new();
-    let eval = Eval::new(&c.loaded.records_files);
+    let secrets = ctx.secrets.clone();
+    let eval = Eval::new(&c.loaded.records_files).masking(&secrets);
     if let Some(skip_if) = &scenario.skip_if {
         let scope = Scope {
             unique: &unique,
@@ -208,7 +209,7 @@ fn run_step(
     let answer = answer(ctx, c, step, op, scope, catalog);
     ctx.deadline = test_deadline;
     let answer = answer.map_err(one)?;
-    expect_holds(step.expect.as_ref(), op, &answer, scope).map_err(one)?;
+    expect_holds(step.expect.as_ref(), op, &answer, scope, &ctx.secrets).map_err(one)?;
     let document = answer.document();
     let mut problems = Vec::new();
     for (path, predicate) in &step.assert {
@@ -263,6 +264,7 @@ fn expect_holds(
     op: Op,
     answer: &Answer,
     scope: &Scope<'_>,
+    mask: &crate::redact::Redactor,
 ) -> Result<(), String> {
     let want = expect.map_or(ExpectStatus::Succeeded, |e| e.status);
     let verb = match want {
@@ -294,8 +296,9 @@ fn expect_holds(
         let re = super::predicate::compile(pattern)?;
         if !re.is_match(&message) {
             return Err(format!(
-                "expected the message of `{}` to match `{pattern}`; it was {}",
+                "expected the message of `{}` to match `{}`; it was {}",
                 op.name(),
+                mask.redact(pattern),
                 show(&json!(message))
             ));
         }

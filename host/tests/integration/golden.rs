@@ -16,6 +16,7 @@ use crate::support::*;
 const NOT_HERE: &[&str] = &[
     "broken-bc-",
     "broken-wb-",
+    "broken-shop-",
     "broken-net-",
     "broken-hostile-",
     "broken-probe-",

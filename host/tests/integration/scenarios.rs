@@ -321,6 +321,8 @@ fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
             dir.path().join("ctest.yaml").to_str().unwrap(),
             "--run",
             "scenario/",
+            "--run",
+            "secrets/",
             "--var",
             "mode=replay",
         ],
@@ -340,8 +342,15 @@ fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
         "{m}"
     );
     assert!(m.contains("cleanup[0] (cleanup ran, line 24)"), "{m}");
-    // The secret variable is masked everywhere.
+    // The secret variable is masked everywhere, and what the scenario
+    // expects is not the plugin's leak.
     assert!(!run.stdout.contains(secret) && !format!("{:?}", run.report).contains(secret));
+    assert_eq!(
+        run.status_of("secrets/no_secret_leaked"),
+        Some("PASS"),
+        "{:?}",
+        run.message_of("secrets/no_secret_leaked")
+    );
     // on_fail: stop (the default): the first failure, then the cleanup.
     let m = run.message_of(&id("stops_at_the_first_failure")).unwrap();
     assert!(
