@@ -21,6 +21,9 @@ pub struct TestCtx<'r> {
     pub(crate) limits: &'r Limits,
     /// Every call of the test must end before this.
     pub(crate) deadline: Instant,
+    /// When the run's wall-time quota runs out, if it has one: nothing, not
+    /// even a scenario's cleanup, runs past it.
+    pub(crate) run_deadline: Option<Instant>,
     /// What the test's instances logged, for the report.
     pub(crate) logs: Vec<LogLine>,
     pub(crate) network: TestNetwork,

@@ -231,8 +231,9 @@ pub struct StepLimits {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.001))]
     pub timeout_seconds: Option<f64>,
-    /// read: the most records kept for assertions (default 10000); past
-    /// it, records are counted, not kept, and `truncated` is true.
+    /// read: the most records (and states) kept for assertions (default
+    /// 10000; and at most 128 MiB of them); past it, records are counted,
+    /// not kept, and `truncated` is true.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000000))]
     pub max_records: Option<u64>,

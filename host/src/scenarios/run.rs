@@ -40,6 +40,11 @@ pub const DEFAULT_MAX_RECORDS: u64 = 10_000;
 const MAX_LOGS: usize = 1_000;
 /// The problems a failed case lists.
 const SHOWN_PROBLEMS: usize = 5;
+/// The bytes of records and states a read keeps for assertions, at most.
+const MAX_KEPT_BYTES: usize = 128 << 20;
+/// The time cleanup steps get when the scenario's own has run out (within
+/// the run's quota): what a scenario wrote is deleted also after a timeout.
+const CLEANUP_GRACE: Duration = Duration::from_secs(30);
 
 /// What a case runs with.
 pub struct CaseRun<'a> {
@@ -112,7 +117,13 @@ pub fn run_case(ctx: &mut TestCtx<'_>, c: &CaseRun<'_>) -> Verdict {
             each: &c.case.each,
             captures: &captures,
         };
+        let test_deadline = ctx.deadline;
+        if planned.phase == Phase::Cleanup {
+            let grace = test_deadline.max(Instant::now() + CLEANUP_GRACE);
+            ctx.deadline = ctx.run_deadline.map_or(grace, |end| grace.min(end));
+        }
         let outcome = run_step(ctx, c, planned, &scope, &eval, &mut catalog);
+        ctx.deadline = test_deadline;
         match outcome {
             Ok(kept) => captures.extend(kept),
             Err(found) => {
@@ -545,6 +556,7 @@ struct Kept {
     logs: Vec<Value>,
     errors: Vec<Value>,
     kept: u64,
+    bytes: usize,
     truncated: bool,
 }
 
@@ -674,9 +686,10 @@ fn configured_stream(s: &wit::StreamInfo, mode: wit::SyncMode) -> wit::Configure
 
 /// Keeps one message of a read, within the bounds.
 fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
-    let room = |kept: &mut Kept| {
-        if kept.kept < max {
+    let room = |kept: &mut Kept, bytes: usize| {
+        if kept.kept < max && kept.bytes + bytes <= MAX_KEPT_BYTES {
             kept.kept += 1;
+            kept.bytes += bytes;
             true
         } else {
             kept.truncated = true;
@@ -686,7 +699,7 @@ fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
     match message {
         wit::Message::Record(r) => {
             *kept.counts.entry(r.stream.clone()).or_default() += 1;
-            if room(kept) {
+            if room(kept, r.data.len()) {
                 kept.records
                     .entry(r.stream)
                     .or_default()
@@ -694,7 +707,7 @@ fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
             }
         }
         wit::Message::State(s) => {
-            if room(kept) {
+            if room(kept, s.data.len()) {
                 kept.states
                     .entry(s.stream)
                     .or_default()

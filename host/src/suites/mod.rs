@@ -593,6 +593,7 @@ impl<'a> Run<'a> {
                 component: self.component,
                 limits: &self.options.limits,
                 deadline,
+                run_deadline: self.run_deadline,
                 logs: Vec::new(),
                 network,
                 secrets: self.redactor.clone(),

@@ -305,6 +305,18 @@ scenarios:
         config: {count: "{{ vars.count }}"}
         catalog: {users: full_refresh}
         assert: {counts.users: {equals: 7}}
+  - name: cleans_up_after_a_timeout
+    timeout_seconds: 0.3
+    steps:
+      - op: read
+        config: {count: 100000000}
+        catalog: {users: full_refresh}
+        limits: {max_records: 10}
+    cleanup:
+      - op: read
+        config: {count: 3}
+        catalog: {users: full_refresh}
+        assert: {counts.users: {equals: 3}, truncated: {is_false: true}}
 "#;
 
 #[test]
@@ -385,6 +397,14 @@ fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
         run.message_of(&id("skipped_in_replay")).as_deref(),
         Some("skipped by the scenario file (skip_if): needs the live API")
     );
+    // A step past the scenario's time limit fails; the cleanup still gets
+    // its time.
+    let m = run.message_of(&id("cleans_up_after_a_timeout")).unwrap();
+    assert!(
+        m.contains("1 problem(s)") && m.contains("steps[0] (read, line "),
+        "{m}"
+    );
+    assert!(m.contains("time limit"), "{m}");
     // The test configuration's value (20) wins over the default (5).
     let m = run.message_of(&id("the_count_is_seven")).unwrap();
     assert!(
