@@ -586,3 +586,58 @@ fn the_example_scenario_files_use_every_operation_and_every_predicate() {
     let unused: Vec<&String> = all.difference(&keys).collect();
     assert!(unused.is_empty(), "no example uses {unused:?}");
 }
+
+/// In `ctest batch`, a job's `run` may name scenarios, and a tenant held to
+/// one instance at a time runs its parallel scenarios one after another:
+/// every one passes, none is refused an instance.
+#[test]
+fn a_batch_job_runs_its_scenarios_within_its_tenants_instance_quota() {
+    let project = faker_project(
+        "vars: {count: {default: 50}}\nscenarios:\n  - {name: one, parallel: true, steps: [{op: read, config: {count: 50}}]}\n  - {name: two, parallel: true, steps: [{op: read, config: {count: 50}}]}\n  - {name: three, parallel: true, steps: [{op: discover}]}\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.yaml");
+    std::fs::write(
+        &jobs,
+        format!(
+            "operator:\n  tenants:\n    acme:\n      max_concurrent_instances: 1\njobs:\n  - {{id: j, tenant: acme, plugin: {}, config: {{file: {}}}, test_config: {}, run: ['scenario/flow/.*']}}\n",
+            plugin("source-faker").display(),
+            faker_config().display(),
+            project.path().join("ctest.yaml").display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("reports");
+    let run = ctest(&[
+        "batch",
+        jobs.to_str().unwrap(),
+        "--report-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("acme/j/report.json")).unwrap())
+            .unwrap();
+    let passed: Vec<String> = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "passed")
+        .map(|t| {
+            format!(
+                "{}/{}",
+                t["suite"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            "scenario/flow/one",
+            "scenario/flow/two",
+            "scenario/flow/three"
+        ],
+        "{report}"
+    );
+}
