@@ -626,7 +626,7 @@ impl<'a> Run<'a> {
             begun.suite,
             &begun.name,
             verdict,
-            begun.started.elapsed(),
+            begun.ended.duration_since(begun.started),
             logs,
             resources,
         );
