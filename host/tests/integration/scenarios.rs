@@ -219,25 +219,24 @@ fn faker_project(scenarios: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The secret variable `token` of [`FLOW`], from the environment.
+const TOKEN: &str = "tok-9d1f0c3b7e";
+
+/// `ctest run` of source-faker with the project at `dir`, and `extra`.
 fn run_faker(dir: &Path, extra: &[&str]) -> Run {
-    let test_config = dir.join("ctest.yaml");
-    let mut args = vec![
-        "--test-config",
-        test_config.to_str().unwrap(),
-        "--run",
-        "scenario/",
-    ];
-    args.extend_from_slice(extra);
     let plugin = plugin("source-faker");
     let config = faker_config();
-    let mut all = vec![
+    let test_config = dir.join("ctest.yaml");
+    let mut args = vec![
         "run",
         plugin.to_str().unwrap(),
         "--config",
         config.to_str().unwrap(),
+        "--test-config",
+        test_config.to_str().unwrap(),
     ];
-    all.extend(args);
-    crate::support::ctest_with_env(&all, &[("CTEST_SCENARIO_TEST_TOKEN", "tok-9d1f0c3b7e")])
+    args.extend_from_slice(extra);
+    crate::support::ctest_with_env(&args, &[("CTEST_SCENARIO_TEST_TOKEN", TOKEN)])
 }
 
 const FLOW: &str = r#"
@@ -322,15 +321,10 @@ scenarios:
 #[test]
 fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
     let dir = faker_project(FLOW);
-    let secret = "tok-9d1f0c3b7e";
-    let run = crate::support::ctest_with_env(
+    let secret = TOKEN;
+    let run = run_faker(
+        dir.path(),
         &[
-            "run",
-            plugin("source-faker").to_str().unwrap(),
-            "--config",
-            faker_config().to_str().unwrap(),
-            "--test-config",
-            dir.path().join("ctest.yaml").to_str().unwrap(),
             "--run",
             "scenario/",
             "--run",
@@ -338,7 +332,6 @@ fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
             "--var",
             "mode=replay",
         ],
-        &[("CTEST_SCENARIO_TEST_TOKEN", secret)],
     );
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let id = |n: &str| format!("scenario/flow/{n}");
@@ -413,20 +406,14 @@ fn steps_run_in_order_cleanup_always_runs_and_failures_are_located() {
     );
 
     // --run takes a regular expression; --var overrides the test configuration.
-    let run = crate::support::ctest_with_env(
+    let run = run_faker(
+        dir.path(),
         &[
-            "run",
-            plugin("source-faker").to_str().unwrap(),
-            "--config",
-            faker_config().to_str().unwrap(),
-            "--test-config",
-            dir.path().join("ctest.yaml").to_str().unwrap(),
             "--run",
             "scenario/flow/(reads|skipped|the_count)_.*",
             "--var",
             "count=7",
         ],
-        &[("CTEST_SCENARIO_TEST_TOKEN", secret)],
     );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let mut ran = run.with_status("PASS");
@@ -452,7 +439,7 @@ fn a_bad_scenario_file_is_one_exit_2_message_with_every_error() {
     let dir = faker_project(
         "scenarios:\n  - name: a\n    steps:\n      - op: reed\n        asert: {x: {equals: 1}}\n  - name: bad name\n    steps: [{op: spec, assert: {'a..b': {}}}]\n",
     );
-    let run = run_faker(dir.path(), &[]);
+    let run = run_faker(dir.path(), &["--run", "scenario/"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     let file = dir.path().join("flow.scenarios.yaml");
     let file = file.display();

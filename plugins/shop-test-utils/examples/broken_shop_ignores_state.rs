@@ -3,26 +3,12 @@
 //! catches it.
 use shop_test_utils::ctest_sdk::prelude::*;
 
-struct IgnoresState;
+pub struct IgnoresState;
 
-impl Connector for IgnoresState {
-    type Config = shop::Config;
-    fn spec() -> Spec {
-        shop::Shop::spec()
-    }
-    fn check(config: shop::Config) -> Result<CheckOutcome, Error> {
-        shop::Shop::check(config)
-    }
-    fn discover(config: shop::Config) -> Result<Vec<Stream>, Error> {
-        shop::Shop::discover(config)
-    }
-    fn read(
-        config: shop::Config,
-        catalog: ConfiguredCatalog,
-        _state: State,
-    ) -> Result<Messages, Error> {
-        shop::Shop::read(config, catalog, State::default())
+impl shop_test_utils::ShopDefect for IgnoresState {
+    fn state(_state: State) -> State {
+        State::default()
     }
 }
 
-shop_test_utils::ctest_sdk::export_connector!(IgnoresState);
+shop_test_utils::ctest_sdk::export_connector!(shop_test_utils::ShopWith<IgnoresState>);

@@ -3,30 +3,16 @@
 //! catches it, and the report masks the key, a secret variable.
 use shop_test_utils::ctest_sdk::prelude::*;
 
-struct KeyInMessage;
+pub struct KeyInMessage;
 
-impl Connector for KeyInMessage {
-    type Config = shop::Config;
-    fn spec() -> Spec {
-        shop::Shop::spec()
-    }
+impl shop_test_utils::ShopDefect for KeyInMessage {
     fn check(config: shop::Config) -> Result<CheckOutcome, Error> {
         let key = config.api_key.clone();
-        Ok(match shop::Shop::check(config)? {
+        Ok(match <shop::Shop as Connector>::check(config)? {
             CheckOutcome::Failed(m) => CheckOutcome::Failed(format!("{m} (the key was {key})")),
             ok => ok,
         })
     }
-    fn discover(config: shop::Config) -> Result<Vec<Stream>, Error> {
-        shop::Shop::discover(config)
-    }
-    fn read(
-        config: shop::Config,
-        catalog: ConfiguredCatalog,
-        state: State,
-    ) -> Result<Messages, Error> {
-        shop::Shop::read(config, catalog, state)
-    }
 }
 
-shop_test_utils::ctest_sdk::export_connector!(KeyInMessage);
+shop_test_utils::ctest_sdk::export_connector!(shop_test_utils::ShopWith<KeyInMessage>);

@@ -4,7 +4,8 @@
 //!
 //! [`ShopWriter`] is generic over a [`WriteDefect`] so that each broken
 //! variant (the `broken_wb_*` examples) departs from the correct behaviour in
-//! exactly one hook.
+//! exactly one hook. [`ShopWith`] does the same for the connector itself
+//! (the `broken_shop_*` examples, which source-shop's scenarios catch).
 
 use std::marker::PhantomData;
 
@@ -125,5 +126,36 @@ impl<D: WriteDefect> WriteBack for ShopWriter<D> {
             rows,
             column_mapping: vec![("id".into(), "id".into())],
         })
+    }
+}
+
+/// Where a variant of source-shop departs from it (see [`ShopWith`]).
+/// Every hook defaults to source-shop's own behaviour.
+pub trait ShopDefect: 'static {
+    fn check(config: Config) -> Result<CheckOutcome, Error> {
+        <shop::Shop as Connector>::check(config)
+    }
+    /// The state a read starts from, given the one ctest passed.
+    fn state(state: State) -> State {
+        state
+    }
+}
+
+/// source-shop with one defect, `D`.
+pub struct ShopWith<D>(PhantomData<D>);
+
+impl<D: ShopDefect> Connector for ShopWith<D> {
+    type Config = Config;
+    fn spec() -> Spec {
+        <shop::Shop as Connector>::spec()
+    }
+    fn check(config: Config) -> Result<CheckOutcome, Error> {
+        D::check(config)
+    }
+    fn discover(config: Config) -> Result<Vec<Stream>, Error> {
+        <shop::Shop as Connector>::discover(config)
+    }
+    fn read(config: Config, catalog: ConfiguredCatalog, state: State) -> Result<Messages, Error> {
+        <shop::Shop as Connector>::read(config, catalog, D::state(state))
     }
 }
