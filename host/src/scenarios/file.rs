@@ -110,6 +110,7 @@ pub struct Scenario {
 #[serde(deny_unknown_fields)]
 pub struct SkipIf {
     #[serde(deserialize_with = "present")]
+    #[schemars(required)]
     pub value: Option<Value>,
     pub is: Predicate,
     /// Why (required).

@@ -224,7 +224,12 @@ impl<'a> Eval<'a> {
         }
         if let Some(range) = &p.between {
             let v = present("between")?;
-            let (low, high) = (&range[0], &range[1]);
+            let [low, high] = range.as_slice() else {
+                return Err(format!(
+                    "`between` takes [low, high]; it was given {}",
+                    show(&Value::from(range.clone()))
+                ));
+            };
             if !(compare(v, low, "between")?.is_ge() && compare(v, high, "between")?.is_le()) {
                 return expected(format!("`between: [{}, {}]`", show(low), show(high)));
             }
