@@ -16,6 +16,11 @@ use serde_json::Value;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "ctest scenarios")]
 pub struct ScenarioFile {
+    /// Files of shared steps (`*.steps.yaml`, relative to this one) whose
+    /// `shared_steps` lists this file's scenarios may `include` too: a login
+    /// or a setup written once for every scenario file of a project.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
     /// Variables the scenarios use as `{{ vars.NAME }}`. A value comes from
     /// `--var NAME=VALUE`, else the test configuration's `vars`, else the
     /// environment variable `env` names, else `default`.
@@ -25,8 +30,9 @@ pub struct ScenarioFile {
     /// (a login, a setup).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shared_steps: BTreeMap<String, Vec<Step>>,
-    /// The scenarios, each a test `scenario/<file>/<name>`.
-    #[schemars(length(min = 1))]
+    /// The scenarios, each a test `scenario/<file>/<name>` (none in a file
+    /// of shared steps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<Scenario>,
 }
 

@@ -130,6 +130,197 @@ static CHECKER: LazyLock<(Value, jsonschema::Validator)> = LazyLock::new(|| {
 /// `file:line:column: what` and its fix.
 pub fn load(path: &Path, allowed: &[PathBuf]) -> Result<Loaded, String> {
     let name = path.display().to_string();
+    let Parsed {
+        mut file,
+        places,
+        spans,
+        mut problems,
+    } = parse(path)?;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    if file.scenarios.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            line: 1,
+            column: 1,
+            what: "the file has no scenarios".into(),
+            fix: "add `scenarios:`; a file that only shares steps is a `*.steps.yaml` that scenario files list under `imports:`".into(),
+        });
+    }
+    // The imported lists, checked in their own files, then usable here.
+    let mut errors = Vec::new();
+    let mut origins: HashMap<String, (String, Arc<Spans>)> = HashMap::new();
+    let mut records_files = HashMap::new();
+    let mut config_files = HashMap::new();
+    for (i, import) in file.imports.clone().iter().enumerate() {
+        let at = format!("/imports/{i}");
+        let problem = |what: String, fix: &str| {
+            let (line, column) = spans.at(&at);
+            Problem {
+                line,
+                column,
+                what,
+                fix: fix.into(),
+            }
+        };
+        let imported_path =
+            match crate::test_config::confine(&dir, "imports", Path::new(import), allowed) {
+                Ok(p) => p,
+                Err(e) => {
+                    problems.push(problem(e, "import files inside the project"));
+                    continue;
+                }
+            };
+        let imported = match import_steps(&imported_path, allowed) {
+            Ok(i) => i,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for (list, steps) in imported.file.shared_steps {
+            if file.shared_steps.contains_key(&list) {
+                problems.push(problem(
+                    format!("`{import}` shares a step list `{list}`, and so does this file or an earlier import"),
+                    "give every shared list its own name",
+                ));
+                continue;
+            }
+            file.shared_steps.insert(list.clone(), steps);
+            origins.insert(
+                list,
+                (imported_path.display().to_string(), imported.spans.clone()),
+            );
+        }
+        records_files.extend(imported.records_files);
+        config_files.extend(imported.config_files);
+    }
+    let imported: BTreeSet<String> = origins.keys().cloned().collect();
+    let mut checker = Checker {
+        file: &file,
+        places: &places,
+        spans: &spans,
+        dir: &dir,
+        allowed,
+        imported: &imported,
+        problems: Vec::new(),
+        records_files,
+        config_files,
+    };
+    checker.check();
+    let Checker {
+        problems: found,
+        records_files,
+        config_files,
+        ..
+    } = checker;
+    problems.extend(found);
+    let cases = if problems.is_empty() && errors.is_empty() {
+        expand(&file, &spans, &origins, &mut problems)
+    } else {
+        Vec::new()
+    };
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| (p.line, p.column));
+        errors.insert(0, render(&name, problems));
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stem = file_name
+        .strip_suffix(".scenarios.yaml")
+        .or_else(|| file_name.strip_suffix(".yaml"))
+        .or_else(|| file_name.strip_suffix(".yml"))
+        .unwrap_or(&file_name)
+        .to_string();
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        stem,
+        file,
+        records_files,
+        config_files,
+        cases,
+    })
+}
+
+/// A file of shared steps, read and checked in its own right.
+struct Imported {
+    file: ScenarioFile,
+    spans: Arc<Spans>,
+    records_files: HashMap<String, Arc<Vec<Value>>>,
+    config_files: HashMap<String, PathBuf>,
+}
+
+fn import_steps(path: &Path, allowed: &[PathBuf]) -> Result<Imported, String> {
+    let name = path.display().to_string();
+    let Parsed {
+        file,
+        places,
+        spans,
+        mut problems,
+    } = parse(path)?;
+    for (key, given) in [
+        ("scenarios", !file.scenarios.is_empty()),
+        ("imports", !file.imports.is_empty()),
+        ("vars", !file.vars.is_empty()),
+    ] {
+        if given {
+            let (line, column) = spans.at(&format!("/{key}"));
+            problems.push(Problem {
+                line,
+                column,
+                what: format!("a file of shared steps has `{key}`"),
+                fix: "keep only `shared_steps` here; declare variables and write scenarios in the scenario files that import it".into(),
+            });
+        }
+    }
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let none = BTreeSet::new();
+    let mut checker = Checker {
+        file: &file,
+        places: &places,
+        spans: &spans,
+        dir: &dir,
+        allowed,
+        imported: &none,
+        problems: Vec::new(),
+        records_files: HashMap::new(),
+        config_files: HashMap::new(),
+    };
+    checker.check();
+    let Checker {
+        problems: found,
+        records_files,
+        config_files,
+        ..
+    } = checker;
+    problems.extend(found);
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| (p.line, p.column));
+        return Err(render(&name, problems));
+    }
+    Ok(Imported {
+        file,
+        spans: Arc::new(spans),
+        records_files,
+        config_files,
+    })
+}
+
+/// A file read and checked against the schema: what is well formed of it,
+/// where each of its values is, and its problems of form.
+struct Parsed {
+    file: ScenarioFile,
+    /// Each scenario's index in the file.
+    places: Vec<usize>,
+    spans: Spans,
+    problems: Vec<Problem>,
+}
+
+fn parse(path: &Path) -> Result<Parsed, String> {
+    let name = path.display().to_string();
     let fail = |problems: Vec<Problem>| Err(render(&name, problems));
     let size = std::fs::metadata(path)
         .map_err(|e| format!("{name}: cannot read the scenario file: {e}"))?
@@ -155,7 +346,7 @@ pub fn load(path: &Path, allowed: &[PathBuf]) -> Result<Loaded, String> {
     };
     let spans = Spans::of(&text);
     let (schema, validator) = &*CHECKER;
-    let mut problems: Vec<Problem> = validator
+    let problems: Vec<Problem> = validator
         .iter_errors(&document)
         .map(|e| schema_problem(schema, &spans, &e))
         .collect();
@@ -179,51 +370,11 @@ pub fn load(path: &Path, allowed: &[PathBuf]) -> Result<Loaded, String> {
     } else {
         well_formed_parts(&document)
     };
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let mut checker = Checker {
-        file: &file,
-        places: &places,
-        spans: &spans,
-        dir: &dir,
-        allowed,
-        problems: Vec::new(),
-        records_files: HashMap::new(),
-        config_files: HashMap::new(),
-    };
-    checker.check();
-    let Checker {
-        problems: found,
-        records_files,
-        config_files,
-        ..
-    } = checker;
-    problems.extend(found);
-    let cases = if problems.is_empty() {
-        expand(&file, &spans, &mut problems)
-    } else {
-        Vec::new()
-    };
-    if !problems.is_empty() {
-        problems.sort_by_key(|p| (p.line, p.column));
-        return fail(problems);
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let stem = file_name
-        .strip_suffix(".scenarios.yaml")
-        .or_else(|| file_name.strip_suffix(".yaml"))
-        .or_else(|| file_name.strip_suffix(".yml"))
-        .unwrap_or(&file_name)
-        .to_string();
-    Ok(Loaded {
-        path: path.to_path_buf(),
-        stem,
+    Ok(Parsed {
         file,
-        records_files,
-        config_files,
-        cases,
+        places,
+        spans,
+        problems,
     })
 }
 
@@ -241,6 +392,7 @@ fn well_formed_parts(document: &Value) -> (ScenarioFile, Vec<usize>) {
             .unwrap_or_default()
     };
     let mut file = ScenarioFile {
+        imports: Vec::new(),
         vars: entries("vars")
             .into_iter()
             .map(|(k, v)| (k, serde_json::from_value(v).unwrap_or_default()))
@@ -538,6 +690,8 @@ struct Checker<'a> {
     spans: &'a Spans,
     dir: &'a Path,
     allowed: &'a [PathBuf],
+    /// The shared lists imported from other files (checked there).
+    imported: &'a BTreeSet<String>,
     problems: Vec<Problem>,
     records_files: HashMap<String, Arc<Vec<Value>>>,
     config_files: HashMap<String, PathBuf>,
@@ -556,6 +710,9 @@ impl Checker<'_> {
 
     fn check(&mut self) {
         for (name, steps) in &self.file.shared_steps {
+            if self.imported.contains(name) {
+                continue;
+            }
             let pointer = format!("/shared_steps/{}", escape(name));
             for (i, step) in steps.iter().enumerate() {
                 let at = format!("{pointer}/{i}");
@@ -896,7 +1053,9 @@ impl Checker<'_> {
             let name = &reference.name;
             match reference.root {
                 Root::Unique => {}
-                Root::Vars if !self.file.vars.contains_key(name) => {
+                // A list of a file of shared steps is checked where it is
+                // included, against that file's variables.
+                Root::Vars if keys.is_some() && !self.file.vars.contains_key(name) => {
                     let hint = did_you_mean(name, self.file.vars.keys().map(String::as_str))
                         .map(|m| format!("did you mean `{m}`? "))
                         .unwrap_or_default();
@@ -1056,7 +1215,13 @@ fn read_records(path: &Path) -> Result<Vec<Value>, String> {
 
 /// The cases of a file: each scenario times its `for_each` rows times its
 /// `matrix` cells, with includes in place.
-fn expand(file: &ScenarioFile, spans: &Spans, problems: &mut Vec<Problem>) -> Vec<Case> {
+/// `origins`: the imported lists, with their file and its spans.
+fn expand(
+    file: &ScenarioFile,
+    spans: &Spans,
+    origins: &HashMap<String, (String, Arc<Spans>)>,
+    problems: &mut Vec<Problem>,
+) -> Vec<Case> {
     let mut cases = Vec::new();
     for (s, scenario) in file.scenarios.iter().enumerate() {
         let mut rows: Vec<BTreeMap<String, Value>> = if scenario.for_each.is_empty() {
@@ -1109,13 +1274,17 @@ fn expand(file: &ScenarioFile, spans: &Spans, problems: &mut Vec<Problem>) -> Ve
                             .flatten()
                             .enumerate()
                         {
-                            let (inner_line, _) =
-                                spans.at(&format!("/shared_steps/{}/{j}", escape(name)));
+                            let pointer = format!("/shared_steps/{}/{j}", escape(name));
+                            // An imported list is placed in its own file.
+                            let (from, (inner_line, _)) = match origins.get(name) {
+                                Some((file, spans)) => (format!("{file}: "), spans.at(&pointer)),
+                                None => (String::new(), spans.at(&pointer)),
+                            };
                             steps.push(Planned {
                                 step: inner.clone(),
                                 phase,
                                 label: format!(
-                                    "{key}[{i}] → shared_steps.{name}[{j}] ({}, line {inner_line})",
+                                    "{key}[{i}] → {from}shared_steps.{name}[{j}] ({}, line {inner_line})",
                                     inner
                                         .name
                                         .as_deref()
@@ -1271,6 +1440,77 @@ mod tests {
         );
         assert_eq!(l.stem, "t");
         assert_eq!(l.records_files["exp.jsonl"].len(), 1);
+    }
+
+    #[test]
+    fn imported_step_lists_are_checked_in_their_file_and_placed_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        write(
+            "common.steps.yaml",
+            "# shared\nshared_steps:\n  login:\n    - op: check\n      config: {api_key: '{{ vars.key }}'}\n",
+        );
+        let main = write(
+            "a.scenarios.yaml",
+            "imports: [common.steps.yaml]\nvars: {key: {default: k}}\nscenarios:\n  - name: a\n    setup: [{include: login}]\n    steps: [{op: spec}]\n",
+        );
+        let loaded = load(&main, &[]).unwrap();
+        let label = &loaded.cases[0].steps[0].label;
+        assert!(
+            label.starts_with("setup[0] → ")
+                && label.ends_with("common.steps.yaml: shared_steps.login[0] (check, line 4)"),
+            "{label}"
+        );
+        // A variable the including file does not declare, at the include.
+        let bad = write(
+            "b.scenarios.yaml",
+            "imports: [common.steps.yaml]\nscenarios:\n  - name: a\n    steps: [{include: login}]\n",
+        );
+        let e = load(&bad, &[]).unwrap_err();
+        assert!(e.contains("b.scenarios.yaml:4:13: shared_steps.login[0] (included here): `{{ vars.key }}`: the file declares no variable `key`"), "{e}");
+        // A file of shared steps with more than shared steps, or an unknown
+        // key: its own errors, in its own name.
+        write(
+            "bad.steps.yaml",
+            "vars: {x: {default: 1}}\nshared_steps:\n  login: [{op: check, asert: {}}]\n",
+        );
+        let c = write(
+            "c.scenarios.yaml",
+            "imports: [bad.steps.yaml, ../outside.steps.yaml]\nshared_steps: {x: [{op: spec}]}\nscenarios: [{name: a, steps: [{op: spec}]}]\n",
+        );
+        let e = load(&c, &[]).unwrap_err();
+        assert!(
+            e.contains("c.scenarios.yaml:1:27: imports: `../outside.steps.yaml` climbs out"),
+            "{e}"
+        );
+        assert!(
+            e.contains("bad.steps.yaml:1:1: a file of shared steps has `vars`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("bad.steps.yaml:3:23: unknown key `asert`"),
+            "{e}"
+        );
+        // Two lists of one name; a scenario file without scenarios.
+        let d = write(
+            "d.scenarios.yaml",
+            "imports: [common.steps.yaml]\nshared_steps: {login: [{op: spec}]}\nscenarios: [{name: a, steps: [{op: spec}]}]\n",
+        );
+        let e = load(&d, &[]).unwrap_err();
+        assert!(
+            e.contains("`common.steps.yaml` shares a step list `login`, and so does this file"),
+            "{e}"
+        );
+        let e = load(
+            &write("e.scenarios.yaml", "shared_steps: {x: [{op: spec}]}\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("the file has no scenarios"), "{e}");
     }
 
     #[test]
