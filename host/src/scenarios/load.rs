@@ -586,7 +586,10 @@ fn readable(pointer: &str) -> String {
 }
 
 /// The closest of `options` to `word`, if one is close.
-fn did_you_mean<'o>(word: &str, options: impl IntoIterator<Item = &'o str>) -> Option<&'o str> {
+pub(crate) fn did_you_mean<'o>(
+    word: &str,
+    options: impl IntoIterator<Item = &'o str>,
+) -> Option<&'o str> {
     options
         .into_iter()
         .map(|o| (strsim::jaro_winkler(word, o), o))

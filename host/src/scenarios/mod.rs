@@ -121,12 +121,8 @@ pub fn prepare(
         .flat_map(|l| l.file.vars.keys().map(String::as_str))
         .collect();
     let undeclared = |name: &str, from: &str| {
-        let hint = declared
-            .iter()
-            .map(|d| (strsim::jaro_winkler(name, d), *d))
-            .filter(|(s, _)| *s > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, d)| format!("did you mean `{d}`? "))
+        let hint = load::did_you_mean(name, declared.iter().copied())
+            .map(|d| format!("did you mean `{d}`? "))
             .unwrap_or_default();
         format!(
             "{from}: no scenario file declares the variable `{name}`\n  fix: {hint}declare it under `vars:` in a scenario file, or take it out"

@@ -14,12 +14,7 @@ const SHOWN: usize = 160;
 
 /// A value as a message shows it: JSON, clipped.
 pub fn show(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() <= SHOWN {
-        return text;
-    }
-    let clipped: String = text.chars().take(SHOWN).collect();
-    format!("{clipped}… ({} bytes)", text.len())
+    crate::sandbox::clip_to(&value.to_string(), SHOWN)
 }
 
 fn shown(value: Option<&Value>) -> String {
@@ -674,7 +669,7 @@ mod tests {
         );
         let long = json!("x".repeat(1000));
         let e = holds("equals: y", Some(long)).unwrap_err();
-        assert!(e.len() < 300 && e.contains("(1002 bytes)"), "{e}");
+        assert!(e.len() < 300 && e.contains("[842 more bytes cut]"), "{e}");
     }
 
     #[test]
