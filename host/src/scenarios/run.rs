@@ -42,8 +42,9 @@ const MAX_LOGS: usize = 1_000;
 const SHOWN_PROBLEMS: usize = 5;
 /// The bytes of records and states a read keeps for assertions, at most.
 const MAX_KEPT_BYTES: usize = 128 << 20;
-/// The time cleanup steps get when the scenario's own has run out (within
-/// the run's quota): what a scenario wrote is deleted also after a timeout.
+/// The least time each cleanup step gets, even when the scenario's own has
+/// run out (within the run's quota): what a scenario wrote is deleted also
+/// after a timeout.
 const CLEANUP_GRACE: Duration = Duration::from_secs(30);
 
 /// What a case runs with.
