@@ -628,3 +628,23 @@ fn a_batch_job_runs_its_scenarios_within_its_tenants_instance_quota() {
         "{report}"
     );
 }
+
+/// The README's scenario example is a file ctest loads as it stands, beside
+/// the shared steps it imports.
+#[test]
+fn the_readmes_scenario_example_is_a_valid_file() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = &readme[readme.find("## Scenarios: a connector").unwrap()..];
+    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("plugins/source-shop/shop.steps.yaml"),
+        dir.path().join("shop.steps.yaml"),
+    )
+    .unwrap();
+    let path = dir.path().join("readme.scenarios.yaml");
+    std::fs::write(&path, example).unwrap();
+    let loaded = ctest::scenarios::load::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.cases.len(), 4);
+}
