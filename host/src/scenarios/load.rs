@@ -194,24 +194,15 @@ pub fn load(path: &Path, allowed: &[PathBuf]) -> Result<Loaded, String> {
         config_files.extend(imported.config_files);
     }
     let imported: BTreeSet<String> = origins.keys().cloned().collect();
-    let mut checker = Checker {
-        file: &file,
-        places: &places,
-        spans: &spans,
-        dir: &dir,
+    let (found, (records_files, config_files)) = check_file(
+        &file,
+        &places,
+        &spans,
+        &dir,
         allowed,
-        imported: &imported,
-        problems: Vec::new(),
-        records_files,
-        config_files,
-    };
-    checker.check();
-    let Checker {
-        problems: found,
-        records_files,
-        config_files,
-        ..
-    } = checker;
+        &imported,
+        (records_files, config_files),
+    );
     problems.extend(found);
     let cases = if problems.is_empty() && errors.is_empty() {
         expand(&file, &spans, &origins, &mut problems)
@@ -243,6 +234,40 @@ pub fn load(path: &Path, allowed: &[PathBuf]) -> Result<Loaded, String> {
         config_files,
         cases,
     })
+}
+
+/// The records files and config files a file's steps name, read or found.
+type Named = (HashMap<String, Arc<Vec<Value>>>, HashMap<String, PathBuf>);
+
+/// Checks `file` (in `dir`) past its schema, `imported` being the shared
+/// lists it took from other files, `named` what those files named: the
+/// problems, and every records file and config file named.
+fn check_file(
+    file: &ScenarioFile,
+    places: &[usize],
+    spans: &Spans,
+    dir: &Path,
+    allowed: &[PathBuf],
+    imported: &BTreeSet<String>,
+    named: Named,
+) -> (Vec<Problem>, Named) {
+    let (records_files, config_files) = named;
+    let mut checker = Checker {
+        file,
+        places,
+        spans,
+        dir,
+        allowed,
+        imported,
+        problems: Vec::new(),
+        records_files,
+        config_files,
+    };
+    checker.check();
+    (
+        checker.problems,
+        (checker.records_files, checker.config_files),
+    )
 }
 
 /// A file of shared steps, read and checked in its own right.
@@ -277,25 +302,15 @@ fn import_steps(path: &Path, allowed: &[PathBuf]) -> Result<Imported, String> {
         }
     }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let none = BTreeSet::new();
-    let mut checker = Checker {
-        file: &file,
-        places: &places,
-        spans: &spans,
-        dir: &dir,
+    let (found, (records_files, config_files)) = check_file(
+        &file,
+        &places,
+        &spans,
+        &dir,
         allowed,
-        imported: &none,
-        problems: Vec::new(),
-        records_files: HashMap::new(),
-        config_files: HashMap::new(),
-    };
-    checker.check();
-    let Checker {
-        problems: found,
-        records_files,
-        config_files,
-        ..
-    } = checker;
+        &BTreeSet::new(),
+        Default::default(),
+    );
     problems.extend(found);
     if !problems.is_empty() {
         problems.sort_by_key(|p| (p.line, p.column));
