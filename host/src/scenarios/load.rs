@@ -1010,15 +1010,8 @@ impl Checker<'_> {
                     "use `message` with `status: failed` or `status: error`",
                 );
             }
-            if let Some(m) = &expect.message
-                && !m.contains("{{")
-                && let Err(e) = super::predicate::compile(m)
-            {
-                self.problem(
-                    &format!("{at}/expect/message"),
-                    e,
-                    "write a regular expression (Rust `regex` syntax)",
-                );
+            if let Some(m) = &expect.message {
+                self.pattern(&format!("{at}/expect/message"), m);
             }
         }
         for (path, predicate) in &step.assert {
@@ -1102,16 +1095,19 @@ impl Checker<'_> {
         }
     }
 
-    fn predicate(&mut self, at: &str, p: &Predicate) {
-        if let Some(m) = &p.matches
-            && !m.contains("{{")
-            && let Err(e) = super::predicate::compile(m)
+    /// A regular expression: it must compile, unless templates make it at
+    /// run time.
+    fn pattern(&mut self, at: &str, pattern: &str) {
+        if !pattern.contains("{{")
+            && let Err(e) = super::predicate::compile(pattern)
         {
-            self.problem(
-                &format!("{at}/matches"),
-                e,
-                "write a regular expression (Rust `regex` syntax)",
-            );
+            self.problem(at, e, "write a regular expression (Rust `regex` syntax)");
+        }
+    }
+
+    fn predicate(&mut self, at: &str, p: &Predicate) {
+        if let Some(m) = &p.matches {
+            self.pattern(&format!("{at}/matches"), m);
         }
         if let Some(schema) = &p.schema
             && let Err(e) = crate::schema::validator(schema)
