@@ -709,7 +709,8 @@ impl RecordChecker {
     }
 }
 
-fn status_name(s: wit::StreamStatus) -> &'static str {
+/// A stream status as the contract spells it.
+pub(crate) fn status_name(s: wit::StreamStatus) -> &'static str {
     match s {
         wit::StreamStatus::Started => "started",
         wit::StreamStatus::Running => "running",

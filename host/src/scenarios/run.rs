@@ -718,18 +718,13 @@ fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
         wit::Message::Log(l) => {
             if kept.logs.len() < MAX_LOGS {
                 kept.logs.push(json!({
-                    "level": format!("{:?}", l.level).to_lowercase(),
+                    "level": crate::sandbox::level_name(l.level),
                     "message": l.message,
                 }));
             }
         }
         wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => {
-            let status = match s.status {
-                wit::StreamStatus::Started => "started",
-                wit::StreamStatus::Running => "running",
-                wit::StreamStatus::Complete => "complete",
-                wit::StreamStatus::Incomplete => "incomplete",
-            };
+            let status = crate::checks::records::status_name(s.status);
             let list = kept.statuses.entry(s.stream).or_default();
             if list.len() < MAX_LOGS {
                 list.push(status);
