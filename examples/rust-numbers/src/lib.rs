@@ -55,7 +55,7 @@ impl Connector for Numbers {
         }
         let now = ctest_sdk::now_millis();
         let records =
-            (1..=config.count).map(move |n| Message::record("numbers", &json!({ "n": n }), now));
+            (1..=config.count).map(move |n| Ok(Message::record("numbers", &json!({ "n": n }), now)));
         let messages = std::iter::once(Ok(Message::status("numbers", StreamStatus::Started)))
             .chain(records)
             .chain(std::iter::once(Ok(Message::status(

@@ -17,7 +17,7 @@ impl Defect for BatchSchemaMismatch {
         let mut out: Vec<Result<Message, Error>> = Vec::new();
         let flush = |pending: &mut Vec<serde_json::Value>, at: i64, out: &mut Vec<_>| {
             if !pending.is_empty() {
-                out.push(Message::records("users", pending, at));
+                out.push(Ok(Message::records("users", pending, at)));
                 pending.clear();
             }
         };

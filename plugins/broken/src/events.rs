@@ -96,13 +96,13 @@ impl<S: StateShape> Connector for Events<S> {
                     "events",
                     &json!({"seq": seq, "kind": kind, "amount": amount}),
                     emitted_at,
-                )?);
+                ));
                 if seq % every == 0 && seq < count {
-                    out.push(Message::state("events", &S::save(seq))?);
+                    out.push(Message::state("events", &S::save(seq)));
                 }
             }
             // Never behind the state it was given.
-            out.push(Message::state("events", &S::save(count.max(after)))?);
+            out.push(Message::state("events", &S::save(count.max(after))));
             out.push(Message::status("events", StreamStatus::Complete));
         }
         Ok(Box::new(out.into_iter().map(Ok)))

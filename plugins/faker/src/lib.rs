@@ -489,7 +489,7 @@ impl Iterator for FakerRead {
                         Phase::Done
                     };
                     if let Some(updated_at) = plan.cursor.clone() {
-                        return Some(Message::state(name, &Cursor { updated_at }));
+                        return Some(Ok(Message::state(name, &Cursor { updated_at })));
                     }
                 }
                 Phase::Done => {

@@ -163,9 +163,9 @@ fn read_stream(
                 }
                 None => record.clone(),
             };
-            messages.push(Message::record(stream, &record, ctest_sdk::now_millis())?);
+            messages.push(Message::record(stream, &record, ctest_sdk::now_millis()));
         }
-        messages.push(Message::state(stream, &cursor)?);
+        messages.push(Message::state(stream, &cursor));
         page = body.next_page;
     }
     messages.push(Message::status(stream, StreamStatus::Complete));
@@ -259,5 +259,135 @@ impl Connector for Shop {
             messages.extend(read_stream(&config, name, since)?);
         }
         Ok(Box::new(messages.into_iter().map(Ok)))
+    }
+}
+
+/// The connector's logic, natively (`cargo test -p shop`), with the SDK's
+/// MockHttp answering the API. ctest's suites test the built component.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ctest_sdk::http::mock::MockHttp;
+
+    const BASE: &str = "https://shop.example.com";
+
+    fn config() -> Config {
+        Config {
+            base_url: BASE.into(),
+            api_key: "k-123".into(),
+            page_size: 2,
+        }
+    }
+
+    fn catalog(stream: &str, sync_mode: SyncMode) -> ConfiguredCatalog {
+        ConfiguredCatalog {
+            streams: vec![ConfiguredStream {
+                name: stream.into(),
+                sync_mode,
+                cursor_field: vec!["updated_at".into()],
+                primary_key: vec![vec!["id".into()]],
+            }],
+        }
+    }
+
+    fn customer(id: u64, day: u32) -> Value {
+        json!({"id": id, "name": format!("c{id}"), "updated_at": format!("2025-01-0{day}T00:00:00Z")})
+    }
+
+    /// (kind, stream, JSON) of each message.
+    fn read_all(messages: Messages) -> Vec<(&'static str, String, Value)> {
+        messages
+            .map(|m| match m.expect("a message") {
+                Message::Record { stream, data, .. } => {
+                    ("record", stream, serde_json::from_str(&data).unwrap())
+                }
+                Message::State { stream, data } => {
+                    ("state", stream, serde_json::from_str(&data).unwrap())
+                }
+                Message::StreamStatus { stream, status } => {
+                    ("status", stream, json!(format!("{status:?}")))
+                }
+                other => panic!("unexpected message {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_read_follows_the_pages_and_checkpoints_each() {
+        let http = MockHttp::new();
+        http.expect("GET", &format!("{BASE}/v1/customers?page=1&page_size=2"))
+            .header("X-Api-Key", "k-123")
+            .respond_json(
+                200,
+                &json!({"data": [customer(1, 1), customer(2, 2)], "next_page": 2}),
+            );
+        http.expect("GET", &format!("{BASE}/v1/customers?page_size=2&page=2"))
+            .header("X-Api-Key", "k-123")
+            .respond_json(200, &json!({"data": [customer(3, 3)], "next_page": null}));
+        let messages = Shop::read(
+            config(),
+            catalog("customers", SyncMode::FullRefresh),
+            State::default(),
+        )
+        .unwrap();
+        let got = read_all(messages);
+        let ids: Vec<&Value> = got
+            .iter()
+            .filter(|m| m.0 == "record")
+            .map(|m| &m.2["id"])
+            .collect();
+        assert_eq!(ids, [&json!(1), &json!(2), &json!(3)]);
+        let states: Vec<&Value> = got
+            .iter()
+            .filter(|m| m.0 == "state")
+            .map(|m| &m.2)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                &json!({"updated_at": "2025-01-02T00:00:00Z"}),
+                &json!({"updated_at": "2025-01-03T00:00:00Z"})
+            ]
+        );
+        http.verify();
+    }
+
+    #[test]
+    fn an_incremental_read_asks_for_what_changed_since_the_state() {
+        let http = MockHttp::new();
+        http.expect(
+            "GET",
+            &format!("{BASE}/v1/invoices?page=1&page_size=2&updated_since=2025-01-05T00:00:00Z"),
+        )
+        .respond_json(200, &json!({"data": [], "next_page": null}));
+        let mut state = State::default();
+        state.insert("invoices", json!({"updated_at": "2025-01-05T00:00:00Z"}));
+        let got = read_all(
+            Shop::read(config(), catalog("invoices", SyncMode::Incremental), state).unwrap(),
+        );
+        assert!(got.contains(&(
+            "state",
+            "invoices".into(),
+            json!({"updated_at": "2025-01-05T00:00:00Z"})
+        )));
+    }
+
+    #[test]
+    fn a_server_error_fails_the_read_as_transient() {
+        let http = MockHttp::new();
+        http.expect("GET", &format!("{BASE}/v1/customers?page=1&page_size=2"))
+            .respond(503, "down");
+        let Err(e) = Shop::read(
+            config(),
+            catalog("customers", SyncMode::FullRefresh),
+            State::default(),
+        ) else {
+            panic!("the read should fail");
+        };
+        assert!(
+            matches!(e.failure_type, ctest_sdk::FailureType::TransientError),
+            "{e:?}"
+        );
+        assert!(e.message.contains("503"), "{}", e.message);
     }
 }

@@ -97,14 +97,14 @@ impl Connector for Numbers {
                 if since.as_ref().is_some_and(|s| at < *s) {
                     continue;
                 }
-                messages.push(Message::record("numbers", &json!({"n": n, "updated_at": at}), ctest_sdk::now_millis())?);
+                messages.push(Message::record("numbers", &json!({"n": n, "updated_at": at}), ctest_sdk::now_millis()));
                 cursor = Some(at);
                 // A checkpoint every 25 records: a read can resume from it.
                 if n % 25 == 0 {
-                    messages.push(Message::state("numbers", &json!({"updated_at": cursor}))?);
+                    messages.push(Message::state("numbers", &json!({"updated_at": cursor})));
                 }
             }
-            messages.push(Message::state("numbers", &json!({"updated_at": cursor}))?);
+            messages.push(Message::state("numbers", &json!({"updated_at": cursor})));
             messages.push(Message::status("numbers", StreamStatus::Complete));
         }
         Ok(Box::new(messages.into_iter().map(Ok)))
