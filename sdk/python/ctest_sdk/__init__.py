@@ -38,6 +38,13 @@ import time
 import traceback
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
+try:  # inside a component: componentize-py's bindings of the contract
+    import wit_world  # noqa: F401
+except ImportError:  # plain CPython (unit tests): the same, made from the contract
+    from ctest_sdk import _plain
+
+    _plain.load()
+
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import host
@@ -237,6 +244,64 @@ def _parse_config(text: str) -> Dict[str, Any]:
     return value
 
 
+def _refuse_remote(uri: str) -> Any:
+    raise ValueError(f"the spec refers to {uri}: a connector's spec must be self-contained")
+
+
+class _ConfigCheck:
+    """The config checked against the spec's JSON Schema before the connector
+    sees it, as airbyte-cdk does (draft 7 by default; `format` is left to the
+    connector, as there). Compiled once; a spec whose schema does not compile
+    is left to ctest's spec suite, which reports it."""
+
+    def __init__(self, connector: "Connector"):
+        self.connector = connector
+        self.validate: Any = None
+        self.compiled = False
+        self.failure: Optional[str] = None
+
+    def compile(self) -> None:
+        if self.compiled:
+            return
+        self.compiled = True
+        try:
+            import fastjsonschema
+
+            schema = self.connector.spec().connection_specification
+            self.validate = fastjsonschema.compile(
+                schema, handlers={"http": _refuse_remote, "https": _refuse_remote},
+                use_default=False, use_formats=False,
+            )
+        except Exception as e:  # the spec suite reports a bad schema
+            self.failure = f"the SDK does not check configs against this spec: {type(e).__name__}: {e}"
+
+    def problem(self, config: Dict[str, Any]) -> Optional[str]:
+        """Why the config does not match the spec, or None."""
+        self.compile()
+        if self.failure is not None:  # said once, at run time (not while building)
+            log("warn", self.failure)
+            self.failure = None
+        if self.validate is None:
+            return None
+        import fastjsonschema
+
+        try:
+            self.validate(config)
+        except fastjsonschema.JsonSchemaValueException as e:
+            where = "config" + e.name[len("data"):] if e.name.startswith("data") else e.name
+            what = e.message.replace(e.name, where, 1) if e.message.startswith(e.name) else e.message
+            return f"the config does not match the spec: {what}"
+        return None
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        """The config, parsed and checked; a config error if it is wrong."""
+        config = _parse_config(text)
+        problem = self.problem(config)
+        if problem is not None:
+            raise Err(error.config(problem).to_wit())
+        return config
+
+
 def _guarded(call):
     """Runs `call`, turning a ConnectorError into the contract's error and
     anything else into a system error carrying the traceback."""
@@ -312,8 +377,15 @@ class _Reader(exports.source.Reader):
 
 
 def export(connector_class):
-    """The class to bind to the name `Source` in your app module."""
+    """The class to bind to the name `Source` in your app module. The
+    config is checked against the spec before `check`, `discover` and
+    `read` see it: a config that breaks the spec fails with the schema's
+    message."""
     connector = connector_class()
+    checked = _ConfigCheck(connector)
+    # At build time when it can: componentize-py keeps the compiled check
+    # in the component's snapshot.
+    checked.compile()
 
     class Source(exports.Source):
         def spec(self) -> "wit.ConnectorSpec":
@@ -321,18 +393,18 @@ def export(connector_class):
 
         def check(self, config: str) -> "wit.CheckOutcome":
             try:
-                parsed = _parse_config(config)
+                parsed = checked.parse(config)
             except Err as e:
                 return wit.CheckOutcome_Failed(e.value.message)
             outcome = _guarded(lambda: connector.check(parsed))
             return wit.CheckOutcome_Succeeded() if outcome is None else wit.CheckOutcome_Failed(str(outcome))
 
         def discover(self, config: str) -> "wit.Catalog":
-            parsed = _parse_config(config)
+            parsed = checked.parse(config)
             return _guarded(lambda: wit.Catalog([s.to_wit() for s in connector.discover(parsed)]))
 
         def read(self, config: str, catalog: "wit.ConfiguredCatalog", state: List["wit.StreamState"]):
-            parsed = _parse_config(config)
+            parsed = checked.parse(config)
             streams = {}
             for s in state:
                 try:

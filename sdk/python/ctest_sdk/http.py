@@ -17,7 +17,7 @@ the policy still applies, but ctest cannot record or replay them.
 """
 
 import json
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from componentize_py_types import Err
 from wit_world.imports import outgoing_handler
@@ -106,76 +106,86 @@ class Request:
         """Sends the request and reads the whole response. An error status is
         a response, not an error; a refused or failed connection raises a
         transient ConnectorError."""
-        scheme, sep, rest = self.url.partition("://")
-        if not sep:
+        if "://" not in self.url:
             raise error.config(f"`{self.url}` is not an absolute URL")
-        cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
-        authority, path = rest[:cut], rest[cut:] or "/"
-        if path.startswith("?"):
-            path = "/" + path
+        return _transport(self)
+
+
+def _send_over_wasi(asked: Request) -> Response:
+    """The request through wasi:http: the host makes it."""
+    scheme, _, rest = asked.url.partition("://")
+    cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0], default=len(rest))
+    authority, path = rest[:cut], rest[cut:] or "/"
+    if path.startswith("?"):
+        path = "/" + path
+    try:
+        fields = wasi.Fields.from_list([(k, v.encode()) for k, v in asked.headers])
+    except Err as e:
+        raise asked._fail(f"bad header: {e.value}")
+    outgoing = wasi.OutgoingRequest(fields)
+    method = _METHODS.get(asked.method)
+    for part, set_part, value in (
+        ("method", outgoing.set_method, method() if method else wasi.Method_Other(asked.method)),
+        ("scheme", outgoing.set_scheme, {"http": wasi.Scheme_Http(), "https": wasi.Scheme_Https()}.get(scheme)
+         or wasi.Scheme_Other(scheme)),
+        ("host", outgoing.set_authority, authority),
+        ("path", outgoing.set_path_with_query, path),
+    ):
         try:
-            fields = wasi.Fields.from_list([(k, v.encode()) for k, v in self.headers])
-        except Err as e:
-            raise self._fail(f"bad header: {e.value}")
-        request = wasi.OutgoingRequest(fields)
-        method = _METHODS.get(self.method)
-        for part, set_part, value in (
-            ("method", request.set_method, method() if method else wasi.Method_Other(self.method)),
-            ("scheme", request.set_scheme, {"http": wasi.Scheme_Http(), "https": wasi.Scheme_Https()}.get(scheme)
-             or wasi.Scheme_Other(scheme)),
-            ("host", request.set_authority, authority),
-            ("path", request.set_path_with_query, path),
-        ):
+            set_part(value)
+        except Err:
+            raise error.config(f"`{asked.url}`: invalid {part}")
+    body = outgoing.body()
+    options = wasi.RequestOptions()
+    if asked.timeout is not None:
+        options.set_first_byte_timeout(int(asked.timeout * 1e9))
+    # The request goes out first: the host reads the body as it is
+    # written, and each flush waits for that.
+    try:
+        pending = outgoing_handler.handle(outgoing, options)
+    except Err as e:
+        raise asked._fail(_describe(e.value))
+    with body.write() as stream:
+        for i in range(0, len(asked.body), _CHUNK):
             try:
-                set_part(value)
-            except Err:
-                raise error.config(f"`{self.url}`: invalid {part}")
-        body = request.body()
-        options = wasi.RequestOptions()
-        if self.timeout is not None:
-            options.set_first_byte_timeout(int(self.timeout * 1e9))
-        # The request goes out first: the host reads the body as it is
-        # written, and each flush waits for that.
-        try:
-            pending = outgoing_handler.handle(request, options)
-        except Err as e:
-            raise self._fail(_describe(e.value))
-        with body.write() as stream:
-            for i in range(0, len(self.body), _CHUNK):
+                stream.blocking_write_and_flush(asked.body[i:i + _CHUNK])
+            except Err as e:
+                raise asked._fail(f"writing the body: {e.value}")
+    try:
+        wasi.OutgoingBody.finish(body, None)
+    except Err as e:
+        raise asked._fail(_describe(e.value))
+    with pending:
+        with pending.subscribe() as ready:
+            ready.block()
+        outcome = pending.get()
+    if outcome is None or isinstance(outcome, Err):
+        raise asked._fail("no response")
+    answer = outcome.value
+    if isinstance(answer, Err):
+        raise asked._fail(_describe(answer.value))
+    with answer.value as response:
+        status = response.status()
+        with response.headers() as fields:
+            headers = [(k.lower(), v.decode("utf-8", errors="replace")) for k, v in fields.entries()]
+        incoming = response.consume()
+        chunks = []
+        with incoming.stream() as stream:
+            while True:
                 try:
-                    stream.blocking_write_and_flush(self.body[i:i + _CHUNK])
+                    chunks.append(stream.blocking_read(64 << 10))
                 except Err as e:
-                    raise self._fail(f"writing the body: {e.value}")
-        try:
-            wasi.OutgoingBody.finish(body, None)
-        except Err as e:
-            raise self._fail(_describe(e.value))
-        with pending:
-            with pending.subscribe() as ready:
-                ready.block()
-            outcome = pending.get()
-        if outcome is None or isinstance(outcome, Err):
-            raise self._fail("no response")
-        answer = outcome.value
-        if isinstance(answer, Err):
-            raise self._fail(_describe(answer.value))
-        with answer.value as response:
-            status = response.status()
-            with response.headers() as fields:
-                headers = [(k.lower(), v.decode("utf-8", errors="replace")) for k, v in fields.entries()]
-            incoming = response.consume()
-            chunks = []
-            with incoming.stream() as stream:
-                while True:
-                    try:
-                        chunks.append(stream.blocking_read(64 << 10))
-                    except Err as e:
-                        if isinstance(e.value, streams.StreamError_Closed):
-                            break
-                        raise self._fail(f"reading the response: {e.value}")
-            with wasi.IncomingBody.finish(incoming):
-                pass
-        return Response(status, headers, b"".join(chunks))
+                    if isinstance(e.value, streams.StreamError_Closed):
+                        break
+                    raise asked._fail(f"reading the response: {e.value}")
+        with wasi.IncomingBody.finish(incoming):
+            pass
+    return Response(status, headers, b"".join(chunks))
+
+
+# What sends a request: wasi:http in a component; `ctest_sdk.testing.MockHttp`
+# replaces it in unit tests.
+_transport: Callable[[Request], Response] = _send_over_wasi
 
 
 def _describe(code: Any) -> str:

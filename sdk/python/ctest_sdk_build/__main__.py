@@ -1,0 +1,5 @@
+import sys
+
+from ctest_sdk_build import main
+
+sys.exit(main())
