@@ -21,7 +21,7 @@ const schema = {
   },
 };
 
-const numbers: Connector<Config> = {
+export const numbers: Connector<Config> = {
   spec: () =>
     new Spec("source-numbers-ts", "0.1.0", {
       type: "object",

@@ -10,7 +10,6 @@ import {
   exportConnector,
   exportWriteBack,
   type Json,
-  type Message,
   record,
   Spec,
   state,
@@ -100,7 +99,7 @@ interface Page {
   next_page: number | null;
 }
 
-const shop: Connector<Config> = {
+export const shop: Connector<Config> = {
   spec: () =>
     new Spec("source-shop-ts", "0.1.0", {
       type: "object",
@@ -133,17 +132,17 @@ const shop: Connector<Config> = {
         .ingestionType(name === "customers" ? "cdc-with-deletes" : "cdc"),
     ),
 
-  async read(config, catalog, stateIn) {
+  // Page by page: the SDK pulls this generator as ctest asks for messages.
+  async *read(config, catalog, stateIn) {
     const problem = invalid(config);
     if (problem) throw error.config(problem);
-    const messages: Message[] = [];
     for (const stream of catalog) {
       if (!STREAMS.includes(stream.name)) {
         throw error.config(`the catalog names the stream \`${stream.name}\`, which this connector does not offer`);
       }
       const saved = stream.syncMode === "incremental" ? stateIn.get(stream.name) : undefined;
       const since = saved && typeof saved === "object" && !Array.isArray(saved) ? (saved.updated_at as string | null) : null;
-      messages.push(status(stream.name, "started"));
+      yield status(stream.name, "started");
       let cursor = since;
       for (let page: number | null = 1; page !== null; ) {
         let path = `/v1/${stream.name}?page=${page}&page_size=${config.page_size ?? 50}`;
@@ -154,14 +153,13 @@ const shop: Connector<Config> = {
         for (const row of body.data) {
           cursor = row.updated_at as string;
           const data = "deleted_at" in row ? { id: row.id, updated_at: row.updated_at, _ctest_deleted_at: row.deleted_at } : row;
-          messages.push(record(stream.name, data));
+          yield record(stream.name, data);
         }
-        messages.push(state(stream.name, { updated_at: cursor }));
+        yield state(stream.name, { updated_at: cursor });
         page = body.next_page;
       }
-      messages.push(status(stream.name, "complete"));
+      yield status(stream.name, "complete");
     }
-    return messages;
   },
 };
 

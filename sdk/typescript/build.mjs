@@ -1,63 +1,79 @@
-// Builds a TypeScript connector into a component:
+#!/usr/bin/env node
+// `ctest-sdk-build APP.ts [OUT.wasm]`: a TypeScript (or JavaScript) connector
+// made into a WebAssembly component that ctest can test.
 //
-//   node sdk/typescript/build.mjs examples/ts-numbers/app.ts out.wasm
-//
-// 1. TypeScript types of the contract, generated from wit/ by jco
-//    (into sdk/typescript/generated/);
-// 2. a type check of the SDK and the connector (tsc);
-// 3. one JavaScript module, the connector and the SDK bundled (rolldown);
-// 4. the component (componentize-js), of the contract's `connector` world, or
+// 1. a type check of the connector against this SDK and the contract (tsc,
+//    run where you are, so its messages name your files as you wrote them);
+// 2. one JavaScript module, the connector and this SDK bundled (rolldown);
+// 3. the component (componentize-js), of the contract's `connector` world, or
 //    `connector-with-write-back` when the module exports `writeBack`.
 //
-// The tools are pinned in package.json (`npm ci` in sdk/typescript).
+// `@ctest/sdk` is always this package's, so the SDK and its build tool never
+// disagree. Nothing is written but the component (the work is in a
+// temporary directory).
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { rolldown } from "rolldown";
+import { toolPath } from "./tools.mjs";
 
 const sdk = dirname(fileURLToPath(import.meta.url));
-const root = resolve(sdk, "../..");
-const bin = (tool) => join(sdk, "node_modules", ".bin", tool);
-const [entry, out] = process.argv.slice(2);
-if (!entry || !out) {
-  console.error("usage: node sdk/typescript/build.mjs CONNECTOR.ts OUT.wasm");
+const args = process.argv.slice(2);
+if (args.length < 1 || args.length > 2 || args[0].startsWith("-")) {
+  console.error("usage: ctest-sdk-build APP.ts [OUT.wasm]   (OUT defaults to APP.wasm)");
   process.exit(2);
 }
+const entry = resolve(args[0]);
+const out = resolve(args[1] ?? args[0].replace(/\.[cm]?[jt]s$/, "") + ".wasm");
+if (!existsSync(entry)) {
+  console.error(`ctest-sdk-build: ${args[0]}: no such file\n  fix: name the module that exports \`source\`, for example app.ts`);
+  process.exit(2);
+}
+const sdkModule = join(sdk, "dist", "index.js");
+if (!existsSync(sdkModule) || !existsSync(join(sdk, "wit", "connector.wit"))) {
+  console.error(`ctest-sdk-build: the SDK at ${sdk} is not built\n  fix: run \`npm run build\` there (a packed @ctest/sdk comes built)`);
+  process.exit(2);
+}
+
 // Each tool's complaints are shown; a failing step ends the build.
-const run = (tool, args, quiet = true) => {
+const run = (pkg, bin, toolArgs, quiet = true) => {
   try {
-    execFileSync(bin(tool), args, { cwd: root, stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"] });
-  } catch {
-    console.error(`build.mjs: ${tool} failed (see above); no component was built`);
+    execFileSync(process.execPath, [toolPath(sdk, pkg, bin), ...toolArgs], {
+      stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"],
+    });
+  } catch (e) {
+    console.error(`ctest-sdk-build: ${bin} failed${e.status === undefined ? `: ${e.message}` : " (see above)"}; no component was built`);
     process.exit(1);
   }
 };
 
-// jco reads the WIT only through a path relative to its working directory.
-run("jco", ["guest-types", "wit", "--world-name", "connector", "-o", join(sdk, "generated")]);
-const work = mkdtempSync(join(tmpdir(), "ctest-ts-"));
+const work = mkdtempSync(join(tmpdir(), "ctest-sdk-build-"));
 try {
-  // The SDK's settings, checking this connector with the SDK and the types.
   const tsconfig = join(work, "tsconfig.json");
   writeFileSync(
     tsconfig,
     JSON.stringify({
-      extends: join(sdk, "tsconfig.json"),
-      include: [join(sdk, "src"), join(sdk, "generated"), resolve(entry)],
+      extends: join(sdk, "tsconfig.base.json"),
+      compilerOptions: { noEmit: true, paths: { "@ctest/sdk": [join(sdk, "dist", "index.d.ts")] } },
+      files: [entry],
     }),
   );
-  run("tsc", ["-p", tsconfig], false);
+  run("typescript", "tsc", ["-p", tsconfig], false);
 
   const bundle = await rolldown({
-    input: resolve(entry),
+    input: entry,
     external: [/^ctest:/, /^wasi:/],
-    resolve: { alias: { "@ctest/sdk": join(sdk, "src", "index.ts") } },
+    resolve: { alias: { "@ctest/sdk": sdkModule } },
+    // A component has no page location, and StarlingMonkey throws when
+    // `location` is read while the component is made (the SDK's JSON Schema
+    // validator reads it when loaded).
+    transform: { define: { "self.location": "undefined" } },
     logLevel: "warn",
   });
-  const js = join(work, "connector.js");
+  const js = join(work, `${basename(out, ".wasm")}.js`);
   await bundle.write({ file: js, format: "esm" });
   // A module that exports `writeBack` (the SDK's `exportWriteBack`) needs
   // the world that exports the write-back interface.
@@ -66,7 +82,11 @@ try {
     /^export\s+(const|let|var|function)\s+writeBack\b/m.test(bundled) ||
     /^export\s*\{[^}]*\bwriteBack\b[^}]*\}/m.test(bundled);
   const world = exportsWriteBack ? "connector-with-write-back" : "connector";
-  run("componentize-js", [js, "--wit", join(root, "wit"), "--world-name", world, "-o", resolve(out)]);
+  run("@bytecodealliance/componentize-js", "componentize-js", [
+    js, "--wit", join(sdk, "wit"), "--world-name", world, "-o", out,
+  ]);
+  console.log(`built ${basename(out)} (${world})`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+

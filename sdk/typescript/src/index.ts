@@ -21,6 +21,9 @@
  * apply to it.
  */
 
+/// <reference path="../types/connector.d.ts" preserve="true" />
+
+import { Validator } from "@cfworker/json-schema";
 import { log as hostLog } from "ctest:connector/host@0.2.0";
 import type {
   CheckOutcome,
@@ -162,14 +165,19 @@ export function log(level: LogLevel, message: string): void {
 }
 
 /** What a connector implements. `check` returns null when the config works,
- * otherwise why not; `read` returns (or is) a generator of messages. Each may
- * be `async` (to `await fetch(...)`): a `read` that is async returns all its
- * messages at once, for example as an array. */
+ * otherwise why not; `read` is a generator of messages: `*read` (lazy), or
+ * `async *read` to `await fetch(...)` page by page (pulled as the host asks
+ * for messages, so one page is held at a time). `check` and `discover` may
+ * be `async`; a plain `async read` returns all its messages at once. */
 export interface Connector<C = Json> {
   spec(): Spec;
   check(config: C): string | null | Promise<string | null>;
   discover(config: C): Stream[] | Promise<Stream[]>;
-  read(config: C, catalog: ConfiguredStream[], state: State): Iterable<Message> | Promise<Iterable<Message>>;
+  read(
+    config: C,
+    catalog: ConfiguredStream[],
+    state: State,
+  ): Iterable<Message> | AsyncIterable<Message> | Promise<Iterable<Message>>;
 }
 
 function toError(e: unknown): WitError {
@@ -202,19 +210,73 @@ function parseConfig<C>(text: string): C {
   return value as C;
 }
 
+/** `schema` without its `format` keywords: like airbyte-cdk, the SDK leaves
+ * formats to the connector (values inside `enum`, `const`, `default` and
+ * `examples` are data, and kept). */
+function withoutFormats(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutFormats);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "format" && typeof value === "string") continue;
+    out[key] = ["enum", "const", "default", "examples"].includes(key) ? value : withoutFormats(value);
+  }
+  return out;
+}
+
+/** The config checked against the spec's JSON Schema (draft 7) before the
+ * connector sees it, as airbyte-cdk does. Compiled on first use; a schema
+ * that does not compile is left to ctest's spec suite, which reports it. */
+class ConfigCheck {
+  private validator?: Validator | null;
+  constructor(private spec: () => Spec) {}
+
+  problem(config: unknown): string | null {
+    if (this.validator === undefined) {
+      try {
+        this.validator = new Validator(withoutFormats(this.spec().connectionSpecification) as object, "7", false);
+      } catch (e) {
+        this.validator = null;
+        hostLog("warn", `the SDK does not check configs against this spec: ${e}`);
+      }
+    }
+    if (this.validator === null) return null;
+    const result = this.validator.validate(config);
+    if (result.valid) return null;
+    // The errors at the leaves: each names the place and what is wrong.
+    const containers = ["properties", "items", "allOf", "anyOf", "oneOf", "then", "else", "false"];
+    const leaves = result.errors.filter((e) => !containers.includes(e.keyword));
+    const shown = (leaves.length > 0 ? leaves : result.errors).map((e) => {
+      const at = e.instanceLocation.replace(/^#\/?/, "").replace(/\//g, ".");
+      return `${at ? `\`${at}\`: ` : ""}${e.error.replace(/\.$/, "")}`;
+    });
+    return `the config does not match the spec: ${shown.join("; ")}`;
+  }
+
+  /** The config, parsed and checked; a config error if it is wrong. */
+  parse<C>(text: string): C {
+    const config = parseConfig<C>(text);
+    const problem = this.problem(config);
+    if (problem !== null) throw error.config(problem).toWit();
+    return config;
+  }
+}
+
 const utf8 = new TextEncoder();
 
 /** Hands the host up to `max` messages per call. Consecutive records of one
  * stream go as one `records` message (JSON lines as bytes): componentize-js
  * returns bytes about 7 times faster than as many strings (BENCHMARKS.md). */
 class Reader {
-  private it: Iterator<Message> | null;
-  constructor(messages: Iterable<Message>) {
-    this.it = messages[Symbol.iterator]();
+  #it: Iterator<Message> | AsyncIterator<Message> | null;
+  constructor(messages: Iterable<Message> | AsyncIterable<Message>) {
+    this.#it = Symbol.asyncIterator in messages ? messages[Symbol.asyncIterator]() : messages[Symbol.iterator]();
   }
-  next(max: number): Message[] {
+  /** Up to `max` messages; an `async *read` is pulled only as far as that,
+   * so a paginated read holds one page at a time. */
+  async next(max: number): Promise<Message[]> {
     const batch: Message[] = [];
-    if (!this.it) return batch;
+    if (!this.#it) return batch;
     let lines: string[] = [];
     let group: RecordMessage | null = null;
     const flush = () => {
@@ -232,9 +294,10 @@ class Reader {
     };
     try {
       for (let taken = 0; taken < max; taken++) {
-        const r = this.it.next();
+        const pulled = this.#it.next();
+        const r = pulled instanceof Promise ? await pulled : pulled;
         if (r.done) {
-          this.it = null;
+          this.#it = null;
           break;
         }
         const message = r.value;
@@ -250,7 +313,7 @@ class Reader {
       }
       flush();
     } catch (e) {
-      this.it = null;
+      this.#it = null;
       flush();
       const failure = toError(e);
       if (batch.length === 0) throw failure;
@@ -260,8 +323,11 @@ class Reader {
   }
 }
 
-/** The object to export as `source` from your module. */
+/** The object to export as `source` from your module. The config is
+ * checked against the spec before `check`, `discover` and `read` see it: a
+ * config that breaks the spec fails with the schema's message. */
 export function exportConnector<C>(connector: Connector<C>) {
+  const checked = new ConfigCheck(() => connector.spec());
   return {
     spec(): ConnectorSpec {
       try {
@@ -273,7 +339,7 @@ export function exportConnector<C>(connector: Connector<C>) {
     async check(config: string): Promise<CheckOutcome> {
       let parsed: C;
       try {
-        parsed = parseConfig<C>(config);
+        parsed = checked.parse<C>(config);
       } catch (e) {
         return { tag: "failed", val: (e as WitError).message };
       }
@@ -281,12 +347,12 @@ export function exportConnector<C>(connector: Connector<C>) {
       return outcome === null ? { tag: "succeeded" } : { tag: "failed", val: outcome };
     },
     async discover(config: string): Promise<Catalog> {
-      const parsed = parseConfig<C>(config);
+      const parsed = checked.parse<C>(config);
       const streams = await guarded(() => connector.discover(parsed));
       return { streams: streams.map((s) => s.toWit()) };
     },
     async read(config: string, catalog: ConfiguredCatalog, states: StreamState[]): Promise<Reader> {
-      const parsed = parseConfig<C>(config);
+      const parsed = checked.parse<C>(config);
       const streams = new Map<string, Json>();
       for (const s of states) {
         try {
