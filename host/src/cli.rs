@@ -50,6 +50,9 @@ enum Command {
     /// Make a connector project (source, build script, sample config,
     /// README) that builds and passes `ctest run` as it is.
     New(NewArgs),
+    /// Print the guide to writing a connector in a language: its SDK, the
+    /// build, HTTP, tests, debugging and what the sandbox allows.
+    Guide(GuideArgs),
     /// Print the JSON Schema of a ctest file format (`scenarios`: the
     /// `*.scenarios.yaml` files), for editors to validate with.
     Schema(SchemaArgs),
@@ -207,10 +210,17 @@ struct NewArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     dir: PathBuf,
 
-    /// The `sdk` directory of a ctest checkout (default: the one ctest was
-    /// built from).
+    /// Use the SDKs of a ctest checkout (its `sdk` directory) instead of
+    /// the published packages: for working on the SDKs themselves.
     #[arg(long, value_name = "DIR")]
     sdk: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct GuideArgs {
+    /// The language.
+    #[arg(value_enum)]
+    lang: crate::scaffold::Language,
 }
 
 #[derive(Args)]
@@ -372,6 +382,10 @@ pub fn main() -> ExitCode {
         Command::Worker(args) => return worker(args),
         Command::Results(args) => return results(args),
         Command::New(args) => new(args).map(|()| Summary::default()),
+        Command::Guide(args) => {
+            print!("{}", crate::scaffold::guide(args.lang));
+            return ExitCode::SUCCESS;
+        }
         Command::Schema(args) => {
             match args.format {
                 SchemaFormat::Scenarios => println!(
@@ -652,9 +666,8 @@ fn new_host(
 }
 
 fn new(args: NewArgs) -> Result<(), UsageError> {
-    let sdk = args.sdk.unwrap_or_else(crate::scaffold::default_sdk_dir);
-    let dir =
-        crate::scaffold::new_project(&args.name, args.lang, &args.dir, &sdk).map_err(UsageError)?;
+    let dir = crate::scaffold::new_project(&args.name, args.lang, &args.dir, args.sdk.as_deref())
+        .map_err(UsageError)?;
     println!(
         "made {}\n  next: cd {} && ./build.sh && ctest run {}.wasm --config config.json",
         dir.display(),

@@ -165,7 +165,7 @@ impl fmt::Display for LoadError {
                     Language::Python =>
                         "a Python connector gets them by building against the `connector-http` world (`-w connector-http`), and a module that needs more (a native extension, a server) cannot run in the sandbox",
                     Language::TypeScript =>
-                        "a JavaScript connector gets them from the SDK's build (`node sdk/typescript/build.mjs app.ts plugin.wasm`); an API outside them (a server, a file system) cannot run in the sandbox",
+                        "a JavaScript connector gets them from the SDK's build (`npx ctest-sdk-build app.ts plugin.wasm`); an API outside them (a server, a file system) cannot run in the sandbox",
                     Language::Rust =>
                         "a Rust connector gets them from the ctest-sdk and wasip2 crates; a crate that imports more (a server, threads) cannot run in the sandbox",
                     Language::Unknown => "build against the worlds of wit/connector.wit",

@@ -83,13 +83,13 @@ impl Language {
                 "build it with `cargo build --target wasm32-wasip2 --release` (the ctest-sdk crate; `rustup target add wasm32-wasip2` once)"
             }
             Language::Python => {
-                "build it with `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm` (componentize-py 0.25.1; `ctest new NAME --lang python` makes a build.sh)"
+                "build it with `python -m ctest_sdk_build app.py -o plugin.wasm`, from the Python package ctest-sdk (`pip install ctest-sdk`; `ctest new NAME --lang python` makes a build.sh that does both)"
             }
             Language::TypeScript => {
-                "build it with `node sdk/typescript/build.mjs app.ts plugin.wasm` (`npm ci` once in sdk/typescript; `ctest new NAME --lang typescript` makes a build.sh)"
+                "build it with `npx ctest-sdk-build app.ts plugin.wasm`, from the npm package @ctest/sdk (`npm install @ctest/sdk`; `ctest new NAME --lang typescript` makes a build.sh that does both)"
             }
             Language::Unknown => {
-                "build it against ctest's contract, wit/connector.wit: in Rust `cargo build --target wasm32-wasip2 --release` with the ctest-sdk crate; in Python `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm`; in TypeScript `node sdk/typescript/build.mjs app.ts plugin.wasm`"
+                "build it against ctest's contract, wit/connector.wit: in Rust `cargo build --target wasm32-wasip2 --release` with the ctest-sdk crate; in Python `python -m ctest_sdk_build app.py -o plugin.wasm` (package ctest-sdk); in TypeScript `npx ctest-sdk-build app.ts plugin.wasm` (package @ctest/sdk)"
             }
         }
     }
@@ -135,10 +135,10 @@ impl Language {
                 "update the ctest-sdk dependency to this ctest's and rebuild with `cargo build --target wasm32-wasip2 --release`"
             }
             Language::Python => {
-                "rebuild with this ctest's wit/ and sdk/python: `componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm`"
+                "update the ctest-sdk package to the version of the contract this ctest speaks (`pip install ctest-sdk==VERSION`) and rebuild with `python -m ctest_sdk_build app.py -o plugin.wasm`"
             }
             Language::TypeScript => {
-                "rebuild with this ctest's sdk/typescript (it generates its types from wit/): `node sdk/typescript/build.mjs app.ts plugin.wasm`"
+                "update @ctest/sdk to the version of the contract this ctest speaks (`npm install @ctest/sdk@VERSION`) and rebuild with `npx ctest-sdk-build app.ts plugin.wasm`"
             }
             Language::Unknown => {
                 "rebuild the plugin against this version's wit/connector.wit (update the SDK)"

@@ -46,7 +46,7 @@ pub use read::ReadSession;
 /// Host bindings generated from the contract in `wit/`.
 pub mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "connector",
         imports: { default: trappable },
         exports: { default: async },
@@ -57,7 +57,7 @@ pub mod bindings {
 /// the contract's types and `host` import with [`bindings`].
 pub mod write_back_bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "wit",
         world: "test-utils",
         imports: { default: trappable },
         exports: { default: async },

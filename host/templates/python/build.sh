@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Builds {{name}}.wasm (a WebAssembly component) next to this script, with
-# componentize-py (pip install componentize-py==0.25.1, or set COMPONENTIZE_PY).
+# Builds {{name}}.wasm (a WebAssembly component) next to this script.
+# The first run makes the virtual environment `.venv` and installs
+# requirements.txt into it: the SDK, whose `ctest_sdk_build` runs
+# componentize-py (it embeds CPython into the component).
 set -euo pipefail
 cd "$(dirname "$0")"
-"${COMPONENTIZE_PY:-componentize-py}" -d "{{wit}}" -w connector-http componentize app \
-  -p . -p "{{sdk}}/python" -o {{name}}.wasm >/dev/null
-echo "built {{name}}.wasm"
+if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  touch .venv/.installed
+fi
+{{python_path}}.venv/bin/python -m ctest_sdk_build app.py -o {{name}}.wasm

@@ -248,3 +248,107 @@ fn every_python_record_arrives_through_the_sdk_batches() {
 fn every_typescript_record_arrives_through_the_sdk_batches() {
     every_record_arrives_through_the_sdk_batches("ts-numbers");
 }
+
+/// The examples' own unit tests, under plain CPython and Node: the SDKs'
+/// harnesses (a fake host) and HTTP mocks. The tools are `cargo xtask
+/// plugins`'s: pytest in `target/python-tools`, rolldown in the TypeScript SDK.
+fn unit_tests_pass(example: &str, command: &mut std::process::Command) {
+    let out = command
+        .current_dir(root().join("examples").join(example))
+        .output()
+        .unwrap_or_else(|e| panic!("{example}: cannot run its unit tests: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "{example}: unit tests failed:\n{text}"
+    );
+    // They ran: pytest and node:test both count what passed.
+    assert!(
+        text.contains(" passed") || text.contains("# pass "),
+        "{example}: no test ran:\n{text}"
+    );
+    assert!(
+        !text.contains("# pass 0"),
+        "{example}: no test ran:\n{text}"
+    );
+}
+
+fn python_unit_tests(example: &str) {
+    let python = root().join("target/python-tools/bin/python");
+    let path = format!("{}:.", root().join("sdk/python").display());
+    unit_tests_pass(
+        example,
+        std::process::Command::new(python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
+            .env("PYTHONPATH", path)
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+    );
+}
+
+fn typescript_unit_tests(example: &str) {
+    unit_tests_pass(
+        example,
+        std::process::Command::new("node").arg(root().join("sdk/typescript/test.mjs")),
+    );
+}
+
+#[test]
+fn the_python_examples_pass_their_unit_tests() {
+    python_unit_tests("python-numbers");
+    python_unit_tests("python-shop");
+}
+
+#[test]
+fn the_typescript_examples_pass_their_unit_tests() {
+    typescript_unit_tests("ts-numbers");
+    typescript_unit_tests("ts-shop");
+}
+
+/// The Python build refuses an app that imports native extension modules
+/// (CPython in the component cannot load them), naming each, and for an
+/// HTTP library says what to use instead. The native module here is
+/// componentize-py's own, in the build environment; `requests` is a stand-in
+/// package that imports it, as the real one imports charset_normalizer's.
+#[test]
+fn the_python_build_names_native_modules_and_what_to_use_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = "import ctest_sdk\nfrom ctest_sdk import Connector, Spec\nimport IMPORT\n\n\
+               class A(Connector):\n    def spec(self):\n        return Spec(\"a\", \"0.1.0\", {\"type\": \"object\"}).no_network()\n\n\
+               Source = ctest_sdk.export(A)\n";
+    std::fs::create_dir(dir.path().join("requests")).unwrap();
+    std::fs::write(
+        dir.path().join("requests/__init__.py"),
+        "import componentize_py  # native, as charset_normalizer is\n",
+    )
+    .unwrap();
+    let build = |import: &str| {
+        std::fs::write(dir.path().join("app.py"), app.replace("IMPORT", import)).unwrap();
+        let out = std::process::Command::new(root().join("target/python-tools/bin/python"))
+            .args(["-m", "ctest_sdk_build", "app.py", "-o", "app.wasm"])
+            .current_dir(dir.path())
+            .env("PYTHONPATH", root().join("sdk/python"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, stderr) = build("componentize_py");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("app.py imports native extension modules, which CPython in the component cannot load:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("componentize_py.componentize_py: "), "{stderr}");
+    assert!(stderr.contains("fix: use a pure-Python package instead"), "{stderr}");
+    let (code, stderr) = build("requests");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("fix: `requests` cannot run in the sandbox") && stderr.contains("use `ctest_sdk.http`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("app.wasm").exists());
+}

@@ -196,14 +196,14 @@ fn a_source_file_instead_of_a_component_gets_its_build_command() {
             "examples/python-numbers/app.py",
             &[
                 "this is Python source",
-                "componentize-py -d wit -w connector-http",
+                "python -m ctest_sdk_build app.py -o plugin.wasm",
             ][..],
         ),
         (
             "examples/ts-numbers/app.ts",
             &[
                 "this is JavaScript/TypeScript source",
-                "node sdk/typescript/build.mjs app.ts plugin.wasm",
+                "npx ctest-sdk-build app.ts plugin.wasm",
             ][..],
         ),
         (

@@ -1,0 +1,1 @@
+../../../examples/python-numbers/app.py

@@ -1,0 +1,1 @@
+../../../../examples/python-numbers/tests/test_app.py

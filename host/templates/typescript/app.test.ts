@@ -1,0 +1,1 @@
+../../../examples/ts-numbers/app.test.ts
