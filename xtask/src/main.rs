@@ -7,13 +7,20 @@
 //! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
 //! - `cargo xtask test`: builds the plugins, installs `nats-server` (Debian's
 //!   package, for the job-queue tests) when missing, and runs the whole test
-//!   suite.
+//!   suite;
+//! - `cargo xtask packages`: packs ctest and the SDKs, installs them from the
+//!   packs outside the checkout and builds and tests a new project in each
+//!   language with them (`packages.rs`).
+
+mod packages;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "guest";
+/// The runner of the Python examples' unit tests.
+const PYTEST: &str = "pytest==9.2.0";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,8 +30,9 @@ fn main() -> ExitCode {
             .and_then(|_| ensure_nats_server())
             .and_then(|_| run_tests(&args[1..])),
         Some("demo") => build_plugins().and_then(|_| demo(&args[1..])),
+        Some("packages") => packages::prove(),
         _ => Err(
-            "usage: cargo xtask plugins | cargo xtask demo [CTEST ARGS] | cargo xtask test [TEST RUNNER ARGS]"
+            "usage: cargo xtask plugins | cargo xtask demo [CTEST ARGS] | cargo xtask test [TEST RUNNER ARGS] | cargo xtask packages"
                 .into(),
         ),
     };
@@ -176,29 +184,45 @@ fn build_plugins() -> Result<Vec<PathBuf>, String> {
     Ok(outputs)
 }
 
-/// componentize-py, pinned by `sdk/python/requirements-build.txt`, in a
-/// virtual environment of its own under `target/`.
+/// The Python SDK's dependencies as its `pyproject.toml` pins them
+/// (componentize-py among them), and pytest, in a virtual environment of its
+/// own under `target/`; its componentize-py is returned.
 fn python_tools(root: &Path) -> Result<PathBuf, String> {
-    let requirements = root.join("sdk/python/requirements-build.txt");
-    let pinned = std::fs::read_to_string(&requirements)
-        .map_err(|e| format!("cannot read {}: {e}", requirements.display()))?;
+    let pyproject = root.join("sdk/python/pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject)
+        .map_err(|e| format!("cannot read {}: {e}", pyproject.display()))?;
+    // Its dependencies: the build tool (componentize-py), the config check.
+    let deps: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("dependencies = ["))
+        .map(|list| list.split('"').skip(1).step_by(2).collect())
+        .unwrap_or_default();
+    if !deps.iter().any(|d| d.starts_with("componentize-py==")) {
+        return Err(format!(
+            "{}: no `dependencies = [...]` line with componentize-py",
+            pyproject.display()
+        ));
+    }
+    // With the runner of the examples' unit tests.
+    let wanted: Vec<&str> = deps.into_iter().chain([PYTEST]).collect();
     let tools = root.join("target/python-tools");
     let marker = tools.join("installed.txt");
     let tool = tools.join("bin/componentize-py");
-    if tool.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(pinned.as_str()) {
+    let installed = wanted.join("\n");
+    if tool.exists() && std::fs::read_to_string(&marker).ok() == Some(installed.clone()) {
         return Ok(tool);
     }
     eprintln!(
         "xtask: installing {} into {}",
-        pinned.trim(),
+        wanted.join(", "),
         tools.display()
     );
     run(Command::new("python3").args(["-m", "venv"]).arg(&tools))
         .map_err(|e| format!("{e}\n  (the Python examples need python3 with its venv module)"))?;
     run(Command::new(tools.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
-    std::fs::write(&marker, &pinned)
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(&wanted))?;
+    std::fs::write(&marker, installed)
         .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
     Ok(tool)
 }
@@ -248,14 +272,11 @@ fn stale(out: &Path, inputs: std::time::SystemTime) -> bool {
         .map_or(true, |built| built < inputs)
 }
 
-/// Each `examples/ts-*` (an `app.ts` exporting `source`) built by the
-/// TypeScript SDK's build script, into `target/plugins/ts-*.wasm`; the SDK's
-/// pinned tools installed first with `npm ci` when the lock file changed.
-fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let dirs = example_dirs(root, "ts-", "app.ts")?;
-    if dirs.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The TypeScript SDK, ready to build connectors: its pinned tools installed
+/// with `npm ci` when the lock file changed, and the SDK itself built
+/// (`npm run build`: `dist/`, `types/`, `wit/`) when its sources or the
+/// contract changed.
+fn typescript_sdk(root: &Path) -> Result<PathBuf, String> {
     let sdk = root.join("sdk/typescript");
     let lock = std::fs::read_to_string(sdk.join("package-lock.json"))
         .map_err(|e| format!("cannot read the TypeScript SDK's package-lock.json: {e}"))?;
@@ -268,15 +289,40 @@ fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>,
             "--no-audit",
             "--no-fund",
         ]))
-        .map_err(|e| format!("{e}\n  (the TypeScript examples need Node.js and npm)"))?;
+        .map_err(|e| format!("{e}\n  (the TypeScript SDK needs Node.js and npm)"))?;
         std::fs::write(&marker, &lock)
             .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
     }
-    let inputs = newest(&sdk.join("src")).max(newest(&root.join("wit"))).max(
-        std::fs::metadata(sdk.join("build.mjs"))
-            .and_then(|m| m.modified())
-            .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
-    );
+    let sources = newest(&sdk.join("src"))
+        .max(newest(&sdk.join("scripts")))
+        .max(newest(&root.join("wit")))
+        .max(modified(&sdk.join("tsconfig.build.json")))
+        .max(modified(&sdk.join("tsconfig.base.json")));
+    if stale(&sdk.join("dist/index.js"), sources) {
+        eprintln!("xtask: building the TypeScript SDK (npm run build)");
+        run(Command::new("npm")
+            .current_dir(&sdk)
+            .args(["run", "--silent", "build"])
+            .stdout(std::process::Stdio::null()))?;
+    }
+    Ok(sdk)
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
+}
+
+/// Each `examples/ts-*` (an `app.ts` exporting `source`) built by the
+/// TypeScript SDK's build tool, into `target/plugins/ts-*.wasm`.
+fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let dirs = example_dirs(root, "ts-", "app.ts")?;
+    if dirs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sdk = typescript_sdk(root)?;
+    let inputs = newest(&sdk.join("dist")).max(modified(&sdk.join("build.mjs")));
     build_examples(dirs, out_dir, inputs, |dir, out| {
         run(Command::new("node")
             .current_dir(root)
@@ -287,37 +333,26 @@ fn build_typescript_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>,
 }
 
 /// Each `examples/python-*` (an `app.py` exporting `Source`, and maybe
-/// `WriteBack`) built with componentize-py against the contract's
-/// `connector-http` world (or `connector-http-with-write-back`) and the Python
-/// SDK, into `target/plugins/python-*.wasm`. Skipped when nothing it is made
-/// of changed.
+/// `WriteBack`) built by the Python SDK's build tool (`python -m
+/// ctest_sdk_build`, as an author's project does, with the checkout's SDK on
+/// PYTHONPATH), into `target/plugins/python-*.wasm`. Skipped when nothing it
+/// is made of changed.
 fn build_python_plugins(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>, String> {
     let dirs = example_dirs(root, "python-", "app.py")?;
     if dirs.is_empty() {
         return Ok(Vec::new());
     }
     let tool = python_tools(root)?;
+    let python = tool.with_file_name("python");
     let (sdk, wit) = (root.join("sdk/python"), root.join("wit"));
     let inputs = newest(&sdk).max(newest(&wit));
     build_examples(dirs, out_dir, inputs, |dir, out| {
-        // An app that exports write-back needs the world that has it.
-        let app = std::fs::read_to_string(dir.join("app.py")).unwrap_or_default();
-        let world = if app.contains("export_write_back(") {
-            "connector-http-with-write-back"
-        } else {
-            "connector-http"
-        };
-        run(Command::new(&tool)
-            .current_dir(root)
-            .arg("-d")
-            .arg(&wit)
-            .args(["-w", world, "componentize", "app", "-p"])
-            .arg(dir)
-            .arg("-p")
-            .arg(&sdk)
-            .arg("-o")
+        run(Command::new(&python)
+            .current_dir(dir)
+            .args(["-m", "ctest_sdk_build", "app.py", "--quiet", "-o"])
             .arg(out)
-            .stdout(std::process::Stdio::null()))
+            .env("PYTHONPATH", &sdk)
+            .env("PYTHONDONTWRITEBYTECODE", "1"))
     })
 }
 
