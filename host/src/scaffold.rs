@@ -81,6 +81,7 @@ fn templates(language: Language) -> Vec<(&'static str, &'static str)> {
             ),
             ("build.sh", include_str!("../templates/python/build.sh")),
             ("test.sh", include_str!("../templates/python/test.sh")),
+            ("venv.sh", include_str!("../templates/python/venv.sh")),
             (
                 "tests/test_app.py",
                 include_str!("../templates/python/tests/test_app.py"),
@@ -338,9 +339,9 @@ mod tests {
     fn every_placeholder_is_filled_and_only_sdk_projects_name_a_checkout() {
         let checkout = root().join("sdk").canonicalize().unwrap();
         let manifests = [
-            (Language::Rust, "Cargo.toml"),
-            (Language::Python, "build.sh"),
-            (Language::Typescript, "package.json"),
+            (Language::Rust, &["Cargo.toml"][..]),
+            (Language::Python, &["build.sh", "test.sh"][..]),
+            (Language::Typescript, &["package.json"][..]),
         ];
         for (language, manifest) in manifests {
             for sdk in [None, Some(checkout.as_path())] {
@@ -357,11 +358,8 @@ mod tests {
                         named.push(rel);
                     }
                 }
-                let expected = if sdk.is_some() {
-                    vec![manifest.to_string()]
-                } else {
-                    vec![]
-                };
+                named.sort();
+                let expected: &[&str] = if sdk.is_some() { manifest } else { &[] };
                 assert_eq!(named, expected, "{language:?}, --sdk {sdk:?}");
             }
         }

@@ -7,8 +7,9 @@
 //! 2. Unpacks the crates into an empty temporary directory and installs
 //!    ctest from its unpacked crate into a temporary root (`cargo install`).
 //! 3. In an empty directory, for each language: `ctest new` (that ctest),
-//!    the project's `build.sh` against the packed SDK only, and `ctest run`
-//!    on what it built, which must pass.
+//!    the project's `build.sh` against the packed SDK only, `ctest run` on
+//!    what it built, which must pass, and the project's unit tests
+//!    (`test.sh`, `npm test`), on the packed SDK's testing support.
 //!
 //! The projects depend on the SDKs by version, as `ctest new` writes them;
 //! what a registry would serve comes from the packs: a `[patch.crates-io]`
@@ -133,6 +134,20 @@ pub fn prove() -> Result<(), String> {
             ));
         }
         eprintln!("xtask: packages: {lang}: {last}");
+        // The project's unit tests, on the packed SDK's testing support.
+        let tests = match lang {
+            "python" => Some(isolated(project.join("test.sh"), &root)),
+            "typescript" => {
+                let mut npm = isolated("npm", &root);
+                npm.args(["test", "--silent"]);
+                Some(npm)
+            }
+            _ => None,
+        };
+        if let Some(mut tests) = tests {
+            run(tests.current_dir(&project).env("PIP_FIND_LINKS", &dist))?;
+            eprintln!("xtask: packages: {lang}: the project's unit tests pass");
+        }
     }
     let guide = isolated(&bin, &root)
         .args(["guide", "python"])

@@ -54,8 +54,8 @@ impl Connector for Numbers {
             return Err(Error::config(format!("unknown stream `{}`", s.name)));
         }
         let now = ctest_sdk::now_millis();
-        let records =
-            (1..=config.count).map(move |n| Ok(Message::record("numbers", &json!({ "n": n }), now)));
+        let records = (1..=config.count)
+            .map(move |n| Ok(Message::record("numbers", &json!({ "n": n }), now)));
         let messages = std::iter::once(Ok(Message::status("numbers", StreamStatus::Started)))
             .chain(records)
             .chain(std::iter::once(Ok(Message::status(

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # Builds {{name}}.wasm (a WebAssembly component) next to this script.
-# The first run makes the virtual environment `.venv` and installs
-# requirements.txt into it: the SDK, whose `ctest_sdk_build` runs
+# The first run makes the virtual environment `.venv` (venv.sh) with
+# requirements.txt in it: the SDK, whose `ctest_sdk_build` runs
 # componentize-py (it embeds CPython into the component).
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
-  touch .venv/.installed
-fi
+source ./venv.sh
 {{python_path}}.venv/bin/python -m ctest_sdk_build app.py -o {{name}}.wasm

@@ -17,14 +17,18 @@ fn passes_every_suite(plugin: &str, example: &str) {
     assert_eq!(run.with_status("PASS"), expected, "{}", run.stdout);
 }
 
-fn a_config_error_is_an_answer_not_a_crash(plugin: &str) {
+/// A config that breaks the spec: the SDK answers `check` with the schema's
+/// message before the connector sees the config (as airbyte-cdk does).
+fn a_config_error_is_an_answer_not_a_crash(plugin: &str, message: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("zero.json");
     std::fs::write(&config, r#"{"count": 0}"#).unwrap();
     let run = run_plugin(plugin, &config, &["--run", "connection/check"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.stdout.contains("`count` must be at least 1"),
+        run.stdout.contains(&format!(
+            "it failed: the config does not match the spec: {message}"
+        )),
         "{}",
         run.stdout
     );
@@ -37,7 +41,10 @@ fn the_python_example_passes_every_suite() {
 
 #[test]
 fn a_python_config_error_is_an_answer_not_a_crash() {
-    a_config_error_is_an_answer_not_a_crash("python-numbers");
+    a_config_error_is_an_answer_not_a_crash(
+        "python-numbers",
+        "config.count must be bigger than or equal to 1",
+    );
 }
 
 #[test]
@@ -47,7 +54,7 @@ fn the_typescript_example_passes_every_suite() {
 
 #[test]
 fn a_typescript_config_error_is_an_answer_not_a_crash() {
-    a_config_error_is_an_answer_not_a_crash("ts-numbers");
+    a_config_error_is_an_answer_not_a_crash("ts-numbers", "`count`: 0 is less than 1");
 }
 
 /// An HTTP example (`ts-shop`: `fetch`; `python-shop`: `ctest_sdk.http`),
@@ -334,21 +341,64 @@ fn the_python_build_names_native_modules_and_what_to_use_instead() {
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .output()
             .unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, stderr) = build("componentize_py");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("app.py imports native extension modules, which CPython in the component cannot load:"),
+        stderr.contains(
+            "app.py imports native extension modules, which CPython in the component cannot load:"
+        ),
         "{stderr}"
     );
-    assert!(stderr.contains("componentize_py.componentize_py: "), "{stderr}");
-    assert!(stderr.contains("fix: use a pure-Python package instead"), "{stderr}");
+    assert!(
+        stderr.contains("componentize_py.componentize_py: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("fix: use a pure-Python package instead"),
+        "{stderr}"
+    );
     let (code, stderr) = build("requests");
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("fix: `requests` cannot run in the sandbox") && stderr.contains("use `ctest_sdk.http`"),
+        stderr.contains("fix: `requests` cannot run in the sandbox")
+            && stderr.contains("use `ctest_sdk.http`"),
         "{stderr}"
     );
+    assert!(!dir.path().join("app.wasm").exists());
+}
+
+/// The TypeScript build type-checks the connector where the author is, so
+/// tsc names the file as they wrote it, and a type error stops the build.
+#[test]
+fn a_typescript_type_error_names_the_authors_file_and_stops_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/app.ts"),
+        "import { Spec } from \"@ctest/sdk\";\nconst n: number = \"not a number\";\nexport const spec = new Spec(\"a\", \"0.1.0\", { n });\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("node")
+        .arg(root().join("sdk/typescript/build.mjs"))
+        .args(["src/app.ts", "app.wasm"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("src/app.ts(2,7): error TS2322"),
+        "tsc should name src/app.ts as written:\n{text}"
+    );
+    assert!(text.contains("no component was built"), "{text}");
     assert!(!dir.path().join("app.wasm").exists());
 }

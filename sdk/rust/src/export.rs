@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::{
-    CheckOutcome, ConfiguredCatalog, Connector, Error, LogLevel, Message, Messages, State, bindings,
-    host, wit,
+    CheckOutcome, ConfiguredCatalog, Connector, Error, LogLevel, Message, Messages, State,
+    bindings, host, wit,
 };
 
 pub use bindings::exports::ctest::connector::source::{Guest, GuestReader, Reader};
@@ -253,11 +253,9 @@ mod tests {
 
     #[test]
     fn a_records_message_that_fits_goes_whole() {
-        let rows: Vec<serde_json::Value> =
-            (1..=3).map(|n| serde_json::json!({ "n": n })).collect();
+        let rows: Vec<serde_json::Value> = (1..=3).map(|n| serde_json::json!({ "n": n })).collect();
         let calls = calls(vec![Message::records("s", &rows, 7)], 1024);
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].0, 3);
     }
 }
-

@@ -69,8 +69,8 @@ pub use wit::{
 pub mod prelude {
     pub use crate::{
         ChangedRows, CheckOutcome, ConfiguredCatalog, ConfiguredStream, Connector, Error, Feature,
-        IngestionType, LogLevel, Message, Messages, Query, Spec, State, Stream, StreamStatus, SyncMode,
-        WriteBack,
+        IngestionType, LogLevel, Message, Messages, Query, Spec, State, Stream, StreamStatus,
+        SyncMode, WriteBack,
     };
 }
 
@@ -116,8 +116,8 @@ mod write_back;
 
 pub use error::Error;
 pub use message::{Message, now_millis};
-pub use spec::{Spec, Stream};
 pub use query::Query;
+pub use spec::{Spec, Stream};
 pub use state::State;
 pub use write_back::{ChangedRows, WriteBack};
 
@@ -223,4 +223,3 @@ macro_rules! export_connector {
         $crate::bindings::export_bindings!(__CtestSourceExport with_types_in $crate::bindings);
     };
 }
-

@@ -14,4 +14,3 @@ pub fn warn(message: &str) {
 pub fn error(message: &str) {
     host::log(LogLevel::Error, message);
 }
-

@@ -98,9 +98,21 @@ mod tests {
     #[test]
     fn a_query_joins_a_url_with_or_without_its_own() {
         let q = Query::new().param("page", 2);
-        assert_eq!(q.append_to("https://a.example/x"), "https://a.example/x?page=2");
-        assert_eq!(q.append_to("https://a.example/x?k=1"), "https://a.example/x?k=1&page=2");
-        assert_eq!(q.append_to("https://a.example/x?"), "https://a.example/x?page=2");
-        assert_eq!(Query::new().append_to("https://a.example/x"), "https://a.example/x");
+        assert_eq!(
+            q.append_to("https://a.example/x"),
+            "https://a.example/x?page=2"
+        );
+        assert_eq!(
+            q.append_to("https://a.example/x?k=1"),
+            "https://a.example/x?k=1&page=2"
+        );
+        assert_eq!(
+            q.append_to("https://a.example/x?"),
+            "https://a.example/x?page=2"
+        );
+        assert_eq!(
+            Query::new().append_to("https://a.example/x"),
+            "https://a.example/x"
+        );
     }
 }

@@ -45,9 +45,18 @@ mod tests {
 
     #[test]
     fn millis_and_rfc3339_round_trip() {
-        assert_eq!(rfc3339_from_millis(1_735_689_600_000), "2025-01-01T00:00:00Z");
-        assert_eq!(rfc3339_from_millis(1_735_689_600_120), "2025-01-01T00:00:00.120Z");
-        assert_eq!(millis_from_rfc3339("2025-01-01T00:00:00Z").unwrap(), 1_735_689_600_000);
+        assert_eq!(
+            rfc3339_from_millis(1_735_689_600_000),
+            "2025-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339_from_millis(1_735_689_600_120),
+            "2025-01-01T00:00:00.120Z"
+        );
+        assert_eq!(
+            millis_from_rfc3339("2025-01-01T00:00:00Z").unwrap(),
+            1_735_689_600_000
+        );
         assert_eq!(
             millis_from_rfc3339("2025-01-01T01:00:00.5+01:00").unwrap(),
             1_735_689_600_500
@@ -59,6 +68,11 @@ mod tests {
         assert!(!is_after("2025-01-01T01:00:00+01:00", "2025-01-01T00:00:00Z").unwrap());
         assert!(is_after("2025-01-01T00:00:01Z", "2025-01-01T00:00:00Z").unwrap());
         let e = millis_from_rfc3339("yesterday").unwrap_err();
-        assert!(e.message.contains("`yesterday` is not an RFC 3339 timestamp"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("`yesterday` is not an RFC 3339 timestamp"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -55,10 +55,10 @@ pub trait WriteBack: 'static {
 #[doc(hidden)]
 pub mod __write_back {
     use super::*;
-    use crate::{__private, wit};
     pub use crate::write_back_bindings::exports::ctest::connector::write_back::{
         ChangedRows as WitChangedRows, Guest,
     };
+    use crate::{__private, wit};
 
     fn config<W: WriteBack>(config: &str) -> Result<W::Config, wit::ConnectorError> {
         __private::install_panic_hook();
