@@ -47,8 +47,9 @@ enum Command {
     /// Collect a submitted batch's results from the queue into the report
     /// directory `ctest batch` writes.
     Results(ResultsArgs),
-    /// Make a connector project (source, build script, sample config,
-    /// README) that builds and passes `ctest run` as it is.
+    /// Make a connector project (source, unit tests, build script, sample
+    /// config, README) that depends on the SDK package of this ctest's
+    /// contract by version, and builds and passes `ctest run` as it is.
     New(NewArgs),
     /// Print the guide to writing a connector in a language: its SDK, the
     /// build, HTTP, tests, debugging and what the sandbox allows.
