@@ -402,3 +402,123 @@ fn a_typescript_type_error_names_the_authors_file_and_stops_the_build() {
     assert!(text.contains("no component was built"), "{text}");
     assert!(!dir.path().join("app.wasm").exists());
 }
+
+/// Python's own `urllib` goes through wasi:sockets, not wasi:http: the
+/// network policy holds for it too (ctest cannot record it). A `check` that
+/// asks the shop API with urllib passes when the operator grants the API's
+/// address, and without that grant is denied before anything reaches it.
+#[test]
+fn python_urllib_reaches_a_granted_host_and_is_denied_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        r#"import encodings.idna  # urllib imports it lazily: at the top (see the guide)
+import json
+import urllib.request
+
+import ctest_sdk
+from ctest_sdk import Connector, Spec, Stream
+
+
+class Urllib(Connector):
+    def spec(self):
+        return Spec("source-urllib", "0.1.0", {
+            "type": "object",
+            "required": ["base_url", "api_key"],
+            "properties": {"base_url": {"type": "string"}, "api_key": {"type": "string", "secret": True},
+                           "page_size": {"type": "integer"}},
+        }).allowed_hosts(["${base_url}"])
+
+    def check(self, config):
+        request = urllib.request.Request(
+            config["base_url"] + "/v1/customers?page_size=1", headers={"X-Api-Key": config["api_key"]})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                body = json.loads(response.read())
+        except Exception as e:
+            return f"urllib: {type(e).__name__}: {e}"
+        return None if body["data"] else "no customers"
+
+    def discover(self, config):
+        return [Stream("customers", {"type": "object"}).primary_key("id")]
+
+    def read(self, config, catalog, state):
+        return iter(())
+
+
+Source = ctest_sdk.export(Urllib)
+"#,
+    )
+    .unwrap();
+    let built = std::process::Command::new(root().join("target/python-tools/bin/python"))
+        .args([
+            "-m",
+            "ctest_sdk_build",
+            "app.py",
+            "-o",
+            "urllib.wasm",
+            "--quiet",
+        ])
+        .current_dir(dir.path())
+        .env("PYTHONPATH", root().join("sdk/python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let server = shop_api::Server::start(shop_api::Options::default()).unwrap();
+    let config = shop_config(dir.path(), &server.base_url(), "shop-test-key", 50);
+    let wasm = dir.path().join("urllib.wasm");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            wasm.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--run",
+            "connection/check",
+        ];
+        args.extend_from_slice(extra);
+        ctest(&args)
+    };
+    let denied = run(&[]);
+    assert_eq!(denied.code, 1, "{}", denied.stdout);
+    // Denied at the name lookup, before any connection.
+    assert!(
+        denied
+            .stdout
+            .contains("the network policy denied `127.0.0.1` (a name lookup) during `check`"),
+        "{}",
+        denied.stdout
+    );
+    let requests = || {
+        server
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert_eq!(requests(), 0);
+    // urllib opens a TCP connection: a grant with the `http://` scheme is
+    // for wasi:http only; one without a scheme (or `tcp://`) covers it.
+    let address = server.base_url().trim_start_matches("http://").to_string();
+    let http_only = run(&["--allow-host", &server.base_url()]);
+    assert_eq!(http_only.code, 1, "{}", http_only.stdout);
+    assert!(
+        http_only.stdout.contains(&format!(
+            "the network policy denied `127.0.0.1` port {} over tcp during `check`",
+            address.rsplit(':').next().unwrap()
+        )) && http_only
+            .stdout
+            .contains(&format!("pass --allow-host tcp://{address}")),
+        "{}",
+        http_only.stdout
+    );
+    assert_eq!(requests(), 0);
+    let granted = run(&["--allow-host", &address]);
+    assert_eq!(granted.code, 0, "{}", granted.stdout);
+    assert_eq!(granted.status_of("connection/check"), Some("PASS"));
+    assert!(requests() >= 1);
+}

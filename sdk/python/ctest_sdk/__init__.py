@@ -18,13 +18,13 @@ contract's world expects:
 
 and build it with
 
-    componentize-py -d wit -w connector-http componentize app -p . -p sdk/python -o plugin.wasm
+    python -m ctest_sdk_build app.py -o plugin.wasm
 
-(`connector-http` is the contract's `connector` world plus wasi:http, which
-`ctest_sdk.http` uses; `-w connector` works for a connector without HTTP.)
-For the write_back suite, subclass `WriteBack`, bind
-`WriteBack = ctest_sdk.export_write_back(YourWriter)` next to `Source`, and
-build with `-w connector-http-with-write-back`.
+(componentize-py, with the contract's `connector-http` world: the `connector`
+world plus wasi:http, which `ctest_sdk.http` uses). For the write_back suite,
+subclass `WriteBack` and bind `WriteBack = ctest_sdk.export_write_back(YourWriter)`
+next to `Source`; the build then uses `connector-http-with-write-back`. Unit
+tests run under plain CPython: see `ctest_sdk.testing`.
 
 The names follow the Rust SDK: Spec, Stream, Connector, record/state/status/log
 messages, State, ConnectorError (raised as `error.config(...)`,

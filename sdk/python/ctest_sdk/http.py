@@ -2,8 +2,9 @@
 
 The host makes each request, under ctest's network policy (a host the spec
 does not allow is refused, and ctest fails the test saying which entry to
-add) and its record/replay cassettes. Build against the `connector-http`
-world (`componentize-py -d wit -w connector-http ...`).
+add) and its record/replay cassettes. `python -m ctest_sdk_build` builds
+against the `connector-http` world, which has wasi:http. In unit tests,
+`ctest_sdk.testing.MockHttp` answers instead.
 
     from ctest_sdk import http
 
