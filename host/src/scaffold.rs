@@ -348,7 +348,8 @@ mod tests {
                 let dir = tempfile::tempdir().unwrap();
                 let project = new_project("source-x", language, dir.path(), sdk).unwrap();
                 let mut named = Vec::new();
-                for file in walk(&project) {
+                let files = glob::glob(&format!("{}/**/*", project.display())).unwrap();
+                for file in files.flatten().filter(|f| f.is_file()) {
                     let text = std::fs::read_to_string(&file).unwrap();
                     assert!(!text.contains("{{"), "{}:\n{text}", file.display());
                     let rel = file.strip_prefix(&project).unwrap().display().to_string();
@@ -363,18 +364,5 @@ mod tests {
                 assert_eq!(named, expected, "{language:?}, --sdk {sdk:?}");
             }
         }
-    }
-
-    fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files.extend(walk(&path));
-            } else {
-                files.push(path);
-            }
-        }
-        files
     }
 }

@@ -284,15 +284,26 @@ fn unit_tests_pass(example: &str, command: &mut std::process::Command) {
     );
 }
 
+/// The Python of `cargo xtask plugins`'s tools (componentize-py, the SDK's
+/// dependencies, pytest) with the checkout's SDK and `extra` on its path,
+/// writing no bytecode into the SDK, run in `dir`.
+fn tools_python(dir: &std::path::Path, extra: &str) -> std::process::Command {
+    let mut python = std::process::Command::new(root().join("target/python-tools/bin/python"));
+    python
+        .current_dir(dir)
+        .env(
+            "PYTHONPATH",
+            format!("{}{extra}", root().join("sdk/python").display()),
+        )
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    python
+}
+
 fn python_unit_tests(example: &str) {
-    let python = root().join("target/python-tools/bin/python");
-    let path = format!("{}:.", root().join("sdk/python").display());
+    let dir = root().join("examples").join(example);
     unit_tests_pass(
         example,
-        std::process::Command::new(python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"])
-            .env("PYTHONPATH", path)
-            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        tools_python(&dir, ":.").args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]),
     );
 }
 
@@ -334,11 +345,8 @@ fn the_python_build_names_native_modules_and_what_to_use_instead() {
     .unwrap();
     let build = |import: &str| {
         std::fs::write(dir.path().join("app.py"), app.replace("IMPORT", import)).unwrap();
-        let out = std::process::Command::new(root().join("target/python-tools/bin/python"))
+        let out = tools_python(dir.path(), "")
             .args(["-m", "ctest_sdk_build", "app.py", "-o", "app.wasm"])
-            .current_dir(dir.path())
-            .env("PYTHONPATH", root().join("sdk/python"))
-            .env("PYTHONDONTWRITEBYTECODE", "1")
             .output()
             .unwrap();
         (
@@ -450,7 +458,7 @@ Source = ctest_sdk.export(Urllib)
 "#,
     )
     .unwrap();
-    let built = std::process::Command::new(root().join("target/python-tools/bin/python"))
+    let built = tools_python(dir.path(), "")
         .args([
             "-m",
             "ctest_sdk_build",
@@ -459,9 +467,6 @@ Source = ctest_sdk.export(Urllib)
             "urllib.wasm",
             "--quiet",
         ])
-        .current_dir(dir.path())
-        .env("PYTHONPATH", root().join("sdk/python"))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
     assert!(
