@@ -165,3 +165,47 @@ pub fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FailureType;
+    use std::collections::BTreeMap;
+
+    /// A value serde_json cannot serialize (a map with non-string keys)
+    /// becomes an error message for its stream, naming what failed.
+    #[test]
+    fn an_unserializable_value_is_an_error_of_its_stream() {
+        let bad: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        for (message, what) in [
+            (Message::record("s", &bad, 7), "a record"),
+            (
+                Message::records("s", std::slice::from_ref(&bad), 7),
+                "a record",
+            ),
+            (Message::state("s", &bad), "the state"),
+        ] {
+            match message {
+                Message::Error {
+                    stream: Some(stream),
+                    error,
+                } => {
+                    assert_eq!(stream, "s");
+                    assert!(matches!(error.failure_type, FailureType::SystemError));
+                    assert!(
+                        error
+                            .message
+                            .starts_with(&format!("cannot serialize {what} of `s`: ")),
+                        "{}",
+                        error.message
+                    );
+                }
+                other => panic!("expected an error message, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            Message::record("s", &serde_json::json!({"n": 1}), 7),
+            Message::Record { .. }
+        ));
+    }
+}
