@@ -713,6 +713,9 @@ fn request(args: &RunArgs) -> RunRequest {
 
 fn run(args: RunArgs) -> Result<Summary, UsageError> {
     let plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
     if !(args.compile_timeout.is_finite() && args.compile_timeout > 0.0) {
         return Err(UsageError(format!(
             "--compile-timeout {}: expected a positive number of seconds, for example `--compile-timeout 300`",

@@ -784,20 +784,38 @@ fn join_path(prefix: &str, name: &str) -> String {
 }
 
 /// Removes the field at `path` (field names from the root) from a record, if
-/// it is there.
+/// it is there. A `*` stands for every field of an object or item of a list,
+/// a number for an item of a list.
 pub fn remove_at(value: &mut Value, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else {
+    let Some((first, rest)) = path.split_first() else {
         return;
     };
-    let mut current = value;
-    for name in parents {
-        match current.get_mut(name) {
-            Some(next) => current = next,
-            None => return,
+    match value {
+        Value::Object(map) if rest.is_empty() && first == "*" => map.clear(),
+        Value::Object(map) if rest.is_empty() => {
+            map.remove(first);
         }
-    }
-    if let Some(map) = current.as_object_mut() {
-        map.remove(last);
+        Value::Object(map) if first == "*" => map.values_mut().for_each(|v| remove_at(v, rest)),
+        Value::Object(map) => {
+            if let Some(next) = map.get_mut(first) {
+                remove_at(next, rest);
+            }
+        }
+        Value::Array(items) if rest.is_empty() && first == "*" => items.clear(),
+        Value::Array(items) if first == "*" => items.iter_mut().for_each(|v| remove_at(v, rest)),
+        Value::Array(items) => {
+            let Ok(i) = first.parse::<usize>() else {
+                return;
+            };
+            if rest.is_empty() {
+                if i < items.len() {
+                    items.remove(i);
+                }
+            } else if let Some(next) = items.get_mut(i) {
+                remove_at(next, rest);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -120,6 +120,10 @@ impl RunRequest {
 /// with.
 pub struct RunPlan {
     pub plugin: PathBuf,
+    /// What the test configuration's reader accepted and does not use, or
+    /// read differently (Airbyte's keys), one line each, for the run to say
+    /// before it starts.
+    pub notes: Vec<String>,
     pub previous: Option<PathBuf>,
     pub test_utils: Option<PathBuf>,
     pub options: RunOptions,
@@ -344,6 +348,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
     };
     Ok(RunPlan {
         plugin: request.plugin.clone(),
+        notes: test_config.notes.clone(),
         previous: request.previous.clone(),
         test_utils: request.test_utils.clone(),
         options: RunOptions {
@@ -358,6 +363,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             writes_refused,
             max_run_time,
             scenarios: Arc::new(scenarios),
+            strictness: test_config.strictness.clone(),
         },
     })
 }

@@ -20,7 +20,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     tests: TESTS,
     input_keys: &[],
     time_limit: super::TimeLimit::Read,
-    declared_when_strict: true,
+    declared_when_strict: false,
     reads_records: false,
     check_set: super::no_set_checks,
     strict_input: None,

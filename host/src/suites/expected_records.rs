@@ -552,7 +552,7 @@ mod tests {
                 "users".to_string(),
                 vec![Bypassed {
                     name: "seen.at".into(),
-                    bypass_reason: "changes".into(),
+                    bypass_reason: Some("changes".into()),
                 }],
             )]),
             ..InputSet::default()

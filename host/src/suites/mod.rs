@@ -231,6 +231,9 @@ pub struct RunOptions {
     pub max_run_time: Option<Duration>,
     /// The scenario files, read, and their variables' values.
     pub scenarios: std::sync::Arc<crate::scenarios::Scenarios>,
+    /// What `test_strictness_level: high` demands and the test configuration
+    /// leaves out: (suite, message), each a failed `SUITE/test_strictness_level`.
+    pub strictness: Vec<(&'static str, String)>,
 }
 
 /// An ingestion type as the contract spells it.
@@ -411,6 +414,19 @@ pub fn run_all(
         test_utils,
     };
     for suite in REGISTRY {
+        for (_, message) in options.strictness.iter().filter(|(s, _)| *s == suite.name) {
+            let id = format!("{}/{STRICTNESS}", suite.name);
+            if selects(&options.filters, &id) {
+                run.finish(
+                    suite.name,
+                    STRICTNESS,
+                    Verdict::fail(message.clone()),
+                    Duration::ZERO,
+                    Vec::new(),
+                    Resources::default(),
+                );
+            }
+        }
         let prepared = options.suites.get(suite.name).cloned().unwrap_or_default();
         run.bypass_suite = prepared.bypass_reason.clone();
         run.bypass_tests = prepared.bypass.clone();
@@ -439,6 +455,10 @@ pub fn run_all(
     });
     summary
 }
+
+/// The test a suite fails when `test_strictness_level: high` demands what the
+/// test configuration leaves out.
+pub const STRICTNESS: &str = "test_strictness_level";
 
 /// How many places of a leak the secrets suite shows.
 const LEAK_EXAMPLES: usize = 10;
@@ -825,7 +845,7 @@ impl<'a> Run<'a> {
                 &format!("stream:{}", stream.name),
                 Verdict::Skip(format!(
                     "stream bypassed by the test configuration: {}",
-                    stream.bypass_reason
+                    stream.reason()
                 )),
                 Duration::ZERO,
                 Vec::new(),

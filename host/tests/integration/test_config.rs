@@ -226,11 +226,14 @@ fn mistakes_in_the_file_are_usage_errors_with_the_place() {
     // (the file, extra arguments, what stderr must say)
     let cases: [(&str, &[&str], &[&str]); 6] = [
         (
-            "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n",
+            "acceptance_tests:\n  connection:\n    tests:\n      - status: passed\n        timeout_seconds: soon\n  basic_reads: {}\n",
             &with_config,
+            // Every mistake of the file, in one run.
             &[
-                "acceptance_tests.connection: missing; test_strictness_level is high",
-                "bypass_reason",
+                "ctest.yaml: 3 problems in the test configuration:",
+                "ctest.yaml:4:17: acceptance_tests.connection.tests[0].status: expected one of succeed, failed, exception, found `passed`",
+                "ctest.yaml:5:26: acceptance_tests.connection.tests[0].timeout_seconds: expected a positive number of seconds, found `soon`",
+                "ctest.yaml:6:3: acceptance_tests.basic_reads: unknown key `basic_reads`\n  fix: did you mean `basic_read`?",
             ],
         ),
         (
@@ -249,7 +252,7 @@ fn mistakes_in_the_file_are_usage_errors_with_the_place() {
         (
             "acceptance_tests:\n  basic_read:\n    tests:\n      - empty_stream: []\n",
             &with_config,
-            &["ctest.yaml:4:9: ", "unknown field `empty_stream`"],
+            &["ctest.yaml:4:9: ", "unknown key `empty_stream`"],
         ),
         (
             "acceptance_tests:\n  basic_read:\n    tests:\n      - configured_catalog_path: missing.json\n",
@@ -296,6 +299,49 @@ fn secrets_of_an_input_sets_config_are_masked_too() {
     );
     assert!(
         run.stdout.contains("the API refused the key **********"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// What `test_strictness_level: high` demands and the file leaves out fails
+/// the run, as a test of each suite concerned (as in Airbyte): the rest runs.
+#[test]
+fn high_strictness_gaps_are_failed_tests() {
+    let (_dir, yaml) = setup(&[(
+        "ctest.yaml",
+        "test_strictness_level: high\nacceptance_tests:\n  spec: {}\n  basic_read:\n    tests:\n      - empty_streams: []\n",
+    )]);
+    let faker = faker_config();
+    let run = run_with(
+        "source-faker",
+        &yaml,
+        &["--config", faker.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let failed = run.with_status("FAIL");
+    assert_eq!(
+        failed,
+        [
+            "connection/test_strictness_level",
+            "discovery/test_strictness_level",
+            "basic_read/test_strictness_level",
+            "full_refresh/test_strictness_level",
+            "incremental/test_strictness_level",
+        ],
+        "{}",
+        run.stdout
+    );
+    let message = run.message_of("basic_read/test_strictness_level").unwrap();
+    assert!(
+        message.contains("ctest.yaml:6:9: acceptance_tests.basic_read.tests[0].expect_records: missing; test_strictness_level is high")
+            && message.contains("fix: add `expect_records: {path: expected_records.jsonl}`"),
+        "{message}"
+    );
+    // The suites themselves still ran.
+    assert_eq!(
+        run.status_of("basic_read/records_match_schema"),
+        Some("PASS"),
         "{}",
         run.stdout
     );
