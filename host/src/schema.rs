@@ -784,24 +784,34 @@ fn join_path(prefix: &str, name: &str) -> String {
 }
 
 /// Removes the field at `path` (field names from the root) from a record, if
-/// it is there. A `*` stands for every field of an object or item of a list,
-/// a number for an item of a list.
+/// it is there. A name with `*` (any characters) or `?` (one) is a pattern
+/// matching every field it fits, as in Airbyte's `ignored_fields`
+/// (`properties/hs_time_*`); `*` alone is every field of an object or item of
+/// a list; a number is an item of a list.
 pub fn remove_at(value: &mut Value, path: &[String]) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
+    let pattern = first.contains(['*', '?']);
     match value {
-        Value::Object(map) if rest.is_empty() && first == "*" => map.clear(),
+        Value::Object(map) if pattern => {
+            if rest.is_empty() {
+                map.retain(|k, _| !wildcard_match(first, k));
+            } else {
+                map.iter_mut()
+                    .filter(|(k, _)| wildcard_match(first, k))
+                    .for_each(|(_, v)| remove_at(v, rest));
+            }
+        }
         Value::Object(map) if rest.is_empty() => {
             map.remove(first);
         }
-        Value::Object(map) if first == "*" => map.values_mut().for_each(|v| remove_at(v, rest)),
         Value::Object(map) => {
             if let Some(next) = map.get_mut(first) {
                 remove_at(next, rest);
             }
         }
-        Value::Array(items) if rest.is_empty() && first == "*" => items.clear(),
+        Value::Array(items) if first == "*" && rest.is_empty() => items.clear(),
         Value::Array(items) if first == "*" => items.iter_mut().for_each(|v| remove_at(v, rest)),
         Value::Array(items) => {
             let Ok(i) = first.parse::<usize>() else {
@@ -817,6 +827,31 @@ pub fn remove_at(value: &mut Value, path: &[String]) {
         }
         _ => {}
     }
+}
+
+/// Whether `name` fits `pattern`, where `*` is any characters and `?` one.
+/// Only the last `*` is retried, so the work is at most the product of the
+/// two lengths (no exponential backtracking on hostile patterns).
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
 }
 
 /// What [`FieldTree::inspect`] found in a record.
@@ -1075,6 +1110,48 @@ fn breaking_values(sub: &Value) -> Vec<(String, Value)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn removing_fields_takes_airbyte_paths_patterns_and_indexes() {
+        use serde_json::json;
+        let path = |p: &str| p.split('/').map(str::to_string).collect::<Vec<_>>();
+        let mut record = json!({
+            "properties": {"hs_time_in_a": 1, "hs_time_in_b": 2, "name": "x"},
+            "steps": [{"started_at": 1, "id": 1}, {"started_at": 2, "id": 2}],
+            "charges": {"data": [{"receipt_url": "u", "amount": 3}]},
+            "list": [10, 20, 30],
+            "keep": true
+        });
+        for p in [
+            "properties/hs_time_*",
+            "steps/*/started_at",
+            "charges/data/*/receipt_url",
+            "list/1",
+            "missing/field",
+            "keep/deeper",
+        ] {
+            super::remove_at(&mut record, &path(p));
+        }
+        assert_eq!(
+            record,
+            json!({
+                "properties": {"name": "x"},
+                "steps": [{"id": 1}, {"id": 2}],
+                "charges": {"data": [{"amount": 3}]},
+                "list": [10, 30],
+                "keep": true
+            })
+        );
+        assert!(super::wildcard_match("a*b?d", "aXXbcd"));
+        assert!(!super::wildcard_match("a*b?d", "aXXbd"));
+        assert!(super::wildcard_match("*", ""));
+        // A hostile pattern ends quickly.
+        let long = "a".repeat(5000);
+        assert!(!super::wildcard_match(
+            &format!("{}b", "*a".repeat(2000)),
+            &long
+        ));
+    }
+
     use super::*;
     use serde_json::json;
 

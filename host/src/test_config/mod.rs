@@ -1117,6 +1117,92 @@ mod tests {
         assert_eq!(strictness("acceptance_tests:\n  spec: {}\n"), []);
     }
 
+    /// An Airbyte file as teams have them: its own keys noted once each,
+    /// YAML 1.1 booleans, plain-string lists, no bypass reasons, the flat
+    /// `future_state_path`, `/` paths and patterns in `ignored_fields`.
+    #[test]
+    fn an_airbyte_file_is_read_as_it_is() {
+        let c = parse(
+            "connector_image: airbyte/source-x:dev\nacceptance_tests:\n  spec:\n    tests:\n      - spec_path: source_x/spec.json\n        backward_compatibility_tests_config:\n          previous_connector_version: 1.2.0\n  discovery:\n    tests:\n      - config_path: c.json\n        backward_compatibility_tests_config:\n          disable_for_version: 0.1.0\n  basic_read:\n    tests:\n      - config_path: c.json\n        empty_streams: [a, b]\n        expect_records:\n          path: e.jsonl\n          extra_fields: no\n          exact_order: Yes\n        validate_schema: off\n  full_refresh:\n    tests:\n      - ignored_fields:\n          users: [updated_at, steps/*/started_at, props/hs_time_*]\n  incremental:\n    tests:\n      - future_state_path: s.json\n        skip_comprehensive_incremental_tests: yes\n        threshold_days: 30\n  connector_documentation:\n    tests: [{}]\n",
+        )
+        .unwrap();
+        let read = &c.acceptance_tests.suite("basic_read").unwrap().tests[0];
+        let names: Vec<&str> = read.empty_streams.iter().map(|b| b.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(read.empty_streams[0].reason(), "no reason given");
+        let expect = read.expect_records.as_ref().unwrap();
+        assert!(!expect.extra_fields && expect.exact_order);
+        let full = &c.acceptance_tests.suite("full_refresh").unwrap().tests[0];
+        assert_eq!(
+            full.ignored_paths("users"),
+            [
+                vec!["updated_at"],
+                vec!["steps", "*", "started_at"],
+                vec!["props", "hs_time_*"]
+            ]
+        );
+        let incremental = c.acceptance_tests.suite("incremental").unwrap();
+        assert_eq!(
+            incremental.tests[0]
+                .future_state
+                .as_ref()
+                .unwrap()
+                .future_state_path,
+            Some(PathBuf::from("s.json"))
+        );
+        assert!(
+            incremental.bypass["sequential_slices"]
+                .contains("skip_comprehensive_incremental_tests")
+        );
+        // No top-level config: the first input set's that is meant to work.
+        assert_eq!(c.config_path, Some(PathBuf::from("c.json")));
+        let notes = c.notes.join("\n");
+        for said in [
+            "ctest.yaml:1: `connector_image` is not used by ctest",
+            "ctest.yaml:5: `spec_path` is not used by ctest",
+            "ctest.yaml:7: `previous_connector_version: 1.2.0`: ctest's backward_compatibility suite compares with the component you pass: `ctest run NEW.wasm --previous <version 1.2.0's .wasm>`",
+            "ctest.yaml:12: `backward_compatibility_tests_config.disable_for_version` is not used by ctest",
+            "ctest.yaml:21: `validate_schema` is not used by ctest: ctest always checks every record",
+            "ctest.yaml:30: `threshold_days` is not used by ctest",
+            "ctest.yaml:32: `connector_documentation` is not used by ctest",
+            "the run's config is `c.json`, the config of acceptance_tests.discovery.tests[0]",
+        ] {
+            assert!(notes.contains(said), "{said:?} not in:\n{notes}");
+        }
+
+        // The legacy layout (before Airbyte 0.2.12).
+        let legacy = parse("connector_image: x\ntests:\n  connection:\n    - config_path: c.json\n      status: exception\n  basic_read:\n    - empty_streams: [a]\n").unwrap();
+        assert_eq!(
+            legacy.acceptance_tests.suite("connection").unwrap().tests[0].status,
+            Some(ExpectedStatus::Exception)
+        );
+        assert!(
+            legacy
+                .notes
+                .join("\n")
+                .contains("`tests` (Airbyte's layout before 0.2.12) is read as `acceptance_tests`")
+        );
+        // Only a connection set expecting failure: no config is taken from it.
+        assert_eq!(legacy.config_path, None);
+    }
+
+    /// Every mistake of a file in one message, each at its line and column.
+    #[test]
+    fn every_mistake_of_a_file_is_reported_at_once() {
+        let e = parse("test_strictness_level: extreme\nacceptance_tests:\n  basic_read:\n    tests:\n      - fail_on_extra_columns: maybe\n        empty_streams: {a: 1}\n        expect_records: {path: e.jsonl, extra: true}\n  incremental:\n    tests:\n      - cursor_paths: {users: [a, [b]]}\nconector_image: x\n").unwrap_err();
+        for said in [
+            "DIR/ctest.yaml: 6 problems in the test configuration:",
+            "DIR/ctest.yaml:1:24: test_strictness_level: expected one of low, high, found `extreme`",
+            "DIR/ctest.yaml:5:32: acceptance_tests.basic_read.tests[0].fail_on_extra_columns: expected true or false, found `maybe`",
+            "DIR/ctest.yaml:6:24: acceptance_tests.basic_read.tests[0].empty_streams: expected a list, found a map",
+            "DIR/ctest.yaml:7:41: acceptance_tests.basic_read.tests[0].expect_records.extra: unknown key `extra`",
+            "DIR/ctest.yaml:10:35: acceptance_tests.incremental.tests[0].cursor_paths.users[1]: expected text, found a list",
+            "DIR/ctest.yaml:11:1: conector_image: unknown key `conector_image`\n  fix: did you mean `connector_image`?",
+        ] {
+            assert!(e.contains(said), "{said:?} not in:\n{e}");
+        }
+    }
+
     #[test]
     fn expected_records_files_are_read_with_their_lines() {
         let dir = tempfile::tempdir().unwrap();
