@@ -6,6 +6,7 @@
 
 mod support;
 
+mod airbyte;
 mod backward_compatibility;
 mod batch;
 mod broken_plugins;
