@@ -32,6 +32,11 @@ struct Cli {
 enum Command {
     /// Run the standard suites against a connector component.
     Run(Box<RunArgs>),
+    /// Write each basic_read input set's expected records file
+    /// (`expect_records.path`) from a read of the connector: `ignored_fields`
+    /// left out, sorted by primary key, and what changed said per stream.
+    /// Takes `run`'s options; `--test-config` is required.
+    Snapshot(Box<RunArgs>),
     /// Run many tenants' plugins concurrently on one host, as a job file
     /// lists them; each job's reports under the report directory.
     Batch(BatchArgs),
@@ -377,6 +382,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile => return crate::sandbox::compile_child_main(),
         Command::Run(args) => run(*args),
+        Command::Snapshot(args) => snapshot(*args),
         Command::Batch(args) => return batch(args),
         Command::MergeReports(args) => return merge_reports(args),
         Command::Submit(args) => return submit(args),
@@ -711,8 +717,63 @@ fn request(args: &RunArgs) -> RunRequest {
     }
 }
 
+/// `ctest snapshot`: a run of basic_read's read alone, writing the expected
+/// records files; what changed is printed after the run's report.
+fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
+    let Some(test_config) = &args.test_config else {
+        return Err(UsageError(
+            "ctest snapshot writes the files the test configuration names in `expect_records.path`; there is none without one\n  fix: pass --test-config FILE whose basic_read input sets give `expect_records: {path: expected_records.jsonl}`".into(),
+        ));
+    };
+    if !args.filters.is_empty() {
+        return Err(UsageError(
+            "ctest snapshot runs basic_read's read alone; --run does not apply\n  fix: leave --run out".into(),
+        ));
+    }
+    let (config, _) = crate::test_config::load(test_config).map_err(UsageError)?;
+    let targets = config
+        .acceptance_tests
+        .suite("basic_read")
+        .map(|s| {
+            s.tests
+                .iter()
+                .filter(|set| {
+                    set.expect_records
+                        .as_ref()
+                        .is_some_and(|e| e.path.is_some())
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    if targets == 0 {
+        return Err(UsageError(format!(
+            "{}: no basic_read input set gives `expect_records.path`, so there is no file to write\n  fix: add to an input set of acceptance_tests.basic_read: `expect_records: {{path: integration_tests/expected_records.jsonl}}`",
+            test_config.display()
+        )));
+    }
+    args.filters = vec!["basic_read/expected_records".into()];
+    let mut request = request(&args);
+    request.snapshot = true;
+    let plan = session::plan(&request).map_err(|e| UsageError(e.to_string()))?;
+    let summary = execute(&args, &plan)?;
+    if let Some(lines) = &plan.options.snapshot
+        && let Ok(lines) = lines.lock()
+    {
+        println!();
+        for line in lines.iter() {
+            println!("{line}");
+        }
+    }
+    Ok(summary)
+}
+
 fn run(args: RunArgs) -> Result<Summary, UsageError> {
     let plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
+    execute(&args, &plan)
+}
+
+/// Runs a plan with the reporters `args` ask for.
+fn execute(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageError> {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
@@ -750,8 +811,7 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
         reporters.push(j);
     }
     let mut fan_out = FanOut::new(reporters);
-    let summary =
-        session::run(&host, &plan, &mut fan_out).map_err(|e| UsageError(e.to_string()))?;
+    let summary = session::run(&host, plan, &mut fan_out).map_err(|e| UsageError(e.to_string()))?;
     let errors = fan_out.into_errors();
     if !errors.is_empty() {
         return Err(UsageError(errors.join("\n")));

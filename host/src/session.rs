@@ -80,6 +80,9 @@ pub struct RunRequest {
     pub max_messages: u64,
     /// The scenarios' variables given on the command line (`--var`).
     pub vars: Vec<(String, Value)>,
+    /// `ctest snapshot`: basic_read writes each input set's expected records
+    /// file from its read instead of comparing with it.
+    pub snapshot: bool,
 }
 
 impl RunRequest {
@@ -112,6 +115,7 @@ impl RunRequest {
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
             vars: Vec::new(),
+            snapshot: false,
         }
     }
 }
@@ -252,8 +256,9 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         }
         Some(path) => {
             let (config, base) = test_config::load(path).map_err(PlanError::TestConfig)?;
-            let prepared = test_config::prepare(&config, path, &request.allow_paths)
-                .map_err(PlanError::TestConfig)?;
+            let prepared =
+                test_config::prepare(&config, path, &request.allow_paths, request.snapshot)
+                    .map_err(PlanError::TestConfig)?;
             let scenarios = crate::scenarios::prepare(
                 path,
                 config.scenarios.as_deref(),
@@ -364,6 +369,9 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             max_run_time,
             scenarios: Arc::new(scenarios),
             strictness: test_config.strictness.clone(),
+            snapshot: request
+                .snapshot
+                .then(|| Arc::new(std::sync::Mutex::new(Vec::new()))),
         },
     })
 }

@@ -85,13 +85,18 @@ fn run_suite(run: &mut Run<'_>) {
     let extra_columns_allowed = run.set.set.fail_on_extra_columns == Some(false);
     run.facts.read.extra_columns_allowed = extra_columns_allowed;
     let data_points = run.set.set.validate_data_points == Some(true);
-    // Records are kept only for the streams the expected records name.
-    let keep: HashSet<String> = run
-        .set
-        .expected_records
-        .iter()
-        .flat_map(|e| e.records.iter().map(|r| r.stream.clone()))
-        .collect();
+    // Records are kept only for the streams the expected records name; a
+    // snapshot (`ctest snapshot`) keeps every stream's, to write them.
+    let snapshot = run.options.snapshot.clone();
+    let keep: HashSet<String> = if snapshot.is_some() {
+        configured.iter().map(|s| s.info.name.clone()).collect()
+    } else {
+        run.set
+            .expected_records
+            .iter()
+            .flat_map(|e| e.records.iter().map(|r| r.stream.clone()))
+            .collect()
+    };
     run.report_bypassed_streams(SUITE);
 
     // Learning which records keep the rules pays only when later suites
@@ -144,7 +149,7 @@ fn run_suite(run: &mut Run<'_>) {
                 .retain(|s| !allowed_empty.iter().any(|a| a.name == *s));
             let mut verdicts = findings.verdicts();
             // These two are opt-in: not reported unless configured.
-            if let Some(v) = findings.expected_records(&run.set) {
+            if let Some(v) = findings.expected_records(&run.set, snapshot.as_deref()) {
                 verdicts.push(("expected_records", v));
             }
             if data_points {
@@ -252,9 +257,35 @@ impl Findings {
     }
 
     /// basic_read/expected_records: the records the test configuration
-    /// expects. `None` when it expects none.
-    fn expected_records(&mut self, set: &PreparedSet) -> Option<Verdict> {
+    /// expects. `None` when it expects none. With `snapshot`, the file is
+    /// written from the read instead, and what changed said there.
+    fn expected_records(
+        &mut self,
+        set: &PreparedSet,
+        snapshot: Option<&std::sync::Mutex<Vec<String>>>,
+    ) -> Option<Verdict> {
         let options = set.set.expect_records.as_ref()?;
+        if let (Some(sink), Some(path), None) =
+            (snapshot, &set.expected_records_path, &options.bypass_reason)
+        {
+            if let Some(stream) = &self.checker.over_budget {
+                return Some(Verdict::fail(format!(
+                    "the records read add up to more than {} MiB (stream `{stream}` went over), the most ctest keeps for a snapshot\n  fix: give the input set a smaller config (fewer records), or a configured catalog of fewer streams",
+                    KEPT_RECORDS_BUDGET >> 20
+                )));
+            }
+            let (verdict, summary) = super::snapshot::write(
+                path,
+                set.expected_records.as_ref(),
+                options,
+                self.read_streams(),
+                &set.set,
+            );
+            if let Ok(mut lines) = sink.lock() {
+                lines.push(summary);
+            }
+            return Some(verdict);
+        }
         let (Some(file), None) = (&set.expected_records, &options.bypass_reason) else {
             return Some(Verdict::Skip(format!(
                 "bypassed by the test configuration: {}",
@@ -267,8 +298,13 @@ impl Findings {
                 KEPT_RECORDS_BUDGET >> 20
             )));
         }
-        let read = self
-            .checker
+        let read = self.read_streams();
+        Some(expected_records::compare(file, options, read, &set.set))
+    }
+
+    /// Every stream read, with the records kept of it.
+    fn read_streams(&mut self) -> std::collections::HashMap<String, expected_records::ReadStream> {
+        self.checker
             .streams
             .iter_mut()
             .map(|(name, check)| {
@@ -280,8 +316,7 @@ impl Findings {
                     },
                 )
             })
-            .collect();
-        Some(expected_records::compare(file, options, read, &set.set))
+            .collect()
     }
 
     pub(super) fn verdicts(&self) -> Vec<(&'static str, Verdict)> {

@@ -15,6 +15,7 @@ mod full_refresh;
 mod incremental;
 mod scenario;
 mod secrets;
+mod snapshot;
 mod spec;
 mod write_back;
 
@@ -234,6 +235,9 @@ pub struct RunOptions {
     /// What `test_strictness_level: high` demands and the test configuration
     /// leaves out: (suite, message), each a failed `SUITE/test_strictness_level`.
     pub strictness: Vec<(&'static str, String)>,
+    /// `ctest snapshot`: basic_read writes each input set's expected records
+    /// file from its read, and says here what changed in it.
+    pub snapshot: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
 }
 
 /// An ingestion type as the contract spells it.

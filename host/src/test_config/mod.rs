@@ -570,6 +570,9 @@ pub struct PreparedSet {
     pub future_state: Option<Vec<(String, Value)>>,
     /// The records basic_read must produce.
     pub expected_records: Option<ExpectedRecords>,
+    /// Where they are (confined to the test configuration's directory), for
+    /// `ctest snapshot` to write.
+    pub expected_records_path: Option<PathBuf>,
 }
 
 impl PreparedSet {
@@ -688,12 +691,24 @@ fn real_path(path: &Path) -> Option<PathBuf> {
 
 /// Reads every file the test configuration names, so that a missing or broken
 /// one stops the run before it starts. Each path is [`confine`]d.
+///
+/// With `snapshot` (`ctest snapshot`), an expected records file that does
+/// not exist yet, or cannot be read, is no error: the snapshot writes it.
 pub fn prepare(
     config: &TestConfig,
     file: &Path,
     allowed: &[PathBuf],
+    snapshot: bool,
 ) -> Result<BTreeMap<&'static str, PreparedSuite>, String> {
-    let base = file.parent().unwrap_or(Path::new("."));
+    let parent = file.parent().unwrap_or(Path::new("."));
+    let joined;
+    let base = match &config.base_path {
+        Some(p) => {
+            joined = parent.join(p);
+            joined.as_path()
+        }
+        None => parent,
+    };
     let confined = |key: &str, p: &Path| {
         confine(base, key, p, allowed).map_err(|e| format!("{}: {e}", file.display()))
     };
@@ -744,12 +759,16 @@ pub fn prepare(
                 })?
                 }),
             };
-            let expected_records = match set.expect_records.as_ref().and_then(|e| e.path.as_ref()) {
+            let expected_records_path = set
+                .expect_records
+                .as_ref()
+                .and_then(|e| e.path.as_ref())
+                .map(|p| confined(&key("expect_records.path"), p))
+                .transpose()?;
+            let expected_records = match &expected_records_path {
                 None => None,
-                Some(p) => Some(read_expected_records(&confined(
-                    &key("expect_records.path"),
-                    p,
-                )?)?),
+                Some(p) if snapshot => read_expected_records(p).ok(),
+                Some(p) => Some(read_expected_records(p)?),
             };
             sets.push(PreparedSet {
                 set: set.clone(),
@@ -757,6 +776,7 @@ pub fn prepare(
                 streams,
                 future_state,
                 expected_records,
+                expected_records_path,
             });
         }
         out.insert(

@@ -81,3 +81,156 @@ fn real_airbyte_files_are_read_as_they_are() {
         rejected.join("\n")
     );
 }
+
+/// Writes `files` (name, content) into a fresh directory.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+const SNAPSHOT_YAML: &str = "connector_image: airbyte/source-faker:dev\nconfig_path: config.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - expect_records:\n          path: integration_tests/expected_records.jsonl\n        ignored_fields:\n          users: [created_at, address/city]\n";
+
+/// `ctest snapshot` writes the expected records a run then passes with,
+/// without the ignored fields, sorted by key; after the data changes, the run
+/// fails on it, and a second snapshot says what changed and makes it pass.
+#[test]
+fn snapshot_writes_the_expected_records_and_says_what_changed() {
+    let dir = project(&[
+        ("config.json", r#"{"count": 5, "seed": 1}"#),
+        ("ctest.yaml", SNAPSHOT_YAML),
+    ]);
+    let yaml = dir.path().join("ctest.yaml");
+    let faker = plugin("source-faker");
+    let args = [
+        "snapshot",
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ];
+    let first = ctest(&args);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first
+            .stdout
+            .contains("expected_records.jsonl: wrote 15 records")
+            && first
+                .stdout
+                .contains("(a new file: products: 5, purchases: 5, users: 5)"),
+        "{}",
+        first.stdout
+    );
+    // Only basic_read's read ran.
+    assert_eq!(
+        first.with_status("PASS"),
+        ["basic_read/expected_records"],
+        "{}",
+        first.stdout
+    );
+    let file = dir.path().join("integration_tests/expected_records.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let users: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["stream"] == "users")
+        .map(|v| v["data"].clone())
+        .collect();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u["id"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    assert!(
+        users.iter().all(|u| u.get("created_at").is_none()
+            && u["address"].get("city").is_none()
+            && u["address"].get("country").is_some()),
+        "{users:?}"
+    );
+    let run_args = [
+        "run",
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ];
+    let passes = ctest(&run_args);
+    assert_eq!(
+        passes.status_of("basic_read/expected_records"),
+        Some("PASS"),
+        "{}",
+        passes.stdout
+    );
+
+    // The data changes: the run fails; a snapshot says how, and fixes it.
+    std::fs::write(dir.path().join("config.json"), r#"{"count": 6, "seed": 1}"#).unwrap();
+    let fails = ctest(&run_args);
+    assert_eq!(
+        fails.status_of("basic_read/expected_records"),
+        Some("FAIL"),
+        "{}",
+        fails.stdout
+    );
+    let second = ctest(&args);
+    assert_eq!(second.code, 0, "{}", second.stdout);
+    for said in [
+        "wrote 18 records",
+        "users: 1 added, 0 removed, 0 changed, 5 unchanged",
+        "purchases: 1 added, 0 removed, 3 changed, 2 unchanged (key [1]: `product_id`",
+    ] {
+        assert!(
+            second.stdout.contains(said),
+            "{said:?} not in:\n{}",
+            second.stdout
+        );
+    }
+    let passes = ctest(&run_args);
+    assert_eq!(
+        passes.status_of("basic_read/expected_records"),
+        Some("PASS"),
+        "{}",
+        passes.stdout
+    );
+}
+
+#[test]
+fn snapshot_without_a_file_to_write_is_a_usage_error() {
+    let faker = plugin("source-faker");
+    let no_config = ctest(&["snapshot", faker.to_str().unwrap()]);
+    assert_eq!(no_config.code, 2);
+    assert!(
+        no_config.stderr.contains("pass --test-config FILE"),
+        "{}",
+        no_config.stderr
+    );
+
+    let dir = project(&[
+        ("config.json", r#"{"count": 5}"#),
+        (
+            "ctest.yaml",
+            "config_path: config.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - empty_streams: []\n",
+        ),
+    ]);
+    let yaml = dir.path().join("ctest.yaml");
+    let no_path = ctest(&[
+        "snapshot",
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ]);
+    assert_eq!(no_path.code, 2);
+    assert!(
+        no_path
+            .stderr
+            .contains("no basic_read input set gives `expect_records.path`")
+            && no_path
+                .stderr
+                .contains("fix: add to an input set of acceptance_tests.basic_read"),
+        "{}",
+        no_path.stderr
+    );
+}

@@ -169,7 +169,7 @@ pub fn ctest_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         .unwrap_or_else(|| report_dir.path().join("report.json"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctest"));
     cmd.args(args).env("CTEST_CACHE_DIR", cache_dir());
-    if args.first() == Some(&"run") && given.is_none() {
+    if matches!(args.first(), Some(&"run" | &"snapshot")) && given.is_none() {
         cmd.arg("--report-json").arg(&report_path);
     }
     for (k, v) in env {
