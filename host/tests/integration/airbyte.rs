@@ -234,3 +234,84 @@ fn snapshot_without_a_file_to_write_is_a_usage_error() {
         no_path.stderr
     );
 }
+
+/// Copies a directory tree (small: an example's files).
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// README's worked example: Airbyte's own source-faker configuration, byte
+/// for byte, passes against ctest's source-faker; its expected records are
+/// what `ctest snapshot` writes; the notes name Airbyte's keys ctest does not
+/// use. Run on a copy, so that the checkout is not written to.
+#[test]
+fn airbytes_source_faker_configuration_runs_against_ctests_faker() {
+    let example = root().join("examples/airbyte-faker");
+    let original = std::fs::read_to_string(example.join("acceptance-test-config.yml")).unwrap();
+    assert_eq!(
+        original,
+        std::fs::read_to_string(airbyte_data().join("source-faker.yml")).unwrap(),
+        "the example's file is Airbyte's, as kept with the real files"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&example, dir.path());
+    let yaml = dir.path().join("acceptance-test-config.yml");
+    let faker = plugin("source-faker");
+    let committed =
+        std::fs::read_to_string(example.join("integration_tests/expected_records.jsonl")).unwrap();
+    std::fs::remove_file(dir.path().join("integration_tests/expected_records.jsonl")).unwrap();
+
+    let snapshot = ctest(&[
+        "snapshot",
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ]);
+    assert_eq!(snapshot.code, 0, "{}\n{}", snapshot.stdout, snapshot.stderr);
+    let written =
+        std::fs::read_to_string(dir.path().join("integration_tests/expected_records.jsonl"))
+            .unwrap();
+    assert_eq!(
+        written, committed,
+        "the example's expected records are what ctest snapshot writes"
+    );
+
+    let run = ctest(&[
+        "run",
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for test in [
+        "connection/check#1",
+        "connection/check#2",
+        "basic_read/expected_records",
+        "full_refresh/records_repeatable",
+        "incremental/future_state_yields_no_records",
+        "incremental/sequential_slices",
+    ] {
+        assert_eq!(run.status_of(test), Some("PASS"), "{test}:\n{}", run.stdout);
+    }
+    assert!(run.with_status("FAIL").is_empty(), "{}", run.stdout);
+    for said in [
+        "acceptance-test-config.yml:1: `connector_image` is not used by ctest",
+        "acceptance-test-config.yml:12: `spec_path` is not used by ctest",
+        "the run's config is `secrets/config.json` (Airbyte's default)",
+    ] {
+        assert!(
+            run.stderr.contains(said),
+            "{said:?} not in:\n{}",
+            run.stderr
+        );
+    }
+}
