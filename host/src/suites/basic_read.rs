@@ -10,7 +10,7 @@ use crate::checks::records::{Findings, KEPT_RECORDS_BUDGET, Known, KnownRecords,
 use crate::ops::read;
 use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
-use crate::test_config::{Bypassed, PreparedSet};
+use crate::test_config::PreparedSet;
 
 const SUITE: &str = "basic_read";
 
@@ -153,10 +153,7 @@ fn run_suite(run: &mut Run<'_>) {
                 verdicts.push(("expected_records", v));
             }
             if data_points {
-                verdicts.push((
-                    "every_field_has_data",
-                    findings.data_points(&run.set.set.ignored_fields),
-                ));
+                verdicts.push(("every_field_has_data", findings.data_points(&run.set.set)));
             }
             for (name, verdict) in verdicts {
                 if matches!(verdict, Verdict::Fail(_)) {
@@ -221,10 +218,32 @@ fn after_records(checker: &RecordChecker) -> String {
     format!(" (after {total} records)")
 }
 
+/// Whether the ignored field `ignored` (names from the root, `*` and
+/// patterns allowed) is the declared field `declared` (`a.b`, `items[].c`)
+/// or one of its parents.
+fn covers(ignored: &[String], declared: &str) -> bool {
+    let segments: Vec<&str> = declared
+        .split('.')
+        .flat_map(|part| {
+            let (name, items) = match part.find("[]") {
+                Some(i) => (&part[..i], part[i..].matches("[]").count()),
+                None => (part, 0),
+            };
+            std::iter::once(name).chain(std::iter::repeat_n("*", items))
+        })
+        .filter(|s| !s.is_empty())
+        .collect();
+    ignored.len() <= segments.len()
+        && ignored
+            .iter()
+            .zip(&segments)
+            .all(|(i, d)| i == d || crate::schema::wildcard_match(i, d))
+}
+
 impl Findings {
     /// basic_read/every_field_has_data: each field a stream's schema declares
     /// holds a non-null value in at least one of its records.
-    fn data_points(&self, ignored: &std::collections::BTreeMap<String, Vec<Bypassed>>) -> Verdict {
+    fn data_points(&self, set: &crate::test_config::InputSet) -> Verdict {
         let mut problems = Vec::new();
         for name in &self.checker.order {
             let check = &self.checker.streams[name];
@@ -233,14 +252,9 @@ impl Findings {
             else {
                 continue;
             };
-            let skipped = ignored.get(name).map(Vec::as_slice).unwrap_or_default();
+            let skipped = set.ignored_paths(name);
             for path in fields.declared_paths() {
-                let is_ignored = skipped.iter().any(|i| {
-                    path == i.name
-                        || path
-                            .strip_prefix(i.name.as_str())
-                            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-                });
+                let is_ignored = skipped.iter().any(|i| covers(i, &path));
                 if !present.contains(&path) && !is_ignored {
                     problems.push(format!(
                         "stream `{name}`: field `{path}` is null or absent in all {} records",
@@ -412,4 +426,35 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
             "expected an error for the unknown stream `{name}`, returned cleanly; {e}"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `ignored_fields` in ctest's dot paths and in Airbyte's `/` paths with
+    /// `*` and patterns cover the declared fields every_field_has_data walks.
+    #[test]
+    fn ignored_fields_cover_declared_fields_in_either_form() {
+        let set: crate::test_config::InputSet = serde_json::from_value(serde_json::json!({
+            "ignored_fields": {"s": [
+                {"name": "address"}, {"name": "steps/*/started_at"},
+                {"name": "props/hs_time_*"}, {"name": "meta.tags"}
+            ]}
+        }))
+        .unwrap();
+        let paths = set.ignored_paths("s");
+        let covered = |declared: &str| paths.iter().any(|p| super::covers(p, declared));
+        for yes in [
+            "address",
+            "address.city",
+            "steps[].started_at",
+            "props.hs_time_in_x",
+            "meta.tags",
+            "meta.tags[].name",
+        ] {
+            assert!(covered(yes), "{yes}");
+        }
+        for no in ["addresses", "steps[].id", "props.name", "meta", "steps"] {
+            assert!(!covered(no), "{no}");
+        }
+    }
 }

@@ -315,3 +315,45 @@ fn airbytes_source_faker_configuration_runs_against_ctests_faker() {
         );
     }
 }
+
+/// Airbyte's `ignored_fields` forms leave a field out of full_refresh's
+/// comparison: a plain string, a `/` path, a pattern. A path that names
+/// another field leaves the change seen.
+#[test]
+fn airbyte_ignored_field_paths_are_honoured() {
+    let faker_config = std::fs::read_to_string(faker_config()).unwrap();
+    let plugin_path = plugin("broken-full-refresh-not-repeatable");
+    for (ignored, passes) in [
+        ("address/postal_code", true),
+        ("address/postal_*", true),
+        ("address.postal_code", true),
+        ("address/city", false),
+    ] {
+        let dir = project(&[
+            ("secrets/config.json", faker_config.as_str()),
+            (
+                "acceptance-test-config.yml",
+                &format!(
+                    "connector_image: x\nacceptance_tests:\n  full_refresh:\n    tests:\n      - ignored_fields:\n          users: [\"{ignored}\"]\n"
+                ),
+            ),
+        ]);
+        let yaml = dir.path().join("acceptance-test-config.yml");
+        let run = ctest(&[
+            "run",
+            plugin_path.to_str().unwrap(),
+            "--test-config",
+            yaml.to_str().unwrap(),
+            "--run",
+            "full_refresh/",
+        ]);
+        let want = if passes { "PASS" } else { "FAIL" };
+        assert_eq!(
+            run.status_of("full_refresh/records_repeatable"),
+            Some(want),
+            "{ignored}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
