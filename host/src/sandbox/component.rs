@@ -45,9 +45,23 @@ pub(super) struct Loaded {
     source: Option<bindings::ConnectorIndices>,
     /// Where the `write-back` export is, when the component has one.
     write_back: Option<write_back_bindings::TestUtilsIndices>,
+    /// The file it was first loaded from, and its language, learnt from
+    /// that file the first time a trap needs it to say what likely happened.
+    path: std::path::PathBuf,
+    language: std::sync::OnceLock<super::language::Language>,
 }
 
 impl Loaded {
+    /// The language the component was written in (read from its file once,
+    /// when first asked: only a failure's message needs it).
+    pub(super) fn language(&self) -> super::language::Language {
+        *self.language.get_or_init(|| {
+            std::fs::read(&self.path)
+                .map(|bytes| super::language::Language::of_binary(&bytes))
+                .unwrap_or(super::language::Language::Unknown)
+        })
+    }
+
     pub(super) fn load(
         host: Arc<Shared>,
         path: &Path,
@@ -93,6 +107,8 @@ impl Loaded {
                 pre,
                 source,
                 write_back,
+                path: path.to_path_buf(),
+                language: std::sync::OnceLock::new(),
             }),
             cache_outcome,
         ))

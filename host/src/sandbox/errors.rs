@@ -315,6 +315,21 @@ impl fmt::Display for PluginError {
 
 impl std::error::Error for PluginError {}
 
+/// What a trap the plugin said nothing about most often is, per language,
+/// and the fix.
+fn silent_trap(language: super::language::Language) -> Option<&'static str> {
+    use super::language::Language;
+    match language {
+        Language::Python => Some(
+            "the Python runtime stopped without a Python error, which most often means code the sandbox cannot run: a native extension module, or a raw socket (`requests` and `urllib3` open their own sockets, `socket` and `ssl` have none here)\n  fix: make HTTP calls with `ctest_sdk.http` or `urllib.request` (both go through wasi:http), use pure-Python packages (the build names native ones it finds), and see `ctest guide python`",
+        ),
+        Language::TypeScript => Some(
+            "the JavaScript runtime stopped without a JavaScript error, which most often means a Node API the sandbox does not have (`fs`, `net`, `child_process`) or code past its memory\n  fix: use `fetch` for HTTP and no Node built-ins, and see `ctest guide typescript`",
+        ),
+        Language::Rust | Language::Unknown => None,
+    }
+}
+
 /// Turns an error from wasmtime into the failure the user needs to see.
 pub(super) fn classify(
     call: &str,
@@ -323,6 +338,7 @@ pub(super) fn classify(
     logs: &LogBuffer,
     stderr: &CapturedOutput,
     past_deadline: bool,
+    language: &dyn Fn() -> super::language::Language,
 ) -> PluginError {
     let trap = error.downcast_ref::<wasmtime::Trap>().copied();
     let text = format!("{error:#}");
@@ -375,9 +391,66 @@ pub(super) fn classify(
     } else if !stderr_tail.is_empty() {
         let tail: Vec<&str> = stderr_tail.into_iter().rev().collect();
         message = format!("{message}; its stderr ends with: {}", tail.join(" | "));
+    } else if let Some(likely) = silent_trap(language()) {
+        // Nothing said why: what such a trap most often is, in that language.
+        message = format!("{message}; {likely}");
     }
     PluginError::Trap {
         call: call.to_string(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::language::Language;
+    use super::super::output::{CapturedOutput, LogBuffer};
+    use super::*;
+
+    fn trap_of(language: Language, logs: &LogBuffer) -> String {
+        let error = wasmtime::Error::new(wasmtime::Trap::UnreachableCodeReached);
+        classify(
+            "read",
+            error,
+            &Limits::default(),
+            logs,
+            &CapturedOutput::new(1024),
+            false,
+            &|| language,
+        )
+        .to_string()
+    }
+
+    /// A trap the plugin said nothing about says what it most often is in
+    /// the plugin's language, with the fix; one it explained keeps its words.
+    #[test]
+    fn a_silent_trap_says_what_it_likely_is_in_the_plugins_language() {
+        let silent = LogBuffer::default();
+        let python = trap_of(Language::Python, &silent);
+        assert!(
+            python.starts_with("the plugin trapped during `read`: wasm trap: wasm `unreachable` instruction executed; the Python runtime stopped without a Python error")
+                && python.contains("native extension module")
+                && python.contains("fix: make HTTP calls with `ctest_sdk.http` or `urllib.request`"),
+            "{python}"
+        );
+        let typescript = trap_of(Language::TypeScript, &silent);
+        assert!(
+            typescript.contains("Node API the sandbox does not have"),
+            "{typescript}"
+        );
+        let rust = trap_of(Language::Rust, &silent);
+        assert_eq!(
+            rust,
+            "the plugin trapped during `read`: wasm trap: wasm `unreachable` instruction executed"
+        );
+
+        let mut said = LogBuffer::default();
+        said.push("fatal", "panicked at src/lib.rs:3: boom");
+        let explained = trap_of(Language::Python, &said);
+        assert!(
+            explained.ends_with("the plugin said: panicked at src/lib.rs:3: boom")
+                && !explained.contains("Python runtime"),
+            "{explained}"
+        );
     }
 }

@@ -182,6 +182,7 @@ impl<'s> Plugin<'s> {
                 &self.store.data().logs,
                 &self.stderr,
                 Instant::now() >= deadline,
+                &|| self.component.loaded.language(),
             )),
         };
         if let Err(e) = &result {
