@@ -712,6 +712,8 @@ pub fn prepare(
     let confined = |key: &str, p: &Path| {
         confine(base, key, p, allowed).map_err(|e| format!("{}: {e}", file.display()))
     };
+    // Every file of every set is read, and every problem said at once.
+    let mut problems = Vec::new();
     let mut out = BTreeMap::new();
     for suite in crate::suites::REGISTRY.iter().map(|s| s.name) {
         let Some(s) = config.acceptance_tests.suite(suite) else {
@@ -720,55 +722,71 @@ pub fn prepare(
         let mut sets = Vec::new();
         for (i, set) in s.tests.iter().enumerate() {
             let key = |k: &str| format!("acceptance_tests.{suite}.tests[{i}].{k}");
-            let config = match &set.config_path {
-                None => None,
-                Some(p) => {
-                    let p = &confined(&key("config_path"), p)?;
-                    let value = read_json(Path::new(""), p, "config")?;
-                    if !value.is_object() {
-                        return Err(format!("{}: the config is not a JSON object", p.display()));
-                    }
-                    Some((value, p.display().to_string()))
-                }
+            // A JSON file the set names at `k`, confined, read, and made
+            // into what the set needs by `make`.
+            let mut file_of = |k: &str,
+                               p: Option<&PathBuf>,
+                               what: &str,
+                               make: &dyn Fn(&Value, &Path) -> Result<(), String>|
+             -> Option<(Value, PathBuf)> {
+                let p = p?;
+                let found = confined(&key(k), p).and_then(|p| {
+                    let v = read_json(Path::new(""), &p, what)?;
+                    make(&v, &p)?;
+                    Ok((v, p))
+                });
+                found.map_err(|e| problems.push(e)).ok()
             };
-            let streams = match &set.configured_catalog_path {
-                None => None,
-                Some(p) => Some({
-                    let p = &confined(&key("configured_catalog_path"), p)?;
-                    catalog_streams(&read_json(Path::new(""), p, "configured catalog")?).ok_or_else(|| {
-                    format!(
+            let config = file_of(
+                "config_path",
+                set.config_path.as_ref(),
+                "config",
+                &|v, p| {
+                    if v.is_object() {
+                        Ok(())
+                    } else {
+                        Err(format!("{}: the config is not a JSON object", p.display()))
+                    }
+                },
+            )
+            .map(|(v, p)| (v, p.display().to_string()));
+            let streams = file_of(
+                "configured_catalog_path",
+                set.configured_catalog_path.as_ref(),
+                "configured catalog",
+                &|v, p| {
+                    catalog_streams(v).map(|_| ()).ok_or_else(|| format!(
                         "{}: the configured catalog has no `streams` list of {{\"stream\": {{\"name\": ...}}}} or {{\"name\": ...}}",
                         p.display()
-                    )
-                })?
-                }),
-            };
-            let future_state = match set
-                .future_state
-                .as_ref()
-                .and_then(|f| f.future_state_path.as_ref())
-            {
-                None => None,
-                Some(p) => Some({
-                    let p = &confined(&key("future_state.future_state_path"), p)?;
-                    states(&read_json(Path::new(""), p, "future state")?).ok_or_else(|| {
-                    format!(
+                    ))
+                },
+            )
+            .and_then(|(v, _)| catalog_streams(&v));
+            let future_state = file_of(
+                "future_state.future_state_path",
+                set.future_state.as_ref().and_then(|f| f.future_state_path.as_ref()),
+                "future state",
+                &|v, p| {
+                    states(v).map(|_| ()).ok_or_else(|| format!(
                         "{}: the future state is neither a list of {{\"stream\": ..., \"data\": ...}} nor an object of stream -> state",
                         p.display()
-                    )
-                })?
-                }),
-            };
+                    ))
+                },
+            )
+            .and_then(|(v, _)| states(&v));
             let expected_records_path = set
                 .expect_records
                 .as_ref()
                 .and_then(|e| e.path.as_ref())
-                .map(|p| confined(&key("expect_records.path"), p))
-                .transpose()?;
+                .and_then(|p| {
+                    confined(&key("expect_records.path"), p)
+                        .map_err(|e| problems.push(e))
+                        .ok()
+                });
             let expected_records = match &expected_records_path {
                 None => None,
                 Some(p) if snapshot => read_expected_records(p).ok(),
-                Some(p) => Some(read_expected_records(p)?),
+                Some(p) => read_expected_records(p).map_err(|e| problems.push(e)).ok(),
             };
             sets.push(PreparedSet {
                 set: set.clone(),
@@ -788,7 +806,11 @@ pub fn prepare(
             },
         );
     }
-    Ok(out)
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(render(&file.display().to_string(), problems))
+    }
 }
 
 /// Stream names of a configured catalog, in Airbyte's form or ctest's.

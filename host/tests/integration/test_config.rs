@@ -304,6 +304,35 @@ fn secrets_of_an_input_sets_config_are_masked_too() {
     );
 }
 
+/// Every file the configuration names that is missing or malformed is said
+/// in one run, not the first alone.
+#[test]
+fn every_missing_or_broken_file_is_named_at_once() {
+    let (_dir, yaml) = setup(&[
+        ("good.json", GOOD),
+        ("list.json", "[1, 2]"),
+        (
+            "ctest.yaml",
+            "config_path: good.json\nacceptance_tests:\n  connection:\n    tests:\n      - config_path: list.json\n  basic_read:\n    tests:\n      - configured_catalog_path: no-catalog.json\n        expect_records: {path: no-records.jsonl}\n  incremental:\n    tests:\n      - future_state: {future_state_path: no-state.json}\n",
+        ),
+    ]);
+    let run = run_with("source-faker", &yaml, &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for said in [
+        "ctest.yaml: 4 problems in the test configuration:",
+        "list.json: the config is not a JSON object",
+        "no-catalog.json: cannot read the configured catalog",
+        "no-records.jsonl: cannot read the expected records",
+        "no-state.json: cannot read the future state",
+    ] {
+        assert!(
+            run.stderr.contains(said),
+            "{said:?} not in:\n{}",
+            run.stderr
+        );
+    }
+}
+
 /// What `test_strictness_level: high` demands and the file leaves out fails
 /// the run, as a test of each suite concerned (as in Airbyte): the rest runs.
 #[test]
