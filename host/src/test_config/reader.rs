@@ -329,71 +329,79 @@ impl Reader {
         );
     }
 
-    fn text(&mut self, node: &Node, place: &str) -> Option<Value> {
-        match node.text() {
-            Some(t) if !node.is_null() => Some(Value::String(t.to_string())),
-            _ => {
-                self.problem(
-                    node,
-                    place,
-                    format!("expected text, found {}", node.describe()),
-                    "write a single value, for example `key: some text`",
-                );
-                None
-            }
+    /// A scalar `parse` makes a value of; else a problem saying what was
+    /// `expected`, with `fix`.
+    fn scalar(
+        &mut self,
+        node: &Node,
+        place: &str,
+        expected: &str,
+        fix: &str,
+        parse: impl FnOnce(&Node) -> Option<Value>,
+    ) -> Option<Value> {
+        let value = parse(node);
+        if value.is_none() {
+            self.problem(
+                node,
+                place,
+                format!("expected {expected}, found {}", node.describe()),
+                fix,
+            );
         }
+        value
+    }
+
+    fn text(&mut self, node: &Node, place: &str) -> Option<Value> {
+        self.scalar(
+            node,
+            place,
+            "text",
+            "write a single value, for example `key: some text`",
+            |n| {
+                n.text()
+                    .filter(|_| !n.is_null())
+                    .map(|t| Value::String(t.to_string()))
+            },
+        )
     }
 
     fn boolean(&mut self, node: &Node, place: &str) -> Option<Value> {
-        match node.text().and_then(boolean_of) {
-            Some(b) => Some(Value::Bool(b)),
-            None => {
-                self.problem(
-                    node,
-                    place,
-                    format!("expected true or false, found {}", node.describe()),
-                    "write `true` or `false`",
-                );
-                None
-            }
-        }
+        self.scalar(
+            node,
+            place,
+            "true or false",
+            "write `true` or `false`",
+            |n| n.text().and_then(boolean_of).map(Value::Bool),
+        )
     }
 
     fn seconds(&mut self, node: &Node, place: &str) -> Option<Value> {
-        match node.text().and_then(|t| t.trim().parse::<f64>().ok()) {
-            Some(s) if s.is_finite() && s > 0.0 => Some(json!(s)),
-            _ => {
-                self.problem(
-                    node,
-                    place,
-                    format!(
-                        "expected a positive number of seconds, found {}",
-                        node.describe()
-                    ),
-                    "for example `timeout_seconds: 60`",
-                );
-                None
-            }
-        }
+        self.scalar(
+            node,
+            place,
+            "a positive number of seconds",
+            "for example `timeout_seconds: 60`",
+            |n| {
+                n.text()
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(|s| json!(s))
+            },
+        )
     }
 
     fn choice(&mut self, node: &Node, place: &str, options: &[&str]) -> Option<Value> {
-        match node.text() {
-            Some(t) if options.contains(&t) => Some(Value::String(t.to_string())),
-            _ => {
-                self.problem(
-                    node,
-                    place,
-                    format!(
-                        "expected one of {}, found {}",
-                        options.join(", "),
-                        node.describe()
-                    ),
-                    format!("write one of: {}", options.join(", ")),
-                );
-                None
-            }
-        }
+        self.scalar(
+            node,
+            place,
+            &format!("one of {}", options.join(", ")),
+            &format!("write one of: {}", options.join(", ")),
+            |n| {
+                n.text()
+                    .filter(|t| options.contains(t))
+                    .map(|t| Value::String(t.to_string()))
+            },
+        )
     }
 
     fn texts(&mut self, node: &Node, place: &str) -> Option<Value> {

@@ -93,6 +93,17 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// `ctest COMMAND source-faker.wasm --test-config YAML`.
+fn faker_with(command: &str, yaml: &std::path::Path) -> Run {
+    let faker = plugin("source-faker");
+    ctest(&[
+        command,
+        faker.to_str().unwrap(),
+        "--test-config",
+        yaml.to_str().unwrap(),
+    ])
+}
+
 const SNAPSHOT_YAML: &str = "connector_image: airbyte/source-faker:dev\nconfig_path: config.json\nacceptance_tests:\n  basic_read:\n    tests:\n      - expect_records:\n          path: integration_tests/expected_records.jsonl\n        ignored_fields:\n          users: [created_at, address/city]\n";
 
 /// `ctest snapshot` writes the expected records a run then passes with,
@@ -105,14 +116,9 @@ fn snapshot_writes_the_expected_records_and_says_what_changed() {
         ("ctest.yaml", SNAPSHOT_YAML),
     ]);
     let yaml = dir.path().join("ctest.yaml");
-    let faker = plugin("source-faker");
-    let args = [
-        "snapshot",
-        faker.to_str().unwrap(),
-        "--test-config",
-        yaml.to_str().unwrap(),
-    ];
-    let first = ctest(&args);
+    let snapshot = || faker_with("snapshot", &yaml);
+    let run = || faker_with("run", &yaml);
+    let first = snapshot();
     assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
     assert!(
         first
@@ -152,13 +158,7 @@ fn snapshot_writes_the_expected_records_and_says_what_changed() {
             && u["address"].get("country").is_some()),
         "{users:?}"
     );
-    let run_args = [
-        "run",
-        faker.to_str().unwrap(),
-        "--test-config",
-        yaml.to_str().unwrap(),
-    ];
-    let passes = ctest(&run_args);
+    let passes = run();
     assert_eq!(
         passes.status_of("basic_read/expected_records"),
         Some("PASS"),
@@ -168,14 +168,14 @@ fn snapshot_writes_the_expected_records_and_says_what_changed() {
 
     // The data changes: the run fails; a snapshot says how, and fixes it.
     std::fs::write(dir.path().join("config.json"), r#"{"count": 6, "seed": 1}"#).unwrap();
-    let fails = ctest(&run_args);
+    let fails = run();
     assert_eq!(
         fails.status_of("basic_read/expected_records"),
         Some("FAIL"),
         "{}",
         fails.stdout
     );
-    let second = ctest(&args);
+    let second = snapshot();
     assert_eq!(second.code, 0, "{}", second.stdout);
     for said in [
         "wrote 18 records",
@@ -188,7 +188,7 @@ fn snapshot_writes_the_expected_records_and_says_what_changed() {
             second.stdout
         );
     }
-    let passes = ctest(&run_args);
+    let passes = run();
     assert_eq!(
         passes.status_of("basic_read/expected_records"),
         Some("PASS"),
@@ -216,12 +216,7 @@ fn snapshot_without_a_file_to_write_is_a_usage_error() {
         ),
     ]);
     let yaml = dir.path().join("ctest.yaml");
-    let no_path = ctest(&[
-        "snapshot",
-        faker.to_str().unwrap(),
-        "--test-config",
-        yaml.to_str().unwrap(),
-    ]);
+    let no_path = faker_with("snapshot", &yaml);
     assert_eq!(no_path.code, 2);
     assert!(
         no_path
@@ -265,17 +260,11 @@ fn airbytes_source_faker_configuration_runs_against_ctests_faker() {
     let dir = tempfile::tempdir().unwrap();
     copy_tree(&example, dir.path());
     let yaml = dir.path().join("acceptance-test-config.yml");
-    let faker = plugin("source-faker");
     let committed =
         std::fs::read_to_string(example.join("integration_tests/expected_records.jsonl")).unwrap();
     std::fs::remove_file(dir.path().join("integration_tests/expected_records.jsonl")).unwrap();
 
-    let snapshot = ctest(&[
-        "snapshot",
-        faker.to_str().unwrap(),
-        "--test-config",
-        yaml.to_str().unwrap(),
-    ]);
+    let snapshot = faker_with("snapshot", &yaml);
     assert_eq!(snapshot.code, 0, "{}\n{}", snapshot.stdout, snapshot.stderr);
     let written =
         std::fs::read_to_string(dir.path().join("integration_tests/expected_records.jsonl"))
@@ -285,12 +274,7 @@ fn airbytes_source_faker_configuration_runs_against_ctests_faker() {
         "the example's expected records are what ctest snapshot writes"
     );
 
-    let run = ctest(&[
-        "run",
-        faker.to_str().unwrap(),
-        "--test-config",
-        yaml.to_str().unwrap(),
-    ]);
+    let run = faker_with("run", &yaml);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     for test in [
         "connection/check#1",
