@@ -1245,6 +1245,36 @@ mod tests {
         }
     }
 
+    /// Documents of every odd shape are mistakes at a place, never a panic.
+    #[test]
+    fn odd_documents_are_mistakes_at_a_place() {
+        for text in [
+            "hello",
+            "[1, 2]",
+            "~",
+            "42",
+            "? [a, b]\n: c\n",
+            "acceptance_tests: [1]\n",
+            "acceptance_tests:\n  spec:\n    tests: [[1], 2, ~, {tests: x}]\n",
+            "acceptance_tests:\n  basic_read:\n    tests:\n      - ignored_fields: {users: {a: b}}\n        empty_streams: [{}, [x], {name: [y]}]\n",
+            "acceptance_tests: &a\n  spec: *a\n",
+            "\u{0}\u{1}binary",
+            "config_path: !!binary aGVsbG8=\n",
+            "vars: [1]\ncustom_environment_variables: {A: [1]}\n",
+        ] {
+            match parse(text) {
+                Ok(_) => {}
+                Err(e) => assert!(
+                    e.starts_with("DIR/ctest.yaml") && e.contains("fix: "),
+                    "{text:?}: {e}"
+                ),
+            }
+        }
+        // An empty file, or one of comments, is an empty configuration.
+        parse("").unwrap();
+        parse("# nothing yet\n").unwrap();
+    }
+
     #[test]
     fn expected_records_files_are_read_with_their_lines() {
         let dir = tempfile::tempdir().unwrap();
