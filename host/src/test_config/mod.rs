@@ -1165,12 +1165,12 @@ mod tests {
     #[test]
     fn an_airbyte_file_is_read_as_it_is() {
         let c = parse(
-            "connector_image: airbyte/source-x:dev\nacceptance_tests:\n  spec:\n    tests:\n      - spec_path: source_x/spec.json\n        backward_compatibility_tests_config:\n          previous_connector_version: 1.2.0\n  discovery:\n    tests:\n      - config_path: c.json\n        backward_compatibility_tests_config:\n          disable_for_version: 0.1.0\n  basic_read:\n    tests:\n      - config_path: c.json\n        empty_streams: [a, b]\n        expect_records:\n          path: e.jsonl\n          extra_fields: no\n          exact_order: Yes\n        validate_schema: off\n  full_refresh:\n    tests:\n      - ignored_fields:\n          users: [updated_at, steps/*/started_at, props/hs_time_*]\n  incremental:\n    tests:\n      - future_state_path: s.json\n        skip_comprehensive_incremental_tests: yes\n        threshold_days: 30\n  connector_documentation:\n    tests: [{}]\n",
+            "connector_image: airbyte/source-x:dev\nacceptance_tests:\n  spec:\n    tests:\n      - spec_path: source_x/spec.json\n        backward_compatibility_tests_config:\n          previous_connector_version: 1.2.0\n  discovery:\n    tests:\n      - config_path: c.json\n        backward_compatibility_tests_config:\n          disable_for_version: 0.1.0\n  basic_read:\n    tests:\n      - config_path: c.json\n        empty_streams: [a, b, {name: c, bypass_reason: }]\n        expect_records:\n          path: e.jsonl\n          extra_fields: no\n          exact_order: Yes\n        validate_schema: off\n  full_refresh:\n    tests:\n      - ignored_fields:\n          users: [updated_at, steps/*/started_at, props/hs_time_*]\n  incremental:\n    tests:\n      - future_state_path: s.json\n        skip_comprehensive_incremental_tests: yes\n        threshold_days: 30\n  connector_documentation:\n    tests: [{}]\n",
         )
         .unwrap();
         let read = &c.acceptance_tests.suite("basic_read").unwrap().tests[0];
         let names: Vec<&str> = read.empty_streams.iter().map(|b| b.name.as_str()).collect();
-        assert_eq!(names, ["a", "b"]);
+        assert_eq!(names, ["a", "b", "c"]);
         assert_eq!(read.empty_streams[0].reason(), "no reason given");
         let expect = read.expect_records.as_ref().unwrap();
         assert!(!expect.extra_fields && expect.exact_order);
@@ -1231,15 +1231,16 @@ mod tests {
     /// Every mistake of a file in one message, each at its line and column.
     #[test]
     fn every_mistake_of_a_file_is_reported_at_once() {
-        let e = parse("test_strictness_level: extreme\nacceptance_tests:\n  basic_read:\n    tests:\n      - fail_on_extra_columns: maybe\n        empty_streams: {a: 1}\n        expect_records: {path: e.jsonl, extra: true}\n  incremental:\n    tests:\n      - cursor_paths: {users: [a, [b]]}\nconector_image: x\n").unwrap_err();
+        let e = parse("test_strictness_level: extreme\nacceptance_tests:\n  basic_read:\n    tests:\n      - fail_on_extra_columns: maybe\n        empty_streams: {a: 1}\n        bypassed_streams: [{name: [y]}]\n        expect_records: {path: e.jsonl, extra: true}\n  incremental:\n    tests:\n      - cursor_paths: {users: [a, [b]]}\nconector_image: x\n").unwrap_err();
         for said in [
-            "DIR/ctest.yaml: 6 problems in the test configuration:",
+            "DIR/ctest.yaml: 7 problems in the test configuration:",
+            "DIR/ctest.yaml:7:35: acceptance_tests.basic_read.tests[0].bypassed_streams[0].name: expected text, found a list",
             "DIR/ctest.yaml:1:24: test_strictness_level: expected one of low, high, found `extreme`",
             "DIR/ctest.yaml:5:32: acceptance_tests.basic_read.tests[0].fail_on_extra_columns: expected true or false, found `maybe`",
             "DIR/ctest.yaml:6:24: acceptance_tests.basic_read.tests[0].empty_streams: expected a list, found a map",
-            "DIR/ctest.yaml:7:41: acceptance_tests.basic_read.tests[0].expect_records.extra: unknown key `extra`",
-            "DIR/ctest.yaml:10:35: acceptance_tests.incremental.tests[0].cursor_paths.users[1]: expected text, found a list",
-            "DIR/ctest.yaml:11:1: conector_image: unknown key `conector_image`\n  fix: did you mean `connector_image`?",
+            "DIR/ctest.yaml:8:41: acceptance_tests.basic_read.tests[0].expect_records.extra: unknown key `extra`",
+            "DIR/ctest.yaml:11:35: acceptance_tests.incremental.tests[0].cursor_paths.users[1]: expected text, found a list",
+            "DIR/ctest.yaml:12:1: conector_image: unknown key `conector_image`\n  fix: did you mean `connector_image`?",
         ] {
             assert!(e.contains(said), "{said:?} not in:\n{e}");
         }

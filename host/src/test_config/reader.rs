@@ -484,9 +484,13 @@ impl Reader {
                 Kind::Scalar { text, .. } if !item.is_null() => out.push(json!({"name": text})),
                 Kind::Map(_) => {
                     let mut entry = Map::new();
+                    let mut named = false;
                     for (key, key_at, value) in self.entries(item, &at) {
                         match key {
+                            // Optional in Airbyte, so an empty one is none.
+                            "bypass_reason" if value.is_null() => {}
                             "name" | "bypass_reason" => {
+                                named |= key == "name";
                                 if let Some(v) = self.text(value, &join(&at, key)) {
                                     entry.insert(key.to_string(), v);
                                 }
@@ -496,6 +500,9 @@ impl Reader {
                     }
                     if entry.contains_key("name") {
                         out.push(Value::Object(entry));
+                    } else if named {
+                        // Its `name` is wrong, and said so.
+                        ok = false;
                     } else {
                         ok = false;
                         self.problem(
