@@ -314,11 +314,34 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
 
-    /// Run only the tests whose `suite/name` contains FILTER, or matches it
-    /// as a regular expression (repeatable); scenarios are
-    /// `scenario/<file>/<name>`.
+    /// Run only the tests whose name, as printed (`suite/name`, `#N` for an
+    /// input set, `scenario/<file>/<name>`), contains FILTER, matches it as a
+    /// glob (`*`, `?`) or as a regular expression (repeatable).
     #[arg(long = "run", value_name = "FILTER")]
     filters: Vec<String>,
+
+    /// Leave out the tests FILTER selects, as --run would (repeatable).
+    #[arg(long = "skip", value_name = "FILTER")]
+    skip: Vec<String>,
+
+    /// --run and --skip select only the tests whose whole name is FILTER.
+    #[arg(long)]
+    exact: bool,
+
+    /// Print the tests the run would run under the given test
+    /// configuration and selection, one per line, named as a run prints
+    /// them, and exit without loading the connector.
+    #[arg(long)]
+    list: bool,
+
+    /// Stop at the first failed test; the summary counts the tests not run.
+    #[arg(long)]
+    fail_fast: bool,
+
+    /// What a --run filter that selects no test means: `fail` (exit 2,
+    /// listing the tests), `warn` (a note, and the run goes on), `pass`.
+    #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
+    no_tests: crate::batch::NoTests,
 
     /// Give a scenario variable its value (repeatable; over the test
     /// configuration's `vars` and the environment). VALUE is JSON when it
@@ -704,7 +727,13 @@ fn request(args: &RunArgs) -> RunRequest {
         max_http_requests: args.max_http_requests,
         max_http_response_bytes: args.max_http_response_bytes,
         allow_writes: args.allow_writes,
-        filters: args.filters.clone(),
+        selection: crate::suites::Selection {
+            run: args.filters.clone(),
+            skip: args.skip.clone(),
+            exact: args.exact,
+        },
+        fail_fast: args.fail_fast,
+        no_tests: args.no_tests,
         timeout: args.timeout,
         max_run_seconds: args.max_run_seconds,
         max_run_cpu_seconds: args.max_run_cpu_seconds,
@@ -725,9 +754,9 @@ fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
             "ctest snapshot writes the files the test configuration names in `expect_records.path`; there is none without one\n  fix: pass --test-config FILE whose basic_read input sets give `expect_records: {path: expected_records.jsonl}`".into(),
         ));
     };
-    if !args.filters.is_empty() {
+    if !args.filters.is_empty() || !args.skip.is_empty() || args.list {
         return Err(UsageError(
-            "ctest snapshot runs basic_read's read alone; --run does not apply\n  fix: leave --run out".into(),
+            "ctest snapshot runs basic_read's read alone; --run, --skip and --list do not apply\n  fix: leave them out".into(),
         ));
     }
     let (config, _) = crate::test_config::load(test_config).map_err(UsageError)?;
@@ -752,6 +781,7 @@ fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
         )));
     }
     args.filters = vec!["basic_read/expected_records".into()];
+    args.exact = false;
     let mut request = request(&args);
     request.snapshot = true;
     let plan = session::plan(&request).map_err(|e| UsageError(e.to_string()))?;
@@ -769,7 +799,30 @@ fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
 
 fn run(args: RunArgs) -> Result<Summary, UsageError> {
     let plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
+    if args.list {
+        return list(&args, &plan);
+    }
     execute(&args, &plan)
+}
+
+/// `ctest run --list`: the tests the run would report, one per line.
+fn list(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageError> {
+    for note in &plan.notes {
+        eprintln!("note: {note}");
+    }
+    let host = new_host(
+        &HostOptions::default(),
+        args.cache_dir.clone(),
+        args.no_cache,
+        Duration::from_secs_f64(args.compile_timeout),
+    )
+    .map_err(UsageError)?;
+    let tests = session::list(&host, plan).map_err(|e| UsageError(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    for id in &tests {
+        let _ = writeln!(out, "{}", crate::report::escape(id));
+    }
+    Ok(Summary::default())
 }
 
 /// Runs a plan with the reporters `args` ask for.

@@ -16,10 +16,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::batch::NoTests;
 use crate::network::{Mode, Network, NetworkOptions};
 use crate::report::{Reporter, Summary};
 use crate::sandbox::{CpuBudget, Host, InstanceSlots, Limits, LoadError, OutputBudget, Role};
-use crate::suites::{self, RunOptions, Timeouts};
+use crate::suites::{self, RunOptions, Selection, Timeouts};
 use crate::test_config::{self, Strictness, TestConfig};
 
 /// Where the connector's config comes from.
@@ -62,8 +63,12 @@ pub struct RunRequest {
     pub max_http_response_bytes: Option<u64>,
     /// Whether write_back may change the source (live or record).
     pub allow_writes: bool,
-    /// Run only the tests whose `suite/name` contains one of these.
-    pub filters: Vec<String>,
+    /// Which tests run (`--run`, `--skip`, `--exact`).
+    pub selection: Selection,
+    /// Stop at the first failed test.
+    pub fail_fast: bool,
+    /// What a `--run` filter that selects no test means.
+    pub no_tests: NoTests,
     /// Every test's time limit, in seconds (default: per suite).
     pub timeout: Option<f64>,
     /// The whole run's wall-time quota, in seconds (operator's).
@@ -105,7 +110,9 @@ impl RunRequest {
             max_http_requests: None,
             max_http_response_bytes: None,
             allow_writes: false,
-            filters: Vec::new(),
+            selection: Selection::default(),
+            fail_fast: false,
+            no_tests: NoTests::Fail,
             timeout: None,
             max_run_seconds: None,
             max_run_cpu_seconds: None,
@@ -130,6 +137,8 @@ pub struct RunPlan {
     pub notes: Vec<String>,
     pub previous: Option<PathBuf>,
     pub test_utils: Option<PathBuf>,
+    /// The tests the run will report, named as it prints them, in order.
+    pub tests: Vec<String>,
     pub options: RunOptions,
 }
 
@@ -138,10 +147,12 @@ pub struct RunPlan {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PlanError {
     /// A `--run` filter that matches no test.
+    /// (`filters` empty: `--skip` leaves nothing.)
     NoSuchTest {
-        filter: String,
-        /// The scenario tests there are.
-        scenarios: Vec<String>,
+        filters: String,
+        exact: bool,
+        /// The tests there are, named as printed.
+        tests: Vec<String>,
     },
     /// The test configuration file cannot be used (its own messages, all of
     /// them, each with its place and fix).
@@ -176,16 +187,32 @@ pub enum PlanError {
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PlanError::NoSuchTest { filter, scenarios } => write!(
-                f,
-                "--run {filter:?} matches no test\n  fix: use part of a test's `suite/name`, or a regular expression matching it, one of:\n    {}",
-                suites::ALL_TESTS
-                    .iter()
-                    .map(|t| t.to_string())
-                    .chain(scenarios.iter().cloned())
-                    .collect::<Vec<_>>()
-                    .join("\n    ")
-            ),
+            PlanError::NoSuchTest {
+                filters,
+                exact,
+                tests,
+            } => {
+                if filters.is_empty() {
+                    f.write_str("the selection (--run, --skip) leaves no test to run\n  fix: loosen --skip, or pass --no-tests pass to let an empty selection pass")?;
+                } else {
+                    let how = match exact {
+                        true => "a test's whole name (--exact)",
+                        false => "part of a test's name, a glob (`*`, `?`) or a regular expression matching it",
+                    };
+                    write!(
+                        f,
+                        "--run `{filters}` selects no test\n  fix: use {how}; `ctest run --list` prints the names. The tests of this run:"
+                    )?;
+                }
+                for (i, id) in tests.iter().enumerate() {
+                    if i == 200 {
+                        write!(f, "\n    ... and {} more", tests.len() - i)?;
+                        break;
+                    }
+                    write!(f, "\n    {id}")?;
+                }
+                Ok(())
+            }
             PlanError::TestConfig(message) => f.write_str(message),
             PlanError::AllowHost { entry, why } => write!(
                 f,
@@ -280,18 +307,43 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             (config, prepared, base, scenarios)
         }
     };
-    let scenario_ids = scenarios.ids();
-    for filter in &request.filters {
-        let all = suites::ALL_TESTS.iter().map(|id| id.to_string());
-        if !all
-            .chain(scenario_ids.iter().cloned())
-            .any(|id| suites::selects(std::slice::from_ref(filter), &id))
-        {
+    // Every test some components would report: a filter of an opt-in test
+    // selects something even when this run's components leave it out.
+    let all_tests = suites::test_ids(
+        &prepared,
+        &test_config.strictness,
+        &scenarios,
+        test_config.test_strictness_level == Strictness::High,
+        None,
+    );
+    let tests: Vec<String> = all_tests
+        .iter()
+        .filter(|id| request.selection.selects(id))
+        .cloned()
+        .collect();
+    let unmatched = request.selection.unmatched(&all_tests);
+    let mut notes = test_config.notes.clone();
+    let nothing = if !unmatched.is_empty() {
+        Some(unmatched.join("`, `"))
+    } else if tests.is_empty() {
+        Some(String::new())
+    } else {
+        None
+    };
+    match (nothing, request.no_tests) {
+        (None, _) | (Some(_), NoTests::Pass) => {}
+        (Some(filters), NoTests::Fail) => {
             return Err(PlanError::NoSuchTest {
-                filter: filter.clone(),
-                scenarios: scenario_ids.clone(),
+                filters,
+                exact: request.selection.exact,
+                tests: all_tests,
             });
         }
+        (Some(filters), NoTests::Warn) if filters.is_empty() => notes
+            .push("the selection (--run, --skip) leaves no test to run (--no-tests warn)".into()),
+        (Some(filters), NoTests::Warn) => notes.push(format!(
+            "--run `{filters}` selects no test (--no-tests warn)"
+        )),
     }
     for entry in &request.allow_hosts {
         crate::network::policy::Entry::parse(entry, entry).map_err(|why| PlanError::AllowHost {
@@ -353,15 +405,17 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
     };
     Ok(RunPlan {
         plugin: request.plugin.clone(),
-        notes: test_config.notes.clone(),
+        notes,
         previous: request.previous.clone(),
         test_utils: request.test_utils.clone(),
+        tests,
         options: RunOptions {
             config,
             config_source: format!("`{config_name}`"),
             limits,
             timeouts,
-            filters: request.filters.clone(),
+            selection: request.selection.clone(),
+            fail_fast: request.fail_fast,
             suites: prepared,
             strict: test_config.test_strictness_level == Strictness::High,
             network: Arc::new(network),
@@ -503,6 +557,36 @@ pub fn run(
     ))
 }
 
+/// The tests a run of the plan reports, named as it prints them, in order
+/// (`ctest run --list`). The plugin is loaded only when whether it exports
+/// write-back decides what is reported.
+pub fn list(host: &Host, plan: &RunPlan) -> Result<Vec<String>, SessionError> {
+    let options = &plan.options;
+    let writer_matters = !options.strict
+        && plan.test_utils.is_none()
+        && plan.tests.iter().any(|t| t.starts_with("write_back/"));
+    let writer = plan.test_utils.is_some()
+        || (writer_matters
+            && host
+                .load_as(&plan.plugin, Role::Connector)
+                .map_err(|error| SessionError { which: None, error })?
+                .has_write_back());
+    let components = suites::Components {
+        previous: plan.previous.is_some(),
+        writer,
+    };
+    Ok(suites::test_ids(
+        &options.suites,
+        &options.strictness,
+        &options.scenarios,
+        options.strict,
+        Some(components),
+    )
+    .into_iter()
+    .filter(|id| options.selection.selects(id))
+    .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -565,17 +649,40 @@ mod tests {
         let (_dir, path) = config_file("{}");
         let good = request(ConfigSource::File(path));
         let e = error_of(&RunRequest {
-            filters: vec!["no_such_test".into()],
+            selection: Selection::only(vec!["spec/".into(), "no_such_test".into()]),
             ..good.clone()
         });
-        assert_eq!(
-            e,
-            PlanError::NoSuchTest {
-                filter: "no_such_test".into(),
-                scenarios: Vec::new(),
-            }
+        let PlanError::NoSuchTest { filters, tests, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(filters, "no_such_test");
+        assert_eq!(tests.len(), suites::ALL_TESTS.len());
+        assert!(e.to_string().contains("\n    basic_read/read\n"), "{e}");
+        let warned = plan(&RunRequest {
+            selection: Selection::only(vec!["spec/".into(), "no_such_test".into()]),
+            no_tests: NoTests::Warn,
+            ..good.clone()
+        })
+        .expect("a warning only");
+        assert!(
+            warned
+                .notes
+                .iter()
+                .any(|n| n.contains("`no_such_test` selects no test"))
         );
-        assert!(e.to_string().contains("basic_read/read"), "{e}");
+        assert!(warned.tests.iter().all(|t| t.starts_with("spec/")));
+        let e = error_of(&RunRequest {
+            selection: Selection {
+                skip: vec!["/".into()],
+                ..Selection::default()
+            },
+            ..good.clone()
+        });
+        assert!(
+            e.to_string()
+                .starts_with("the selection (--run, --skip) leaves no test"),
+            "{e}"
+        );
         for bad in [0.0, -1.0, f64::NAN] {
             let e = error_of(&RunRequest {
                 timeout: Some(bad),

@@ -515,12 +515,18 @@ pub fn filters_selecting_nothing(file: &JobFile) -> Vec<(usize, String)> {
 }
 
 fn selects_a_test(filter: &str) -> bool {
-    // Scenario ids are known once the job's test configuration is read:
-    // there, a filter that selects none of them is the job's error.
+    // Scenario ids, and the `#N` of input sets, are known once the job's test
+    // configuration is read: there, a filter that selects none is the job's
+    // error.
+    let filter = match filter.rsplit_once('#') {
+        Some((name, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => filter,
+    };
+    let selection = crate::suites::Selection::only(vec![filter.to_string()]);
     filter.starts_with(crate::scenarios::SUITE)
         || crate::suites::ALL_TESTS
             .iter()
-            .any(|id| crate::suites::selects(&[filter.to_string()], id))
+            .any(|id| selection.selects(id))
 }
 
 /// Runs every job of `jobs` (of this shard) on `host`, `threads` at a time, writing each
@@ -846,7 +852,7 @@ pub(crate) fn run_job(
             cassette_dir: job.cassette_dir.clone(),
             allow_hosts: grants.allow_hosts.clone().unwrap_or_default(),
             allow_writes: grants.allow_writes.unwrap_or(false),
-            filters,
+            selection: crate::suites::Selection::only(filters),
             max_http_requests: grants.max_http_requests,
             max_http_response_bytes: grants.max_http_response_bytes,
             timeout: grants.timeout_seconds,

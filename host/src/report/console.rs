@@ -90,11 +90,19 @@ impl<W: Write> ConsoleReporter<W> {
     }
 
     fn run_finished(&mut self, s: &Summary) {
-        let _ = writeln!(
+        let _ = write!(
             self.out,
             "{} passed, {} failed, {} skipped",
             s.passed, s.failed, s.skipped
         );
+        if s.not_run > 0 {
+            let _ = write!(
+                self.out,
+                ", {} not run (--fail-fast stopped at the first failure)",
+                s.not_run
+            );
+        }
+        let _ = writeln!(self.out);
         let _ = self.out.flush();
     }
 }

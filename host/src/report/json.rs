@@ -30,6 +30,12 @@ struct SummaryEntry {
     passed: usize,
     failed: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    not_run: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -69,6 +75,7 @@ impl JsonReport {
                 passed: self.summary.passed,
                 failed: self.summary.failed,
                 skipped: self.summary.skipped,
+                not_run: self.summary.not_run,
             },
         };
         serde_json::to_string_pretty(&report).expect("the report is plain data")

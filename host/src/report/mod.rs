@@ -91,6 +91,8 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
+    /// Tests selected that did not run: `--fail-fast` stopped the run first.
+    pub not_run: usize,
 }
 
 impl Summary {

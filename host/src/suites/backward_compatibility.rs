@@ -24,6 +24,9 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: false,
     check_set: super::no_set_checks,
     strict_input: None,
+    // Opt-in: reported with a previous version, or to say why not when
+    // strict or bypassed.
+    reports: |run, _| run.strict || run.bypassed || run.components.is_none_or(|c| c.previous),
     run: |run, peers| run_suite(run, peers.previous),
 };
 const TESTS: &[&str] = &[

@@ -36,6 +36,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
         form: "expect_records: {path: expected_records.jsonl}",
         given: |set| set.expect_records.is_some(),
     }),
+    reports: |run, name| opt_in_asked(run.set, name),
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[
@@ -55,16 +56,21 @@ const TESTS: &[&str] = &[
 /// The checks of the read, between the read and the unknown stream.
 const CHECKS: &[&str] = TESTS.split_at(1).1.split_at(TESTS.len() - 2).0;
 
+/// The opt-in checks are reported only when the input set asks for them.
+fn opt_in_asked(set: &crate::test_config::InputSet, test: &str) -> bool {
+    match test {
+        "expected_records" => set.expect_records.is_some(),
+        "every_field_has_data" => set.validate_data_points == Some(true),
+        _ => true,
+    }
+}
+
 fn run_suite(run: &mut Run<'_>) {
     // The opt-in checks are reported only when the test configuration asks.
     let checks: Vec<&str> = CHECKS
         .iter()
         .copied()
-        .filter(|c| match *c {
-            "expected_records" => run.set.set.expect_records.is_some(),
-            "every_field_has_data" => run.set.set.validate_data_points == Some(true),
-            _ => true,
-        })
+        .filter(|c| opt_in_asked(&run.set.set, c))
         .collect();
     let Some(streams) = run.facts.catalog.clone() else {
         run.skip_all(

@@ -26,6 +26,11 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: false,
     check_set: super::no_set_checks,
     strict_input: None,
+    // The invalid configs are derived from a config expected to succeed.
+    reports: |run, name| {
+        name == "check"
+            || run.set.status.unwrap_or(ExpectedStatus::Succeed) == ExpectedStatus::Succeed
+    },
     run: |run, _| run_suite(run),
 };
 

@@ -16,6 +16,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: false,
     check_set: super::no_set_checks,
     strict_input: None,
+    reports: super::always_reported,
     run: |run, _| run_suite(run),
 };
 

@@ -34,6 +34,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: true,
     check_set: super::no_set_checks,
     strict_input: None,
+    reports: super::always_reported,
     run: |run, _| run_suite(run),
 };
 

@@ -45,6 +45,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
                 .is_some_and(|f| f.future_state_path.is_some() || f.bypass_reason.is_some())
         },
     }),
+    reports: super::always_reported,
     run: |run, _| run_suite(run),
 };
 const TESTS: &[&str] = &[

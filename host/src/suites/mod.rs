@@ -15,6 +15,7 @@ mod full_refresh;
 mod incremental;
 mod scenario;
 mod secrets;
+mod selection;
 mod snapshot;
 mod spec;
 mod write_back;
@@ -40,6 +41,7 @@ use crate::usage::Resources;
 pub use connection::ExpectedStatus;
 pub use expected_records::ExpectRecords;
 pub use incremental::FutureState;
+pub use selection::Selection;
 
 /// A suite, as the registry holds it: its name, its tests, what it takes
 /// from an input set, and how it runs. Adding a suite is its own file and
@@ -64,7 +66,38 @@ pub struct Suite {
     /// What `test_strictness_level: high` wants each of its input sets to
     /// give.
     pub strict_input: Option<StrictInput>,
+    /// Whether it reports its test `name` in a run like `run`: an opt-in
+    /// test is reported only when the test configuration or the run asks
+    /// for it.
+    pub reports: fn(run: &Reporting<'_>, name: &str) -> bool,
     run: fn(&mut Run<'_>, &Peers<'_>),
+}
+
+/// What decides whether a suite reports its opt-in tests, for one input set.
+pub struct Reporting<'a> {
+    pub set: &'a InputSet,
+    /// The test configuration bypasses the whole suite.
+    pub bypassed: bool,
+    /// `test_strictness_level: high`.
+    pub strict: bool,
+    /// What the loaded components give; `None` before they are loaded (a
+    /// test reported with some component counts as reported).
+    pub components: Option<Components>,
+}
+
+/// What a run's components give the opt-in suites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Components {
+    /// A previous version (backward_compatibility).
+    pub previous: bool,
+    /// A writer: the connector's write-back export or a test-utils
+    /// component (write_back).
+    pub writer: bool,
+}
+
+/// Every test is reported.
+fn always_reported(_: &Reporting<'_>, _: &str) -> bool {
+    true
 }
 
 /// A key `test_strictness_level: high` wants in every input set of a suite.
@@ -136,33 +169,51 @@ pub static ALL_TESTS: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLo
         .collect()
 });
 
-/// Whether `--run` filters select the test `id`: no filter selects every
-/// test; a filter selects the ids that contain it, or that its regular
-/// expression matches (`--run 'scenario/shop/rejects_.*'`).
-pub fn selects(filters: &[String], id: &str) -> bool {
-    filters.is_empty() || filters.iter().any(|f| filter_selects(f, id))
-}
-
-fn filter_selects(filter: &str, id: &str) -> bool {
-    if id.contains(filter) {
-        return true;
+/// Every test a run reports, named as it is printed, in the order the tests
+/// run: a suite's `test_strictness_level` when the test configuration leaves
+/// out what high strictness demands, and its tests once per input set (`#N`
+/// when it has several), the opt-in ones when the run asks for them.
+/// `components`: what the loaded components give (`None`: not loaded yet,
+/// and every test some components would report is counted).
+pub fn test_ids(
+    suites: &BTreeMap<&'static str, PreparedSuite>,
+    strictness: &[(&'static str, String)],
+    scenarios: &crate::scenarios::Scenarios,
+    strict: bool,
+    components: Option<Components>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let default_set = PreparedSet::default();
+    for suite in REGISTRY {
+        if strictness.iter().any(|(s, _)| *s == suite.name) {
+            ids.push(format!("{}/{STRICTNESS}", suite.name));
+        }
+        let names: Vec<String> = if suite.name == crate::scenarios::SUITE {
+            scenarios.names()
+        } else {
+            suite.tests.iter().map(|t| t.to_string()).collect()
+        };
+        let prepared = suites.get(suite.name);
+        let sets: Vec<&PreparedSet> = match prepared {
+            Some(p) if !p.sets.is_empty() => p.sets.iter().collect(),
+            _ => vec![&default_set],
+        };
+        for (i, set) in sets.iter().enumerate() {
+            let reporting = Reporting {
+                set: &set.set,
+                bypassed: prepared.is_some_and(|p| p.bypass_reason.is_some()),
+                strict,
+                components,
+            };
+            for name in names.iter().filter(|n| (suite.reports)(&reporting, n)) {
+                ids.push(match sets.len() > 1 {
+                    true => format!("{}/{name}#{}", suite.name, i + 1),
+                    false => format!("{}/{name}", suite.name),
+                });
+            }
+        }
     }
-    thread_local! {
-        static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
-            Default::default();
-    }
-    PATTERNS.with(|p| {
-        p.borrow_mut()
-            .entry(filter.to_string())
-            .or_insert_with(|| {
-                regex::RegexBuilder::new(filter)
-                    .size_limit(1 << 20)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
-            .is_some_and(|r| r.is_match(id))
-    })
+    ids
 }
 
 /// Per-suite wall-clock limits for one test.
@@ -213,8 +264,11 @@ pub struct RunOptions {
     pub config_source: String,
     pub limits: Limits,
     pub timeouts: Timeouts,
-    /// Run only tests whose `suite/name` contains one of these (all when empty).
-    pub filters: Vec<String>,
+    /// Which tests run (`--run`, `--skip`, `--exact`).
+    pub selection: Selection,
+    /// Stop at the first failed test (`--fail-fast`): the tests after it do
+    /// not run, and the summary counts them.
+    pub fail_fast: bool,
     /// Per suite, from the test configuration file: bypasses and input sets.
     pub suites: BTreeMap<&'static str, PreparedSuite>,
     /// `test_strictness_level: high`: the far-future state must come from the
@@ -342,6 +396,8 @@ pub struct Run<'a> {
     /// many times: the secrets suite's verdict.
     leaks: Vec<String>,
     leak_count: usize,
+    /// `--fail-fast` and a test failed: nothing more runs.
+    stopped: bool,
 }
 
 /// A test begun: its context, and what [`Run::end`] needs to report it.
@@ -381,15 +437,25 @@ pub fn run_all(
 ) -> Summary {
     let run_id = options.network.run_tag().to_string();
     // Errors of reporters are theirs to keep (the CLI's fan-out does).
+    let components = Components {
+        previous: previous.is_some(),
+        writer: test_utils.is_some() || component.has_write_back(),
+    };
+    let plan: Vec<String> = test_ids(
+        &options.suites,
+        &options.strictness,
+        &options.scenarios,
+        options.strict,
+        Some(components),
+    )
+    .into_iter()
+    .filter(|id| options.selection.selects(id))
+    .collect();
+    let planned = plan.len();
     let _ = reporter.event(&Event::RunStarted {
         run: run_id.clone(),
         plugin: plugin.to_string(),
-        plan: ALL_TESTS
-            .iter()
-            .map(|id| id.to_string())
-            .chain(options.scenarios.ids())
-            .filter(|id| selects(&options.filters, id))
-            .collect(),
+        plan,
     });
     let mut run = Run {
         component,
@@ -412,15 +478,19 @@ pub fn run_all(
         network_error: None,
         leaks: Vec::new(),
         leak_count: 0,
+        stopped: false,
     };
     let peers = Peers {
         previous,
         test_utils,
     };
     for suite in REGISTRY {
+        if run.stopped {
+            break;
+        }
+        run.suffix.clear();
         for (_, message) in options.strictness.iter().filter(|(s, _)| *s == suite.name) {
-            let id = format!("{}/{STRICTNESS}", suite.name);
-            if selects(&options.filters, &id) {
+            if run.selected(suite.name, STRICTNESS) {
                 run.finish(
                     suite.name,
                     STRICTNESS,
@@ -441,6 +511,9 @@ pub fn run_all(
         };
         let numbered = sets.len() > 1;
         for (i, set) in sets.into_iter().enumerate() {
+            if run.stopped {
+                break;
+            }
             run.use_set(
                 set,
                 if numbered {
@@ -452,7 +525,8 @@ pub fn run_all(
             (suite.run)(&mut run, &peers);
         }
     }
-    let summary = run.summary;
+    let mut summary = run.summary;
+    summary.not_run = planned.saturating_sub(summary.passed + summary.failed + summary.skipped);
     let _ = run.reporter.event(&Event::RunFinished {
         run: run.run_id,
         summary,
@@ -541,8 +615,14 @@ impl<'a> Run<'a> {
         Some(format!("bypassed by the test configuration: {reason}"))
     }
 
+    /// Whether the test `name` of `suite`, in the current input set, is
+    /// selected; none is once `--fail-fast` stopped the run.
     fn selected(&self, suite: &str, name: &str) -> bool {
-        selects(&self.options.filters, &format!("{suite}/{name}"))
+        !self.stopped
+            && self
+                .options
+                .selection
+                .selects(&format!("{suite}/{name}{}", self.suffix))
     }
 
     /// Runs one test: times it, redacts its message and logs, reports it.
@@ -577,6 +657,10 @@ impl<'a> Run<'a> {
         name: &str,
         body: impl FnOnce(&mut TestCtx<'_>) -> Verdict,
     ) {
+        // Past a failure under --fail-fast, nothing more is worth running.
+        if self.stopped {
+            return;
+        }
         let mut begun = self.begin(suite, name, None);
         let verdict = begun.run(body);
         self.end(begun, verdict);
@@ -797,6 +881,9 @@ impl<'a> Run<'a> {
             resources,
         };
         self.summary.add(status);
+        if status == Status::Failed && self.options.fail_fast {
+            self.stopped = true;
+        }
         let _ = self.reporter.event(&Event::TestFinished {
             run: self.run_id.clone(),
             result,

@@ -22,6 +22,7 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: false,
     check_set: super::no_set_checks,
     strict_input: None,
+    reports: super::always_reported,
     run: |run, peers| run_suite(run, peers.test_utils),
 };
 

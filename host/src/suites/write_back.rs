@@ -30,6 +30,8 @@ pub(super) const ENTRY: super::Suite = super::Suite {
     reads_records: true,
     check_set: super::no_set_checks,
     strict_input: None,
+    // Opt-in: reported with a writer, or to say why not when strict.
+    reports: |run, _| run.strict || run.components.is_none_or(|c| c.writer),
     run: |run, peers| run_suite(run, peers.test_utils),
 };
 pub(super) const TESTS: &[&str] = &[

@@ -136,7 +136,7 @@ fn a_failure_reaches_the_reporters_as_data() {
     )
     .unwrap();
     let request = RunRequest {
-        filters: vec!["basic_read/".into()],
+        selection: ctest::suites::Selection::only(vec!["basic_read/".into()]),
         ..RunRequest::new(
             plugin("broken-read-undeclared-field"),
             ConfigSource::File(faker_config()),
@@ -221,7 +221,7 @@ fn a_tenant_whose_instance_slots_are_taken_gets_no_instance_and_is_told_why() {
     .unwrap();
     let slots = ctest::sandbox::InstanceSlots::new(1);
     let request = RunRequest {
-        filters: vec!["spec/".into()],
+        selection: ctest::suites::Selection::only(vec!["spec/".into()]),
         instance_slots: Some(slots.clone()),
         ..RunRequest::new(plugin("source-faker"), ConfigSource::File(faker_config()))
     };

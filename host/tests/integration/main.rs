@@ -20,6 +20,7 @@ mod reference_connector;
 mod sandbox;
 mod scaffold;
 mod scenarios;
+mod selection;
 mod test_config;
 mod user_errors;
 mod verdicts;

@@ -310,7 +310,7 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
     let host = ctest::sandbox::Host::new(&Default::default(), cache).unwrap();
     let faker_plugin = plugin("source-faker");
     let request = ctest::session::RunRequest {
-        filters: vec!["spec/".into()],
+        selection: ctest::suites::Selection::only(vec!["spec/".into()]),
         ..ctest::session::RunRequest::new(
             faker_plugin.clone(),
             ctest::session::ConfigSource::File(faker_config()),

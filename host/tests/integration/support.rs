@@ -190,6 +190,17 @@ pub fn ctest_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
         report,
     };
     run.check_console_agrees();
+    // Every test a run plans (its start event, `--list`) it reports, unless
+    // --fail-fast stops it.
+    if let Some(report) = &run.report
+        && !args.contains(&"--fail-fast")
+    {
+        assert!(
+            report["summary"].get("not_run").is_none(),
+            "the run planned tests it did not report: {}",
+            report["summary"]
+        );
+    }
     run
 }
 
