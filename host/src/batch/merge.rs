@@ -26,7 +26,7 @@ pub fn junit(report_dir: &Path, jobs: &[JobOutcome]) -> Result<String, String> {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             let why = job.error.clone().unwrap_or_default();
             status
-                .set_message(why.lines().next().unwrap_or_default())
+                .set_message(crate::report::one_line(&why))
                 .set_description(why.as_str());
             let mut case = TestCase::new("job", status);
             case.set_classname(name.as_str());
@@ -55,7 +55,13 @@ pub fn junit(report_dir: &Path, jobs: &[JobOutcome]) -> Result<String, String> {
             )
         })?;
         for mut suite in one.test_suites {
-            suite.name = format!("{name}/{}", suite.name.as_str()).into();
+            let renamed = format!("{name}/{}", suite.name.as_str());
+            // Two tenants may run the same connector: the classname names
+            // the job too.
+            for case in &mut suite.test_cases {
+                case.set_classname(renamed.as_str());
+            }
+            suite.name = renamed.into();
             report.add_test_suite(suite);
         }
     }

@@ -51,7 +51,7 @@ impl<W: Write> Reporter for ConsoleReporter<W> {
         match event {
             Event::TestFinished { result, .. } => self.test_finished(result),
             Event::RunFinished { summary, .. } => self.run_finished(summary),
-            Event::RunStarted { .. } | Event::TestStarted { .. } => {}
+            Event::RunStarted { .. } | Event::TestStarted { .. } | Event::Connector { .. } => {}
         }
         Ok(())
     }

@@ -26,6 +26,12 @@ struct LogEntry {
 }
 
 #[derive(Serialize)]
+struct Connector {
+    name: String,
+    version: String,
+}
+
+#[derive(Serialize)]
 struct SummaryEntry {
     passed: usize,
     failed: usize,
@@ -42,6 +48,9 @@ fn is_zero(n: &usize) -> bool {
 struct Report<'a> {
     ctest_version: &'static str,
     plugin: &'a str,
+    /// Who the connector says it is (its spec), when its spec came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connector: Option<&'a Connector>,
     tests: &'a [TestEntry],
     summary: SummaryEntry,
 }
@@ -51,6 +60,7 @@ struct Report<'a> {
 pub struct JsonReport {
     path: std::path::PathBuf,
     plugin: String,
+    connector: Option<Connector>,
     tests: Vec<TestEntry>,
     summary: Summary,
 }
@@ -61,6 +71,7 @@ impl JsonReport {
         JsonReport {
             path: path.into(),
             plugin: plugin.into(),
+            connector: None,
             tests: Vec::new(),
             summary: Summary::default(),
         }
@@ -70,6 +81,7 @@ impl JsonReport {
         let report = Report {
             ctest_version: env!("CARGO_PKG_VERSION"),
             plugin: &self.plugin,
+            connector: self.connector.as_ref(),
             tests: &self.tests,
             summary: SummaryEntry {
                 passed: self.summary.passed,
@@ -94,6 +106,12 @@ impl Reporter for JsonReport {
                         self.path.display()
                     )
                 })?;
+            }
+            Event::Connector { name, version, .. } => {
+                self.connector = Some(Connector {
+                    name: name.clone(),
+                    version: version.clone(),
+                })
             }
             Event::RunStarted { .. } | Event::TestStarted { .. } => {}
         }

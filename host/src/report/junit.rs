@@ -1,8 +1,11 @@
 //! The JUnit XML report (`--report-junit FILE`), the format CI systems show as
 //! test results (GitHub Actions, GitLab, Jenkins, Buildkite): a `<testsuite>`
-//! per ctest suite, a `<testcase>` per test, with a failed test's message (its
-//! first line as the `message` attribute, the whole as the text) and the
-//! plugin's log lines as its `<system-out>`. Written by quick-junit, nextest's
+//! per ctest suite, a `<testcase>` per test, with a failed test's message (in
+//! one line as the `message` attribute, the whole as the text) and the
+//! plugin's log lines as its `<system-out>`. Suites and `classname`s carry the
+//! connector's name and version (`source-faker@1.2.0/basic_read`), so two
+//! connectors' reports in one CI job do not collide; every element has its
+//! start time. Written by quick-junit, nextest's
 //! own JUnit writer, which escapes the text and drops characters XML cannot
 //! hold. Messages and logs come already redacted.
 
@@ -15,6 +18,9 @@ use super::{Event, Reporter, Status, TestResult};
 pub struct JunitReport {
     path: std::path::PathBuf,
     plugin: String,
+    /// `name@version` from the connector's spec, else the plugin's file name.
+    connector: Option<String>,
+    started_at: std::time::SystemTime,
     results: Vec<TestResult>,
 }
 
@@ -24,12 +30,26 @@ impl JunitReport {
         JunitReport {
             path: path.into(),
             plugin: plugin.into(),
+            connector: None,
+            started_at: std::time::SystemTime::now(),
             results: Vec::new(),
         }
     }
 
+    /// Who the suites belong to: `name@version`, else the plugin's file
+    /// stem.
+    fn connector(&self) -> String {
+        self.connector.clone().unwrap_or_else(|| {
+            std::path::Path::new(&self.plugin)
+                .file_stem()
+                .map_or_else(|| self.plugin.clone(), |s| s.to_string_lossy().into_owned())
+        })
+    }
+
     pub fn to_xml(&self) -> Result<String, String> {
+        let connector = self.connector();
         let mut report = Report::new(format!("ctest {}", self.plugin));
+        report.set_timestamp(chrono::DateTime::<chrono::Utc>::from(self.started_at));
         // Suites in the order they ran.
         let mut suites: Vec<(&str, Vec<&TestResult>)> = Vec::new();
         for result in &self.results {
@@ -39,9 +59,13 @@ impl JunitReport {
             }
         }
         for (name, results) in suites {
-            let mut suite = TestSuite::new(name);
+            let classname = format!("{connector}/{name}");
+            let mut suite = TestSuite::new(classname.as_str());
             suite.set_time(results.iter().map(|r| r.duration).sum());
-            suite.add_test_cases(results.into_iter().map(test_case));
+            if let Some(first) = results.first() {
+                suite.set_timestamp(chrono::DateTime::<chrono::Utc>::from(first.started_at));
+            }
+            suite.add_test_cases(results.into_iter().map(|r| test_case(r, &classname)));
             report.add_test_suite(suite);
         }
         report.set_time(self.results.iter().map(|r| r.duration).sum());
@@ -51,14 +75,34 @@ impl JunitReport {
     }
 }
 
-fn test_case(result: &TestResult) -> TestCase {
+/// A message in one line, for the `message` attribute CI systems show as the
+/// failure's title: its lines joined (a first line that ends in `:` is not
+/// the whole story), at most [`TITLE_CHARS`] characters.
+pub fn one_line(message: &str) -> String {
+    let joined = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if joined.chars().count() <= TITLE_CHARS {
+        return joined;
+    }
+    let mut clipped: String = joined.chars().take(TITLE_CHARS - 1).collect();
+    clipped.push('…');
+    clipped
+}
+
+const TITLE_CHARS: usize = 500;
+
+fn test_case(result: &TestResult, classname: &str) -> TestCase {
     let status = match result.status {
         Status::Passed => TestCaseStatus::success(),
         Status::Failed => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             if let Some(message) = &result.message {
                 status
-                    .set_message(message.lines().next().unwrap_or_default())
+                    .set_message(one_line(message))
                     .set_description(message.as_str());
             }
             status
@@ -72,7 +116,9 @@ fn test_case(result: &TestResult) -> TestCase {
         }
     };
     let mut case = TestCase::new(result.name.as_str(), status);
-    case.set_classname(result.suite).set_time(result.duration);
+    case.set_classname(classname)
+        .set_time(result.duration)
+        .set_timestamp(chrono::DateTime::<chrono::Utc>::from(result.started_at));
     if !result.logs.is_empty() {
         let lines: Vec<String> = result
             .logs
@@ -96,6 +142,9 @@ impl Reporter for JunitReport {
                         self.path.display()
                     )
                 })?;
+            }
+            Event::Connector { name, version, .. } => {
+                self.connector = Some(format!("{name}@{version}"));
             }
             Event::RunStarted { .. } | Event::TestStarted { .. } => {}
         }

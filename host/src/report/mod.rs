@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub use console::{ConsoleReporter, escape};
 pub use json::JsonReport;
-pub use junit::JunitReport;
+pub use junit::{JunitReport, one_line};
 
 use crate::sandbox::LogLine;
 
@@ -74,6 +74,8 @@ pub struct TestResult {
     /// the fix (each part masked and clipped on its own).
     pub failure: Option<crate::checks::Failure>,
     pub duration: Duration,
+    /// When it started (wall clock).
+    pub started_at: std::time::SystemTime,
     /// What the plugin logged during the test (kept for failed tests).
     pub logs: Vec<LogLine>,
     /// What the test's plugin instances used.
@@ -122,6 +124,13 @@ pub enum Event {
     TestStarted {
         run: String,
         id: String,
+    },
+    /// The connector said who it is (its spec): name and version, as given,
+    /// clipped and with secrets masked.
+    Connector {
+        run: String,
+        name: String,
+        version: String,
     },
     TestFinished {
         run: String,

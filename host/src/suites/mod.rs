@@ -877,6 +877,9 @@ impl<'a> Run<'a> {
             message: message.map(|m| crate::report::clean(&self.redactor, &m)),
             failure: failure.map(|f| f.map(|part| crate::report::clean(&self.redactor, part))),
             duration,
+            started_at: std::time::SystemTime::now()
+                .checked_sub(duration)
+                .unwrap_or(std::time::UNIX_EPOCH),
             logs,
             resources,
         };

@@ -174,6 +174,17 @@ fn run_suite(run: &mut Run<'_>) {
         }
     });
 
+    // Who the connector is, for reports (JUnit's classname).
+    let clip = |text: &str| {
+        let text: String = text.chars().take(128).collect();
+        crate::report::clean(&run.redactor, &text)
+    };
+    let (name, version) = (clip(&raw.name), clip(&raw.version));
+    let _ = run.reporter.event(&crate::report::Event::Connector {
+        run: run.run_id.clone(),
+        name,
+        version,
+    });
     run.facts.spec = Some(Spec { raw, schema });
 }
 

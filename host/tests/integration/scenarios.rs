@@ -99,7 +99,8 @@ fn source_shops_scenarios_pass_live_then_replay_from_one_cassette_each() {
     // The JUnit report has them as a suite of their own.
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("name=\"scenario\"") && xml.contains("name=\"shop/auth_invalid_password\""),
+        xml.contains("name=\"source-shop@0.1.0/scenario\"")
+            && xml.contains("name=\"shop/auth_invalid_password\""),
         "{xml}"
     );
     // The secret variable is in no output, no report and no cassette.

@@ -294,7 +294,7 @@ fn run_filter_that_matches_no_test() {
     expect_usage_error(
         &run,
         &[
-            "--run \"spec/secret_marked\" matches no test",
+            "--run `spec/secret_marked` selects no test",
             "spec/secrets_marked",
         ],
     );
