@@ -7,7 +7,7 @@
 pub mod read;
 pub mod write;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::network::TestNetwork;
 use crate::redact::Redactor;
@@ -19,8 +19,9 @@ use crate::sandbox::{Component, Limits, LogLine, Plugin, PluginError};
 pub struct TestCtx<'r> {
     pub(crate) component: &'r Component,
     pub(crate) limits: &'r Limits,
-    /// Every call of the test must end before this.
-    pub(crate) deadline: Instant,
+    /// How long each call, or each read, of the test may take: each has
+    /// its own limit, not a share of one for the whole test.
+    pub(crate) time_limit: Duration,
     /// When the run's wall-time quota runs out, if it has one: nothing, not
     /// even a scenario's cleanup, runs past it.
     pub(crate) run_deadline: Option<Instant>,
@@ -34,16 +35,23 @@ pub struct TestCtx<'r> {
 }
 
 impl<'r> TestCtx<'r> {
-    /// A fresh instance of the plugin for this test.
+    /// When a call or read starting now must end: its time limit from now,
+    /// cut short by the run's quota.
+    pub(crate) fn deadline(&self) -> Instant {
+        let own = Instant::now() + self.time_limit;
+        self.run_deadline.map_or(own, |end| own.min(end))
+    }
+
+    /// A fresh instance of the plugin, for a call or a read starting now.
     pub fn instance(&self) -> Result<Plugin<'r>, PluginError> {
         self.component
-            .instantiate(self.limits, self.deadline, &self.network)
+            .instantiate(self.limits, self.deadline(), &self.network)
     }
 
     /// A fresh instance of another component (the test-utils), under the
-    /// same limits, deadline and network.
+    /// same limits and network.
     pub fn instance_of<'s>(&self, component: &'s Component) -> Result<Plugin<'s>, PluginError> {
-        component.instantiate(self.limits, self.deadline, &self.network)
+        component.instantiate(self.limits, self.deadline(), &self.network)
     }
 
     /// Keeps what `plugin` logged, for the report.

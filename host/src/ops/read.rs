@@ -114,7 +114,12 @@ pub(crate) fn read_answer(
         crate::sandbox::PluginError::ReadFailed(c) => ReadError::Failed(c),
         e => ReadError::Other(e.to_string()),
     };
-    let mut plugin = ctx.instance().map_err(other)?;
+    // The read's deadline: its instance's, and the checks'.
+    let deadline = ctx.deadline();
+    let mut plugin = ctx
+        .component
+        .instantiate(ctx.limits, deadline, &ctx.network)
+        .map_err(other)?;
     let outcome = (|| {
         let mut session = match plugin.read(config, catalog, state) {
             Err(e) => return Err(other(e)),
@@ -122,7 +127,6 @@ pub(crate) fn read_answer(
             Ok(Ok(session)) => session,
         };
         let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
-        let deadline = ctx.deadline;
         let overtime = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             // Owned here, so that it is dropped, ending the consumer's loop, on
@@ -162,7 +166,7 @@ pub(crate) fn read_answer(
         })?;
         if overtime.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(ReadError::Other(
-                "checking the records did not finish within the test's time limit, so the read was stopped (the streams' schemas are costly to validate: deep `$ref`/`allOf` nesting or complex patterns); fix: simplify the schemas, or raise the limit with `--timeout SECONDS`"
+                "checking the records did not finish within the read's time limit, so the read was stopped (the streams' schemas are costly to validate: deep `$ref`/`allOf` nesting or complex patterns); fix: simplify the schemas, or raise the limit with `--timeout SECONDS`"
                     .to_string(),
             ));
         }

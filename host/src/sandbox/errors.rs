@@ -259,7 +259,7 @@ impl fmt::Display for PluginError {
             }
             PluginError::Timeout { call } => write!(
                 f,
-                "`{call}` did not finish within the test's time limit; fix: make the call faster, or raise the limit with `--timeout SECONDS`"
+                "`{call}` did not finish within its time limit; fix: make the call faster, or raise the limit with `--timeout SECONDS`"
             ),
             PluginError::CpuBudget { call, limit } => write!(
                 f,

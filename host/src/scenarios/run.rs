@@ -20,7 +20,7 @@
 //!   `row_count`, `tag`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -118,13 +118,14 @@ pub fn run_case(ctx: &mut TestCtx<'_>, c: &CaseRun<'_>) -> Verdict {
             each: &c.case.each,
             captures: &captures,
         };
-        let test_deadline = ctx.deadline;
+        // Each step's calls have the test's time limit; cleanup at least its
+        // grace (the run's quota still cuts both short).
+        let time_limit = ctx.time_limit;
         if planned.phase == Phase::Cleanup {
-            let grace = test_deadline.max(Instant::now() + CLEANUP_GRACE);
-            ctx.deadline = ctx.run_deadline.map_or(grace, |end| grace.min(end));
+            ctx.time_limit = time_limit.max(CLEANUP_GRACE);
         }
         let outcome = run_step(ctx, c, planned, &scope, &eval, &mut catalog);
-        ctx.deadline = test_deadline;
+        ctx.time_limit = time_limit;
         match outcome {
             Ok(kept) => captures.extend(kept),
             Err(found) => {
@@ -214,12 +215,13 @@ fn run_step(
     let step = &planned.step;
     let one = |e: String| vec![e];
     let op = step.op.ok_or_else(|| one("a step without `op`".into()))?;
-    let test_deadline = ctx.deadline;
+    // A step's own limit narrows the test's per-call limit.
+    let time_limit = ctx.time_limit;
     if let Some(seconds) = step.limits.as_ref().and_then(|l| l.timeout_seconds) {
-        ctx.deadline = test_deadline.min(Instant::now() + Duration::from_secs_f64(seconds));
+        ctx.time_limit = time_limit.min(Duration::from_secs_f64(seconds));
     }
     let answer = answer(ctx, c, step, op, scope, catalog);
-    ctx.deadline = test_deadline;
+    ctx.time_limit = time_limit;
     let answer = answer.map_err(one)?;
     expect_holds(step.expect.as_ref(), op, &answer, scope, &ctx.secrets).map_err(one)?;
     let document = answer.document();

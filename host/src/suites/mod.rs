@@ -405,8 +405,6 @@ struct Begun<'r> {
     suite: &'static str,
     name: String,
     started: Instant,
-    /// Whether the run's quota, not the test's limit, is its deadline.
-    quota: bool,
     /// When its body returned.
     ended: Instant,
     ctx: TestCtx<'r>,
@@ -415,7 +413,7 @@ struct Begun<'r> {
 impl Begun<'_> {
     /// Runs the body, unless the run's quota is already used up (`None`).
     fn run(&mut self, body: impl FnOnce(&mut TestCtx<'_>) -> Verdict) -> Option<Verdict> {
-        if self.quota && self.ctx.deadline <= self.started {
+        if self.ctx.run_deadline.is_some_and(|end| end <= self.started) {
             return None;
         }
         let verdict = body(&mut self.ctx);
@@ -686,21 +684,15 @@ impl<'a> Run<'a> {
             self.options
                 .network
                 .for_test(&id, self.policy.clone(), self.redactor.clone());
-        // The run's quota cuts the test's own limit short.
-        let (deadline, quota) = match self.run_deadline {
-            Some(end) if end < started + timeout => (end, true),
-            _ => (started + timeout, false),
-        };
         Begun {
             suite,
             name: name.to_string(),
             started,
-            quota,
             ended: started,
             ctx: TestCtx {
                 component: self.component,
                 limits: &self.options.limits,
-                deadline,
+                time_limit: timeout,
                 run_deadline: self.run_deadline,
                 logs: Vec::new(),
                 network,
@@ -713,12 +705,11 @@ impl<'a> Run<'a> {
     /// Ends a test begun with [`Run::begin`] whose body gave `verdict`
     /// (`None`: the run's quota let it not start): reports it.
     fn end(&mut self, mut begun: Begun<'_>, verdict: Option<Verdict>) {
-        let deadline = begun.ctx.deadline;
+        // A failure at or past the run's quota is the quota's.
+        let quota_ended = self.run_deadline.is_some_and(|end| begun.ended >= end);
         let verdict = match verdict {
             None => Verdict::fail(self.run_time_used_up(None)),
-            Some(Verdict::Fail(f)) if begun.quota && begun.ended >= deadline => {
-                Verdict::fail(self.run_time_used_up(Some(&f)))
-            }
+            Some(Verdict::Fail(f)) if quota_ended => Verdict::fail(self.run_time_used_up(Some(&f))),
             Some(v) => v,
         };
         let logs = std::mem::take(&mut begun.ctx.logs);

@@ -28,6 +28,7 @@ const NOT_HERE: &[&str] = &[
     "broken-read-floods-output",
     "broken-read-huge-record",
     "broken-state-between-calls",
+    "good-read-takes-a-second",
     "source-shop-test-utils",
 ];
 

@@ -184,3 +184,38 @@ fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_and_its_network
         "a UDP datagram reached the loopback socket"
     );
 }
+
+/// The time limit is each read's (each call's), not one for all of a test's
+/// reads: full_refresh/records_repeatable reads twice, 1.2 s each, under
+/// `--timeout 2`. A read that takes longer than the limit by itself still
+/// fails (broken-read-sleeps, in the golden files).
+#[test]
+fn each_read_has_its_own_time_limit() {
+    let run = run_plugin(
+        "good-read-takes-a-second",
+        &faker_config(),
+        &["--timeout", "2", "--run", "full_refresh/records_repeatable"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.status_of("full_refresh/records_repeatable"),
+        Some("PASS")
+    );
+    let report = run.report.as_ref().unwrap();
+    let ms = report["tests"][0]["duration_ms"].as_u64().unwrap();
+    assert!(ms >= 2400, "two reads of 1.2 s took {ms} ms");
+
+    let over = run_plugin(
+        "good-read-takes-a-second",
+        &faker_config(),
+        &["--timeout", "1", "--run", "basic_read/read"],
+    );
+    assert_eq!(over.code, 1, "{}", over.stdout);
+    assert!(
+        over.message_of("basic_read/read")
+            .unwrap()
+            .contains("did not finish within its time limit"),
+        "{}",
+        over.stdout
+    );
+}

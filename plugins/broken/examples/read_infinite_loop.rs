@@ -1,7 +1,7 @@
 //! The read spins forever. Caught by basic_read/read, as a timeout.
 //!
 //! ctest: fails basic_read/read
-//! ctest: says did not finish within the test's time limit
+//! ctest: says did not finish within its time limit
 //! ctest: says --timeout
 //! ctest: args --timeout 2
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};

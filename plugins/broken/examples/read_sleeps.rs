@@ -2,7 +2,7 @@
 //! interruption cannot reach it. Caught by basic_read/read, as a timeout.
 //!
 //! ctest: fails basic_read/read
-//! ctest: says did not finish within the test's time limit
+//! ctest: says did not finish within its time limit
 //! ctest: args --timeout 2
 use broken_plugins::{Broken, Defect, ctest_sdk::prelude::*};
 
