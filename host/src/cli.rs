@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::{ConsoleReporter, FanOut, JsonReport, JunitReport, Reporter, Summary};
+use crate::report::{
+    ConsoleReporter, FanOut, JsonReport, JunitReport, Reporter, Summary, Verbosity, live,
+};
 use crate::sandbox::{CompileCache, Host, HostOptions, Limits};
 use crate::session::{self, ConfigSource, RunRequest};
 
@@ -343,6 +345,28 @@ struct RunArgs {
     #[arg(long, value_enum, value_name = "WHAT", default_value = "fail")]
     no_tests: crate::batch::NoTests,
 
+    /// Colour the verdicts: `auto` when stdout is a terminal and NO_COLOR
+    /// is not set, `always`, `never`.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
+
+    /// Say only failed tests and the summary; no progress.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Also say what each test used, and a failed test's whole plugin log.
+    #[arg(short, long)]
+    verbose: bool,
+
+    /// When stderr is not a terminal (CI), how often to say what a long
+    /// test or compile is doing, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+    heartbeat_seconds: f64,
+
+    /// Mark a test that runs longer than this, in seconds, as SLOW.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    slow_seconds: f64,
+
     /// Give a scenario variable its value (repeatable; over the test
     /// configuration's `vars` and the environment). VALUE is JSON when it
     /// parses as JSON, else text.
@@ -395,6 +419,31 @@ struct RunArgs {
     /// Time limit of compiling one component, in seconds (operator only).
     #[arg(long, value_name = "SECONDS", default_value_t = crate::sandbox::DEFAULT_COMPILE_TIMEOUT.as_secs_f64())]
     compile_timeout: f64,
+}
+
+/// When the console colours its verdicts.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that `is_terminal` (or not): `auto` asks
+    /// for a terminal and honours NO_COLOR (set and not empty) and
+    /// `TERM=dumb`.
+    fn colors(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
 }
 
 /// A problem with what the user gave: printed as is, exit code 2.
@@ -680,12 +729,24 @@ fn new_host(
     no_cache: bool,
     compile_timeout: Duration,
 ) -> Result<Host, String> {
+    new_observed_host(options, cache_dir, no_cache, compile_timeout, None)
+}
+
+/// [`new_host`] whose compiles are told to `observer`.
+fn new_observed_host(
+    options: &HostOptions,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+    compile_timeout: Duration,
+    observer: Option<crate::sandbox::CompileObserver>,
+) -> Result<Host, String> {
     let mut cache = CompileCache::new(if no_cache {
         None
     } else {
         cache_dir.or_else(CompileCache::default_dir)
     });
     cache.compile_timeout = compile_timeout;
+    cache.observer = observer;
     for warning in cache.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -784,8 +845,8 @@ fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
     args.exact = false;
     let mut request = request(&args);
     request.snapshot = true;
-    let plan = session::plan(&request).map_err(|e| UsageError(e.to_string()))?;
-    let summary = execute(&args, &plan)?;
+    let mut plan = session::plan(&request).map_err(|e| UsageError(e.to_string()))?;
+    let summary = execute(&args, &mut plan)?;
     if let Some(lines) = &plan.options.snapshot
         && let Ok(lines) = lines.lock()
     {
@@ -798,11 +859,11 @@ fn snapshot(mut args: RunArgs) -> Result<Summary, UsageError> {
 }
 
 fn run(args: RunArgs) -> Result<Summary, UsageError> {
-    let plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
+    let mut plan = session::plan(&request(&args)).map_err(|e| UsageError(e.to_string()))?;
     if args.list {
         return list(&args, &plan);
     }
-    execute(&args, &plan)
+    execute(&args, &mut plan)
 }
 
 /// `ctest run --list`: the tests the run would report, one per line.
@@ -826,27 +887,87 @@ fn list(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageError> 
 }
 
 /// Runs a plan with the reporters `args` ask for.
-fn execute(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageError> {
+fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, UsageError> {
+    use std::io::IsTerminal;
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
-    if !(args.compile_timeout.is_finite() && args.compile_timeout > 0.0) {
-        return Err(UsageError(format!(
-            "--compile-timeout {}: expected a positive number of seconds, for example `--compile-timeout 300`",
-            args.compile_timeout
-        )));
+    for (flag, value) in [
+        ("--compile-timeout", args.compile_timeout),
+        ("--heartbeat-seconds", args.heartbeat_seconds),
+        ("--slow-seconds", args.slow_seconds),
+    ] {
+        if !(value.is_finite() && value > 0.0 && value < 1e9) {
+            return Err(UsageError(format!(
+                "{flag} {value}: expected a positive number of seconds, for example `{flag} 30`"
+            )));
+        }
     }
-    let host = new_host(
+    // Liveness on stderr: a progress line on a terminal, else a heartbeat.
+    let progress = std::sync::Arc::new(crate::report::Progress::default());
+    let mode = if args.quiet {
+        live::Mode::Off
+    } else if std::io::stderr().is_terminal() {
+        live::Mode::Bar
+    } else {
+        live::Mode::Plain {
+            every: Duration::from_secs_f64(args.heartbeat_seconds),
+        }
+    };
+    let live = std::sync::Arc::new(live::Live::start(
+        progress.clone(),
+        mode,
+        Duration::from_secs_f64(args.slow_seconds),
+    ));
+    plan.options.progress = Some(progress.clone());
+    let observer: crate::sandbox::CompileObserver = {
+        let live = live.clone();
+        std::sync::Arc::new(move |notice| match notice {
+            crate::sandbox::CompileNotice::Started {
+                name,
+                cached_afterwards,
+            } => {
+                progress.compiling(&crate::report::escape(name));
+                live.say(&format!(
+                    "compiling {} ({})…",
+                    crate::report::escape(name),
+                    if cached_afterwards {
+                        "first run; cached afterwards"
+                    } else {
+                        "not cached: --no-cache, or the cache cannot be used"
+                    }
+                ));
+            }
+            crate::sandbox::CompileNotice::Finished { name, elapsed } => {
+                progress.compiled();
+                live.say(&format!(
+                    "compiled {} in {:.1} s",
+                    crate::report::escape(name),
+                    elapsed.as_secs_f64()
+                ));
+            }
+        })
+    };
+    let host = new_observed_host(
         &HostOptions::default(),
         args.cache_dir.clone(),
         args.no_cache,
         Duration::from_secs_f64(args.compile_timeout),
+        Some(observer),
     )
     .map_err(UsageError)?;
 
     // Each reporter renders the run's events, and writes its own file.
     let stdout = std::io::stdout();
-    let mut console = ConsoleReporter::new(stdout.lock());
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let mut console = ConsoleReporter::new(stdout.lock())
+        .color(args.color.colors(stdout.is_terminal()))
+        .verbosity(verbosity)
+        .live(live.clone());
     let plugin_name = args.plugin.display().to_string();
     let mut json = args
         .report_json
@@ -864,7 +985,9 @@ fn execute(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageErro
         reporters.push(j);
     }
     let mut fan_out = FanOut::new(reporters);
-    let summary = session::run(&host, plan, &mut fan_out).map_err(|e| UsageError(e.to_string()))?;
+    let summary = session::run(&host, plan, &mut fan_out);
+    live.finish();
+    let summary = summary.map_err(|e| UsageError(e.to_string()))?;
     let errors = fan_out.into_errors();
     if !errors.is_empty() {
         return Err(UsageError(errors.join("\n")));

@@ -426,6 +426,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
             snapshot: request
                 .snapshot
                 .then(|| Arc::new(std::sync::Mutex::new(Vec::new()))),
+            progress: None,
         },
     })
 }

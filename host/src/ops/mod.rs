@@ -32,6 +32,8 @@ pub struct TestCtx<'r> {
     pub(crate) secrets: Redactor,
     /// Where this test's reads carried a secret.
     pub(crate) leaks: Vec<String>,
+    /// Where reads count their records for the console's progress line.
+    pub(crate) progress: Option<std::sync::Arc<crate::report::Progress>>,
 }
 
 impl<'r> TestCtx<'r> {

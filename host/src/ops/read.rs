@@ -148,7 +148,24 @@ pub(crate) fn read_answer(
             });
             let scan = ctx.secrets.finds_leaks();
             let mut index = 0u64;
+            // Stream names as the console may show them: secrets masked.
+            let progress = ctx.progress.clone();
+            let mut counter = progress.as_ref().map(|p| {
+                let names: Vec<String> = catalog
+                    .streams
+                    .iter()
+                    .map(|s| ctx.secrets.redact(&s.name))
+                    .collect();
+                let raw: Vec<&str> = catalog.streams.iter().map(|s| s.name.as_str()).collect();
+                p.read_started(&names, &raw)
+            });
             while let Some(batch) = plugin.next_batch(&mut session).map_err(other)? {
+                if let Some(counter) = counter.as_mut() {
+                    counter.count(batch.iter().filter_map(|m| match m {
+                        wit::Message::Record(r) => Some(r.stream.as_str()),
+                        _ => None,
+                    }));
+                }
                 // On this thread, while the consumer checks the last batch.
                 if scan {
                     for message in &batch {

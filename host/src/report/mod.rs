@@ -5,12 +5,15 @@
 mod console;
 mod json;
 mod junit;
+pub mod live;
+pub mod progress;
 
 use std::time::Duration;
 
-pub use console::{ConsoleReporter, escape};
+pub use console::{ConsoleReporter, Verbosity, escape};
 pub use json::JsonReport;
 pub use junit::{JunitReport, one_line};
+pub use progress::Progress;
 
 use crate::sandbox::LogLine;
 

@@ -36,7 +36,29 @@ pub struct CompileCache {
     warnings: Vec<String>,
     /// Compiling one component must take less than this.
     pub compile_timeout: std::time::Duration,
+    /// Told when a component must be compiled (no verified entry) and when
+    /// the compile ends: the console says so, a first compile of a Python
+    /// component taking tens of seconds.
+    pub observer: Option<CompileObserver>,
 }
+
+/// What a compile the cache could not spare says as it happens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CompileNotice<'a> {
+    /// `name` is being compiled; `cached_afterwards`: the result will be kept.
+    Started {
+        name: &'a str,
+        cached_afterwards: bool,
+    },
+    /// The compile of `name` ended (well or not) after `elapsed`.
+    Finished {
+        name: &'a str,
+        elapsed: std::time::Duration,
+    },
+}
+
+/// Receives [`CompileNotice`]s, from whichever thread compiles.
+pub type CompileObserver = std::sync::Arc<dyn Fn(CompileNotice<'_>) + Send + Sync>;
 
 struct Store {
     dir: PathBuf,
@@ -74,6 +96,7 @@ impl CompileCache {
             store: None,
             warnings: Vec::new(),
             compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            observer: None,
         };
         let Some(dir) = dir else {
             return cache;
@@ -115,11 +138,13 @@ impl CompileCache {
         dirs::config_dir().map(|d| d.join("ctest").join("cache.key"))
     }
 
-    /// The compiled form of `wasm`, from the cache when a verified entry exists.
+    /// The compiled form of `wasm` (called `name` in notices), from the
+    /// cache when a verified entry exists.
     pub fn load(
         &self,
         engine: &Engine,
         wasm: &[u8],
+        name: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let mut outcome = CacheOutcome::Compiled;
         let entry = self.store.as_ref().map(|s| s.entry(engine, wasm));
@@ -141,7 +166,22 @@ impl CompileCache {
                 Entry::Missing => {}
             }
         }
-        let artifact = super::compile::compile(engine, wasm, self.compile_timeout)?;
+        let notify = |notice| {
+            if let Some(observer) = &self.observer {
+                observer(notice)
+            }
+        };
+        notify(CompileNotice::Started {
+            name,
+            cached_afterwards: self.store.is_some(),
+        });
+        let started = std::time::Instant::now();
+        let artifact = super::compile::compile(engine, wasm, self.compile_timeout);
+        notify(CompileNotice::Finished {
+            name,
+            elapsed: started.elapsed(),
+        });
+        let artifact = artifact?;
         // SAFETY: `artifact` was just made by `Component::serialize` for this
         // engine configuration (in this process or a child of the same binary).
         let component = unsafe { Component::deserialize(engine, &artifact) }?;
@@ -421,9 +461,9 @@ mod tests {
         let cache = s.cache();
         let engine = engine();
 
-        let (_, first) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, first) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(first, CacheOutcome::Compiled);
-        let (_, second) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, second) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(second, CacheOutcome::Hit);
 
         // Flip one byte of the artifact: the entry must not be trusted.
@@ -432,14 +472,14 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&entry, &bytes).unwrap();
-        let (_, third) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, third) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(third, CacheOutcome::Recompiled);
-        let (_, fourth) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, fourth) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(fourth, CacheOutcome::Hit);
 
         // A truncated entry likewise.
         std::fs::write(&entry, b"ctestC02").unwrap();
-        let (_, fifth) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, fifth) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(fifth, CacheOutcome::Recompiled);
     }
 
@@ -448,7 +488,7 @@ mod tests {
         let s = setup();
         let cache = s.cache();
         let engine = engine();
-        let (_, first) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, first) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(first, CacheOutcome::Compiled);
         let entry = s.only_entry();
         // The attacker compiles another component and plants it under the
@@ -461,7 +501,7 @@ mod tests {
         bytes.extend_from_slice(blake3::hash(&planted).as_bytes());
         bytes.extend_from_slice(&planted);
         std::fs::write(&entry, &bytes).unwrap();
-        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(outcome, CacheOutcome::Recompiled);
     }
 
@@ -471,14 +511,14 @@ mod tests {
         let cache = s.cache();
         let engine = engine();
         let other = other_component();
-        cache.load(&engine, &other).unwrap();
+        cache.load(&engine, &other, "other").unwrap();
         let other_entry = s.only_entry();
         let genuine = std::fs::read(&other_entry).unwrap();
         std::fs::remove_file(&other_entry).unwrap();
-        cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         let target = s.only_entry();
         std::fs::write(&target, genuine).unwrap();
-        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(outcome, CacheOutcome::Recompiled);
     }
 
@@ -486,10 +526,10 @@ mod tests {
     fn entries_of_another_key_are_rejected() {
         let s = setup();
         let engine = engine();
-        s.cache().load(&engine, EMPTY_COMPONENT).unwrap();
+        s.cache().load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         // Another runner's key (a cache restored from elsewhere).
         std::fs::remove_file(&s.key).unwrap();
-        let (_, outcome) = s.cache().load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, outcome) = s.cache().load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(outcome, CacheOutcome::Recompiled);
     }
 
@@ -511,7 +551,7 @@ mod tests {
             "{warning}"
         );
         assert!(warning.contains("compiling instead"), "{warning}");
-        let (_, outcome) = cache.load(&engine(), EMPTY_COMPONENT).unwrap();
+        let (_, outcome) = cache.load(&engine(), EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(outcome, CacheOutcome::Compiled);
         std::fs::set_permissions(&s.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
 
@@ -560,8 +600,8 @@ mod tests {
     fn no_directory_means_no_caching() {
         let cache = CompileCache::new(None);
         let engine = engine();
-        let (_, a) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
-        let (_, b) = cache.load(&engine, EMPTY_COMPONENT).unwrap();
+        let (_, a) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
+        let (_, b) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!((a, b), (CacheOutcome::Compiled, CacheOutcome::Compiled));
     }
 }

@@ -70,7 +70,11 @@ impl Loaded {
     ) -> Result<(Arc<Loaded>, CacheOutcome), LoadFailure> {
         contract::check_binary_kind(path, bytes)?;
         let engine = &host.engine;
-        let (component, cache_outcome) = host.cache.load(engine, bytes).map_err(|e| {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let (component, cache_outcome) = host.cache.load(engine, bytes, &name).map_err(|e| {
             match e.downcast_ref::<compile::Refused>() {
                 Some(refused) => LoadFailure::CompileRefused {
                     path: path.to_path_buf(),

@@ -32,7 +32,9 @@ mod quota;
 mod read;
 
 pub use budget::{CpuBudget, InstanceSlot, InstanceSlots, OutputBudget};
-pub use cache::{CacheOutcome, CompileCache, DEFAULT_COMPILE_TIMEOUT};
+pub use cache::{
+    CacheOutcome, CompileCache, CompileNotice, CompileObserver, DEFAULT_COMPILE_TIMEOUT,
+};
 pub use compile::compile_in_child_processes;
 pub use component::Component;
 pub use contract::CONTRACT_VERSION;

@@ -292,6 +292,9 @@ pub struct RunOptions {
     /// `ctest snapshot`: basic_read writes each input set's expected records
     /// file from its read, and says here what changed in it.
     pub snapshot: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+    /// What the run is doing, for the console's progress line (`None`: no
+    /// one watches).
+    pub progress: Option<std::sync::Arc<crate::report::Progress>>,
 }
 
 /// An ingestion type as the contract spells it.
@@ -676,6 +679,9 @@ impl<'a> Run<'a> {
                 id: id.clone(),
             });
         }
+        if let Some(progress) = &self.options.progress {
+            progress.test_started(&id);
+        }
         let started = Instant::now();
         let timeout = timeout
             .or_else(|| self.set.set.timeout())
@@ -698,6 +704,7 @@ impl<'a> Run<'a> {
                 network,
                 secrets: self.redactor.clone(),
                 leaks: Vec::new(),
+                progress: self.options.progress.clone(),
             },
         }
     }
@@ -705,6 +712,9 @@ impl<'a> Run<'a> {
     /// Ends a test begun with [`Run::begin`] whose body gave `verdict`
     /// (`None`: the run's quota let it not start): reports it.
     fn end(&mut self, mut begun: Begun<'_>, verdict: Option<Verdict>) {
+        if let Some(progress) = &self.options.progress {
+            progress.test_ended();
+        }
         // A failure at or past the run's quota is the quota's.
         let quota_ended = self.run_deadline.is_some_and(|end| begun.ended >= end);
         let verdict = match verdict {

@@ -10,6 +10,7 @@ mod airbyte;
 mod backward_compatibility;
 mod batch;
 mod broken_plugins;
+mod console;
 mod golden;
 mod hardening;
 mod host;
