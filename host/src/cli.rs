@@ -987,6 +987,9 @@ fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, Usage
     let mut fan_out = FanOut::new(reporters);
     let summary = session::run(&host, plan, &mut fan_out);
     live.finish();
+    for note in plan.options.network.notes() {
+        eprintln!("note: {note}");
+    }
     let summary = summary.map_err(|e| UsageError(e.to_string()))?;
     let errors = fan_out.into_errors();
     if !errors.is_empty() {

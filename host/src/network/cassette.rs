@@ -41,11 +41,106 @@ pub struct RecordedResponse {
     pub body: String,
 }
 
+/// What a cassette was recorded under, so that it is replayed only under the
+/// same: the plugin's digest, a hash of each of the config's top-level values
+/// with secrets masked (a rotated secret changes nothing; no value can be
+/// read back from a 64-bit hash of a masked value), the input set and the
+/// contract version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecordedUnder {
+    /// The first 16 bytes of the component's BLAKE3 digest, in hex.
+    pub plugin: String,
+    /// Per top-level config key, the first 8 bytes of the BLAKE3 digest of
+    /// its value as JSON, secrets masked, in hex.
+    pub config: BTreeMap<String, String>,
+    /// The input set (`#2`; empty when the suite has one).
+    pub input_set: String,
+    /// The contract (WIT) version.
+    pub contract: String,
+}
+
+impl RecordedUnder {
+    /// What a test runs under: the plugin's digest, `config` masked by
+    /// `redactor`, the input set's suffix.
+    pub fn new(
+        plugin: &blake3::Hash,
+        config: &serde_json::Value,
+        redactor: &Redactor,
+        input_set: &str,
+    ) -> RecordedUnder {
+        let config = config
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        let masked = redactor.redact(&v.to_string());
+                        (
+                            k.clone(),
+                            blake3::hash(masked.as_bytes()).to_hex()[..16].to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        RecordedUnder {
+            plugin: plugin.to_hex()[..32].to_string(),
+            config,
+            input_set: input_set.to_string(),
+            contract: crate::sandbox::CONTRACT_VERSION.to_string(),
+        }
+    }
+
+    /// What differs between the cassette's (`self`) and `now`, in words,
+    /// the plugin apart: whether another build of the plugin recorded it
+    /// matters only to `--http auto`.
+    pub fn differences(&self, now: &RecordedUnder) -> Vec<String> {
+        let mut out = Vec::new();
+        let keys = |pick: &dyn Fn(&str) -> bool| -> Vec<String> {
+            self.config
+                .keys()
+                .chain(now.config.keys())
+                .filter(|k| pick(k))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .take(10)
+                .map(|k| format!("`{}`", crate::sandbox::clip_to(k, 60)))
+                .collect()
+        };
+        let changed = keys(
+            &|k| matches!((self.config.get(k), now.config.get(k)), (Some(a), Some(b)) if a != b),
+        );
+        let added = keys(&|k| !self.config.contains_key(k));
+        let removed = keys(&|k| !now.config.contains_key(k));
+        for (what, list) in [("changed", changed), ("added", added), ("removed", removed)] {
+            if !list.is_empty() {
+                out.push(format!("the config's {} {what}", list.join(", ")));
+            }
+        }
+        if self.input_set != now.input_set {
+            out.push(format!(
+                "the input set (recorded as {:?}, now {:?})",
+                self.input_set, now.input_set
+            ));
+        }
+        if self.contract != now.contract {
+            out.push(format!(
+                "the contract (recorded with {}, now {})",
+                crate::sandbox::clip_to(&self.contract, 20),
+                now.contract
+            ));
+        }
+        out
+    }
+}
+
 /// A cassette file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cassette {
     /// `suite/test` it was recorded for.
     pub test: String,
+    /// What it was recorded under (absent in cassettes of ctest before 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_under: Option<RecordedUnder>,
     /// The run's tag when it was recorded (test data written by the
     /// write-back suite carries it), so that replay sends the same requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +219,7 @@ impl Cassette {
     pub fn empty(test: &str) -> Cassette {
         Cassette {
             test: test.to_string(),
+            recorded_under: None,
             tag: None,
             interactions: Vec::new(),
         }
@@ -172,6 +268,11 @@ impl Cassette {
 #[derive(Debug)]
 pub struct Player {
     pub file: PathBuf,
+    /// Whether the file exists (a miss says so when it does not).
+    exists: bool,
+    /// The cassette does not fit the run (already reported): every request
+    /// misses, saying so.
+    pub unfit: bool,
     pub tag: Option<String>,
     interactions: Vec<Interaction>,
     used: Vec<bool>,
@@ -182,6 +283,8 @@ impl Player {
     pub fn new(file: PathBuf, cassette: Cassette, ignored_query: Vec<String>) -> Player {
         let used = vec![false; cassette.interactions.len()];
         Player {
+            exists: file.exists(),
+            unfit: false,
             file,
             tag: cassette.tag,
             interactions: cassette.interactions,
@@ -255,6 +358,16 @@ impl Player {
             )
         };
         Err(match closest {
+            _ if self.unfit => format!(
+                "the request {} is not replayed: the cassette {} does not fit this run (said above)",
+                described(request),
+                self.file.display()
+            ),
+            None if !self.exists => format!(
+                "the request {} has no cassette to be replayed from: {} was never recorded",
+                described(request),
+                self.file.display()
+            ),
             None => format!(
                 "the request {} is not in the cassette {}, which has no interactions",
                 described(request),
@@ -340,9 +453,50 @@ mod tests {
     }
 
     #[test]
+    fn what_a_cassette_was_recorded_under_hides_secrets_and_names_changes() {
+        let spec = json!({"properties": {"api_key": {"type": "string", "secret": true}}});
+        let under = |config: serde_json::Value, set: &str| {
+            let redactor = Redactor::new(&config, Some(&spec));
+            RecordedUnder::new(&blake3::hash(b"plugin"), &config, &redactor, set)
+        };
+        let recorded = under(
+            json!({"api_key": "sk_live_1", "page_size": 40, "region": "eu"}),
+            "",
+        );
+        // A rotated secret changes nothing; the secret is nowhere in it.
+        let rotated = under(
+            json!({"api_key": "sk_live_2", "page_size": 40, "region": "eu"}),
+            "",
+        );
+        assert_eq!(recorded, rotated);
+        let text = serde_json::to_string(&recorded).unwrap();
+        assert!(
+            !text.contains("sk_live_1") && !text.contains("eu") && !text.contains("40"),
+            "{text}"
+        );
+        // What changed is named by key, never by value.
+        let other = under(
+            json!({"api_key": "sk_live_1", "page_size": 25, "limit": 3}),
+            "#2",
+        );
+        let said = recorded.differences(&other).join("; ");
+        assert_eq!(
+            said,
+            "the config's `page_size` changed; the config's `limit` added; the config's `region` removed; the input set (recorded as \"\", now \"#2\")"
+        );
+        // Another build is not a difference here (only --http auto minds it).
+        let rebuilt = RecordedUnder {
+            plugin: "0".repeat(32),
+            ..recorded.clone()
+        };
+        assert!(recorded.differences(&rebuilt).is_empty());
+    }
+
+    #[test]
     fn replay_matches_method_url_and_body_ignoring_chosen_parameters() {
         let cassette = Cassette {
             test: "t".into(),
+            recorded_under: None,
             tag: None,
             interactions: vec![
                 Interaction {

@@ -234,7 +234,14 @@ impl TestNetwork {
                         "in replay during `{call}`: {miss}\n\
                          fix: record the cassette again with --http record (against the live API), or make the request the connector made when it was recorded"
                     ));
-                    Err(Error::HttpRequestDenied)
+                    // A miss, not a denial: the plugin's own error says so.
+                    Err(Error::InternalError(Some(format!(
+                        "ctest replay: no recorded response to {} {}",
+                        parts.method,
+                        self.0
+                            .redactor
+                            .redact(&crate::sandbox::clip_to(&recorded.url, 200))
+                    ))))
                 }
             };
         }

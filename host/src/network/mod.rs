@@ -33,6 +33,7 @@ use serde_json::Value;
 use wasmtime_wasi::sockets::SocketAddrUse;
 
 use crate::redact::Redactor;
+pub use cassette::RecordedUnder;
 use cassette::{Cassette, Interaction, Player};
 use policy::{Host, Path, Policy, Refusal};
 
@@ -103,7 +104,13 @@ pub struct Network {
     /// The run's HTTP requests and response bytes so far, against its quotas.
     requests: std::sync::atomic::AtomicU64,
     response_bytes: std::sync::atomic::AtomicU64,
+    /// What the run should be told about its cassettes (the first few),
+    /// and how many such notes there were.
+    notes: Mutex<(Vec<String>, usize)>,
 }
+
+/// How many cassette notes a run keeps.
+const MAX_NOTES: usize = 20;
 
 /// A tag no other run shares: `ctest_` and 8 hex digits of a hash of the
 /// time, the process and a counter.
@@ -125,7 +132,30 @@ impl Network {
             tag: new_tag(),
             requests: Default::default(),
             response_bytes: Default::default(),
+            notes: Default::default(),
         }
+    }
+
+    fn note(&self, note: String) {
+        let mut notes = lock(&self.notes);
+        notes.1 += 1;
+        if notes.0.len() < MAX_NOTES {
+            notes.0.push(note);
+        }
+    }
+
+    /// What the run should be told about its cassettes: why `--http auto`
+    /// did not replay some (the first few, then how many more).
+    pub fn notes(&self) -> Vec<String> {
+        let notes = lock(&self.notes);
+        let mut out = notes.0.clone();
+        if notes.1 > notes.0.len() {
+            out.push(format!(
+                "and {} more cassettes not replayed",
+                notes.1 - notes.0.len()
+            ));
+        }
+        out
     }
 
     /// The policy of the spec's entries (`None`: the spec is not known yet,
@@ -169,33 +199,68 @@ impl Network {
     /// The network of one test, `id` being `suite/name` (with the input set's
     /// number): its cassette is `CASSETTE_DIR/suite/name.json`; it allows what
     /// `policy` allows, and keeps what `redactor` finds out of its cassette.
+    /// `under` is what the test runs under: a cassette recorded under
+    /// something else is not replayed by `--http auto` (the test goes live,
+    /// saying why) and fails `--http replay`, naming what changed.
     pub fn for_test(
         self: &Arc<Self>,
         id: &str,
         policy: Arc<Policy>,
         redactor: Redactor,
+        under: Option<Arc<RecordedUnder>>,
     ) -> TestNetwork {
         let file = self.options.cassette_dir.join(cassette_name(id));
         let mut problems = Vec::new();
+        let mut went_live = None;
+        let replay = |cassette: Cassette| {
+            TestMode::Replay(Mutex::new(Player::new(
+                file.clone(),
+                cassette,
+                self.options.ignored_query_parameters.clone(),
+            )))
+        };
         let mode = match self.options.mode {
             Mode::Live => TestMode::Live,
-            Mode::Record => TestMode::Record(file),
+            Mode::Record => TestMode::Record(file.clone()),
             Mode::Auto if !file.exists() => TestMode::Live,
-            Mode::Auto | Mode::Replay => {
+            mode @ (Mode::Auto | Mode::Replay) => {
                 // No cassette (or a broken one, reported): every request misses.
                 let cassette = match file.exists().then(|| Cassette::read(&file)) {
-                    Some(Ok(c)) => c,
+                    Some(Ok(c)) => Some(c),
                     Some(Err(e)) => {
                         problems.push(e);
-                        Cassette::empty(id)
+                        None
                     }
-                    None => Cassette::empty(id),
+                    None => None,
                 };
-                TestMode::Replay(Mutex::new(Player::new(
-                    file,
-                    cassette,
-                    self.options.ignored_query_parameters.clone(),
-                )))
+                let mismatch = cassette
+                    .as_ref()
+                    .and_then(|c| mismatch(c, under.as_deref(), mode));
+                match (mode, mismatch) {
+                    (Mode::Auto, Some(why)) => {
+                        let reason = format!(
+                            "{id}: not replaying {}: {why}; going live (--http replay would fail, --http record records it again)",
+                            file.display()
+                        );
+                        self.note(reason.clone());
+                        went_live = Some(reason);
+                        TestMode::Live
+                    }
+                    (_, Some(why)) => {
+                        problems.push(format!(
+                            "the cassette {} does not fit this run: {why}; replaying it could pass on another run's traffic\n  fix: record it again with --http record (against the live API), or run with the configuration it was recorded under",
+                            file.display()
+                        ));
+                        let mut player = Player::new(
+                            file.clone(),
+                            Cassette::empty(id),
+                            self.options.ignored_query_parameters.clone(),
+                        );
+                        player.unfit = true;
+                        TestMode::Replay(Mutex::new(player))
+                    }
+                    (_, None) => replay(cassette.unwrap_or_else(|| Cassette::empty(id))),
+                }
             }
         };
         TestNetwork(Arc::new(TestNet {
@@ -204,6 +269,8 @@ impl Network {
             policy,
             redactor,
             mode,
+            under,
+            went_live,
             problems: Mutex::new(problems),
             recorded: Mutex::new(Vec::new()),
             grants: Mutex::new(HashMap::new()),
@@ -212,6 +279,36 @@ impl Network {
             usage: Arc::default(),
         }))
     }
+}
+
+/// Why `cassette` must not be replayed in a test running `under` (`None`:
+/// it may). A cassette of another build of the plugin is replayed by
+/// `--http replay` (CI replays recorded traffic against a new build; a
+/// request it did not record misses) but not by `--http auto`.
+fn mismatch(cassette: &Cassette, under: Option<&RecordedUnder>, mode: Mode) -> Option<String> {
+    let now = under?;
+    let Some(recorded) = &cassette.recorded_under else {
+        return Some(
+            "it does not say what it was recorded under (an older ctest recorded it)".into(),
+        );
+    };
+    let mut differences = recorded.differences(now);
+    if mode == Mode::Auto && recorded.plugin != now.plugin {
+        differences.insert(
+            0,
+            format!(
+                "another build of the plugin recorded it (digest {}…, now {}…)",
+                crate::sandbox::clip_to(&recorded.plugin, 12),
+                &now.plugin[..12]
+            ),
+        );
+    }
+    (!differences.is_empty()).then(|| {
+        format!(
+            "what it was recorded under differs: {}",
+            differences.join("; ")
+        )
+    })
 }
 
 /// The cassette file of the test `id` under the cassette directory: one
@@ -260,6 +357,10 @@ struct TestNet {
     policy: Arc<Policy>,
     redactor: Redactor,
     mode: TestMode,
+    /// What the test runs under, written into its cassette in record mode.
+    under: Option<Arc<RecordedUnder>>,
+    /// Why `--http auto` did not replay the test's cassette.
+    went_live: Option<String>,
     problems: Mutex<Vec<String>>,
     recorded: Mutex<Vec<Interaction>>,
     /// Addresses an allowed name lookup returned, with the name: a socket may
@@ -297,6 +398,7 @@ impl TestNetwork {
             "none",
             Arc::new(Policy::default()),
             Redactor::default(),
+            None,
         )
     }
 
@@ -346,6 +448,7 @@ impl TestNetwork {
         }
         Cassette {
             test: self.0.id.clone(),
+            recorded_under: self.0.under.as_deref().cloned(),
             tag: Some(self.0.network.tag.clone()),
             interactions,
         }
@@ -408,6 +511,11 @@ impl TestNetwork {
                      fix: if this run should reach it, the operator passes --allow-host {entry}"
                 )
             }
+        };
+        // A test that went live because its cassette did not fit says so.
+        let message = match &self.0.went_live {
+            Some(why) => format!("{message}\n  (the test went live: {why})"),
+            None => message,
         };
         self.problem(message);
     }

@@ -30,6 +30,8 @@ use super::cache::CacheOutcome;
 /// own instances.
 pub struct Component {
     pub(super) loaded: Arc<Loaded>,
+    /// The BLAKE3 digest of its bytes (what cassettes record).
+    pub digest: blake3::Hash,
     /// Where the compiled code came from: compiled, the compile cache, or
     /// a load of the same bytes in this host.
     pub cache_outcome: CacheOutcome,

@@ -190,6 +190,7 @@ impl Host {
         if let Some(loaded) = slot.as_ref() {
             return Ok(Component {
                 loaded: loaded.clone(),
+                digest: key.0,
                 cache_outcome: CacheOutcome::Shared,
             });
         }
@@ -198,6 +199,7 @@ impl Host {
         *slot = Some(loaded.clone());
         Ok(Component {
             loaded,
+            digest: key.0,
             cache_outcome,
         })
     }

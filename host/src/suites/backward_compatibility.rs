@@ -352,6 +352,12 @@ fn load_previous(run: &Run<'_>, component: &Component) -> Result<Previous, Strin
                 "backward_compatibility/previous",
                 run.policy.clone(),
                 run.redactor.clone(),
+                Some(std::sync::Arc::new(crate::network::RecordedUnder::new(
+                    &component.digest,
+                    &run.config,
+                    &run.redactor,
+                    &run.suffix,
+                ))),
             ),
         )
         .map_err(|e| e.to_string())?;

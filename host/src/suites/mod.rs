@@ -686,10 +686,17 @@ impl<'a> Run<'a> {
         let timeout = timeout
             .or_else(|| self.set.set.timeout())
             .unwrap_or_else(|| self.options.timeouts.for_suite(suite));
-        let network =
-            self.options
-                .network
-                .for_test(&id, self.policy.clone(), self.redactor.clone());
+        let network = self.options.network.for_test(
+            &id,
+            self.policy.clone(),
+            self.redactor.clone(),
+            Some(std::sync::Arc::new(crate::network::RecordedUnder::new(
+                &self.component.digest,
+                &self.config,
+                &self.redactor,
+                &self.suffix,
+            ))),
+        );
         Begun {
             suite,
             name: name.to_string(),

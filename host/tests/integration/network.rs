@@ -270,47 +270,138 @@ fn source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
     assert_eq!(auto.code, 0, "{}", auto.stdout);
     assert_eq!(verdicts(&auto), verdicts(&live));
 
-    // A request the cassette lacks fails, naming it and the closest recorded.
-    let other = shop_config(dir.path(), &server_url_of(&config), 25);
-    let miss = run_shop(
+    cassettes_replay_only_what_they_were_recorded_under(&config, &cassettes, &live);
+}
+
+/// After source_shop_passes_live_records_cassettes_and_replays_with_the_server_stopped
+/// (the server stopped, the cassettes of `config` in `cassettes`).
+fn cassettes_replay_only_what_they_were_recorded_under(
+    config: &Path,
+    cassettes: &Path,
+    live: &Run,
+) {
+    let dir = config.parent().unwrap();
+    let cassette_dir = cassettes.to_str().unwrap();
+    // Under another config, replay fails naming what changed, and how to
+    // record again; auto goes live, saying why.
+    let other_dir = dir.join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = shop_config(&other_dir, &server_url_of(config), 25);
+    let read = ["--run", "basic_read/read", "--cassette-dir", cassette_dir];
+    let replay = run_shop(
         "source-shop",
         &other,
+        &[&read[..], &["--http", "replay"]].concat(),
+    );
+    assert_eq!(replay.code, 1, "{}", replay.stdout);
+    let message = replay.message_of("basic_read/read").unwrap();
+    assert!(
+        message.contains("does not fit this run: what it was recorded under differs: the config's `page_size` changed"),
+        "{message}"
+    );
+    assert!(
+        message.contains("fix: record it again with --http record"),
+        "{message}"
+    );
+    let auto = run_shop("source-shop", &other, &read);
+    assert_eq!(auto.code, 1, "the server is stopped: {}", auto.stdout);
+    assert!(
+        auto.stderr
+            .contains("note: basic_read/read: not replaying ")
+            && auto
+                .stderr
+                .contains("the config's `page_size` changed; going live"),
+        "{}",
+        auto.stderr
+    );
+
+    // Another build of the plugin: auto goes live, replay replays (CI checks
+    // a new build against recorded traffic).
+    let mut bytes = std::fs::read(plugin("source-shop")).unwrap();
+    bytes.extend_from_slice(&[0, 5, 4, b'n', b'e', b'x', b't']);
+    let rebuilt = dir.join("source-shop-next.wasm");
+    std::fs::write(&rebuilt, bytes).unwrap();
+    let run_rebuilt = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            rebuilt.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--allow-host",
+        ];
+        let url = server_url_of(config);
+        args.push(&url);
+        args.extend_from_slice(&read);
+        args.extend_from_slice(extra);
+        ctest(&args)
+    };
+    let auto = run_rebuilt(&[]);
+    assert_eq!(auto.code, 1, "{}", auto.stdout);
+    assert!(
+        auto.stderr
+            .contains("another build of the plugin recorded it (digest "),
+        "{}",
+        auto.stderr
+    );
+    let replay = run_rebuilt(&["--http", "replay"]);
+    assert_eq!(replay.code, 0, "{}{}", replay.stdout, replay.stderr);
+    assert_eq!(
+        replay.status_of("basic_read/read"),
+        live.status_of("basic_read/read")
+    );
+
+    // A request the cassette lacks is a miss, named as one with the closest
+    // recorded request; the plugin's error does not call it a denial.
+    let read_cassette = cassettes.join("basic_read/read.json");
+    let text = std::fs::read_to_string(&read_cassette).unwrap();
+    std::fs::write(&read_cassette, text.replace("page=2", "page=3")).unwrap();
+    let miss = run_shop(
+        "source-shop",
+        config,
+        &[&read[..], &["--http", "replay"]].concat(),
+    );
+    assert_eq!(miss.code, 1, "{}", miss.stdout);
+    let message = miss.message_of("basic_read/read").unwrap();
+    assert!(
+        message.contains("in replay during `read (reader.next)`: the request GET http://")
+            || message.contains("in replay during `read`: the request GET http://"),
+        "{message}"
+    );
+    assert!(
+        message.contains("page=2") && message.contains("is not in the cassette"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the closest recorded request is GET http://"),
+        "{message}"
+    );
+    assert!(
+        message.contains("fix: record the cassette again with --http record"),
+        "{message}"
+    );
+    assert!(!message.to_lowercase().contains("denied"), "{message}");
+
+    // A cassette that was never recorded is said to be missing.
+    let empty = dir.join("no-cassettes");
+    let never = run_shop(
+        "source-shop",
+        config,
         &[
+            "--run",
+            "basic_read/read",
             "--http",
             "replay",
             "--cassette-dir",
-            cassette_dir,
-            "--run",
-            "basic_read/read",
+            empty.to_str().unwrap(),
         ],
     );
-    assert_eq!(miss.code, 1, "{}", miss.stdout);
+    assert_eq!(never.code, 1);
+    let message = never.message_of("basic_read/read").unwrap();
     assert!(
-        miss.stdout
-            .contains("in replay during `read (reader.next)`: the request GET http://")
-            || miss
-                .stdout
-                .contains("in replay during `read`: the request GET http://"),
-        "{}",
-        miss.stdout
+        message.contains("has no cassette to be replayed from"),
+        "{message}"
     );
-    assert!(
-        miss.stdout.contains("page_size=25 is not in the cassette"),
-        "{}",
-        miss.stdout
-    );
-    assert!(
-        miss.stdout
-            .contains("the closest recorded request is GET http://"),
-        "{}",
-        miss.stdout
-    );
-    assert!(
-        miss.stdout
-            .contains("fix: record the cassette again with --http record"),
-        "{}",
-        miss.stdout
-    );
+    assert!(message.contains("was never recorded"), "{message}");
 }
 
 fn server_url_of(config: &Path) -> String {
