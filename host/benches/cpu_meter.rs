@@ -63,7 +63,7 @@ fn main() {
     for plugin in ["source-faker", "python-numbers", "ts-numbers"] {
         let wasm = plugins.join(format!("{plugin}.wasm"));
         let request = |budget: Option<f64>| RunRequest {
-            filters: vec!["basic_read/read".into()],
+            selection: ctest::suites::Selection::only(vec!["basic_read/read".into()]),
             max_run_cpu_seconds: budget,
             ..RunRequest::new(wasm.clone(), ConfigSource::File(config.clone()))
         };

@@ -14,7 +14,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::{
-    ConsoleReporter, FanOut, JsonReport, JunitReport, Reporter, Summary, Verbosity, live,
+    ConsoleReporter, FanOut, HtmlReport, JsonReport, JunitReport, Reporter, Summary, Verbosity,
+    live,
 };
 use crate::sandbox::{CompileCache, Host, HostOptions, Limits};
 use crate::session::{self, ConfigSource, RunRequest};
@@ -92,7 +93,8 @@ struct BatchArgs {
     #[arg(long = "jobs", value_name = "N")]
     threads: Option<usize>,
 
-    /// Where each job's reports (`TENANT/JOB/report.json`, `junit.xml`) and
+    /// Where each job's reports (`TENANT/JOB/report.json`, `junit.xml`,
+    /// `report.html`) and
     /// the batch's `summary.json` are written.
     #[arg(long, value_name = "DIR", default_value = "ctest-reports")]
     report_dir: PathBuf,
@@ -315,6 +317,12 @@ struct RunArgs {
     /// test results (a testsuite per suite, the plugin's log as system-out).
     #[arg(long, value_name = "FILE")]
     report_junit: Option<PathBuf>,
+
+    /// Also write a self-contained HTML report to FILE: the summary, the
+    /// failures first, read throughput per stream, every suite's tests with
+    /// their times and resources, the plugin's logs.
+    #[arg(long, value_name = "FILE")]
+    report_html: Option<PathBuf>,
 
     /// Run only the tests whose name, as printed (`suite/name`, `#N` for an
     /// input set, `scenario/<file>/<name>`), contains FILTER, matches it as a
@@ -922,6 +930,7 @@ fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, Usage
     plan.options.progress = Some(progress.clone());
     let observer: crate::sandbox::CompileObserver = {
         let live = live.clone();
+        let progress = progress.clone();
         std::sync::Arc::new(move |notice| match notice {
             crate::sandbox::CompileNotice::Started {
                 name,
@@ -938,7 +947,8 @@ fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, Usage
                     }
                 ));
             }
-            crate::sandbox::CompileNotice::Finished { name, elapsed } => {
+            crate::sandbox::CompileNotice::Finished { ok: false, .. } => progress.compiled(),
+            crate::sandbox::CompileNotice::Finished { name, elapsed, .. } => {
                 progress.compiled();
                 live.say(&format!(
                     "compiled {} in {:.1} s",
@@ -977,9 +987,16 @@ fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, Usage
         .report_junit
         .as_ref()
         .map(|path| JunitReport::new(path, plugin_name.clone()));
+    let mut html = args
+        .report_html
+        .as_ref()
+        .map(|path| HtmlReport::new(path, plugin_name.clone(), Some(progress.clone())));
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut console];
     if let Some(j) = json.as_mut() {
         reporters.push(j);
+    }
+    if let Some(h) = html.as_mut() {
+        reporters.push(h);
     }
     if let Some(j) = junit.as_mut() {
         reporters.push(j);

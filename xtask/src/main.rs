@@ -5,9 +5,9 @@
 //!   the Python examples, and `npm ci` of the TypeScript SDK's pinned tools for
 //!   the TypeScript ones);
 //! - `cargo xtask demo`: builds source-faker and runs `ctest run` on it;
-//! - `cargo xtask test`: builds the plugins, installs `nats-server` (Debian's
-//!   package, for the job-queue tests) when missing, and runs the whole test
-//!   suite;
+//! - `cargo xtask test`: builds the plugins, installs `nats-server` (for the
+//!   job-queue tests) and `chromium` (to render the HTML report), Debian's
+//!   packages, when missing, and runs the whole test suite;
 //! - `cargo xtask packages`: packs ctest and the SDKs, installs them from the
 //!   packs outside the checkout and builds and tests a new project in each
 //!   language with them (`packages.rs`).
@@ -27,7 +27,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("plugins") => build_plugins().map(|_| ()),
         Some("test") => build_plugins()
-            .and_then(|_| ensure_nats_server())
+            .and_then(|_| ensure_package("nats-server", "--version", "the job-queue tests"))
+            .and_then(|_| ensure_package("chromium", "--version", "the HTML report's tests"))
             .and_then(|_| run_tests(&args[1..])),
         Some("demo") => demo(&args[1..]),
         Some("packages") => packages::prove(),
@@ -434,22 +435,24 @@ fn demo(extra: &[String]) -> Result<(), String> {
         .args(extra))
 }
 
-/// The job-queue tests start a real `nats-server` (with JetStream): Debian's
-/// package, installed with apt-get when missing and this is root.
-fn ensure_nats_server() -> Result<(), String> {
+/// A program the tests run, from the Debian package of the same name,
+/// installed with apt-get when missing (and this is root): `nats-server`
+/// (the job-queue tests start a real one, with JetStream) and `chromium`
+/// (the HTML report is rendered in it).
+fn ensure_package(program: &str, version_flag: &str, for_what: &str) -> Result<(), String> {
     let present = || {
-        Command::new("nats-server")
-            .arg("--version")
+        Command::new(program)
+            .arg(version_flag)
             .output()
             .is_ok_and(|o| o.status.success())
     };
     if present() {
         return Ok(());
     }
-    eprintln!("xtask: installing nats-server (apt-get) for the job-queue tests");
+    eprintln!("xtask: installing {program} (apt-get) for {for_what}");
     let install = || {
         Command::new("apt-get")
-            .args(["install", "-y", "-q", "nats-server"])
+            .args(["install", "-y", "-q", program])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .is_ok_and(|s| s.success())
@@ -462,7 +465,9 @@ fn ensure_nats_server() -> Result<(), String> {
     if present() {
         Ok(())
     } else {
-        Err("nats-server is missing and could not be installed: install it (Debian: `apt-get install nats-server`, 2.9 or later)".into())
+        Err(format!(
+            "{program} is missing and could not be installed: install it (Debian: `apt-get install {program}`)"
+        ))
     }
 }
 

@@ -867,12 +867,17 @@ pub(crate) fn run_job(
                 .unwrap_or(defaults.max_message_bytes),
             ..defaults
         };
-        let plan = session::plan(&request).map_err(|e| e.to_string())?;
+        let mut plan = session::plan(&request).map_err(|e| e.to_string())?;
+        // The job's reads are counted for its HTML report's chart.
+        let progress = std::sync::Arc::new(crate::report::Progress::default());
+        plan.options.progress = Some(progress.clone());
         let plugin = job.plugin.display().to_string();
         let mut json = JsonReport::new(dir.join("report.json"), plugin.clone());
-        let mut junit = JunitReport::new(dir.join("junit.xml"), plugin);
+        let mut junit = JunitReport::new(dir.join("junit.xml"), plugin.clone());
+        let mut html =
+            crate::report::HtmlReport::new(dir.join("report.html"), plugin, Some(progress));
         let mut count = Count::default();
-        let mut fan_out = FanOut::new(vec![&mut json, &mut junit, &mut count]);
+        let mut fan_out = FanOut::new(vec![&mut json, &mut junit, &mut html, &mut count]);
         session::run(host, &plan, &mut fan_out).map_err(|e| e.to_string())?;
         let errors = fan_out.into_errors();
         if !errors.is_empty() {

@@ -232,7 +232,7 @@ mod tests {
         for r in results {
             let _ = reporter.event(&Event::TestFinished {
                 run: "r".into(),
-                result: r.clone(),
+                result: Box::new(r.clone()),
             });
         }
         let summary = Summary {

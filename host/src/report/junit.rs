@@ -133,7 +133,7 @@ fn test_case(result: &TestResult, classname: &str) -> TestCase {
 impl Reporter for JunitReport {
     fn event(&mut self, event: &Event) -> Result<(), String> {
         match event {
-            Event::TestFinished { result, .. } => self.results.push(result.clone()),
+            Event::TestFinished { result, .. } => self.results.push(result.as_ref().clone()),
             Event::RunFinished { .. } => {
                 let xml = self.to_xml()?;
                 std::fs::write(&self.path, xml).map_err(|e| {

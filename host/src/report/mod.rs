@@ -3,6 +3,7 @@
 //! reporter when the run finishes.
 
 mod console;
+mod html;
 mod json;
 mod junit;
 pub mod live;
@@ -11,6 +12,7 @@ pub mod progress;
 use std::time::Duration;
 
 pub use console::{ConsoleReporter, Verbosity, escape};
+pub use html::HtmlReport;
 pub use json::JsonReport;
 pub use junit::{JunitReport, one_line};
 pub use progress::Progress;
@@ -137,7 +139,7 @@ pub enum Event {
     },
     TestFinished {
         run: String,
-        result: TestResult,
+        result: Box<TestResult>,
     },
     RunFinished {
         run: String,

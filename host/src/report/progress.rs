@@ -14,6 +14,9 @@ const MAX_STREAMS: usize = 16;
 /// The most characters of a stream name shown.
 const MAX_NAME_CHARS: usize = 48;
 
+/// The most finished reads kept for the report's throughput chart.
+const MAX_READS: usize = 64;
+
 /// The shared state: updated by the run, read by the display.
 #[derive(Default)]
 pub struct Progress {
@@ -24,6 +27,20 @@ pub struct Progress {
 struct State {
     compiling: Option<(String, Instant)>,
     test: Option<Running>,
+    /// The reads that ended, the first [`MAX_READS`].
+    reads: Vec<ReadDone>,
+}
+
+/// A read that ended: its test, and per stream with records, how many and
+/// at what rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadDone {
+    pub test: String,
+    /// Which of the test's reads it was (1 for the first).
+    pub nth: u32,
+    pub seconds: f64,
+    /// (stream, records, records per second).
+    pub streams: Vec<(String, u64, u64)>,
 }
 
 struct Running {
@@ -31,12 +48,14 @@ struct Running {
     started: Instant,
     /// How many reads the test has started.
     reads: u32,
-    /// The current read's streams.
+    /// The current read's streams, and when it started.
     read: Option<Vec<StreamProgress>>,
+    read_started: Instant,
 }
 
-/// A stream of the current read: its records so far, and when the first and
-/// the last of them came.
+/// A stream of the current read: its records so far, and the span they
+/// came in (from when the batch of its first record was asked for to when
+/// the batch of its last came).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamProgress {
     pub name: String,
@@ -55,15 +74,11 @@ impl StreamProgress {
         }
     }
 
-    /// Records per second while the stream was read (from its first record
-    /// to its last).
+    /// Records per second while the stream was read.
     pub fn rate(&self) -> u64 {
         match (self.first, self.last) {
             (Some(first), Some(last)) => {
-                let secs = last.duration_since(first).as_secs_f64();
-                if secs < 0.05 {
-                    return self.records;
-                }
+                let secs = last.duration_since(first).as_secs_f64().max(1e-4);
                 (self.records as f64 / secs) as u64
             }
             _ => 0,
@@ -108,6 +123,7 @@ impl Progress {
             started: Instant::now(),
             reads: 0,
             read: None,
+            read_started: Instant::now(),
         });
     }
 
@@ -129,9 +145,11 @@ impl Progress {
         if let Some(test) = self.state().test.as_mut() {
             test.reads += 1;
             test.read = Some(shown);
+            test.read_started = Instant::now();
         }
         ReadCounter {
             progress: self,
+            batch_asked: Instant::now(),
             names: raw
                 .iter()
                 .take(MAX_STREAMS)
@@ -139,6 +157,11 @@ impl Progress {
                 .collect(),
             counts: vec![0; streams.len().min(MAX_STREAMS) + 1],
         }
+    }
+
+    /// The reads that ended so far (the first few dozen).
+    pub fn reads(&self) -> Vec<ReadDone> {
+        self.state().reads.clone()
     }
 
     /// What is happening now.
@@ -174,6 +197,9 @@ fn clip(name: &str) -> String {
 /// Counts one read's records per stream, a batch at a time.
 pub struct ReadCounter<'p> {
     progress: &'p Progress,
+    /// When the batch being counted was asked for (the last count, or the
+    /// read's start).
+    batch_asked: Instant,
     /// The streams' names as records carry them.
     names: Vec<String>,
     /// Records since the last flush, per stream, the last for other streams.
@@ -195,12 +221,40 @@ impl ReadCounter<'_> {
             for (slot, &n) in shown.iter_mut().zip(&self.counts) {
                 if n > 0 {
                     slot.records += n;
-                    slot.first.get_or_insert(now);
+                    slot.first.get_or_insert(self.batch_asked);
                     slot.last = Some(now);
                 }
             }
         }
+        drop(state);
+        self.batch_asked = now;
         self.counts.iter_mut().for_each(|n| *n = 0);
+    }
+}
+
+impl Drop for ReadCounter<'_> {
+    /// The read ended: it joins the finished reads.
+    fn drop(&mut self) {
+        let mut state = self.progress.state();
+        let Some(test) = state.test.as_ref() else {
+            return;
+        };
+        let Some(streams) = &test.read else {
+            return;
+        };
+        let done = ReadDone {
+            test: test.id.clone(),
+            nth: test.reads,
+            seconds: test.read_started.elapsed().as_secs_f64(),
+            streams: streams
+                .iter()
+                .filter(|s| s.records > 0)
+                .map(|s| (s.name.clone(), s.records, s.rate()))
+                .collect(),
+        };
+        if state.reads.len() < MAX_READS {
+            state.reads.push(done);
+        }
     }
 }
 
@@ -209,7 +263,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -287,6 +341,7 @@ mod tests {
         let line = describe(&p.now()).unwrap();
         assert!(line.starts_with("basic_read/read 0 s: users 3 ("), "{line}");
         assert!(line.contains(", other streams 1 ("), "{line}");
+        drop(counter);
         // A new read starts from zero; a stream without records yet is not
         // named.
         let mut counter = p.read_started(&["users".into(), "quiet".into()], &["users", "quiet"]);
@@ -294,6 +349,12 @@ mod tests {
         let line = describe(&p.now()).unwrap();
         assert!(line.contains(", read 2: users 1 ("), "{line}");
         assert!(!line.contains("quiet") && !line.contains("other"), "{line}");
+        drop(counter);
+        let reads = p.reads();
+        assert_eq!(reads.len(), 2, "{reads:?}");
+        assert_eq!((reads[0].nth, reads[1].nth), (1, 2));
+        assert_eq!(reads[1].streams.len(), 1);
+        assert_eq!(reads[1].streams[0].1, 1);
         p.test_ended();
         assert_eq!(p.now(), Now::Idle);
     }

@@ -50,10 +50,12 @@ pub enum CompileNotice<'a> {
         name: &'a str,
         cached_afterwards: bool,
     },
-    /// The compile of `name` ended (well or not) after `elapsed`.
+    /// The compile of `name` ended after `elapsed`, well (`ok`) or not (the
+    /// load's error says why).
     Finished {
         name: &'a str,
         elapsed: std::time::Duration,
+        ok: bool,
     },
 }
 
@@ -180,6 +182,7 @@ impl CompileCache {
         notify(CompileNotice::Finished {
             name,
             elapsed: started.elapsed(),
+            ok: artifact.is_ok(),
         });
         let artifact = artifact?;
         // SAFETY: `artifact` was just made by `Component::serialize` for this

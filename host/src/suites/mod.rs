@@ -897,7 +897,7 @@ impl<'a> Run<'a> {
         }
         let _ = self.reporter.event(&Event::TestFinished {
             run: self.run_id.clone(),
-            result,
+            result: Box::new(result),
         });
     }
 

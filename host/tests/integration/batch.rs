@@ -157,6 +157,8 @@ fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
             "{tenant}/{id}: the batch's report and ctest run's"
         );
         assert!(out.join(tenant).join(id).join("junit.xml").exists());
+        let html = std::fs::read_to_string(out.join(tenant).join(id).join("report.html")).unwrap();
+        assert!(html.contains("<ul id=\"summary\""), "{tenant}/{id}");
     }
 }
 
@@ -376,7 +378,7 @@ fn concurrent_tenants_keep_their_secrets_and_files_to_themselves() {
     for tenant in ["acme", "globex"] {
         for i in 0..3 {
             let job = out.join(tenant).join(format!("leak-{i}"));
-            for file in ["report.json", "junit.xml"] {
+            for file in ["report.json", "junit.xml", "report.html"] {
                 let text = std::fs::read_to_string(job.join(file)).unwrap();
                 // Each job's report is its own plugin's: it saw the leak,
                 // masked.

@@ -14,6 +14,7 @@ mod console;
 mod golden;
 mod hardening;
 mod host;
+mod html_report;
 mod languages;
 mod network;
 mod queue;

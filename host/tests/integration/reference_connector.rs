@@ -367,6 +367,8 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
         expected.push(format!("started {test}"));
         expected.push(format!("finished {test} passed"));
     }
+    // Once the spec is known, who the connector is.
+    expected.push("connector source-faker@0.1.0".to_string());
     let seen: Vec<String> = events[1..events.len() - 1]
         .iter()
         .map(|e| match e {
@@ -374,6 +376,11 @@ fn a_run_reports_its_results_as_events_another_thread_can_take() {
             Event::TestFinished { run: r, result } if r == run => {
                 format!("finished {} {}", result.id(), result.status.as_str())
             }
+            Event::Connector {
+                run: r,
+                name,
+                version,
+            } if r == run => format!("connector {name}@{version}"),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
