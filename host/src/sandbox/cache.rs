@@ -168,6 +168,24 @@ impl CompileCache {
                 Entry::Missing => {}
             }
         }
+        // Another process (a parallel test, another job on the runner) may
+        // be compiling the same component: wait for it, then take its entry.
+        let _lock = match (&self.store, &entry) {
+            (Some(store), Some((path, name))) => {
+                let lock = store.lock_entry(name, self.compile_timeout);
+                if lock.is_some()
+                    && let Entry::Valid(artifact) =
+                        store.read_verified(path, name, size_bound(wasm.len()))
+                    // SAFETY: as above: a verified entry of this component and
+                    // engine configuration.
+                    && let Ok(component) = unsafe { Component::deserialize(engine, &artifact) }
+                {
+                    return Ok((component, CacheOutcome::Hit));
+                }
+                lock
+            }
+            _ => None,
+        };
         let notify = |notice| {
             if let Some(observer) = &self.observer {
                 observer(notice)
@@ -382,6 +400,39 @@ impl Store {
         Entry::Valid(bytes)
     }
 
+    /// Holds the entry's lock file (`locks/NAME.lock`) while this process compiles
+    /// it, so that processes compiling the same component at once compile it
+    /// once: the others wait, then read the entry. Waits at most `patience`
+    /// (a lock held forever by anyone else costs a compile, not a hang);
+    /// `None` when the lock cannot be had.
+    fn lock_entry(&self, name: &str, patience: std::time::Duration) -> Option<std::fs::File> {
+        let locks = self.dir.join("locks");
+        create_private_dir(&locks).ok()?;
+        if !std::fs::symlink_metadata(&locks).is_ok_and(|m| m.is_dir()) {
+            return None;
+        }
+        let path = locks.join(format!("{name}.lock"));
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never through a link planted in the directory.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+        }
+        let file = options.open(&path).ok()?;
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Some(file),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
     fn write_entry(&self, path: &Path, name: &str, artifact: &[u8]) -> std::io::Result<()> {
         // Write to a temporary file and rename, so a reader never sees half an entry.
         let mut file = private_tempfile(&self.dir)?;
@@ -452,6 +503,7 @@ mod tests {
             let entries: Vec<_> = std::fs::read_dir(&self.dir)
                 .unwrap()
                 .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
                 .collect();
             assert_eq!(entries.len(), 1, "{entries:?}");
             entries[0].clone()
@@ -597,6 +649,33 @@ mod tests {
         let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.key.clone()));
         let warning = cache.warnings().join("\n");
         assert!(warning.contains("is owned by user 65534"), "{warning}");
+    }
+
+    /// Two processes (here two caches on one directory) loading the same
+    /// component at once compile it once: the second waits for the first's
+    /// entry. The first's compile is held up long enough for the second to
+    /// find no entry and wait.
+    #[test]
+    fn concurrent_loads_of_one_component_compile_it_once() {
+        let s = setup();
+        let engine = engine();
+        let mut first = s.cache();
+        let started = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let signal = started.clone();
+        first.observer = Some(std::sync::Arc::new(move |notice| {
+            if let CompileNotice::Started { .. } = notice {
+                signal.wait();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        }));
+        let second = s.cache();
+        let outcomes = std::thread::scope(|scope| {
+            let a = scope.spawn(|| first.load(&engine, EMPTY_COMPONENT, "empty").unwrap().1);
+            started.wait();
+            let b = scope.spawn(|| second.load(&engine, EMPTY_COMPONENT, "empty").unwrap().1);
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert_eq!(outcomes, (CacheOutcome::Compiled, CacheOutcome::Hit));
     }
 
     #[test]

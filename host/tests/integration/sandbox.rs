@@ -113,10 +113,14 @@ fn a_second_run_loads_the_compiled_component_from_the_cache() {
     ];
     let first = ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    let entries: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
     assert_eq!(entries.len(), 1, "one compiled entry per component");
     // Corrupt it: the next run must recompile, not trust it, and still pass.
-    let entry = entries[0].as_ref().unwrap().path();
+    let entry = entries[0].clone();
     let mut bytes = std::fs::read(&entry).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
