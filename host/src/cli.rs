@@ -874,8 +874,25 @@ fn run(args: RunArgs) -> Result<Summary, UsageError> {
     execute(&args, &mut plan)
 }
 
+/// The flags in seconds that are not a positive number of them: exit 2.
+fn check_seconds(args: &RunArgs) -> Result<(), UsageError> {
+    for (flag, value) in [
+        ("--compile-timeout", args.compile_timeout),
+        ("--heartbeat-seconds", args.heartbeat_seconds),
+        ("--slow-seconds", args.slow_seconds),
+    ] {
+        if !(value.is_finite() && value > 0.0 && value < 1e9) {
+            return Err(UsageError(format!(
+                "{flag} {value}: expected a positive number of seconds, for example `{flag} 30`"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `ctest run --list`: the tests the run would report, one per line.
 fn list(args: &RunArgs, plan: &session::RunPlan) -> Result<Summary, UsageError> {
+    check_seconds(args)?;
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
@@ -900,17 +917,7 @@ fn execute(args: &RunArgs, plan: &mut session::RunPlan) -> Result<Summary, Usage
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
-    for (flag, value) in [
-        ("--compile-timeout", args.compile_timeout),
-        ("--heartbeat-seconds", args.heartbeat_seconds),
-        ("--slow-seconds", args.slow_seconds),
-    ] {
-        if !(value.is_finite() && value > 0.0 && value < 1e9) {
-            return Err(UsageError(format!(
-                "{flag} {value}: expected a positive number of seconds, for example `{flag} 30`"
-            )));
-        }
-    }
+    check_seconds(args)?;
     // Liveness on stderr: a progress line on a terminal, else a heartbeat.
     let progress = std::sync::Arc::new(crate::report::Progress::default());
     let mode = if args.quiet {

@@ -572,20 +572,13 @@ pub fn list(host: &Host, plan: &RunPlan) -> Result<Vec<String>, SessionError> {
                 .load_as(&plan.plugin, Role::Connector)
                 .map_err(|error| SessionError { which: None, error })?
                 .has_write_back());
-    let components = suites::Components {
-        previous: plan.previous.is_some(),
-        writer,
-    };
-    Ok(suites::test_ids(
-        &options.suites,
-        &options.strictness,
-        &options.scenarios,
-        options.strict,
-        Some(components),
-    )
-    .into_iter()
-    .filter(|id| options.selection.selects(id))
-    .collect())
+    Ok(suites::planned_tests(
+        options,
+        suites::Components {
+            previous: plan.previous.is_some(),
+            writer,
+        },
+    ))
 }
 
 #[cfg(test)]

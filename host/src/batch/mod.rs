@@ -16,6 +16,7 @@
 //! `DIR/summary.json` (per job and per tenant) and a line per job to the
 //! console. A job that cannot start is that job's error.
 
+pub mod html;
 pub mod merge;
 pub mod partition;
 pub mod queue;
@@ -440,8 +441,9 @@ impl BatchSummary {
         }
     }
 
-    /// Writes `DIR/summary.json`, and `DIR/junit.xml` with every job's
-    /// JUnit report in one (see [`merge::junit`]).
+    /// Writes `DIR/summary.json`, `DIR/junit.xml` with every job's JUnit
+    /// report in one (see [`merge::junit`]), and `DIR/report.html`, the page
+    /// that links the jobs' pages.
     pub fn write(&self, report_dir: &Path) -> Result<(), String> {
         let path = report_dir.join("summary.json");
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
@@ -456,6 +458,13 @@ impl BatchSummary {
         std::fs::write(&path, xml).map_err(|e| {
             format!(
                 "{}: cannot write the batch's JUnit report: {e}\n  fix: choose a writable --report-dir",
+                path.display()
+            )
+        })?;
+        let path = report_dir.join("report.html");
+        std::fs::write(&path, html::page(self, report_dir)).map_err(|e| {
+            format!(
+                "{}: cannot write the batch's HTML report: {e}\n  fix: choose a writable --report-dir",
                 path.display()
             )
         })

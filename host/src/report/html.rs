@@ -207,14 +207,7 @@ impl HtmlReport {
     /// Every suite, collapsible (open when it has a failure), a row per test.
     fn suites(&self, page: &mut String) {
         page.push_str("<section id=\"suites\"><h2>Suites</h2>\n");
-        let mut suites: Vec<(&str, Vec<&TestResult>)> = Vec::new();
-        for r in &self.results {
-            match suites.iter_mut().find(|(name, _)| *name == r.suite) {
-                Some((_, results)) => results.push(r),
-                None => suites.push((r.suite, vec![r])),
-            }
-        }
-        for (name, results) in suites {
+        for (name, results) in super::by_suite(&self.results) {
             let count = |s: Status| results.iter().filter(|r| r.status == s).count();
             let (passed, failed, skipped) = (
                 count(Status::Passed),
@@ -295,7 +288,7 @@ fn log(page: &mut String, r: &TestResult, open: bool) {
 
 /// `text` safe inside HTML text and attributes, control characters made
 /// visible as on the console.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let text = super::escape(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -312,7 +305,7 @@ fn esc(text: &str) -> String {
 }
 
 /// An id fragment: letters, digits, `-` and `_` kept, the rest `-`.
-fn anchor(text: &str) -> String {
+pub(crate) fn anchor(text: &str) -> String {
     text.chars()
         .take(120)
         .map(|c| {
@@ -334,13 +327,13 @@ fn clip(text: &str, chars: usize) -> String {
     out
 }
 
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 16px 40px;color:#1b1f24}\
 h1{font-size:20px;margin:20px 0 4px}h2{font-size:16px;margin:28px 0 8px}h3{font-size:14px;margin:0 0 6px;font-family:monospace}\
 .meta{color:#57606a}code,pre{font-family:ui-monospace,monospace;font-size:12px}pre{white-space:pre-wrap;margin:0}\
 #summary{display:flex;gap:16px;list-style:none;padding:10px 14px;border-radius:6px;background:#f6f8fa}\
 #summary.failed{border-left:6px solid #cf222e}#summary.passed{border-left:6px solid #1a7f37}\
-.passed{color:#1a7f37}.failed{color:#cf222e}.skipped{color:#9a6700}.not-run{color:#57606a}\
+li.passed,span.passed{color:#1a7f37}li.failed,span.failed{color:#cf222e}li.skipped,span.skipped{color:#9a6700}li.not-run{color:#57606a}\
 .failure{border:1px solid #ffcecb;background:#fff8f8;border-radius:6px;padding:10px 14px;margin:10px 0}\
 dl{margin:0}dt{font-weight:600;margin-top:6px}dd{margin:2px 0 0 14px;white-space:pre-wrap}.fix{color:#0550ae}\
 details.suite{border:1px solid #d0d7de;border-radius:6px;margin:8px 0}details.suite>summary{padding:8px 12px;cursor:pointer}\

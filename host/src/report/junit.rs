@@ -50,15 +50,7 @@ impl JunitReport {
         let connector = self.connector();
         let mut report = Report::new(format!("ctest {}", self.plugin));
         report.set_timestamp(chrono::DateTime::<chrono::Utc>::from(self.started_at));
-        // Suites in the order they ran.
-        let mut suites: Vec<(&str, Vec<&TestResult>)> = Vec::new();
-        for result in &self.results {
-            match suites.iter_mut().find(|(name, _)| *name == result.suite) {
-                Some((_, results)) => results.push(result),
-                None => suites.push((result.suite, vec![result])),
-            }
-        }
-        for (name, results) in suites {
+        for (name, results) in super::by_suite(&self.results) {
             let classname = format!("{connector}/{name}");
             let mut suite = TestSuite::new(classname.as_str());
             suite.set_time(results.iter().map(|r| r.duration).sum());

@@ -3,7 +3,7 @@
 //! reporter when the run finishes.
 
 mod console;
-mod html;
+pub(crate) mod html;
 mod json;
 mod junit;
 pub mod live;
@@ -91,6 +91,18 @@ impl TestResult {
     pub fn id(&self) -> String {
         format!("{}/{}", self.suite, self.name)
     }
+}
+
+/// `results` grouped by suite, the suites in the order they ran.
+pub fn by_suite(results: &[TestResult]) -> Vec<(&'static str, Vec<&TestResult>)> {
+    let mut suites: Vec<(&'static str, Vec<&TestResult>)> = Vec::new();
+    for result in results {
+        match suites.iter_mut().find(|(name, _)| *name == result.suite) {
+            Some((_, in_suite)) => in_suite.push(result),
+            None => suites.push((result.suite, vec![result])),
+        }
+    }
+    suites
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -159,6 +159,12 @@ fn the_example_batch_runs_every_job_and_reports_each_as_ctest_run_would() {
         assert!(out.join(tenant).join(id).join("junit.xml").exists());
         let html = std::fs::read_to_string(out.join(tenant).join(id).join("report.html")).unwrap();
         assert!(html.contains("<ul id=\"summary\""), "{tenant}/{id}");
+        // The batch's page links it.
+        let index = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            index.contains(&format!("<a href=\"{tenant}/{id}/report.html\">{id}</a>")),
+            "{index}"
+        );
     }
 }
 

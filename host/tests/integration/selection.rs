@@ -22,24 +22,6 @@ fn with(base: &[String], extra: &[&str]) -> Run {
     ctest(&args)
 }
 
-/// The tests a run reported, in order.
-fn ids_of(run: &Run) -> Vec<String> {
-    run.report.as_ref().map_or(Vec::new(), |r| {
-        r["tests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                format!(
-                    "{}/{}",
-                    t["suite"].as_str().unwrap(),
-                    t["name"].as_str().unwrap()
-                )
-            })
-            .collect()
-    })
-}
-
 #[test]
 fn list_prints_the_tests_a_run_reports_named_as_it_prints_them() {
     let base = strict_args();
@@ -52,7 +34,7 @@ fn list_prints_the_tests_a_run_reports_named_as_it_prints_them() {
     // A run reports exactly these, in this order.
     let run = with(&base, &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(names, ids_of(&run));
+    assert_eq!(names, run.reported());
 
     // Listing does not load the connector: a file that is not one lists too.
     let dir = tempfile::tempdir().unwrap();
@@ -64,6 +46,16 @@ fn list_prints_the_tests_a_run_reports_named_as_it_prints_them() {
     assert_eq!(listed_again.code, 0, "{}", listed_again.stderr);
     assert!(listed_again.stdout.lines().all(|l| l.starts_with("spec/")));
     assert!(listed_again.stdout.lines().count() >= 3);
+
+    // Listing checks its flags as a run does: a usage error, not a panic.
+    let bad = with(&base, &["--list", "--compile-timeout", "nan"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("--compile-timeout NaN: expected a positive number of seconds"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -71,7 +63,7 @@ fn a_printed_name_a_glob_skip_and_exact_select_what_they_say() {
     let base = strict_args();
     let run = with(&base, &["--run", "connection/check#2"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(ids_of(&run), ["connection/check#2"]);
+    assert_eq!(run.reported(), ["connection/check#2"]);
 
     let run = with(
         &base,
@@ -79,7 +71,7 @@ fn a_printed_name_a_glob_skip_and_exact_select_what_they_say() {
     );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
-        ids_of(&run),
+        run.reported(),
         [
             "connection/check#1",
             "connection/rejects_missing_required#1",
@@ -104,7 +96,7 @@ fn a_printed_name_a_glob_skip_and_exact_select_what_they_say() {
     );
     let run = with(&base, &["--exact", "--run", "connection/check#1"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(ids_of(&run), ["connection/check#1"]);
+    assert_eq!(run.reported(), ["connection/check#1"]);
 }
 
 #[test]
@@ -137,8 +129,8 @@ fn no_tests_decides_what_a_filter_that_selects_nothing_means() {
         "{}",
         warn.stderr
     );
-    assert!(ids_of(&warn).iter().all(|id| id.starts_with("spec/")));
-    assert!(!ids_of(&warn).is_empty());
+    assert!(warn.reported().iter().all(|id| id.starts_with("spec/")));
+    assert!(!warn.reported().is_empty());
 
     // Skipping everything leaves nothing: a failure unless passed.
     let empty = with(&base, &["--skip", "/"]);
@@ -158,13 +150,13 @@ fn fail_fast_stops_at_the_first_failure_and_counts_what_did_not_run() {
     let full = run_plugin("broken-check-fails", &faker_config(), &[]);
     assert_eq!(full.code, 1);
     // Without --fail-fast, the tests after the failure run.
-    let all = ids_of(&full);
+    let all = full.reported();
     let first_failure = all.iter().position(|id| id == "connection/check").unwrap();
     assert!(all.len() > first_failure + 10, "{}", full.stdout);
 
     let run = run_plugin("broken-check-fails", &faker_config(), &["--fail-fast"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
-    let reported = ids_of(&run);
+    let reported = run.reported();
     assert_eq!(
         run.with_status("FAIL"),
         ["connection/check"],
@@ -175,7 +167,7 @@ fn fail_fast_stops_at_the_first_failure_and_counts_what_did_not_run() {
     assert_eq!(reported, all[..=first_failure], "{}", run.stdout);
     let report = run.report.as_ref().unwrap();
     let not_run = report["summary"]["not_run"].as_u64().unwrap() as usize;
-    assert_eq!(reported.len() + not_run, ids_of(&full).len());
+    assert_eq!(reported.len() + not_run, full.reported().len());
     assert!(
         run.last_line().ends_with(&format!(
             "{not_run} not run (--fail-fast stopped at the first failure)"

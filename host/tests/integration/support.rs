@@ -91,6 +91,11 @@ impl Run {
             .collect()
     }
 
+    /// The tests the JSON report has (`suite/name`), in the order they ran.
+    pub fn reported(&self) -> Vec<String> {
+        self.tests().into_iter().map(|(id, _, _)| id).collect()
+    }
+
     /// The status word of a test in the JSON report: PASS, FAIL or SKIP.
     pub fn status_of(&self, id: &str) -> Option<&'static str> {
         self.tests()
