@@ -10,12 +10,12 @@ fn expect_usage_error(run: &Run, needles: &[&str]) {
         run.stdout, run.stderr
     );
     assert!(run.stdout.is_empty(), "no test should run: {}", run.stdout);
-    // (After the notice of a compile, when the component had to be compiled.)
-    let message = run
-        .stderr
-        .strip_prefix("compiling ")
-        .and_then(|rest| rest.split_once('\n'))
-        .map_or(run.stderr.as_str(), |(_, rest)| rest);
+    // (After the notices of a compile, when the component had to be
+    // compiled: `compiling NAME …` and, when it compiled, `compiled NAME in …`.)
+    let mut message = run.stderr.as_str();
+    while message.starts_with("compiling ") || message.starts_with("compiled ") {
+        message = message.split_once('\n').map_or("", |(_, rest)| rest);
+    }
     assert!(message.starts_with("error: "), "{}", run.stderr);
     for n in needles {
         assert!(run.stderr.contains(n), "expected {n:?} in:\n{}", run.stderr);
