@@ -15,18 +15,15 @@ fn long_config(dir: &std::path::Path) -> std::path::PathBuf {
 #[test]
 fn a_long_read_says_what_it_is_doing_in_a_ci_log() {
     let dir = tempfile::tempdir().unwrap();
-    let run = run_plugin(
-        "source-faker",
-        &long_config(dir.path()),
-        &[
-            "--run",
-            "basic_read/read",
-            "--heartbeat-seconds",
-            "0.3",
-            "--slow-seconds",
-            "1",
-        ],
-    );
+    let args = [
+        "--run",
+        "basic_read/read",
+        "--heartbeat-seconds",
+        "0.3",
+        "--slow-seconds",
+        "1",
+    ];
+    let run = run_plugin("source-faker", &long_config(dir.path()), &args);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // Heartbeats on stderr name the test, its time, and per stream the
     // records and records per second.
@@ -46,15 +43,7 @@ fn a_long_read_says_what_it_is_doing_in_a_ci_log() {
     let quiet = run_plugin(
         "source-faker",
         &long_config(dir.path()),
-        &[
-            "-q",
-            "--run",
-            "basic_read/read",
-            "--heartbeat-seconds",
-            "0.3",
-            "--slow-seconds",
-            "1",
-        ],
+        &[&["-q"], &args[..]].concat(),
     );
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
     assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
