@@ -41,9 +41,9 @@ pub(crate) enum Phase {
 type CursorRank = (i64, u32);
 
 pub(crate) struct KeysSeen {
-    /// Integer keys that came in increasing order, as most do, with their
-    /// record index and cursor rank: appended, no hashing, no table.
-    ascending: Vec<(i64, u32, Option<CursorRank>)>,
+    /// Integer keys that came in increasing order, as most do: no hashing,
+    /// no table.
+    ascending: Ascending,
     /// Every other key, by a 64-bit hash. Keys are hashed with this
     /// process's random SipHash keys: a plugin cannot make its keys collide
     /// in the table (a quadratic insert).
@@ -53,10 +53,39 @@ pub(crate) struct KeysSeen {
     cursor: Option<(Vec<String>, crate::cursor::CursorKind)>,
 }
 
+/// The increasing integer keys of a stream.
+enum Ascending {
+    /// Runs of consecutive keys at consecutive record indexes: a stream
+    /// whose ids count up, record after record, is one run of 16 bytes.
+    Runs(Vec<KeyRun>),
+    /// For cdc streams, each key with its record index and cursor rank (a
+    /// repeat is judged by its cursor).
+    Ranked(Vec<(i64, u32, Option<CursorRank>)>),
+}
+
+/// Keys `key .. key + len` at record indexes `index .. index + len`.
+#[derive(Clone, Copy)]
+struct KeyRun {
+    key: i64,
+    index: u32,
+    len: u32,
+}
+
+impl KeyRun {
+    /// The key past the run's last.
+    fn end(&self) -> i128 {
+        i128::from(self.key) + i128::from(self.len)
+    }
+}
+
 impl KeysSeen {
     fn new(cursor: Option<(Vec<String>, crate::cursor::CursorKind)>) -> Self {
         KeysSeen {
-            ascending: Vec::new(),
+            ascending: if cursor.is_some() {
+                Ascending::Ranked(Vec::new())
+            } else {
+                Ascending::Runs(Vec::new())
+            },
             hashing: std::collections::hash_map::RandomState::new(),
             seen: HashMap::default(),
             cursor,
@@ -68,23 +97,54 @@ impl KeysSeen {
     /// problem (a repeat, or for a change stream a repeat with an earlier
     /// cursor).
     fn repeats(&mut self, values: &[&Value], index: u32, rank: Option<CursorRank>) -> Option<u32> {
-        let earlier = match values {
-            [single] if single.as_i64().is_some() => {
-                let key = single.as_i64().unwrap_or_default();
-                if self.ascending.last().is_none_or(|(last, _, _)| key > *last) {
-                    self.ascending.push((key, index, rank));
+        let single = match values {
+            [single] => single.as_i64(),
+            _ => None,
+        };
+        let earlier = match (single, &mut self.ascending) {
+            (Some(key), Ascending::Ranked(ascending)) => {
+                if ascending.last().is_none_or(|(last, _, _)| key > *last) {
+                    ascending.push((key, index, rank));
                     return None;
                 }
-                match self.ascending.binary_search_by_key(&key, |(k, _, _)| *k) {
+                match ascending.binary_search_by_key(&key, |(k, _, _)| *k) {
                     Ok(at) => {
-                        let earlier = self.ascending[at];
-                        self.ascending[at] = (key, index, rank);
+                        let earlier = ascending[at];
+                        ascending[at] = (key, index, rank);
                         Some((earlier.1, earlier.2))
                     }
                     Err(_) => self.insert_hashed(values, index, rank),
                 }
             }
-            _ => self.insert_hashed(values, index, rank),
+            (Some(key), Ascending::Runs(runs)) => {
+                match runs.last_mut() {
+                    Some(last) if i128::from(key) < last.end() => {}
+                    Some(last)
+                        if i128::from(key) == last.end()
+                            && last.index.checked_add(last.len) == Some(index) =>
+                    {
+                        last.len += 1;
+                        return None;
+                    }
+                    _ => {
+                        runs.push(KeyRun { key, index, len: 1 });
+                        return None;
+                    }
+                }
+                // A key at or below the greatest so far. The table holds the
+                // latest record of every key seen out of order, so it answers
+                // first; else the runs tell whether the key came before.
+                let in_table = self.insert_hashed(values, index, rank);
+                let Ascending::Runs(runs) = &self.ascending else {
+                    unreachable!("matched above")
+                };
+                in_table.or_else(|| {
+                    let at = runs.partition_point(|r| r.end() <= i128::from(key));
+                    let run = runs.get(at).filter(|r| r.key <= key)?;
+                    Some((run.index + (key - run.key) as u32, None))
+                })
+            }
+            (None, _) => self.insert_hashed(values, index, rank),
         }?;
         let in_order =
             self.cursor.is_some() && (rank.is_none() || earlier.1.is_none() || rank >= earlier.1);
@@ -115,18 +175,23 @@ impl KeysSeen {
 /// aim an invalid record at a known one.
 pub(crate) struct KnownRecords {
     hashing: ahash::RandomState,
-    hashes: HashSet<u64, BuildHasherDefault<PrehashedKey>>,
+    /// The hashes, sorted once the read is over ([`KnownRecords::seal`]):
+    /// 8 bytes a record, and a lookup is an interpolation search (the
+    /// hashes are uniform), a probe or two.
+    hashes: Vec<u64>,
+    sealed: bool,
 }
 
-/// The most records [`KnownRecords`] holds (about 16 bytes each); past it
+/// The most records [`KnownRecords`] holds (8 bytes each); past it
 /// records are checked in every read.
-const MOST_KNOWN: usize = 2_000_000;
+const MOST_KNOWN: usize = 4_000_000;
 
 impl KnownRecords {
     pub(crate) fn new() -> Self {
         KnownRecords {
             hashing: ahash::RandomState::new(),
-            hashes: HashSet::default(),
+            hashes: Vec::new(),
+            sealed: false,
         }
     }
 
@@ -140,9 +205,50 @@ impl KnownRecords {
 
     fn learn(&mut self, hash: u64) {
         if self.hashes.len() < MOST_KNOWN {
-            self.hashes.insert(hash);
+            self.hashes.push(hash);
         }
     }
+
+    /// Ready for lookups: sorted, each hash once, no spare room.
+    pub(crate) fn seal(mut self) -> Self {
+        self.hashes.sort_unstable();
+        self.hashes.dedup();
+        self.hashes.shrink_to_fit();
+        self.sealed = true;
+        self
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        debug_assert!(self.sealed, "looked up before it was sealed");
+        find_uniform(&self.hashes, hash, |h| *h).is_some()
+    }
+}
+
+/// Where `hash` is in `v`, sorted by `key_of`, whose keys are uniform
+/// (keyed hashes): an interpolation search. It starts where a uniform key
+/// would sit, widens in doubling steps to a window that holds it, then
+/// searches the window: a probe or two, and never worse than about twice
+/// a binary search.
+pub(crate) fn find_uniform<T>(v: &[T], hash: u64, key_of: impl Fn(&T) -> u64) -> Option<usize> {
+    if v.is_empty() {
+        return None;
+    }
+    let guess = ((u128::from(hash) * v.len() as u128) >> 64) as usize;
+    let (mut lo, mut hi) = (guess, guess + 1);
+    let mut step = 1;
+    while lo > 0 && key_of(&v[lo]) > hash {
+        lo = lo.saturating_sub(step);
+        step *= 2;
+    }
+    step = 1;
+    while hi < v.len() && key_of(&v[hi - 1]) < hash {
+        hi = (hi + step).min(v.len());
+        step *= 2;
+    }
+    v[lo..hi]
+        .binary_search_by_key(&hash, key_of)
+        .ok()
+        .map(|at| lo + at)
 }
 
 /// How a checker uses [`KnownRecords`].
@@ -526,7 +632,7 @@ impl RecordChecker {
             Known::Off => None,
             Known::Learning(k) => Some(k.hash(stream, &r.data)),
             Known::Using(k) => {
-                if k.hashes.contains(&k.hash(stream, &r.data)) {
+                if k.contains(k.hash(stream, &r.data)) {
                     return;
                 }
                 None
@@ -791,6 +897,62 @@ mod tests {
     /// A stream `users` without a schema or a key.
     fn users() -> DiscoveredStream {
         DiscoveredStream::for_tests("users", &[], None)
+    }
+
+    /// Increasing integer keys are kept as runs: a stream counting up is
+    /// one run, and a key repeated later (once, twice, out of order, within
+    /// or between runs) names the record that last had it.
+    #[test]
+    fn ascending_keys_are_runs_and_repeats_name_the_last_record() {
+        let mut keys = KeysSeen::new(None);
+        let n = |i: i64| Value::from(i);
+        let mut note = |key: i64, index: u32| keys.repeats(&[&n(key)], index, None);
+        for i in 0..1000 {
+            assert_eq!(note(i + 1, i as u32), None);
+        }
+        // A gap starts a second run; a string key goes to the table.
+        assert_eq!(note(5000, 1000), None);
+        assert_eq!(note(5001, 1001), None);
+        assert_eq!(note(7, 1002), Some(6));
+        assert_eq!(note(7, 1003), Some(1002));
+        assert_eq!(note(5000, 1004), Some(1000));
+        assert_eq!(note(3000, 1005), None);
+        assert_eq!(note(3000, 1006), Some(1005));
+        assert_eq!(note(i64::MIN, 1007), None);
+        assert_eq!(note(i64::MAX, 1008), None);
+        assert_eq!(note(i64::MAX, 1009), Some(1008));
+        let Ascending::Runs(runs) = &keys.ascending else {
+            panic!("a stream without a cursor keeps runs")
+        };
+        assert_eq!(runs.len(), 3, "1..=1000, 5000..=5001, i64::MAX");
+        let s = Value::from("a");
+        assert_eq!(keys.repeats(&[&s], 1010, None), None);
+        assert_eq!(keys.repeats(&[&s], 1011, None), Some(1010));
+    }
+
+    /// The records basic_read found keeping the rules are found again, and
+    /// no others, whatever the table's size.
+    #[test]
+    fn known_records_find_exactly_what_they_learned() {
+        for size in [0u64, 1, 2, 3, 100, 10_000] {
+            let mut known = KnownRecords::new();
+            let mut learned = Vec::new();
+            for i in 0..size {
+                let h = known.hash("users", &format!("{{\"id\": {i}}}"));
+                known.learn(h);
+                learned.push(h);
+            }
+            let known = known.seal();
+            for h in &learned {
+                assert!(known.contains(*h), "{size}: a learned hash");
+            }
+            for i in 0..1000u64 {
+                let h = known.hash("other", &i.to_string());
+                assert_eq!(known.contains(h), learned.contains(&h), "{size}");
+            }
+            assert!(!known.contains(0) || learned.contains(&0));
+            assert!(!known.contains(u64::MAX) || learned.contains(&u64::MAX));
+        }
     }
 
     /// Hostile: a stream named by the expected records that sends more than

@@ -31,6 +31,9 @@ pub(crate) struct ReadFacts {
     /// The records basic_read's read found keeping every record-level rule:
     /// the same record text in a later read is not checked again.
     pub known: Option<std::sync::Arc<KnownRecords>>,
+    /// How many records each stream returned in basic_read's read: what a
+    /// later read keeps per record is sized from it at once.
+    pub records_per_stream: std::collections::HashMap<String, u64>,
 }
 
 impl<'a> Rules<'a> {

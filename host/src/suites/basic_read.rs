@@ -142,13 +142,21 @@ fn run_suite(run: &mut Run<'_>) {
             .map(|(name, _)| name.clone())
             .collect()
     });
+    if let Some(f) = findings.as_ref().filter(|_| read_passed) {
+        run.facts.read.records_per_stream = f
+            .checker
+            .streams
+            .iter()
+            .map(|(name, s)| (name.clone(), s.records))
+            .collect();
+    }
     match findings {
         None => run.skip_all(SUITE, &checks, "the full-refresh read did not complete"),
         Some(mut findings) => {
             if let Known::Learning(known) =
                 std::mem::replace(&mut findings.checker.known, Known::Off)
             {
-                run.facts.read.known = Some(std::sync::Arc::new(known));
+                run.facts.read.known = Some(std::sync::Arc::new(known.seal()));
             }
             findings
                 .empty_streams

@@ -2,12 +2,13 @@
 //! record of the first read is in the second: matched by primary key where the
 //! stream has one, else as a whole record. And `emitted_at` never goes backwards.
 //!
-//! The first read is kept as fixed-size digests (a 128-bit one of each key, a
-//! 64-bit one of each record, its index); the second is compared with it as it
-//! streams, and kept not at all.
+//! The first read is kept as fixed-size digests, 24 bytes a record (a keyed
+//! 64-bit hash of its key, a 64-bit digest of the record, its index), in one
+//! vector sized from basic_read's count and sorted by key when the read ends;
+//! the second is compared with it as it streams, and kept not at all.
 
 use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use serde_json::Value;
 
@@ -64,6 +65,7 @@ fn run_suite(run: &mut Run<'_>) {
             return Verdict::Skip("no stream supports full refresh".into());
         }
         let mut first = Snapshot::new(&streams, &set);
+        first.reserve(&rules.facts.records_per_stream);
         let mut second = Snapshot::new(&streams, &set);
         for which in ["first", "second"] {
             let outcome = read::read_all(ctx, &config_text, &catalog, &[], Some(&rules), &mut |m| match which {
@@ -74,6 +76,9 @@ fn run_suite(run: &mut Run<'_>) {
                 return Verdict::fail(format!(
                     "expected two full-refresh reads to complete, keeping the rules of every read; the {which} one did not: {e}"
                 ));
+            }
+            if which == "first" {
+                first.seal();
             }
         }
         let verdict = compare(&first, &second);
@@ -98,6 +103,10 @@ fn run_suite(run: &mut Run<'_>) {
 /// What one read produced, per stream: a digest of each record by its key.
 struct Snapshot {
     streams: HashMap<String, StreamSnapshot>,
+    /// Keys are hashed with this process's random keys: a plugin cannot aim
+    /// two keys at one hash, and the hashes are uniform (the lookup below
+    /// relies on it).
+    hashing: std::collections::hash_map::RandomState,
     /// Stream names in catalog order, for stable messages.
     order: Vec<String>,
 }
@@ -106,17 +115,19 @@ struct StreamSnapshot {
     primary_key: Vec<Vec<String>>,
     /// Fields left out of the comparison (the test configuration's `ignored_fields`).
     ignored: Vec<Vec<String>>,
-    /// The first read: digest of the key (the primary key's values, or the
-    /// whole record) -> the record's digest and index, and whether the second
-    /// read had it. No record or key is kept, only digests.
-    records: HashMap<u128, Seen>,
+    /// The first read: per key (the primary key's values, or the whole
+    /// record), its hash, the record's digest and index, and whether the
+    /// second read had it. No record or key is kept, only digests. In read
+    /// order while the first read goes on, then sorted by key hash, each key
+    /// once ([`Snapshot::seal`]).
+    records: Vec<Seen>,
     /// The second read: records whose key the first read had with another
     /// record (the first few, described), and how many.
     changed: Vec<String>,
     changed_count: u64,
     /// The second read: the keys the first read repeated, compared whole at
     /// the end (a change stream emits a key again).
-    repeated: HashMap<u128, Repeated>,
+    repeated: HashMap<u64, Repeated>,
     first_emitted_at: Option<i64>,
     last_emitted_at: Option<i64>,
     backwards: Vec<String>,
@@ -124,16 +135,31 @@ struct StreamSnapshot {
     count: u64,
 }
 
+#[derive(Clone, Copy)]
 struct Seen {
+    /// The key's keyed hash. Two keys of one read share it with a chance of
+    /// about n²/2^65 (n keys); they would then be compared as one repeated
+    /// key: the same records, as many, in both reads.
+    key: u64,
     /// The record's digest; for a key the read repeats (a change stream),
     /// the wrapping sum of its records' digests.
     digest: u64,
-    /// The index of the key's first record.
-    index: u64,
-    /// How many records of the read had this key.
+    /// The index of the key's first record (saturating).
+    index: u32,
+    /// How many records of the read had this key; the top bit: the second
+    /// read returned a record with this key.
     occurrences: u32,
-    /// The second read returned a record with this key.
-    matched: bool,
+}
+
+const MATCHED: u32 = 1 << 31;
+
+impl Seen {
+    fn occurrences(&self) -> u32 {
+        self.occurrences & !MATCHED
+    }
+    fn matched(&self) -> bool {
+        self.occurrences & MATCHED != 0
+    }
 }
 
 /// A key the first read repeated, as the second read returned it: the sum
@@ -148,21 +174,11 @@ struct Repeated {
 /// The longest key text kept for a message.
 const KEY_TEXT: usize = 100;
 
-/// A 128-bit digest of `text`: two SipHash passes with distinct prefixes.
-fn digest128(text: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        text.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
 impl Snapshot {
     /// `set`'s `ignored_fields` are left out of the comparison.
     fn new(streams: &[DiscoveredStream], set: &InputSet) -> Self {
         Snapshot {
+            hashing: std::collections::hash_map::RandomState::new(),
             order: streams.iter().map(|s| s.info.name.clone()).collect(),
             streams: streams
                 .iter()
@@ -173,7 +189,7 @@ impl Snapshot {
                         StreamSnapshot {
                             primary_key,
                             ignored: set.ignored_paths(&s.info.name),
-                            records: HashMap::new(),
+                            records: Vec::new(),
                             changed: Vec::new(),
                             changed_count: 0,
                             repeated: HashMap::new(),
@@ -223,10 +239,11 @@ impl Snapshot {
         s.last_emitted_at = Some(r.emitted_at);
         // `Value`'s objects keep their keys sorted, so equal records print equally.
         let canonical = value.to_string();
-        let mut hasher = DefaultHasher::new();
-        canonical.hash(&mut hasher);
+        // Both reads hash with the first read's keys.
+        let hashing = first.as_deref().map_or(&self.hashing, |f| &f.hashing);
+        let digest = hashing.hash_one((0u8, &canonical));
         let (key, text) = if s.primary_key.is_empty() {
-            (digest128(&canonical), String::new())
+            (hashing.hash_one(&canonical), String::new())
         } else {
             let values: Vec<&Value> = s
                 .primary_key
@@ -234,35 +251,24 @@ impl Snapshot {
                 .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
                 .collect();
             let text = serde_json::to_string(&values).unwrap_or_default();
-            (digest128(&text), text)
+            (hashing.hash_one(&text), text)
         };
-        let digest = hasher.finish();
         let Some(first) = first else {
-            s.records
-                .entry(key)
-                .and_modify(|seen| {
-                    seen.digest = seen.digest.wrapping_add(digest);
-                    seen.occurrences = seen.occurrences.saturating_add(1);
-                })
-                .or_insert(Seen {
-                    digest,
-                    index,
-                    occurrences: 1,
-                    matched: false,
-                });
+            s.records.push(Seen {
+                key,
+                digest,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                occurrences: 1,
+            });
             return;
         };
         // A record the first read did not have is no problem: the second
-        // read may find new data.
-        let Some(seen) = first
-            .streams
-            .get_mut(&r.stream)
-            .and_then(|f| f.records.get_mut(&key))
-        else {
+        // read may find new data. (Both reads hash with the first's keys.)
+        let Some(seen) = first.streams.get_mut(&r.stream).and_then(|f| f.find(key)) else {
             return;
         };
-        seen.matched = true;
-        if seen.occurrences > 1 {
+        seen.occurrences |= MATCHED;
+        if seen.occurrences() > 1 {
             let r = s.repeated.entry(key).or_insert_with(|| Repeated {
                 digest: 0,
                 occurrences: 0,
@@ -285,6 +291,41 @@ impl Snapshot {
             }
         }
     }
+
+    /// Room for each stream's records at once, from basic_read's counts
+    /// (capped: a count is a guess).
+    fn reserve(&mut self, counts: &HashMap<String, u64>) {
+        for (name, s) in &mut self.streams {
+            let n = counts.get(name).copied().unwrap_or(0).min(1 << 24);
+            s.records.reserve_exact(n as usize);
+        }
+    }
+
+    /// The first read is over: each stream's records sorted by key hash,
+    /// the records of a key the read repeated made one entry (their
+    /// digests summed, counted, the first index kept).
+    fn seal(&mut self) {
+        for s in self.streams.values_mut() {
+            s.records
+                .sort_unstable_by_key(|seen| (seen.key, seen.index));
+            s.records.dedup_by(|later, kept| {
+                if later.key != kept.key {
+                    return false;
+                }
+                kept.digest = kept.digest.wrapping_add(later.digest);
+                kept.occurrences = (kept.occurrences() + 1).min(MATCHED - 1);
+                true
+            });
+        }
+    }
+}
+
+impl StreamSnapshot {
+    /// The first read's entry of the key hashed `key` (the records sorted).
+    fn find(&mut self, key: u64) -> Option<&mut Seen> {
+        let at = crate::checks::records::find_uniform(&self.records, key, |s| s.key)?;
+        Some(&mut self.records[at])
+    }
 }
 
 fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
@@ -296,16 +337,16 @@ fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
         count += b.changed_count;
         problems.extend(b.changed.iter().cloned());
         // The keys the first read repeated: the same records, as many.
-        let mut differing: Vec<(u64, &Repeated, u32)> = a
+        let mut differing: Vec<(u32, &Repeated, u32)> = a
             .records
             .iter()
-            .filter(|(_, seen)| seen.occurrences > 1)
-            .filter_map(|(key, seen)| {
-                let r = b.repeated.get(key)?;
-                (r.digest != seen.digest || r.occurrences != seen.occurrences).then_some((
+            .filter(|seen| seen.occurrences() > 1)
+            .filter_map(|seen| {
+                let r = b.repeated.get(&seen.key)?;
+                (r.digest != seen.digest || r.occurrences != seen.occurrences()).then_some((
                     seen.index,
                     r,
-                    seen.occurrences,
+                    seen.occurrences(),
                 ))
             })
             .collect();
@@ -318,10 +359,10 @@ fn compare(first: &Snapshot, second: &Snapshot) -> Verdict {
             )
         }));
         // By index, so that the examples shown are the same from run to run.
-        let mut missing: Vec<u64> = a
+        let mut missing: Vec<u32> = a
             .records
-            .values()
-            .filter(|seen| !seen.matched)
+            .iter()
+            .filter(|seen| !seen.matched())
             .map(|seen| seen.index)
             .collect();
         missing.sort_unstable();
@@ -417,6 +458,7 @@ mod tests {
         for (id, name) in [(1, "a"), (2, "b"), (3, "c")] {
             first.observe(record(id, name), None);
         }
+        first.seal();
         for (id, name) in [(1, "a"), (3, "C"), (4, "d")] {
             second.observe(record(id, name), Some(&mut first));
         }
@@ -438,6 +480,7 @@ mod tests {
         let (mut first, mut second) =
             (Snapshot::new(&streams, &set), Snapshot::new(&streams, &set));
         first.observe(record(1, "a"), None);
+        first.seal();
         second.observe(record(1, "a"), Some(&mut first));
         assert!(matches!(compare(&first, &second), Verdict::Pass));
     }
@@ -454,6 +497,7 @@ mod tests {
             for name in ["a", "b"] {
                 first.observe(record(1, name), None);
             }
+            first.seal();
             for name in second_names {
                 second.observe(record(1, name), Some(&mut first));
             }

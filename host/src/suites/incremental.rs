@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{DiscoveredStream, Run, TestCtx, Verdict, verdict};
+use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, verdict};
 use crate::checks::rules::Rules;
 use crate::cursor::{self, CursorKind};
 use crate::ops::read;
@@ -207,6 +207,7 @@ fn run_suite(run: &mut Run<'_>) {
         streams: &streams,
         facts: run.facts.read.clone(),
     };
+    let expected = &rules.facts.records_per_stream;
 
     let file_state = run.set.future_state.clone();
     // With `test_strictness_level: high`, the file must cover every stream
@@ -223,7 +224,8 @@ fn run_suite(run: &mut Run<'_>) {
     };
     let mut first = None;
     run.step(SUITE, "first_read_emits_records_and_state", |ctx| {
-        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, Vec::new()) {
+        let plan = ReadPlan { keep: Keep::KeysAndCursors, outside: None, expected };
+        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, Vec::new(), plan) {
             Ok(c) => c,
             Err(e) => return Verdict::fail(format!("expected an incremental read from no state to complete, keeping the rules of every read; {e}")),
         };
@@ -232,7 +234,7 @@ fn run_suite(run: &mut Run<'_>) {
             .iter()
             .filter_map(|c| {
                 let s = &collected.streams[&c.stream];
-                match (s.records.len(), s.states.len(), &s.without_cursor) {
+                match (s.count, s.states.len(), &s.without_cursor) {
                     (0, _, _) => Some(format!("stream `{}` emitted no record", c.stream)),
                     (n, 0, Some((count, example))) => {
                         issues.push(StateIssue::NoCursor);
@@ -302,11 +304,12 @@ fn run_suite(run: &mut Run<'_>) {
         if first_states.is_empty() {
             return Verdict::Skip("the first read emitted no usable state".into());
         }
-        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, first_states.clone()) {
+        let plan = ReadPlan { keep: Keep::Nothing, outside: Some((Ordering::Less, "the second read")), expected };
+        let mut collected = match read_from(ctx, &rules, &config, &catalog, &cursors, first_states.clone(), plan) {
             Ok(c) => c,
             Err(e) => return Verdict::fail(format!("expected an incremental read from the first read's state to complete, keeping the rules of every read; {e}")),
         };
-        let outside = collected.records_outside(&cursors, &first_states, Ordering::Less, "the second read");
+        let outside = collected.outside(&cursors);
         second = Some(collected);
         outside.verdict(
             "expected a read from a state to return only records whose cursor is at or after the state's cursor",
@@ -365,7 +368,8 @@ fn run_suite(run: &mut Run<'_>) {
             .collect();
         let mut catalog = catalog.clone();
         catalog.streams.retain(|s| tested.iter().any(|c| c.stream == s.name));
-        let collected = match read_from(ctx, &rules, &config, &catalog, &tested, future.clone()) {
+        let plan = ReadPlan { keep: Keep::Nothing, outside: None, expected };
+        let collected = match read_from(ctx, &rules, &config, &catalog, &tested, future.clone(), plan) {
             Ok(c) => c,
             Err(e) => return Verdict::fail(format!("expected an incremental read from a state in the far future to complete, keeping the rules of every read; {e}")),
         };
@@ -373,8 +377,8 @@ fn run_suite(run: &mut Run<'_>) {
         for c in &tested {
             let s = &collected.streams[&c.stream];
             let state = &future.iter().find(|f| f.stream == c.stream).expect("one per stream").data;
-            if !s.records.is_empty() {
-                problems.push(format!("stream `{}` returned {} records from the state {state}", c.stream, s.records.len()));
+            if s.count > 0 {
+                problems.push(format!("stream `{}` returned {} records from the state {state}", c.stream, s.count));
             }
             if s.states.is_empty() {
                 problems.push(format!("stream `{}` emitted no state when read from {state}", c.stream));
@@ -414,11 +418,13 @@ fn run_suite(run: &mut Run<'_>) {
                 states.push(s.clone());
             }
         }
-        let collected = match read_from(ctx, &rules, &config, &catalog, &cursors, states.clone()) {
+        let read = "the read from the second read's final state";
+        let plan = ReadPlan { keep: Keep::Nothing, outside: Some((Ordering::Greater, read)), expected };
+        let mut collected = match read_from(ctx, &rules, &config, &catalog, &cursors, states.clone(), plan) {
             Ok(c) => c,
             Err(e) => return Verdict::fail(format!("expected an incremental read from the second read's final state to complete, keeping the rules of every read; {e}")),
         };
-        let outside = collected.records_outside(&cursors, &states, Ordering::Greater, "the read from the second read's final state");
+        let outside = collected.outside(&cursors);
         outside.verdict(
             "expected a read from the state a read ended with to return nothing new (no record after that state's cursor)",
         )
@@ -461,18 +467,271 @@ fn incremental_streams(
         .collect()
 }
 
+/// What a read keeps of each record of a stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Nothing but the count (and the checks against the state read from).
+    Nothing,
+    /// Each record's primary key, as a fixed-size code (a slice's read).
+    Keys,
+    /// Each record's key and cursor, fixed-size (the first read, for the slices).
+    KeysAndCursors,
+}
+
 #[derive(Default)]
 struct StreamRead {
-    /// The cursor value of each record, in order (`None`: the record has none).
-    records: Vec<Option<Value>>,
-    /// The primary key of each record as JSON text, in order (streams with a key).
-    keys: Vec<String>,
+    /// How many records (that are JSON) the read returned.
+    count: usize,
+    /// What the slices need of each record, in order (see [`Keep`]).
+    kept: Kept,
     /// Each state's data, in order.
     states: Vec<Value>,
     /// How many records of the stream came before each state.
     state_positions: Vec<usize>,
+    /// The greatest cursor among the records before each state (the first
+    /// read only): why a slice missed records.
+    latest_before: Vec<Option<Value>>,
+    /// The greatest cursor so far, with its rank.
+    latest: Option<(Option<(i64, u32)>, Value)>,
     /// States without the cursor: how many, and the first (clipped).
     without_cursor: Option<(u64, String)>,
+    /// Records outside the state the read started from, as they came.
+    outside: Option<OutsideTally>,
+}
+
+/// Per record, fixed-size: its primary key's code ([`key_code`]) and its
+/// cursor's rank ([`CursorKind::rank`]); a cursor without a rank (text, or
+/// a value of another type) is kept whole beside them. About 20 bytes a
+/// record, whatever the records hold.
+#[derive(Default)]
+struct Kept {
+    keys: Vec<u64>,
+    /// Seconds (or a number's order) of each record's cursor rank.
+    ranks: Vec<i64>,
+    /// Nanoseconds of the rank, or [`NO_CURSOR`] / [`OTHER_CURSOR`].
+    nanos: Vec<u32>,
+    /// Cursors without a rank: (record index, value), in index order.
+    others: Vec<(usize, Value)>,
+    /// Every key so far was one integer, kept as itself (so it can be shown).
+    integer_keys: bool,
+}
+
+const NO_CURSOR: u32 = u32::MAX;
+const OTHER_CURSOR: u32 = u32::MAX - 1;
+
+/// A cursor as [`Kept`] holds it.
+enum KeptCursor<'a> {
+    Missing,
+    Rank((i64, u32)),
+    Value(&'a Value),
+}
+
+impl Kept {
+    fn cursor(&self, index: usize) -> KeptCursor<'_> {
+        match self.nanos[index] {
+            NO_CURSOR => KeptCursor::Missing,
+            OTHER_CURSOR => match self.others.binary_search_by_key(&index, |(i, _)| *i) {
+                Ok(at) => KeptCursor::Value(&self.others[at].1),
+                Err(_) => KeptCursor::Missing,
+            },
+            nanos => KeptCursor::Rank((self.ranks[index], nanos)),
+        }
+    }
+
+    /// How record `index`'s cursor compares to `bound` (ranked `bound_rank`).
+    fn compare(
+        &self,
+        kind: CursorKind,
+        index: usize,
+        bound: &Value,
+        bound_rank: Option<(i64, u32)>,
+    ) -> Option<Ordering> {
+        match self.cursor(index) {
+            KeptCursor::Missing => None,
+            KeptCursor::Rank(r) => bound_rank.map(|b| r.cmp(&b)),
+            KeptCursor::Value(v) => kind.compare(v, bound).ok(),
+        }
+    }
+
+    /// The key of record `index`, for messages, where it was kept as itself.
+    fn key_text(&self, index: usize) -> Option<String> {
+        self.integer_keys
+            .then(|| format!("[{}]", self.keys[index] as i64))
+    }
+}
+
+/// A fixed-size code of a record's primary key: a single integer key as
+/// itself, any other key as a keyed 64-bit hash of its values (random per
+/// process, so a plugin cannot aim two keys at one code; two distinct keys
+/// share a code with a chance of about one in 2^64 per pair looked up).
+fn key_code(values: &[&Value]) -> (u64, bool) {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    // One set of keys for the process: the first read's codes and a slice's
+    // must agree.
+    static HASHING: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    let hashing = HASHING.get_or_init(std::collections::hash_map::RandomState::new);
+    if let [single] = values
+        && let Some(i) = single.as_i64()
+    {
+        return (i as u64, true);
+    }
+    let mut h = hashing.build_hasher();
+    for v in values {
+        match v {
+            Value::String(s) => (1u8, s.as_str()).hash(&mut h),
+            Value::Number(n) => (2u8, n.to_string()).hash(&mut h),
+            Value::Bool(b) => (3u8, *b).hash(&mut h),
+            Value::Null => 4u8.hash(&mut h),
+            other => (5u8, other.to_string()).hash(&mut h),
+        }
+    }
+    (h.finish(), false)
+}
+
+/// Records of a read from a state that fall outside its cursor, counted as
+/// they come: the first few described, and what the diagnosis needs.
+struct OutsideTally {
+    bound: Value,
+    bound_rank: Option<(i64, u32)>,
+    /// Less: records before the bound are the problem; Greater: after it.
+    outside: Ordering,
+    /// "the second read (from the state {...})", for messages.
+    from: String,
+    problems: Vec<String>,
+    problem_count: u64,
+    first_outside: Option<usize>,
+    last_outside: usize,
+    count: usize,
+    /// The widest gap (seconds) between a record outside and the bound.
+    widest: i64,
+    unzoned: bool,
+}
+
+impl OutsideTally {
+    fn new(c: &Cursor, state: &str, outside: Ordering, read: &str) -> Option<Self> {
+        let bound = serde_json::from_str::<Value>(state)
+            .ok()
+            .and_then(|v| c.in_state(&v).cloned())?;
+        Some(OutsideTally {
+            bound_rank: c.kind.rank(&bound),
+            bound,
+            outside,
+            from: format!(
+                "{read} (from the state {})",
+                crate::sandbox::clip_to(state, 200)
+            ),
+            problems: Vec::new(),
+            problem_count: 0,
+            first_outside: None,
+            last_outside: 0,
+            count: 0,
+            widest: 0,
+            unzoned: false,
+        })
+    }
+
+    /// Counts a problem, and describes it when it is one of the first few.
+    fn note(problems: &mut Vec<String>, count: &mut u64, text: impl FnOnce() -> String) {
+        *count += 1;
+        if problems.len() < EXAMPLES {
+            problems.push(text());
+        }
+    }
+
+    /// Record `index` of `c`'s stream, its cursor `value` (ranked `rank`).
+    fn observe(
+        &mut self,
+        c: &Cursor,
+        index: usize,
+        value: Option<&Value>,
+        rank: Option<(i64, u32)>,
+    ) {
+        let Some(v) = value else {
+            let from = &self.from;
+            Self::note(&mut self.problems, &mut self.problem_count, || {
+                format!(
+                    "record index {index} of stream `{}` in {from} has no cursor value at `{}`",
+                    c.stream,
+                    c.path.join(".")
+                )
+            });
+            return;
+        };
+        // Ranks order as `compare` does; values without one are compared whole.
+        let order = match (rank, self.bound_rank) {
+            (Some(a), Some(b)) => Ok(a.cmp(&b)),
+            _ => c.kind.compare(v, &self.bound),
+        };
+        match order {
+            Err(e) => {
+                let from = &self.from;
+                Self::note(&mut self.problems, &mut self.problem_count, || {
+                    format!(
+                        "record index {index} of stream `{}` in {from}: {e}",
+                        c.stream
+                    )
+                });
+            }
+            Ok(o) if o == self.outside => {
+                self.first_outside.get_or_insert(index);
+                (self.last_outside, self.count) = (index, self.count + 1);
+                if let (Some(a), Some(b)) = (rank, self.bound_rank) {
+                    self.widest = self.widest.max((a.0 - b.0).abs());
+                }
+                self.unzoned |= v.as_str().is_some_and(|t| !cursor::has_zone(t));
+                let word = if self.outside == Ordering::Less {
+                    "before"
+                } else {
+                    "after"
+                };
+                let (from, bound) = (&self.from, &self.bound);
+                Self::note(&mut self.problems, &mut self.problem_count, || {
+                    format!(
+                        "record index {index} of stream `{}` in {from} has `{}` {v}, {word} the state's cursor {bound} (compared as {})",
+                        c.stream,
+                        c.path.join("."),
+                        c.kind.name()
+                    )
+                });
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// The problems found, and the fix that fits what they show.
+    fn finish(self, c: &Cursor, found: &mut Outside) {
+        found.more += self.problem_count - self.problems.len() as u64;
+        found.problems.extend(self.problems);
+        let Some(first) = self.first_outside else {
+            return;
+        };
+        let unzoned = self.unzoned || self.bound.as_str().is_some_and(|t| !cursor::has_zone(t));
+        // Within a day's worth of zone offsets, a cursor without a zone
+        // read in another zone explains the difference.
+        let zone = c.kind == CursorKind::DateTime && unzoned && self.widest <= 14 * 3600;
+        // One run of records in a row, or records here and there.
+        let (count, last) = (self.count, self.last_outside);
+        let run = count >= 2 && last + 1 - first == count;
+        found.fixes.push((c.stream.clone(), if zone {
+            "a date-time without a time zone is read as UTC, so a cursor written in local time lands hours off; write the cursor in records and in the state with its offset (RFC 3339, for example 2024-05-01T10:00:00+02:00 or ...Z)".to_string()
+        } else if self.outside == Ordering::Greater {
+            "the state the read ended with is behind its own records; end each stream with a state whose cursor is the greatest cursor among the records it returned".to_string()
+        } else if run && first == 0 {
+            format!(
+                "the read starts from the beginning, as if it had no state; read the cursor from the state passed to `read` (at {}) and return only records at or after it",
+                c.where_in_state()
+            )
+        } else if run {
+            format!(
+                "the first {first} record(s) respected the state, then record index {first} and those after it did not: the filter is lost on a later page; send the state's cursor with every page's request, not only the first"
+            )
+        } else {
+            format!(
+                "the read respects the state but for {count} record(s), the first at index {first}: a record the state already covers is sent again (a retry, a re-sent change, a lookup outside the filtered query); filter every record the read emits by the state's cursor"
+            )
+        }));
+    }
 }
 
 struct Collected {
@@ -480,13 +739,16 @@ struct Collected {
     state_problems: Vec<(StateIssue, String)>,
     /// Bytes of the states kept, against [`STATE_BUDGET`].
     state_bytes: usize,
-    /// Bytes of the cursors and keys kept per record, against [`KEPT_BUDGET`].
+    /// Bytes kept per record (keys, cursors), against [`KEPT_BUDGET`].
     kept_bytes: usize,
 }
 
-/// The most bytes of cursor values and primary keys one read may make ctest
-/// keep (one of each per record, for the slices).
+/// The most bytes one read may make ctest keep of its records (a key and a
+/// cursor per record, for the slices): about 13 million records.
 const KEPT_BUDGET: usize = 256 << 20;
+
+/// Bytes [`Kept`] takes per record, whatever it holds.
+const KEPT_PER_RECORD: usize = 8 + 8 + 4;
 
 /// About how many bytes a cursor value takes.
 fn approx_size(value: &Value) -> usize {
@@ -505,6 +767,18 @@ const STATE_BUDGET: usize = 64 << 20;
 /// The most of one state problem's text kept.
 const PROBLEM_TEXT: usize = 1 << 10;
 
+/// How a read is judged as it streams: `keep` says what it keeps of each
+/// record; `outside`, when given, how records compare to the cursor of
+/// the state each stream started from, which are a problem ("Less": before
+/// it), and the read's name for messages.
+struct ReadPlan<'a> {
+    keep: Keep,
+    outside: Option<(Ordering, &'a str)>,
+    /// How many records each stream is expected to hold (basic_read's
+    /// read), to size what is kept at once.
+    expected: &'a HashMap<String, u64>,
+}
+
 fn read_from(
     ctx: &mut TestCtx<'_>,
     rules: &Rules<'_>,
@@ -512,12 +786,33 @@ fn read_from(
     catalog: &wit::ConfiguredCatalog,
     cursors: &[Cursor],
     state: Vec<wit::StreamState>,
+    plan: ReadPlan<'_>,
 ) -> Result<Collected, String> {
     let paths: HashMap<&str, &Cursor> = cursors.iter().map(|c| (c.stream.as_str(), c)).collect();
     let mut collected = Collected {
         streams: cursors
             .iter()
-            .map(|c| (c.stream.clone(), StreamRead::default()))
+            .map(|c| {
+                let mut s = StreamRead::default();
+                if let Some((outside, read)) = plan.outside
+                    && let Some(st) = state.iter().find(|st| st.stream == c.stream)
+                {
+                    s.outside = OutsideTally::new(c, &st.data, outside, read);
+                }
+                if plan.keep != Keep::Nothing && !c.primary_key.is_empty() {
+                    // Sized once, from basic_read's count (capped: a count is
+                    // a guess, and the budget below still holds).
+                    let expected = plan.expected.get(&c.stream).copied().unwrap_or(0);
+                    let size = (expected as usize).min(KEPT_BUDGET / KEPT_PER_RECORD);
+                    s.kept.keys.reserve_exact(size);
+                    if plan.keep == Keep::KeysAndCursors {
+                        s.kept.ranks.reserve_exact(size);
+                        s.kept.nanos.reserve_exact(size);
+                    }
+                    s.kept.integer_keys = true;
+                }
+                (c.stream.clone(), s)
+            })
             .collect(),
         state_problems: Vec::new(),
         state_bytes: 0,
@@ -534,29 +829,61 @@ fn read_from(
         &mut |message| match message {
             wit::Message::Record(r) => {
                 // Records that are not JSON are basic_read's finding.
-                if let (Some(s), Some(c), Ok(value)) = (
+                let (Some(s), Some(c)) = (
                     collected.streams.get_mut(&r.stream),
                     paths.get(r.stream.as_str()),
-                    serde_json::from_str::<Value>(&r.data),
-                ) {
-                    if over_budget {
-                        return;
-                    }
-                    let cursor = schema::value_at(&value, &c.path).cloned();
-                    collected.kept_bytes += cursor.as_ref().map_or(0, approx_size);
-                    s.records.push(cursor);
-                    if !c.primary_key.is_empty() {
-                        let key: Vec<&Value> = c
-                            .primary_key
-                            .iter()
-                            .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
-                            .collect();
-                        let key = serde_json::to_string(&key).unwrap_or_default();
-                        collected.kept_bytes += key.len();
-                        s.keys.push(key);
-                    }
-                    over_budget = collected.kept_bytes > KEPT_BUDGET;
+                ) else {
+                    return;
+                };
+                let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+                    return;
+                };
+                let index = s.count;
+                s.count += 1;
+                let cursor = schema::value_at(&value, &c.path);
+                let rank = cursor.and_then(|v| c.kind.rank(v));
+                if let Some(tally) = &mut s.outside {
+                    tally.observe(c, index, cursor, rank);
                 }
+                if plan.keep == Keep::KeysAndCursors
+                    && let Some(v) = cursor
+                {
+                    let greater = match &s.latest {
+                        None => true,
+                        Some((Some(latest), _)) if rank.is_some() => rank > Some(*latest),
+                        Some((_, latest)) => c.kind.compare(v, latest) == Ok(Ordering::Greater),
+                    };
+                    if greater {
+                        s.latest = Some((rank, v.clone()));
+                    }
+                }
+                if plan.keep == Keep::Nothing || c.primary_key.is_empty() || over_budget {
+                    return;
+                }
+                let key: Vec<&Value> = c
+                    .primary_key
+                    .iter()
+                    .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+                    .collect();
+                let (code, integer) = key_code(&key);
+                s.kept.integer_keys &= integer;
+                s.kept.keys.push(code);
+                collected.kept_bytes += 8;
+                if plan.keep == Keep::KeysAndCursors {
+                    let (secs, nanos) = match (cursor, rank) {
+                        (None, _) => (0, NO_CURSOR),
+                        (Some(_), Some(r)) => r,
+                        (Some(v), None) => {
+                            collected.kept_bytes += approx_size(v);
+                            s.kept.others.push((index, v.clone()));
+                            (0, OTHER_CURSOR)
+                        }
+                    };
+                    s.kept.ranks.push(secs);
+                    s.kept.nanos.push(nanos);
+                    collected.kept_bytes += 12;
+                }
+                over_budget = collected.kept_bytes > KEPT_BUDGET;
             }
             wit::Message::State(st) => {
                 let problem = match (
@@ -609,10 +936,15 @@ fn read_from(
                                 .as_ref()
                                 .is_none_or(|(i, _)| *i == StateIssue::WrongType);
                             if usable && collected.state_bytes <= STATE_BUDGET {
-                                collected.state_bytes += st.data.len();
+                                let latest = (plan.keep == Keep::KeysAndCursors)
+                                    .then(|| s.latest.as_ref().map(|(_, v)| v.clone()))
+                                    .flatten();
+                                collected.state_bytes +=
+                                    st.data.len() + latest.as_ref().map_or(0, approx_size);
                                 if collected.state_bytes <= STATE_BUDGET {
                                     s.states.push(v);
-                                    s.state_positions.push(s.records.len());
+                                    s.state_positions.push(s.count);
+                                    s.latest_before.push(latest);
                                 }
                             }
                             problem
@@ -696,100 +1028,18 @@ impl Collected {
             .collect()
     }
 
-    /// Records whose cursor compares `outside` (Less: before; Greater: after)
-    /// to the cursor of the state `read` (for messages: "the second read")
-    /// started from, with the fix that fits what they show.
-    fn records_outside(
-        &self,
-        cursors: &[Cursor],
-        states: &[wit::StreamState],
-        outside: Ordering,
-        read: &str,
-    ) -> Outside {
+    /// The records found outside the cursor of the state each stream was
+    /// read from (see [`ReadPlan::outside`]), with the fixes that fit.
+    fn outside(&mut self, cursors: &[Cursor]) -> Outside {
         let mut found = Outside::default();
-        let word = if outside == Ordering::Less {
-            "before"
-        } else {
-            "after"
-        };
         for c in cursors {
-            let Some(state) = states.iter().find(|s| s.stream == c.stream) else {
-                continue;
-            };
-            let Some(bound) = serde_json::from_str::<Value>(&state.data)
-                .ok()
-                .and_then(|v| c.in_state(&v).cloned())
-            else {
-                continue;
-            };
-            let field = c.path.join(".");
-            let from = format!(
-                "{read} (from the state {})",
-                crate::sandbox::clip_to(&state.data, 200)
-            );
-            let records = &self.streams[&c.stream].records;
-            // The first record outside, and the widest gap (seconds) between a
-            // record outside and the bound, for the diagnosis.
-            let (mut first_outside, mut last_outside, mut count, mut widest) = (None, 0, 0, 0i64);
-            let mut unzoned = false;
-            for (index, value) in records.iter().enumerate() {
-                let problem = match value {
-                    None => Some(format!(
-                        "record index {index} of stream `{}` in {from} has no cursor value at `{field}`",
-                        c.stream
-                    )),
-                    Some(v) => match c.kind.compare(v, &bound) {
-                        Err(e) => Some(format!(
-                            "record index {index} of stream `{}` in {from}: {e}",
-                            c.stream
-                        )),
-                        Ok(o) if o == outside => {
-                            first_outside.get_or_insert(index);
-                            (last_outside, count) = (index, count + 1);
-                            if let (Some(a), Some(b)) = (c.kind.rank(v), c.kind.rank(&bound)) {
-                                widest = widest.max((a.0 - b.0).abs());
-                            }
-                            unzoned |= v.as_str().is_some_and(|t| !cursor::has_zone(t));
-                            Some(format!(
-                                "record index {index} of stream `{}` in {from} has `{field}` {v}, {word} the state's cursor {bound} (compared as {})",
-                                c.stream,
-                                c.kind.name()
-                            ))
-                        }
-                        Ok(_) => None,
-                    },
-                };
-                if let Some(p) = problem {
-                    found.problems.push(p);
-                }
+            if let Some(tally) = self
+                .streams
+                .get_mut(&c.stream)
+                .and_then(|s| s.outside.take())
+            {
+                tally.finish(c, &mut found);
             }
-            let Some(first) = first_outside else {
-                continue;
-            };
-            unzoned |= bound.as_str().is_some_and(|t| !cursor::has_zone(t));
-            // Within a day's worth of zone offsets, a cursor without a zone
-            // read in another zone explains the difference.
-            let zone = c.kind == CursorKind::DateTime && unzoned && widest <= 14 * 3600;
-            // One run of records in a row, or records here and there.
-            let run = count >= 2 && last_outside + 1 - first == count;
-            found.fixes.push((c.stream.clone(), if zone {
-                "a date-time without a time zone is read as UTC, so a cursor written in local time lands hours off; write the cursor in records and in the state with its offset (RFC 3339, for example 2024-05-01T10:00:00+02:00 or ...Z)".to_string()
-            } else if outside == Ordering::Greater {
-                "the state the read ended with is behind its own records; end each stream with a state whose cursor is the greatest cursor among the records it returned".to_string()
-            } else if run && first == 0 {
-                format!(
-                    "the read starts from the beginning, as if it had no state; read the cursor from the state passed to `read` (at {}) and return only records at or after it",
-                    c.where_in_state()
-                )
-            } else if run {
-                format!(
-                    "the first {first} record(s) respected the state, then record index {first} and those after it did not: the filter is lost on a later page; send the state's cursor with every page's request, not only the first"
-                )
-            } else {
-                format!(
-                    "the read respects the state but for {count} record(s), the first at index {first}: a record the state already covers is sent again (a retry, a re-sent change, a lookup outside the filtered query); filter every record the read emits by the state's cursor"
-                )
-            }));
         }
         found
     }
@@ -799,7 +1049,10 @@ impl Collected {
 /// fit, each with its stream.
 #[derive(Default)]
 struct Outside {
+    /// The first few problems of each stream.
     problems: Vec<String>,
+    /// How many more there were.
+    more: u64,
     fixes: Vec<(String, String)>,
 }
 
@@ -832,14 +1085,39 @@ impl Outside {
         } else {
             fix
         };
-        verdict(self.problems, expected, &fix)
+        super::counted_verdict(self.problems, self.more, expected, &fix)
     }
 }
 
-/// From each distinct intermediate state of the first read (at most
-/// [`MAX_SLICES`] per stream, spread over the read), a fresh read of that stream
-/// must return every record the first read emitted after the state (by primary
-/// key), and none before the state's cursor.
+/// The intermediate states (indexes into `s.states`) the slices read from:
+/// of the distinct states before the last record, the first (a record out
+/// of order early on), then the first at or after half the stream's
+/// records, three quarters, seven eighths, ... (pagination lost late), at
+/// most [`MAX_SLICES`]. A correct connector's slices so return at most
+/// twice the records of the first read in all (the whole stream, then a
+/// half, a quarter, an eighth, ...), whatever the stream's size.
+fn slice_states(s: &StreamRead) -> Vec<usize> {
+    let total = s.count;
+    let mut seen = std::collections::HashSet::new();
+    let intermediate: Vec<usize> = (0..s.states.len())
+        .filter(|&i| s.state_positions[i] < total && seen.insert(s.states[i].to_string()))
+        .collect();
+    let mut chosen: Vec<usize> = intermediate.first().copied().into_iter().collect();
+    for k in 1..MAX_SLICES as u32 {
+        let target = total - (total >> k);
+        let after = chosen.last().map(|&i| s.state_positions[i]);
+        if let Some(&i) = intermediate.iter().find(|&&i| {
+            s.state_positions[i] >= target && after.is_none_or(|p| s.state_positions[i] > p)
+        }) {
+            chosen.push(i);
+        }
+    }
+    chosen
+}
+
+/// From intermediate states of the first read (see [`slice_states`]), a
+/// fresh read of that stream must return every record the first read emitted
+/// after the state (by primary key), and none before the state's cursor.
 fn sequential_slices(
     ctx: &mut TestCtx<'_>,
     rules: &Rules<'_>,
@@ -851,13 +1129,8 @@ fn sequential_slices(
     let mut slices = 0;
     for c in cursors.iter().filter(|c| !c.primary_key.is_empty()) {
         let s = &first.streams[&c.stream];
-        let total = s.records.len();
-        let mut seen = std::collections::HashSet::new();
-        let intermediate: Vec<usize> = (0..s.states.len())
-            .filter(|&i| s.state_positions[i] < total && seen.insert(s.states[i].to_string()))
-            .collect();
-        let step = intermediate.len().div_ceil(MAX_SLICES).max(1);
-        for &i in intermediate.iter().step_by(step) {
+        let total = s.count;
+        for i in slice_states(s) {
             slices += 1;
             let state = wit::StreamState {
                 stream: c.stream.clone(),
@@ -876,13 +1149,21 @@ fn sequential_slices(
                     primary_key: c.primary_key.clone(),
                 }],
             };
-            let slice = match read_from(
+            let remaining: HashMap<String, u64> =
+                [(c.stream.clone(), (total - position) as u64)].into();
+            let plan = ReadPlan {
+                keep: Keep::Keys,
+                outside: Some((Ordering::Less, &read)),
+                expected: &remaining,
+            };
+            let mut slice = match read_from(
                 ctx,
                 rules,
                 config,
                 &catalog,
                 std::slice::from_ref(c),
                 vec![state.clone()],
+                plan,
             ) {
                 Ok(slice) => slice,
                 Err(e) => {
@@ -893,30 +1174,36 @@ fn sequential_slices(
                     continue;
                 }
             };
-            let got: std::collections::HashSet<&String> =
-                slice.streams[&c.stream].keys.iter().collect();
+            let got = {
+                let mut keys =
+                    std::mem::take(&mut slice.streams.get_mut(&c.stream).expect("read").kept.keys);
+                keys.sort_unstable();
+                keys
+            };
+            // The keys are codes of one process's hash: the same key has the same code.
             let missing: Vec<usize> = (position..total)
-                .filter(|&k| !got.contains(&s.keys[k]))
+                .filter(|&k| got.binary_search(&s.kept.keys[k]).is_err())
                 .collect();
+            drop(got);
             if let Some(&k) = missing.first() {
+                let key = s
+                    .kept
+                    .key_text(k)
+                    .map(|t| format!(", primary key {t}"))
+                    .unwrap_or_default();
                 found.problems.push(format!(
-                    "stream `{}`, {read} (the state {}): {} record(s) the first read emitted after it are missing, the first its record index {k}, primary key {}",
+                    "stream `{}`, {read} (the state {}): {} record(s) the first read emitted after it are missing, the first its record index {k}{key}",
                     c.stream,
                     state.data,
                     missing.len(),
-                    s.keys[k]
                 ));
                 found
                     .fixes
                     .push((c.stream.clone(), why_missing(c, s, i, &missing)));
             }
-            let outside = slice.records_outside(
-                std::slice::from_ref(c),
-                std::slice::from_ref(&state),
-                Ordering::Less,
-                &read,
-            );
+            let outside = slice.outside(std::slice::from_ref(c));
             found.problems.extend(outside.problems);
+            found.more += outside.more;
             found.fixes.extend(outside.fixes);
         }
     }
@@ -940,14 +1227,13 @@ fn why_missing(c: &Cursor, s: &StreamRead, i: usize, missing: &[usize]) -> Strin
         return "make each checkpoint state cover exactly the records emitted before it"
             .to_string();
     };
-    let position = s.state_positions[i];
-    let cmp = |v: &Option<Value>| v.as_ref().and_then(|v| c.kind.compare(v, bound).ok());
-    let latest_before = s.records[..position]
-        .iter()
-        .flatten()
-        .max_by(|a, b| c.kind.compare(a, b).unwrap_or(Ordering::Equal));
+    let bound_rank = c.kind.rank(bound);
+    let latest_before = s.latest_before[i].as_ref();
     let ahead = latest_before.is_some_and(|l| c.kind.compare(bound, l) == Ok(Ordering::Greater));
-    let orders: Vec<Option<Ordering>> = missing.iter().map(|&k| cmp(&s.records[k])).collect();
+    let orders: Vec<Option<Ordering>> = missing
+        .iter()
+        .map(|&k| s.kept.compare(c.kind, k, bound, bound_rank))
+        .collect();
     if ahead {
         format!(
             "the checkpoint's cursor {bound} is ahead of every record emitted before it (the latest: {}); a checkpoint saves the cursor of the last record emitted, never more",
@@ -994,4 +1280,103 @@ pub struct FutureState {
     pub missing_streams: Vec<crate::test_config::Bypassed>,
     /// With `test_strictness_level: high`: no file, for this reason.
     pub bypass_reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_with_states(total: usize, every: usize) -> StreamRead {
+        let mut s = StreamRead {
+            count: total,
+            ..Default::default()
+        };
+        for position in (every..=total).step_by(every) {
+            s.states.push(serde_json::json!({ "n": position }));
+            s.state_positions.push(position);
+        }
+        s
+    }
+
+    /// The slices start at the first checkpoint, then at half, three
+    /// quarters, ... of the stream: what a correct connector returns to them
+    /// stays under twice the stream, at any size; the last state (at the
+    /// end) is not a slice.
+    #[test]
+    fn slices_read_at_most_twice_the_stream() {
+        for (total, every) in [
+            (1000, 250),
+            (100_000, 1000),
+            (1_000_000, 1000),
+            (1_000_000, 7),
+            (10, 1),
+        ] {
+            let s = read_with_states(total, every);
+            let chosen = slice_states(&s);
+            let positions: Vec<usize> = chosen.iter().map(|&i| s.state_positions[i]).collect();
+            assert!(
+                !positions.is_empty() && positions.len() <= MAX_SLICES,
+                "{positions:?}"
+            );
+            assert_eq!(positions[0], every, "the first checkpoint");
+            assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+            assert!(positions.iter().all(|&p| p < total));
+            let read: usize = positions.iter().map(|&p| total - p).sum();
+            assert!(read <= 2 * total, "{total}: {read} records in slices");
+        }
+        let s = read_with_states(1000, 250);
+        let positions: Vec<usize> = slice_states(&s)
+            .iter()
+            .map(|&i| s.state_positions[i])
+            .collect();
+        assert_eq!(positions, [250, 500, 750]);
+        // One state only, at the end: no intermediate state, no slice.
+        assert!(slice_states(&read_with_states(100, 100)).is_empty());
+    }
+
+    /// A record's cursor kept by rank compares with a bound as the values
+    /// do; one without a rank is kept whole; a missing one compares to
+    /// nothing. Integer keys are shown; hashed ones are not.
+    #[test]
+    fn kept_cursors_compare_as_their_values() {
+        let kind = CursorKind::DateTime;
+        let mut kept = Kept {
+            integer_keys: true,
+            ..Default::default()
+        };
+        let values = [
+            Some(Value::from("2024-01-01T00:00:00Z")),
+            None,
+            Some(Value::from("2024-01-01T02:00:00+02:00")),
+            Some(Value::from(17)),
+        ];
+        for (i, v) in values.iter().enumerate() {
+            let (secs, nanos) = match v.as_ref().map(|v| (v, kind.rank(v))) {
+                None => (0, NO_CURSOR),
+                Some((_, Some(r))) => r,
+                Some((v, None)) => {
+                    kept.others.push((i, v.clone()));
+                    (0, OTHER_CURSOR)
+                }
+            };
+            kept.ranks.push(secs);
+            kept.nanos.push(nanos);
+            kept.keys.push(i as u64);
+        }
+        let bound = Value::from("2024-01-01T00:00:00Z");
+        let rank = kind.rank(&bound);
+        assert_eq!(kept.compare(kind, 0, &bound, rank), Some(Ordering::Equal));
+        assert_eq!(kept.compare(kind, 1, &bound, rank), None);
+        assert_eq!(kept.compare(kind, 2, &bound, rank), Some(Ordering::Equal));
+        assert_eq!(
+            kept.compare(kind, 3, &bound, rank),
+            kind.compare(&Value::from(17), &bound).ok()
+        );
+        assert_eq!(kept.key_text(3).as_deref(), Some("[3]"));
+        let (a, int_a) = key_code(&[&Value::from("x")]);
+        let (b, _) = key_code(&[&Value::from("x")]);
+        assert!(!int_a);
+        assert_eq!(a, b, "one key, one code, read after read");
+        assert_eq!(key_code(&[&Value::from(-5)]), (-5i64 as u64, true));
+    }
 }

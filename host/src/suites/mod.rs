@@ -342,11 +342,17 @@ fn with_network_problems(verdict: Verdict, network: &TestNetwork) -> Verdict {
 
 /// Pass when there is no problem; otherwise fail with what was expected, how
 /// many problems there are, the first few, and the fix.
-fn verdict(mut problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
-    if problems.is_empty() {
+fn verdict(problems: Vec<String>, expected: &str, fix: &str) -> Verdict {
+    counted_verdict(problems, 0, expected, fix)
+}
+
+/// [`verdict`] for problems counted as they came: `problems` holds the
+/// first few, `more` how many others there were.
+fn counted_verdict(mut problems: Vec<String>, more: u64, expected: &str, fix: &str) -> Verdict {
+    if problems.is_empty() && more == 0 {
         return Verdict::Pass;
     }
-    let count = problems.len() as u64;
+    let count = problems.len() as u64 + more;
     problems.truncate(EXAMPLES);
     Verdict::Fail(crate::checks::Failure::with_problems(
         expected, count, problems, fix,
