@@ -471,8 +471,19 @@ impl RecordChecker {
     }
 
     pub(crate) fn observe(&mut self, message: &wit::Message) {
+        self.observe_with(message, &mut |_, _| {});
+    }
+
+    /// [`RecordChecker::observe`], handing `tap` each record this checker
+    /// parsed (one that is JSON), so that a second look at the record need
+    /// not parse it again.
+    pub(crate) fn observe_with(
+        &mut self,
+        message: &wit::Message,
+        tap: &mut dyn FnMut(&wit::RecordMessage, &Value),
+    ) {
         match message {
-            wit::Message::Record(r) => self.record(r),
+            wit::Message::Record(r) => self.record(r, tap),
             wit::Message::State(s) => match self.streams.get(&s.stream) {
                 None => self.unconfigured.add(|| {
                     format!(
@@ -594,7 +605,7 @@ impl RecordChecker {
         }
     }
 
-    fn record(&mut self, r: &wit::RecordMessage) {
+    fn record(&mut self, r: &wit::RecordMessage, tap: &mut dyn FnMut(&wit::RecordMessage, &Value)) {
         let Some(check) = self.streams.get_mut(&r.stream) else {
             self.unconfigured.add(|| {
                 format!(
@@ -647,6 +658,7 @@ impl RecordChecker {
                 return;
             }
         };
+        tap(r, &value);
         if !value.is_object() {
             self.schema.add(|| {
                 format!(

@@ -113,6 +113,8 @@ fn run_suite(run: &mut Run<'_>) {
         .any(|s| s.tests.iter().any(|t| run.selected(s.name, t)));
     let mut findings = None;
     let mut read_passed = false;
+    // full_refresh's first read, when it is this one (one read fewer).
+    let mut shared = super::full_refresh::to_share(run, &streams, &catalog);
     run.step(SUITE, "read", |ctx| {
         if catalog.streams.is_empty() {
             return Verdict::Skip("the catalog has no stream to read".into());
@@ -121,7 +123,7 @@ fn run_suite(run: &mut Run<'_>) {
         if reads_again {
             checker.known = Known::Learning(KnownRecords::new());
         }
-        let (verdict, ended) = read_all(ctx, &config_text, &catalog, &mut checker);
+        let (verdict, ended) = read_all(ctx, &config_text, &catalog, &mut checker, shared.as_mut());
         // A read that ended, even with error traces, is checked: how the
         // streams ended after an error is one of the checks.
         if ended {
@@ -130,6 +132,9 @@ fn run_suite(run: &mut Run<'_>) {
         read_passed = matches!(verdict, Verdict::Pass);
         verdict
     });
+    if let Some(shared) = shared.filter(|_| read_passed) {
+        shared.keep(run);
+    }
     // Which streams this input set's read covered (the others, left out by
     // its catalog, are still the incremental suite's to test).
     run.facts.streams_read = configured.iter().map(|s| s.info.name.clone()).collect();
@@ -203,10 +208,16 @@ fn read_all(
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     checker: &mut RecordChecker,
+    mut shared: Option<&mut super::full_refresh::SharedFirstRead>,
 ) -> (Verdict, bool) {
     // basic_read checks the rules itself, each as its own test.
-    let outcome = read::read_all(ctx, config, catalog, &[], None, &mut |m| {
-        checker.observe(&m)
+    let outcome = read::read_all(ctx, config, catalog, &[], None, &mut |m| match shared
+        .as_deref_mut()
+    {
+        None => checker.observe(&m),
+        Some(shared) => checker.observe_with(&m, &mut |r, value| {
+            shared.observe(&r.stream, value, r.emitted_at)
+        }),
     });
     ctx.logs.append(&mut checker.logs);
     let errors = std::mem::take(&mut checker.error_traces);

@@ -59,15 +59,33 @@ fn run_suite(run: &mut Run<'_>) {
         streams: &streams,
         facts: run.facts.read.clone(),
     };
+    // basic_read's read is this suite's first when it read the same (see
+    // [`to_share`]): that read kept every rule (or basic_read reported the
+    // ones it broke, which later reads are not failed for again).
+    let shared = run
+        .facts
+        .first_full_refresh
+        .take()
+        .filter(|f| f.is_for(&config_text, &catalog, &set));
     let mut reads: Option<(Snapshot, Snapshot)> = None;
     run.step(SUITE, "records_repeatable", |ctx| {
         if catalog.streams.is_empty() {
             return Verdict::Skip("no stream supports full refresh".into());
         }
-        let mut first = Snapshot::new(&streams, &set);
-        first.reserve(&rules.facts.records_per_stream);
+        let reads_first = shared.is_none();
+        let mut first = match shared {
+            Some(shared) => shared.snapshot,
+            None => {
+                let mut first = Snapshot::new(&streams, &set);
+                first.reserve(&rules.facts.records_per_stream);
+                first
+            }
+        };
         let mut second = Snapshot::new(&streams, &set);
         for which in ["first", "second"] {
+            if which == "first" && !reads_first {
+                continue;
+            }
             let outcome = read::read_all(ctx, &config_text, &catalog, &[], Some(&rules), &mut |m| match which {
                 "first" => first.observe(m, None),
                 _ => second.observe(m, Some(&mut first)),
@@ -98,6 +116,96 @@ fn run_suite(run: &mut Run<'_>) {
         Vec::new(),
         Default::default(),
     );
+}
+
+/// basic_read's full-refresh read, kept as this suite's first read.
+pub(super) struct SharedFirstRead {
+    config_text: String,
+    /// The catalog read: each stream's name and sync mode, in order.
+    catalog: Vec<(String, wit::SyncMode)>,
+    snapshot: Snapshot,
+}
+
+fn catalog_key(catalog: &wit::ConfiguredCatalog) -> Vec<(String, wit::SyncMode)> {
+    catalog
+        .streams
+        .iter()
+        .map(|s| (s.name.clone(), s.sync_mode))
+        .collect()
+}
+
+impl SharedFirstRead {
+    /// Whether this is the read this suite would make first: the same
+    /// config and catalog, and the same fields left out.
+    fn is_for(&self, config_text: &str, catalog: &wit::ConfiguredCatalog, set: &InputSet) -> bool {
+        self.config_text == config_text
+            && self.catalog == catalog_key(catalog)
+            && self
+                .snapshot
+                .streams
+                .iter()
+                .all(|(name, s)| s.ignored == set.ignored_paths(name))
+    }
+
+    /// Notes a record of basic_read's read, parsed by its checks.
+    pub(super) fn observe(&mut self, stream: &str, value: &Value, emitted_at: i64) {
+        self.snapshot.observe_value(stream, value, emitted_at, None);
+    }
+
+    /// basic_read's read ended and passed: it is kept for this suite.
+    pub(super) fn keep(mut self, run: &mut Run<'_>) {
+        self.snapshot.seal();
+        run.facts.first_full_refresh = Some(self);
+    }
+}
+
+/// For basic_read, about to read `catalog` with `run`'s config: a first
+/// read for this suite to fill as it goes, when this suite would make that
+/// very read next (its first input set, or the default one: the same config,
+/// the same catalog, records_repeatable selected and not bypassed). The
+/// suite then reads once instead of twice.
+pub(super) fn to_share(
+    run: &Run<'_>,
+    streams: &[DiscoveredStream],
+    catalog: &wit::ConfiguredCatalog,
+) -> Option<SharedFirstRead> {
+    let prepared = run.options.suites.get(SUITE);
+    if prepared.is_some_and(|p| p.bypass_reason.is_some() || p.bypass.contains_key(TESTS[0])) {
+        return None;
+    }
+    let default_set = crate::test_config::PreparedSet::default();
+    let sets = prepared.map_or(&[][..], |p| &p.sets[..]);
+    let set = sets.first().unwrap_or(&default_set);
+    let suffix = if sets.len() > 1 { "#1" } else { "" };
+    if run.stopped
+        || !run
+            .options
+            .selection
+            .selects(&format!("{SUITE}/{}{suffix}", TESTS[0]))
+    {
+        return None;
+    }
+    let config_text = match &set.config {
+        Some((config, _)) => config.to_string(),
+        None => run.options.config.to_string(),
+    };
+    let own = read::configured_catalog(streams, set, |s| {
+        s.info
+            .supported_sync_modes
+            .contains(&wit::SyncMode::FullRefresh)
+            .then_some(wit::SyncMode::FullRefresh)
+    });
+    if config_text != run.config_text
+        || own.streams.is_empty()
+        || catalog_key(&own) != catalog_key(catalog)
+    {
+        return None;
+    }
+    Some(SharedFirstRead {
+        config_text,
+        catalog: catalog_key(catalog),
+        snapshot: Snapshot::new(streams, &set.set),
+    })
 }
 
 /// What one read produced, per stream: a digest of each record by its key.
@@ -213,30 +321,50 @@ impl Snapshot {
         };
         // Records of unknown streams and records that are not JSON are the
         // basic_read suite's findings.
-        let Some(s) = self.streams.get_mut(&r.stream) else {
+        if !self.streams.contains_key(&r.stream) {
             return;
-        };
-        let Ok(mut value) = serde_json::from_str::<Value>(&r.data) else {
-            return;
-        };
-        for path in &s.ignored {
-            schema::remove_at(&mut value, path);
         }
+        let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+            return;
+        };
+        self.observe_value(&r.stream, &value, r.emitted_at, first);
+    }
+
+    /// [`Snapshot::observe`] of a record already parsed.
+    fn observe_value(
+        &mut self,
+        stream: &str,
+        value: &Value,
+        emitted_at: i64,
+        first: Option<&mut Snapshot>,
+    ) {
+        let Some(s) = self.streams.get_mut(stream) else {
+            return;
+        };
+        let value: std::borrow::Cow<'_, Value> = if s.ignored.is_empty() {
+            std::borrow::Cow::Borrowed(value)
+        } else {
+            let mut value = value.clone();
+            for path in &s.ignored {
+                schema::remove_at(&mut value, path);
+            }
+            std::borrow::Cow::Owned(value)
+        };
         let index = s.count;
         s.count += 1;
         if let Some(last) = s.last_emitted_at
-            && r.emitted_at < last
+            && emitted_at < last
         {
             s.backwards_count += 1;
             if s.backwards.len() < EXAMPLES {
                 s.backwards.push(format!(
                     "record index {index} of stream `{}` has emitted_at {} after {last}",
-                    r.stream, r.emitted_at
+                    stream, emitted_at
                 ));
             }
         }
-        s.first_emitted_at.get_or_insert(r.emitted_at);
-        s.last_emitted_at = Some(r.emitted_at);
+        s.first_emitted_at.get_or_insert(emitted_at);
+        s.last_emitted_at = Some(emitted_at);
         // `Value`'s objects keep their keys sorted, so equal records print equally.
         let canonical = value.to_string();
         // Both reads hash with the first read's keys.
@@ -264,7 +392,7 @@ impl Snapshot {
         };
         // A record the first read did not have is no problem: the second
         // read may find new data. (Both reads hash with the first's keys.)
-        let Some(seen) = first.streams.get_mut(&r.stream).and_then(|f| f.find(key)) else {
+        let Some(seen) = first.streams.get_mut(stream).and_then(|f| f.find(key)) else {
             return;
         };
         seen.occurrences |= MATCHED;
@@ -284,7 +412,7 @@ impl Snapshot {
             if s.changed.len() < EXAMPLES {
                 s.changed.push(format!(
                     "stream `{}`: the record with primary key {} (record index {} of the first read, {index} of the second) differs between the two reads",
-                    r.stream,
+                    stream,
                     crate::sandbox::clip_to(&text, KEY_TEXT),
                     seen.index
                 ));

@@ -383,6 +383,9 @@ struct Facts {
     streams_read: std::collections::HashSet<String>,
     /// What basic_read's read leaves the rules of every later read.
     read: ReadFacts,
+    /// basic_read's read, kept as full_refresh's first when full_refresh
+    /// would make that very read (taken by full_refresh).
+    first_full_refresh: Option<full_refresh::SharedFirstRead>,
 }
 
 /// A run in progress: its options, the input set being run, the reporter
