@@ -68,7 +68,17 @@ enum Command {
     /// Internal: compile the component on stdin (a child of `ctest run`, so
     /// that a compilation past its time limit can be killed).
     #[command(name = "__compile", hide = true)]
-    Compile,
+    Compile(CompileArgs),
+}
+
+#[derive(Args)]
+struct CompileArgs {
+    /// The compile cache directory whose function cache to use.
+    #[arg(long, requires = "key_file")]
+    function_cache: Option<PathBuf>,
+    /// The compile cache's key file.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -460,7 +470,9 @@ struct UsageError(String);
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compile => return crate::sandbox::compile_child_main(),
+        Command::Compile(args) => {
+            return crate::sandbox::compile_child_main(args.function_cache.zip(args.key_file));
+        }
         Command::Run(args) => run(*args),
         Command::Snapshot(args) => snapshot(*args),
         Command::Batch(args) => return batch(args),

@@ -65,6 +65,8 @@ pub type CompileObserver = std::sync::Arc<dyn Fn(CompileNotice<'_>) + Send + Syn
 struct Store {
     dir: PathBuf,
     key: [u8; KEY_LEN],
+    /// Where the key is, for the compiler process (it reads it itself).
+    key_file: PathBuf,
 }
 
 /// How a component was obtained, for diagnostics and benchmarks.
@@ -196,7 +198,11 @@ impl CompileCache {
             cached_afterwards: self.store.is_some(),
         });
         let started = std::time::Instant::now();
-        let artifact = super::compile::compile(engine, wasm, self.compile_timeout);
+        let functions = self
+            .store
+            .as_ref()
+            .map(|s| (s.dir.as_path(), s.key_file.as_path()));
+        let artifact = super::compile::compile(engine, wasm, self.compile_timeout, functions);
         notify(CompileNotice::Finished {
             name,
             elapsed: started.elapsed(),
@@ -246,6 +252,7 @@ fn open(dir: &Path, key_file: &Path) -> Result<Store, String> {
     Ok(Store {
         dir: dir.to_path_buf(),
         key,
+        key_file: key_file.to_path_buf(),
     })
 }
 
@@ -444,6 +451,142 @@ impl Store {
     }
 }
 
+/// wasmtime's incremental compilation cache (cranelift's per-function
+/// cache): each compiled function, by the key cranelift computes from the
+/// function's body and the compiler's settings. Two versions of a Python or
+/// TypeScript plugin share nearly all their functions (the interpreter), so
+/// a new version compiles only what changed.
+///
+/// Entries are machine code, trusted as the artifacts are: each file holds a
+/// keyed MAC (the cache's key) over the entry's key and its bytes, checked
+/// before the bytes are handed to cranelift; an entry that fails is a miss.
+/// The files live in `functions/` of the cache directory, named by a hash of
+/// their key. One compile writes at most [`FUNCTIONS_WRITTEN`] bytes.
+pub(crate) struct FunctionCache {
+    dir: PathBuf,
+    key: [u8; KEY_LEN],
+    written: std::sync::atomic::AtomicU64,
+    /// The most bytes this compile writes ([`FUNCTIONS_WRITTEN`]).
+    budget: u64,
+}
+
+/// The largest function entry read (cranelift's largest functions compile
+/// to a few MiB at most).
+const FUNCTION_ENTRY_MAX: u64 = 32 << 20;
+
+/// The most bytes of function entries one compile writes.
+const FUNCTIONS_WRITTEN: u64 = 1 << 30;
+
+/// The most bytes the function cache holds: past it, a compile starts it
+/// afresh. (Some functions get a new key at each compile, so it would
+/// otherwise grow a little with every compile of the same component.)
+const FUNCTIONS_HELD: u64 = 4 << 30;
+
+impl std::fmt::Debug for FunctionCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("FunctionCache")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl FunctionCache {
+    /// The function cache of the compile cache in `dir` (key in `key_file`),
+    /// checked as the compile cache is; `Err` says why it is not used.
+    pub(crate) fn open(dir: &Path, key_file: &Path) -> Result<Self, String> {
+        let store = open(dir, key_file)?;
+        let dir = store.dir.join("functions");
+        create_private_dir(&dir)?;
+        check_private(&dir, "the function cache directory")?;
+        if held_bytes(&dir) > FUNCTIONS_HELD {
+            let _ = std::fs::remove_dir_all(&dir);
+            create_private_dir(&dir)?;
+        }
+        Ok(FunctionCache {
+            dir,
+            key: store.key,
+            written: std::sync::atomic::AtomicU64::new(0),
+            budget: FUNCTIONS_WRITTEN,
+        })
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        let name = blake3::hash(key).to_hex();
+        self.dir.join(&name[..2]).join(&name[2..])
+    }
+
+    fn mac(&self, key: &[u8], value: &[u8]) -> blake3::Hash {
+        let mut mac = blake3::Hasher::new_keyed(&self.key);
+        mac.update(b"ctest function cache 1\0");
+        mac.update(&(key.len() as u64).to_le_bytes());
+        mac.update(key);
+        mac.update(value);
+        mac.finalize()
+    }
+}
+
+/// The bytes of the files in `dir`'s shard directories (links not followed).
+fn held_bytes(dir: &Path) -> u64 {
+    let files = |d: &Path| -> u64 {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    };
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| files(&e.path()))
+        .sum()
+}
+
+impl wasmtime::CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+        let file = std::fs::File::open(self.path(key)).ok()?;
+        let mut bytes = Vec::new();
+        file.take(FUNCTION_ENTRY_MAX + 1)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        if bytes.len() < 32 || bytes.len() as u64 > FUNCTION_ENTRY_MAX {
+            return None;
+        }
+        let value = bytes.split_off(32);
+        let stored = blake3::Hash::from_bytes(bytes.try_into().ok()?);
+        // blake3::Hash compares in constant time.
+        (stored == self.mac(key, &value)).then_some(std::borrow::Cow::Owned(value))
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let size = value.len() as u64 + 32;
+        if size > FUNCTION_ENTRY_MAX || self.written.fetch_add(size, Relaxed) + size > self.budget {
+            return false;
+        }
+        let path = self.path(key);
+        let Some(shard) = path.parent() else {
+            return false;
+        };
+        if create_private_dir(shard).is_err() {
+            return false;
+        }
+        let mut temp = match private_tempfile(shard) {
+            Ok(t) => t,
+            Err(_) => return false,
+        };
+        let mac = self.mac(key, &value);
+        temp.write_all(mac.as_bytes()).is_ok()
+            && temp.write_all(&value).is_ok()
+            && temp.persist(&path).is_ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,6 +595,49 @@ mod tests {
         let mut config = wasmtime::Config::new();
         config.wasm_component_model(true);
         Engine::new(&config).unwrap()
+    }
+
+    /// Hostile cache directory: a function entry is used only as written
+    /// with this cache's key, under its own key; a changed byte, an entry
+    /// moved under another key, one written with another key file, or one
+    /// past the size bound is a miss; writing stops at the budget.
+    #[test]
+    fn function_entries_are_used_only_as_written() {
+        use wasmtime::CacheStore;
+        let dir = tempfile::tempdir().unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let cache_dir = dir.path().join("cache");
+        let open = |key: &str| FunctionCache::open(&cache_dir, &keys.path().join(key)).unwrap();
+        let cache = open("key");
+        assert!(cache.insert(b"f1", b"code of f1".to_vec()));
+        assert!(cache.insert(b"f2", b"code of f2".to_vec()));
+        assert_eq!(cache.get(b"f1").as_deref(), Some(&b"code of f1"[..]));
+        assert_eq!(cache.get(b"f3"), None);
+        // Another key file: nothing it reads was written with its key.
+        assert_eq!(open("other key").get(b"f1"), None);
+        // Moved under another key.
+        std::fs::copy(cache.path(b"f1"), cache.path(b"f2")).unwrap();
+        assert_eq!(cache.get(b"f2"), None);
+        // A changed byte.
+        let mut bytes = std::fs::read(cache.path(b"f1")).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(cache.path(b"f1"), &bytes).unwrap();
+        assert_eq!(cache.get(b"f1"), None);
+        // Too short to hold a MAC, and past the bound.
+        std::fs::write(cache.path(b"f1"), b"short").unwrap();
+        assert_eq!(cache.get(b"f1"), None);
+        let big = std::fs::File::create(cache.path(b"f1")).unwrap();
+        big.set_len(FUNCTION_ENTRY_MAX + 1).unwrap();
+        assert_eq!(cache.get(b"f1"), None);
+        // The budget of one compile.
+        let mut small = open("key");
+        small.budget = 100;
+        assert!(small.insert(b"a", vec![0; 40]));
+        assert!(!small.insert(b"b", vec![0; 40]), "past 100 bytes");
+        assert_eq!(small.get(b"b"), None);
+        assert!(!format!("{small:?}").contains(&format!("{:?}", small.key)));
+        assert!(held_bytes(&cache_dir.join("functions")) > 0);
     }
 
     // The smallest component: no imports, no exports.

@@ -99,10 +99,17 @@ pub fn prescan(wasm: &[u8], bounds: &CompileBounds) -> Result<(), String> {
 }
 
 /// The serialized, compiled form of `wasm` for `engine`, made within `timeout`.
-pub fn compile(engine: &Engine, wasm: &[u8], timeout: Duration) -> wasmtime::Result<Vec<u8>> {
+/// `functions`: the compile cache's directory and key file, whose function
+/// cache ([`super::cache::FunctionCache`]) a compiler process uses.
+pub fn compile(
+    engine: &Engine,
+    wasm: &[u8],
+    timeout: Duration,
+    functions: Option<(&std::path::Path, &std::path::Path)>,
+) -> wasmtime::Result<Vec<u8>> {
     prescan(wasm, &BOUNDS).map_err(|why| wasmtime::Error::new(Refused(why)))?;
     match COMPILER.get() {
-        Some(exe) => compile_in_child(exe, wasm, timeout),
+        Some(exe) => compile_in_child(exe, wasm, timeout, functions),
         None => compile_on_thread(engine, wasm, timeout),
     }
 }
@@ -140,10 +147,25 @@ fn compile_on_thread(engine: &Engine, wasm: &[u8], timeout: Duration) -> wasmtim
     }
 }
 
-fn compile_in_child(exe: &PathBuf, wasm: &[u8], timeout: Duration) -> wasmtime::Result<Vec<u8>> {
+fn compile_in_child(
+    exe: &PathBuf,
+    wasm: &[u8],
+    timeout: Duration,
+    functions: Option<(&std::path::Path, &std::path::Path)>,
+) -> wasmtime::Result<Vec<u8>> {
     let started = Instant::now();
-    let mut child = Command::new(exe)
-        .arg("__compile")
+    let mut command = Command::new(exe);
+    command.arg("__compile");
+    // Paths only: the child reads the key from its file, checked as the
+    // parent checked it (a key never travels on a command line).
+    if let Some((dir, key_file)) = functions {
+        command
+            .arg("--function-cache")
+            .arg(dir)
+            .arg("--key-file")
+            .arg(key_file);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

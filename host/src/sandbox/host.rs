@@ -209,7 +209,19 @@ impl Host {
 /// `ctest __compile` builds the same one, so that what a child compiles
 /// deserializes here.
 fn new_engine(options: &HostOptions) -> wasmtime::Result<Engine> {
+    new_engine_with(options, None)
+}
+
+/// [`new_engine`], compiling through `functions` (cranelift's incremental
+/// cache: the same artifacts, made from cached functions where it can).
+fn new_engine_with(
+    options: &HostOptions,
+    functions: Option<std::sync::Arc<dyn wasmtime::CacheStore>>,
+) -> wasmtime::Result<Engine> {
     let mut config = wasmtime::Config::new();
+    if let Some(functions) = functions {
+        config.enable_incremental_compilation(functions)?;
+    }
     config.wasm_component_model(true);
     config.epoch_interruption(true);
     config.consume_fuel(options.consume_fuel);
@@ -265,8 +277,16 @@ fn new_linker(engine: &Engine) -> wasmtime::Result<Linker<PluginState>> {
 /// `ctest __compile`: compiles the component on stdin for the engine every
 /// host uses, the artifact to stdout (see
 /// [`super::compile_in_child_processes`]).
-pub fn compile_child_main() -> std::process::ExitCode {
-    match new_engine(&HostOptions::default()) {
+pub fn compile_child_main(
+    function_cache: Option<(std::path::PathBuf, std::path::PathBuf)>,
+) -> std::process::ExitCode {
+    // Without a usable function cache the component is compiled whole.
+    let functions = function_cache.and_then(|(dir, key_file)| {
+        super::cache::FunctionCache::open(&dir, &key_file)
+            .ok()
+            .map(|c| std::sync::Arc::new(c) as std::sync::Arc<dyn wasmtime::CacheStore>)
+    });
+    match new_engine_with(&HostOptions::default(), functions) {
         Ok(engine) => compile::child_main(&engine),
         Err(e) => {
             eprintln!("{e:#}");

@@ -195,10 +195,21 @@ fn by_default_a_plugin_gets_no_files_environment_arguments_stdin_and_its_network
 /// fails (broken-read-sleeps, in the golden files).
 #[test]
 fn each_read_has_its_own_time_limit() {
+    // full_refresh reads fewer streams than basic_read, so basic_read's
+    // read is not its first: it reads twice itself.
+    let dir = tempfile::tempdir().unwrap();
+    let test_config = own_reads_config(dir.path());
     let run = run_plugin(
         "good-read-takes-a-second",
         &faker_config(),
-        &["--timeout", "2", "--run", "full_refresh/records_repeatable"],
+        &[
+            "--timeout",
+            "2",
+            "--run",
+            "full_refresh/records_repeatable",
+            "--test-config",
+            test_config.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
@@ -208,6 +219,7 @@ fn each_read_has_its_own_time_limit() {
     let report = run.report.as_ref().unwrap();
     let ms = report["tests"][0]["duration_ms"].as_u64().unwrap();
     assert!(ms >= 2400, "two reads of 1.2 s took {ms} ms");
+    assert_eq!(report["tests"][0]["resources"]["instances"], 2);
 
     let over = run_plugin(
         "good-read-takes-a-second",
@@ -222,4 +234,203 @@ fn each_read_has_its_own_time_limit() {
         "{}",
         over.stdout
     );
+}
+
+/// full_refresh's first read is basic_read's when it would be the same read
+/// (one instance, one read fewer), and the verdicts are what two reads of
+/// its own give: a connector whose reads differ fails either way, naming
+/// the same records.
+#[test]
+fn full_refresh_takes_basic_reads_read_as_its_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let own_reads = own_reads_config(dir.path());
+    let instances = |run: &Run| {
+        let report = run.report.as_ref().unwrap();
+        report["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["suite"] == "full_refresh" && t["name"] == "records_repeatable")
+            .map(|t| t["resources"]["instances"].clone())
+    };
+    let shared = run_plugin("source-faker", &faker_config(), &[]);
+    assert_eq!(shared.code, 0, "{}", shared.stdout);
+    assert_eq!(instances(&shared), Some(1.into()));
+    let own = run_plugin(
+        "source-faker",
+        &faker_config(),
+        &["--test-config", own_reads.to_str().unwrap()],
+    );
+    assert_eq!(own.code, 0, "{}", own.stdout);
+    assert_eq!(instances(&own), Some(2.into()));
+
+    let broken = "broken-full-refresh-not-repeatable";
+    let shared = run_plugin(broken, &faker_config(), &[]);
+    let own = run_plugin(
+        broken,
+        &faker_config(),
+        &["--test-config", own_reads.to_str().unwrap()],
+    );
+    let test = "full_refresh/records_repeatable";
+    assert_eq!(shared.status_of(test), Some("FAIL"), "{}", shared.stdout);
+    assert_eq!(own.status_of(test), Some("FAIL"), "{}", own.stdout);
+    assert_eq!(instances(&shared), Some(1.into()));
+    assert_eq!(instances(&own), Some(2.into()));
+    // The same first problems (the own reads leave products out, so the
+    // counts differ).
+    let problems = |run: &Run| {
+        let message = run.message_of(test).unwrap().to_string();
+        message
+            .lines()
+            .skip(1)
+            .take(3)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(problems(&shared), problems(&own));
+    assert!(
+        problems(&shared)[0].contains("stream `users`"),
+        "{:?}",
+        problems(&shared)
+    );
+}
+
+/// A test configuration under which full_refresh reads `users` and
+/// `purchases` only: not basic_read's read, so full_refresh makes its own two.
+fn own_reads_config(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("catalog.json"),
+        r#"{"streams": [{"name": "users"}, {"name": "purchases"}]}"#,
+    )
+    .unwrap();
+    let yaml = dir.join("acceptance-test-config.yml");
+    std::fs::write(
+        &yaml,
+        "connector_image: x\nacceptance_tests:\n  full_refresh:\n    tests:\n      - configured_catalog_path: catalog.json\n",
+    )
+    .unwrap();
+    yaml
+}
+
+/// A component compiled anew (a new version of a plugin) takes the functions
+/// an earlier compile kept (cranelift's incremental cache) instead of
+/// compiling them: the second compile writes no function entry, and the run
+/// is the same. Tampered entries are not used: the compile makes and
+/// writes those functions again, and the run still passes.
+#[test]
+fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let plugin = plugin("source-faker");
+    let config = faker_config();
+    let args = [
+        "run",
+        plugin.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--run",
+        "spec/",
+    ];
+    let env = [("CTEST_CACHE_DIR", cache.to_str().unwrap())];
+    let functions = || -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let mut files: Vec<_> = walk(&cache.join("functions"))
+            .into_iter()
+            .map(|p| {
+                let modified = std::fs::metadata(&p).unwrap().modified().unwrap();
+                (p, modified)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let forget_components = || {
+        for e in std::fs::read_dir(&cache).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "cwasm") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    };
+    let first = ctest_with_env(&args, &env);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let kept = functions();
+    assert!(
+        kept.len() > 100,
+        "source-faker has hundreds of functions: {}",
+        kept.len()
+    );
+
+    forget_components();
+    let second = ctest_with_env(&args, &env);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stderr.contains("compiled"), "{}", second.stderr);
+    assert_eq!(verdicts(&second), verdicts(&first));
+    // Most functions came from the cache: none was written again, and few
+    // new ones (cranelift gives some functions a new key at each compile).
+    let after = functions();
+    let rewritten = kept.iter().filter(|k| !after.contains(k)).count();
+    let new = after.len() - (kept.len() - rewritten);
+    assert_eq!(rewritten, 0, "an entry the cache held was written again");
+    assert!(new * 4 < kept.len(), "{new} new of {}", kept.len());
+
+    // Every entry tampered with: none is used, each is made and written again.
+    for (path, _) in &kept {
+        let mut bytes = std::fs::read(path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x5a;
+        std::fs::write(path, &bytes).unwrap();
+    }
+    let tampered: Vec<Vec<u8>> = kept
+        .iter()
+        .map(|(p, _)| std::fs::read(p).unwrap())
+        .collect();
+    forget_components();
+    let third = ctest_with_env(&args, &env);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(verdicts(&third), verdicts(&first));
+    let made_again = kept
+        .iter()
+        .zip(&tampered)
+        .filter(|((p, _), t)| std::fs::read(p).unwrap() != **t)
+        .count();
+    // Every tampered entry that the compile asked for again was refused and
+    // made again (those of the keys that changed are not asked for).
+    assert!(
+        made_again * 4 > kept.len() * 3,
+        "{made_again} of {} made again",
+        kept.len()
+    );
+    for ((p, _), t) in kept.iter().zip(&tampered) {
+        let now = std::fs::read(p).unwrap();
+        assert!(
+            now == *t || now.len() == t.len(),
+            "an entry made again is the same function"
+        );
+    }
+}
+
+/// Each test's name and status, as the run printed them.
+fn verdicts(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter_map(|l| l.split_once(" (").map(|(v, _)| v.to_string()))
+        .filter(|v| v.starts_with("PASS") || v.starts_with("FAIL") || v.starts_with("SKIP"))
+        .collect()
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
 }
