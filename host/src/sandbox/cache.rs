@@ -150,8 +150,20 @@ impl CompileCache {
         wasm: &[u8],
         name: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        self.load_hashed(engine, wasm, hash_large(wasm), name)
+    }
+
+    /// [`CompileCache::load`] of a component whose BLAKE3 hash the caller
+    /// has already taken (`digest`): its bytes are not hashed again.
+    pub fn load_hashed(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        digest: blake3::Hash,
+        name: &str,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let mut outcome = CacheOutcome::Compiled;
-        let entry = self.store.as_ref().map(|s| s.entry(engine, wasm));
+        let entry = self.store.as_ref().map(|s| s.entry(engine, digest));
         if let (Some(store), Some((path, name))) = (&self.store, &entry) {
             let bound = size_bound(wasm.len());
             match store.read_verified(path, name, bound) {
@@ -218,6 +230,23 @@ impl CompileCache {
         }
         Ok((component, outcome))
     }
+}
+
+/// Feeds `data` to `hasher`, on every core when it is large (a Python
+/// component is about 19 MiB, its artifact about 36 MiB): the same hash.
+pub(crate) fn update_large(hasher: &mut blake3::Hasher, data: &[u8]) {
+    if data.len() >= 1 << 20 {
+        hasher.update_rayon(data);
+    } else {
+        hasher.update(data);
+    }
+}
+
+/// BLAKE3 of `data`, on every core when it is large.
+pub(crate) fn hash_large(data: &[u8]) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new();
+    update_large(&mut hasher, data);
+    hasher.finalize()
 }
 
 /// The largest entry read for a component of `wasm_len` bytes: artifacts are
@@ -348,15 +377,25 @@ fn private_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 enum Entry {
     Missing,
     Corrupt,
-    Valid(Vec<u8>),
+    Valid(Artifact),
+}
+
+/// A verified entry's bytes, the header left in place (not moved out: the
+/// artifact is tens of MiB) and skipped.
+struct Artifact(Vec<u8>);
+
+impl AsRef<[u8]> for Artifact {
+    fn as_ref(&self) -> &[u8] {
+        &self.0[HEADER..]
+    }
 }
 
 impl Store {
     /// The entry's path and name: a hash of the component, the engine's
     /// configuration and ctest's version.
-    fn entry(&self, engine: &Engine, wasm: &[u8]) -> (PathBuf, String) {
+    fn entry(&self, engine: &Engine, digest: blake3::Hash) -> (PathBuf, String) {
         let mut hasher = blake3::Hasher::new();
-        hasher.update(wasm);
+        hasher.update(digest.as_bytes());
         // The engine's settings, wasmtime's version and the host's CPU features.
         let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
         engine
@@ -372,7 +411,7 @@ impl Store {
         let mut mac = blake3::Hasher::new_keyed(&self.key);
         mac.update(&(name.len() as u64).to_le_bytes());
         mac.update(name.as_bytes());
-        mac.update(artifact);
+        update_large(&mut mac, artifact);
         mac.finalize()
     }
 
@@ -386,7 +425,9 @@ impl Store {
         let Ok(file) = std::fs::File::open(path) else {
             return Entry::Missing;
         };
-        let mut bytes = Vec::new();
+        // Sized from the file at once (no regrowing copies of tens of MiB).
+        let size = file.metadata().map_or(0, |m| m.len()).min(bound);
+        let mut bytes = Vec::with_capacity(size as usize + 1);
         if file.take(bound + 1).read_to_end(&mut bytes).is_err() || bytes.len() as u64 > bound {
             return Entry::Corrupt;
         }
@@ -403,8 +444,7 @@ impl Store {
         if self.mac(name, artifact) != expected {
             return Entry::Corrupt;
         }
-        bytes.drain(..HEADER);
-        Entry::Valid(bytes)
+        Entry::Valid(Artifact(bytes))
     }
 
     /// Holds the entry's lock file (`locks/NAME.lock`) while this process compiles

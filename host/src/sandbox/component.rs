@@ -68,6 +68,7 @@ impl Loaded {
         host: Arc<Shared>,
         path: &Path,
         bytes: &[u8],
+        digest: blake3::Hash,
         role: Role,
     ) -> Result<(Arc<Loaded>, CacheOutcome), LoadFailure> {
         contract::check_binary_kind(path, bytes)?;
@@ -76,8 +77,10 @@ impl Loaded {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let (component, cache_outcome) = host.cache.load(engine, bytes, &name).map_err(|e| {
-            match e.downcast_ref::<compile::Refused>() {
+        let (component, cache_outcome) = host
+            .cache
+            .load_hashed(engine, bytes, digest, &name)
+            .map_err(|e| match e.downcast_ref::<compile::Refused>() {
                 Some(refused) => LoadFailure::CompileRefused {
                     path: path.to_path_buf(),
                     why: refused.0.clone(),
@@ -86,8 +89,7 @@ impl Loaded {
                     path: path.to_path_buf(),
                     error: format!("{e:#}"),
                 },
-            }
-        })?;
+            })?;
         contract::check_exports(path, engine, &component, role)?;
         let pre = host
             .linker

@@ -173,7 +173,7 @@ impl Host {
         bytes: &[u8],
         role: Role,
     ) -> Result<Component, LoadError> {
-        let key = (blake3::hash(bytes), role);
+        let key = (super::cache::hash_large(bytes), role);
         let slot = {
             let mut loaded = lock(&self.shared.loaded);
             if loaded.len() >= MAX_LOADED && !loaded.contains_key(&key) {
@@ -194,8 +194,9 @@ impl Host {
                 cache_outcome: CacheOutcome::Shared,
             });
         }
-        let (loaded, cache_outcome) = Loaded::load(self.shared.clone(), path, bytes, role)
-            .map_err(|failure| LoadError::new(failure, path, Some(bytes)))?;
+        let (loaded, cache_outcome) =
+            Loaded::load(self.shared.clone(), path, bytes, key.0, role)
+                .map_err(|failure| LoadError::new(failure, path, Some(bytes)))?;
         *slot = Some(loaded.clone());
         Ok(Component {
             loaded,
