@@ -101,17 +101,7 @@ fn secret_values_never_reach_the_output_or_the_report() {
 fn a_second_run_loads_the_compiled_component_from_the_cache() {
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let plugin = plugin("source-faker");
-    let config = faker_config();
-    let args = [
-        "run",
-        plugin.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "--run",
-        "spec/metadata",
-    ];
-    let first = ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())]);
+    let first = faker_with_cache(&cache, "spec/metadata");
     assert_eq!(first.code, 0, "{}", first.stderr);
     let entries: Vec<_> = std::fs::read_dir(&cache)
         .unwrap()
@@ -125,7 +115,7 @@ fn a_second_run_loads_the_compiled_component_from_the_cache() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x5a;
     std::fs::write(&entry, &bytes).unwrap();
-    let second = ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())]);
+    let second = faker_with_cache(&cache, "spec/metadata");
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_ne!(
         std::fs::read(&entry).unwrap(),
@@ -312,15 +302,8 @@ fn own_reads_config(dir: &std::path::Path) -> std::path::PathBuf {
     yaml
 }
 
-/// A component compiled anew (a new version of a plugin) takes the functions
-/// an earlier compile kept (cranelift's incremental cache) instead of
-/// compiling them: the second compile writes no function entry, and the run
-/// is the same. Tampered entries are not used: the compile makes and
-/// writes those functions again, and the run still passes.
-#[test]
-fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
+/// source-faker's tests `filter` selects, its compiled form cached in `cache`.
+fn faker_with_cache(cache: &std::path::Path, filter: &str) -> Run {
     let plugin = plugin("source-faker");
     let config = faker_config();
     let args = [
@@ -329,9 +312,21 @@ fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
         "--config",
         config.to_str().unwrap(),
         "--run",
-        "spec/",
+        filter,
     ];
-    let env = [("CTEST_CACHE_DIR", cache.to_str().unwrap())];
+    ctest_with_env(&args, &[("CTEST_CACHE_DIR", cache.to_str().unwrap())])
+}
+
+/// A component compiled anew (a new version of a plugin) takes the functions
+/// an earlier compile kept (cranelift's incremental cache) instead of
+/// compiling them: the second compile writes no entry the cache held again
+/// and few new ones, and the run is the same. Tampered entries are not used:
+/// the compile makes and writes those functions again, and the run still
+/// passes.
+#[test]
+fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
     let functions = || -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
         let mut files: Vec<_> = walk(&cache.join("functions"))
             .into_iter()
@@ -351,7 +346,7 @@ fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
             }
         }
     };
-    let first = ctest_with_env(&args, &env);
+    let first = faker_with_cache(&cache, "spec/");
     assert_eq!(first.code, 0, "{}", first.stderr);
     let kept = functions();
     assert!(
@@ -361,7 +356,7 @@ fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
     );
 
     forget_components();
-    let second = ctest_with_env(&args, &env);
+    let second = faker_with_cache(&cache, "spec/");
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(second.stderr.contains("compiled"), "{}", second.stderr);
     assert_eq!(verdicts(&second), verdicts(&first));
@@ -385,7 +380,7 @@ fn a_new_compile_takes_the_functions_an_earlier_one_kept() {
         .map(|(p, _)| std::fs::read(p).unwrap())
         .collect();
     forget_components();
-    let third = ctest_with_env(&args, &env);
+    let third = faker_with_cache(&cache, "spec/");
     assert_eq!(third.code, 0, "{}", third.stderr);
     assert_eq!(verdicts(&third), verdicts(&first));
     let made_again = kept
