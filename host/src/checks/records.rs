@@ -279,7 +279,7 @@ impl std::hash::Hasher for PrehashedKey {
 }
 
 /// Hashes a key value: scalars directly, anything else as its JSON text.
-fn hash_value(v: &Value, hasher: &mut std::collections::hash_map::DefaultHasher) {
+pub(crate) fn hash_value<H: std::hash::Hasher>(v: &Value, hasher: &mut H) {
     use std::hash::Hash;
     match v {
         Value::String(s) => (1u8, s.as_str()).hash(hasher),
@@ -298,9 +298,9 @@ fn hash_value(v: &Value, hasher: &mut std::collections::hash_map::DefaultHasher)
 }
 
 /// Feeds serialized JSON to a hasher without building the text.
-struct HashWriter<'a>(&'a mut std::collections::hash_map::DefaultHasher);
+struct HashWriter<'a, H>(&'a mut H);
 
-impl std::io::Write for HashWriter<'_> {
+impl<H: std::hash::Hasher> std::io::Write for HashWriter<'_, H> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         std::hash::Hasher::write(self.0, bytes);
         Ok(bytes.len())

@@ -8,7 +8,7 @@
 //! the second is compared with it as it streams, and kept not at all.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 
 use serde_json::Value;
 
@@ -46,12 +46,7 @@ fn run_suite(run: &mut Run<'_>) {
         return;
     };
     run.report_bypassed_streams(SUITE);
-    let catalog = read::configured_catalog(&streams, &run.set, |s| {
-        s.info
-            .supported_sync_modes
-            .contains(&wit::SyncMode::FullRefresh)
-            .then_some(wit::SyncMode::FullRefresh)
-    });
+    let catalog = own_catalog(&streams, &run.set);
     let config_text = run.config_text.clone();
     let set = run.set.set.clone();
 
@@ -116,6 +111,19 @@ fn run_suite(run: &mut Run<'_>) {
         Vec::new(),
         Default::default(),
     );
+}
+
+/// What this suite reads: the streams of `set` that support full refresh.
+fn own_catalog(
+    streams: &[DiscoveredStream],
+    set: &crate::test_config::PreparedSet,
+) -> wit::ConfiguredCatalog {
+    read::configured_catalog(streams, set, |s| {
+        s.info
+            .supported_sync_modes
+            .contains(&wit::SyncMode::FullRefresh)
+            .then_some(wit::SyncMode::FullRefresh)
+    })
 }
 
 /// basic_read's full-refresh read, kept as this suite's first read.
@@ -189,12 +197,7 @@ pub(super) fn to_share(
         Some((config, _)) => config.to_string(),
         None => run.options.config.to_string(),
     };
-    let own = read::configured_catalog(streams, set, |s| {
-        s.info
-            .supported_sync_modes
-            .contains(&wit::SyncMode::FullRefresh)
-            .then_some(wit::SyncMode::FullRefresh)
-    });
+    let own = own_catalog(streams, set);
     if config_text != run.config_text
         || own.streams.is_empty()
         || catalog_key(&own) != catalog_key(catalog)
@@ -370,16 +373,28 @@ impl Snapshot {
         // Both reads hash with the first read's keys.
         let hashing = first.as_deref().map_or(&self.hashing, |f| &f.hashing);
         let digest = hashing.hash_one((0u8, &canonical));
-        let (key, text) = if s.primary_key.is_empty() {
-            (hashing.hash_one(&canonical), String::new())
+        let values: Vec<&Value> = s
+            .primary_key
+            .iter()
+            .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+            .collect();
+        // Without a primary key, a record is its own key.
+        let key = if values.is_empty() {
+            digest
         } else {
-            let values: Vec<&Value> = s
-                .primary_key
-                .iter()
-                .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
-                .collect();
-            let text = serde_json::to_string(&values).unwrap_or_default();
-            (hashing.hash_one(&text), text)
+            let mut h = hashing.build_hasher();
+            for v in &values {
+                crate::checks::records::hash_value(v, &mut h);
+            }
+            h.finish()
+        };
+        // The key as messages show it: written only for one.
+        let text = || match values.is_empty() {
+            true => String::new(),
+            false => crate::sandbox::clip_to(
+                &serde_json::to_string(&values).unwrap_or_default(),
+                KEY_TEXT,
+            ),
         };
         let Some(first) = first else {
             s.records.push(Seen {
@@ -400,7 +415,7 @@ impl Snapshot {
             let r = s.repeated.entry(key).or_insert_with(|| Repeated {
                 digest: 0,
                 occurrences: 0,
-                key: crate::sandbox::clip_to(&text, KEY_TEXT).into_boxed_str(),
+                key: text().into_boxed_str(),
                 index,
             });
             r.digest = r.digest.wrapping_add(digest);
@@ -413,7 +428,7 @@ impl Snapshot {
                 s.changed.push(format!(
                     "stream `{}`: the record with primary key {} (record index {} of the first read, {index} of the second) differs between the two reads",
                     stream,
-                    crate::sandbox::clip_to(&text, KEY_TEXT),
+                    text(),
                     seen.index
                 ));
             }

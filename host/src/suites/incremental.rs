@@ -565,7 +565,7 @@ impl Kept {
 /// process, so a plugin cannot aim two keys at one code; two distinct keys
 /// share a code with a chance of about one in 2^64 per pair looked up).
 fn key_code(values: &[&Value]) -> (u64, bool) {
-    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::hash::{BuildHasher, Hasher};
     // One set of keys for the process: the first read's codes and a slice's
     // must agree.
     static HASHING: std::sync::OnceLock<std::collections::hash_map::RandomState> =
@@ -578,13 +578,7 @@ fn key_code(values: &[&Value]) -> (u64, bool) {
     }
     let mut h = hashing.build_hasher();
     for v in values {
-        match v {
-            Value::String(s) => (1u8, s.as_str()).hash(&mut h),
-            Value::Number(n) => (2u8, n.to_string()).hash(&mut h),
-            Value::Bool(b) => (3u8, *b).hash(&mut h),
-            Value::Null => 4u8.hash(&mut h),
-            other => (5u8, other.to_string()).hash(&mut h),
-        }
+        crate::checks::records::hash_value(v, &mut h);
     }
     (h.finish(), false)
 }
