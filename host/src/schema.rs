@@ -679,46 +679,63 @@ impl FieldTree {
     /// Both as JSON pointers.
     pub fn inspect(&self, value: &Value) -> FieldFindings {
         let mut findings = FieldFindings::default();
-        self.walk(value, &mut String::new(), &mut findings);
+        self.walk(value, &mut Vec::new(), &mut findings);
         findings
     }
 
-    fn walk(&self, value: &Value, path: &mut String, found: &mut FieldFindings) {
+    /// `path`: where `value` is, written out as a JSON pointer only for a
+    /// finding (a record without one costs no text).
+    fn walk<'v>(&self, value: &'v Value, path: &mut Vec<Step<'v>>, found: &mut FieldFindings) {
         if found.undeclared.is_some() && found.non_integer.is_some() {
             return;
         }
         match value {
             Value::Number(n) if self.integer && n.is_f64() => {
-                found.non_integer.get_or_insert_with(|| path.clone());
+                found.non_integer.get_or_insert_with(|| pointer(path));
             }
             Value::Object(map) => {
                 let Some(fields) = &self.fields else { return };
                 for (k, v) in map {
-                    let len = path.len();
-                    path.push('/');
-                    push_escaped(path, k);
+                    path.push(Step::Field(k));
                     match fields.get(k) {
                         None => {
-                            found.undeclared.get_or_insert_with(|| path.clone());
+                            found.undeclared.get_or_insert_with(|| pointer(path));
                         }
                         Some(sub) => sub.walk(v, path, found),
                     }
-                    path.truncate(len);
+                    path.pop();
                 }
             }
             Value::Array(items) => {
                 let Some(sub) = &self.items else { return };
                 for (i, v) in items.iter().enumerate() {
-                    let len = path.len();
-                    path.push('/');
-                    path.push_str(&i.to_string());
+                    path.push(Step::Item(i));
                     sub.walk(v, path, found);
-                    path.truncate(len);
+                    path.pop();
                 }
             }
             _ => {}
         }
     }
+}
+
+/// One step of [`FieldTree::walk`]'s path: into a field, or an array item.
+enum Step<'v> {
+    Field(&'v str),
+    Item(usize),
+}
+
+/// `path` as a JSON pointer.
+fn pointer(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        out.push('/');
+        match step {
+            Step::Field(name) => push_escaped(&mut out, name),
+            Step::Item(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
 }
 
 /// Field paths in dotted form, `[]` standing for "each item of the array":
@@ -1288,6 +1305,11 @@ mod tests {
             tree.inspect(&json!({"tags": [{"name": 1}, {"name": 2, "color": 3}]}))
                 .undeclared,
             Some("/tags/1/color".into())
+        );
+        // A pointer escapes `~` and `/` in a field's name.
+        assert_eq!(
+            tree.inspect(&json!({"address": {"a/b~c": 1}})).undeclared,
+            Some("/address/a~1b~0c".into())
         );
     }
 

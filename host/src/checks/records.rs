@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::{EXAMPLES, Failure, Verdict};
 use crate::catalog::DiscoveredStream;
 use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{Msg, Rec};
 use crate::schema::{self, FieldTree};
 
 /// Milliseconds since the Unix epoch, now.
@@ -358,7 +359,9 @@ impl Problems {
 
 /// Checks each message of a read as it arrives.
 pub(crate) struct RecordChecker {
-    pub(crate) streams: HashMap<String, StreamCheck>,
+    /// By name, looked up for every record: hashed with ahash (the names
+    /// are the catalog's, fixed before the read).
+    pub(crate) streams: HashMap<String, StreamCheck, ahash::RandomState>,
     /// Stream names in catalog order, for stable messages.
     pub(crate) order: Vec<String>,
     pub(crate) schema: Problems,
@@ -398,7 +401,7 @@ impl RecordChecker {
         keep: &HashSet<String>,
         data_points: bool,
     ) -> Self {
-        let mut map = HashMap::new();
+        let mut map = HashMap::default();
         let mut order = Vec::new();
         for s in streams {
             order.push(s.info.name.clone());
@@ -470,20 +473,19 @@ impl RecordChecker {
         checker
     }
 
-    pub(crate) fn observe(&mut self, message: &wit::Message) {
+    pub(crate) fn observe(&mut self, message: Msg<'_>) {
         self.observe_with(message, &mut |_, _| {});
     }
 
     /// [`RecordChecker::observe`], handing `tap` each record this checker
     /// parsed (one that is JSON), so that a second look at the record need
     /// not parse it again.
-    pub(crate) fn observe_with(
-        &mut self,
-        message: &wit::Message,
-        tap: &mut dyn FnMut(&wit::RecordMessage, &Value),
-    ) {
+    pub(crate) fn observe_with(&mut self, message: Msg<'_>, tap: &mut dyn FnMut(&Rec<'_>, &Value)) {
+        let message = match message {
+            Msg::Record(r) => return self.record(&r, tap),
+            Msg::Other(message) => message,
+        };
         match message {
-            wit::Message::Record(r) => self.record(r, tap),
             wit::Message::State(s) => match self.streams.get(&s.stream) {
                 None => self.unconfigured.add(|| {
                     format!(
@@ -532,8 +534,8 @@ impl RecordChecker {
                 }
             }
             wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => self.stream_status(s),
-            // `Plugin::next_batch` hands each batch on as its `record`s.
-            wit::Message::Records(_) => {}
+            // A batch hands each record out as `Msg::Record`.
+            wit::Message::Record(_) | wit::Message::Records(_) => {}
         }
     }
 
@@ -605,8 +607,8 @@ impl RecordChecker {
         }
     }
 
-    fn record(&mut self, r: &wit::RecordMessage, tap: &mut dyn FnMut(&wit::RecordMessage, &Value)) {
-        let Some(check) = self.streams.get_mut(&r.stream) else {
+    fn record(&mut self, r: &Rec<'_>, tap: &mut dyn FnMut(&Rec<'_>, &Value)) {
+        let Some(check) = self.streams.get_mut(r.stream) else {
             self.unconfigured.add(|| {
                 format!(
                     "a record for stream `{}`, which the catalog does not configure",
@@ -983,7 +985,7 @@ mod tests {
             })
         };
         for i in 0..5 {
-            checker.observe(&record(i));
+            checker.observe(Msg::from(&record(i)));
         }
         assert!(checker.over_budget.is_none());
         assert_eq!(
@@ -991,7 +993,7 @@ mod tests {
             Some(5)
         );
         for i in 5..1000 {
-            checker.observe(&record(i));
+            checker.observe(Msg::from(&record(i)));
         }
         assert_eq!(checker.over_budget.as_deref(), Some("users"));
         assert!(checker.streams["users"].kept.is_none());
@@ -1026,11 +1028,11 @@ mod tests {
             (false, wit::StreamStatus::Incomplete, 1),
         ] {
             let mut checker = RecordChecker::new([&stream], &HashSet::new(), false);
-            checker.observe(&status(wit::StreamStatus::Started));
+            checker.observe(Msg::from(&status(wit::StreamStatus::Started)));
             if with_error {
-                checker.observe(&error());
+                checker.observe(Msg::from(&error()));
             }
-            checker.observe(&status(end));
+            checker.observe(Msg::from(&status(end)));
             assert_eq!(checker.status.count, problems, "{with_error} {end:?}");
         }
     }

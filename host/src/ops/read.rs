@@ -9,8 +9,8 @@ use serde_json::Value;
 use super::TestCtx;
 use crate::catalog::DiscoveredStream;
 use crate::checks::rules::Rules;
-use crate::sandbox::ConnectorError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{ConnectorError, Msg};
 use crate::test_config::PreparedSet;
 
 /// A catalog of the discovered streams the input set includes (see
@@ -53,14 +53,14 @@ pub(crate) fn read_all(
     catalog: &wit::ConfiguredCatalog,
     state: &[wit::StreamState],
     rules: Option<&Rules<'_>>,
-    consume: &mut (dyn FnMut(wit::Message) + Send),
+    consume: &mut (dyn FnMut(Msg<'_>) + Send),
 ) -> Result<(), String> {
     let Some(rules) = rules else {
         return read_messages(ctx, config, catalog, state, consume);
     };
     let mut checker = rules.checker(catalog);
     read_messages(ctx, config, catalog, state, &mut |m| {
-        checker.observe(&m);
+        checker.observe(m);
         consume(m)
     })?;
     match rules.broken(checker) {
@@ -74,7 +74,7 @@ fn read_messages(
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     state: &[wit::StreamState],
-    consume: &mut (dyn FnMut(wit::Message) + Send),
+    consume: &mut (dyn FnMut(Msg<'_>) + Send),
 ) -> Result<(), String> {
     read_answer(ctx, config, catalog, state, consume).map_err(|e| e.to_string())
 }
@@ -108,7 +108,7 @@ pub(crate) fn read_answer(
     config: &str,
     catalog: &wit::ConfiguredCatalog,
     state: &[wit::StreamState],
-    consume: &mut (dyn FnMut(wit::Message) + Send),
+    consume: &mut (dyn FnMut(Msg<'_>) + Send),
 ) -> Result<(), ReadError> {
     let other = |e: crate::sandbox::PluginError| match e {
         crate::sandbox::PluginError::ReadFailed(c) => ReadError::Failed(c),
@@ -126,7 +126,7 @@ pub(crate) fn read_answer(
             Ok(Err(e)) => return Err(ReadError::Refused(ConnectorError::from(e))),
             Ok(Ok(session)) => session,
         };
-        let (batches, incoming) = std::sync::mpsc::sync_channel::<Vec<wit::Message>>(4);
+        let (batches, incoming) = std::sync::mpsc::sync_channel::<crate::sandbox::Batch>(4);
         let overtime = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             // Owned here, so that it is dropped, ending the consumer's loop, on
@@ -139,7 +139,7 @@ pub(crate) fn read_answer(
                 // Checked once a batch (at most `batch_size` messages), off
                 // the per-record path.
                 for batch in incoming {
-                    batch.into_iter().for_each(&mut *consume);
+                    batch.messages().for_each(&mut *consume);
                     if std::time::Instant::now() >= deadline {
                         overtime.store(true, std::sync::atomic::Ordering::Relaxed);
                         return;
@@ -161,14 +161,14 @@ pub(crate) fn read_answer(
             });
             while let Some(batch) = plugin.next_batch(&mut session).map_err(other)? {
                 if let Some(counter) = counter.as_mut() {
-                    counter.count(batch.iter().filter_map(|m| match m {
-                        wit::Message::Record(r) => Some(r.stream.as_str()),
-                        _ => None,
+                    counter.count(batch.messages().filter_map(|m| match m {
+                        Msg::Record(r) => Some(r.stream),
+                        Msg::Other(_) => None,
                     }));
                 }
                 // On this thread, while the consumer checks the last batch.
                 if scan {
-                    for message in &batch {
+                    for message in batch.messages() {
                         if let Some(leak) = leak_in(&ctx.secrets, message, index) {
                             ctx.leaks.push(leak);
                         }
@@ -194,18 +194,23 @@ pub(crate) fn read_answer(
 }
 
 /// Where `message`, the read's `index`th, carries a secret, if it does.
-fn leak_in(
-    secrets: &crate::redact::Redactor,
-    message: &wit::Message,
-    index: u64,
-) -> Option<String> {
-    let (what, text) = match message {
-        wit::Message::Record(r) => (
-            format!("a record of stream `{}`", r.stream),
-            r.data.as_str(),
-        ),
-        wit::Message::State(s) => (format!("a state of stream `{}`", s.stream), s.data.as_str()),
-        wit::Message::Log(l) => ("a log message".to_string(), l.message.as_str()),
+fn leak_in(secrets: &crate::redact::Redactor, message: Msg<'_>, index: u64) -> Option<String> {
+    let what = |what: String, how: crate::redact::Form| {
+        format!("{what} (message {index} of a read) carries a secret {how}")
+    };
+    let message = match message {
+        Msg::Record(r) => {
+            let how = secrets.leak(r.data)?;
+            return Some(what(format!("a record of stream `{}`", r.stream), how));
+        }
+        Msg::Other(message) => message,
+    };
+    match message {
+        wit::Message::State(s) => {
+            let how = secrets.leak(&s.data)?;
+            Some(what(format!("a state of stream `{}`", s.stream), how))
+        }
+        wit::Message::Log(l) => Some(what("a log message".into(), secrets.leak(&l.message)?)),
         wit::Message::Trace(wit::TraceMessage::Error(e)) => {
             let how = secrets.leak(&e.error.message).or_else(|| {
                 e.error
@@ -213,19 +218,14 @@ fn leak_in(
                     .as_deref()
                     .and_then(|m| secrets.leak(m))
             })?;
-            return Some(format!(
-                "an error trace (message {index} of a read) carries a secret {how}"
-            ));
+            Some(what("an error trace".into(), how))
         }
         wit::Message::Trace(wit::TraceMessage::StreamStatus(s)) => {
-            ("a stream status".to_string(), s.stream.as_str())
+            Some(what("a stream status".into(), secrets.leak(&s.stream)?))
         }
-        wit::Message::Records(_) => return None,
-    };
-    let how = secrets.leak(text)?;
-    Some(format!(
-        "{what} (message {index} of a read) carries a secret {how}"
-    ))
+        // A batch hands records out as `Msg::Record`.
+        wit::Message::Record(_) | wit::Message::Records(_) => None,
+    }
 }
 
 /// Reads `stream` incrementally from `state` on a fresh instance, under
@@ -255,12 +255,12 @@ pub(crate) fn read_stream_from(
         &state,
         Some(rules),
         &mut |m| match m {
-            wit::Message::Record(r) if r.stream == name => {
-                if let Ok(v) = serde_json::from_str(&r.data) {
+            Msg::Record(r) if r.stream == name => {
+                if let Ok(v) = serde_json::from_str(r.data) {
                     records.push(v);
                 }
             }
-            wit::Message::State(s) if s.stream == name => last = Some(s),
+            Msg::Other(wit::Message::State(s)) if s.stream == name => last = Some(s.clone()),
             _ => {}
         },
     )?;

@@ -43,7 +43,7 @@ pub use host::{Host, HostOptions, compile_child_main};
 pub use instance::{Plugin, PluginState, level_name};
 pub use language::Language;
 pub use output::{CapturedOutput, LogLine, clip_to};
-pub use read::ReadSession;
+pub use read::{Batch, Msg, ReadSession, Rec};
 
 /// Host bindings generated from the contract in `wit/`.
 pub mod bindings {

@@ -1,6 +1,8 @@
 //! A read: started by [`Plugin::read`], pulled in batches with
 //! [`Plugin::next_batch`], each batch checked against the limits (message
-//! count and size) and `records` batches expanded to one message per record.
+//! count and size). A `records` message stays one buffer: its lines are its
+//! records, handed out borrowed ([`Batch::messages`]), so a record costs the
+//! host no allocation of its own.
 
 use super::errors::PluginError;
 use super::instance::Plugin;
@@ -11,6 +13,131 @@ pub struct ReadSession {
     reader: wasmtime::component::ResourceAny,
     messages: u64,
     done: bool,
+}
+
+/// One `reader.next` call's messages, checked: every `records` message is
+/// UTF-8 and its lines are within the message limits.
+pub struct Batch {
+    items: Vec<Item>,
+    /// The messages it holds, each record of a `records` message one.
+    len: usize,
+}
+
+enum Item {
+    /// Any message but `records`.
+    One(wit::Message),
+    /// A `records` message: `lines` are its records, one per line, the
+    /// last `\n` of its data taken off (empty: it holds none).
+    Lines {
+        stream: String,
+        lines: String,
+        emitted_at: i64,
+    },
+}
+
+/// One message of a read, borrowed from its [`Batch`]: a record (from a
+/// `record` message or a line of a `records` one), or any other message.
+#[derive(Clone, Copy)]
+pub enum Msg<'a> {
+    Record(Rec<'a>),
+    /// A state, log or trace (never a `record` or `records` message when it
+    /// comes from a [`Batch`]).
+    Other(&'a wit::Message),
+}
+
+/// A record of a read.
+#[derive(Clone, Copy)]
+pub struct Rec<'a> {
+    pub stream: &'a str,
+    /// The record: JSON object text, as the plugin sent it.
+    pub data: &'a str,
+    pub emitted_at: i64,
+}
+
+impl<'a> From<&'a wit::Message> for Msg<'a> {
+    /// A `records` message is [`Msg::Other`] here: only a [`Batch`] splits
+    /// one into its records.
+    fn from(message: &'a wit::Message) -> Self {
+        match message {
+            wit::Message::Record(r) => Msg::Record(Rec {
+                stream: &r.stream,
+                data: &r.data,
+                emitted_at: r.emitted_at,
+            }),
+            other => Msg::Other(other),
+        }
+    }
+}
+
+impl Msg<'_> {
+    /// The message as the contract's own value (a record is copied).
+    pub fn to_message(&self) -> wit::Message {
+        match self {
+            Msg::Record(r) => wit::Message::Record(wit::RecordMessage {
+                stream: r.stream.to_string(),
+                data: r.data.to_string(),
+                emitted_at: r.emitted_at,
+            }),
+            Msg::Other(m) => (*m).clone(),
+        }
+    }
+}
+
+impl Batch {
+    /// The messages, in order, each record of a `records` message one.
+    pub fn messages(&self) -> Messages<'_> {
+        Messages {
+            items: self.items.iter(),
+            lines: None,
+        }
+    }
+
+    /// How many [`Batch::messages`] there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The iterator of [`Batch::messages`].
+pub struct Messages<'a> {
+    items: std::slice::Iter<'a, Item>,
+    /// The rest of the `records` message being handed out.
+    lines: Option<(std::str::Split<'a, char>, &'a str, i64)>,
+}
+
+impl<'a> Iterator for Messages<'a> {
+    type Item = Msg<'a>;
+
+    fn next(&mut self) -> Option<Msg<'a>> {
+        loop {
+            if let Some((lines, stream, emitted_at)) = &mut self.lines {
+                if let Some(data) = lines.next() {
+                    return Some(Msg::Record(Rec {
+                        stream,
+                        data,
+                        emitted_at: *emitted_at,
+                    }));
+                }
+                self.lines = None;
+            }
+            match self.items.next()? {
+                Item::One(message) => return Some(Msg::from(message)),
+                Item::Lines {
+                    stream,
+                    lines,
+                    emitted_at,
+                } => {
+                    if !lines.is_empty() {
+                        self.lines = Some((lines.split('\n'), stream.as_str(), *emitted_at));
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl<'s> Plugin<'s> {
@@ -36,10 +163,7 @@ impl<'s> Plugin<'s> {
     }
 
     /// The next batch of a read: `Ok(None)` when the read is over.
-    pub fn next_batch(
-        &mut self,
-        session: &mut ReadSession,
-    ) -> Result<Option<Vec<wit::Message>>, PluginError> {
+    pub fn next_batch(&mut self, session: &mut ReadSession) -> Result<Option<Batch>, PluginError> {
         if session.done {
             return Ok(None);
         }
@@ -60,15 +184,14 @@ impl<'s> Plugin<'s> {
             session.done = true;
             return Ok(None);
         }
-        let batch = match expand_record_batches(batch, max) {
-            Ok(batch) => batch,
+        let checked = match checked_batch(batch, max, self.limits.max_message_bytes) {
+            Ok(checked) => checked,
             Err(e) => {
                 session.done = true;
                 return Err(e);
             }
         };
-        let bytes: usize = batch.iter().map(message_size).sum();
-        if !self.count_output(bytes as u64) {
+        if !self.count_output(checked.bytes) {
             session.done = true;
             let e = PluginError::OutputQuota {
                 call: "read (reader.next)".into(),
@@ -77,7 +200,7 @@ impl<'s> Plugin<'s> {
             self.poisoned = Some(e.to_string());
             return Err(e);
         }
-        session.messages += batch.len() as u64;
+        session.messages += checked.batch.len as u64;
         if session.messages > self.limits.max_messages {
             session.done = true;
             self.poisoned = Some("the read exceeded the message limit".into());
@@ -85,18 +208,16 @@ impl<'s> Plugin<'s> {
                 limit: self.limits.max_messages,
             });
         }
-        for message in &batch {
-            let size = message_size(message);
-            if size > self.limits.max_message_bytes {
-                session.done = true;
-                self.poisoned = Some("the read returned an oversized message".into());
-                return Err(PluginError::MessageTooLarge {
-                    size,
-                    limit: self.limits.max_message_bytes,
-                    what: describe_message(message),
-                });
-            }
+        if let Some((size, what)) = checked.oversized {
+            session.done = true;
+            self.poisoned = Some("the read returned an oversized message".into());
+            return Err(PluginError::MessageTooLarge {
+                size,
+                limit: self.limits.max_message_bytes,
+                what,
+            });
         }
+        let batch = checked.batch;
         Ok(Some(batch))
     }
 }
@@ -112,19 +233,26 @@ fn lines_in(data: &[u8]) -> usize {
     }
 }
 
-/// Turns each `records` message into the `record` messages it carries (one per
-/// line), so that everything after the read sees one shape. A batch whose data
-/// is not UTF-8 is a malformed message, and so is a call that returns more
-/// than the `max` messages it was asked for, counting a batch's records: the
-/// count is checked before anything is allocated, so a batch of a million
-/// empty lines costs the host nothing.
-fn expand_record_batches(
+/// A batch as [`checked_batch`] found it.
+struct Checked {
+    batch: Batch,
+    /// What its messages count for the output budget: a `records` message
+    /// as its records would, each line and the stream's name.
+    bytes: u64,
+    /// The first message (a record of a `records` message counting as one)
+    /// larger than the limit: its size, and what it was.
+    oversized: Option<(usize, String)>,
+}
+
+/// `batch` as a [`Batch`]. A call that returns more than the `max` messages
+/// it was asked for, counting a batch's records, is a malformed message, and
+/// so is a batch whose data is not UTF-8. The count comes before anything
+/// else, so a batch of a million empty lines costs the host little.
+fn checked_batch(
     batch: Vec<wit::Message>,
     max: u32,
-) -> Result<Vec<wit::Message>, PluginError> {
-    if !batch.iter().any(|m| matches!(m, wit::Message::Records(_))) {
-        return Ok(batch);
-    }
+    max_bytes: usize,
+) -> Result<Checked, PluginError> {
     let total: usize = batch
         .iter()
         .map(|m| match m {
@@ -142,38 +270,66 @@ fn expand_record_batches(
             ),
         });
     }
-    let mut out = Vec::with_capacity(total);
+    let (mut bytes, mut oversized) = (0u64, None);
+    // One message of `size` bytes.
+    let mut measure = |size: usize, what: &dyn Fn() -> String| {
+        if size > max_bytes && oversized.is_none() {
+            oversized = Some((size, what()));
+        }
+        size as u64
+    };
+    let mut items = Vec::with_capacity(batch.len());
     for message in batch {
         let wit::Message::Records(records) = message else {
-            out.push(message);
+            bytes += measure(message_size(&message), &|| describe_message(&message));
+            items.push(Item::One(message));
             continue;
         };
-        let text = String::from_utf8(records.data).map_err(|e| {
+        let wit::RecordBatch {
+            stream,
+            data,
+            emitted_at,
+        } = records;
+        let mut lines = String::from_utf8(data).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
             let bytes = e.as_bytes();
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count();
             PluginError::MalformedMessage {
                 problem: format!(
-                    "a `records` batch of stream `{}` is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
-                    records.stream,
+                    "a `records` batch of stream `{stream}` is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
                     line + 1
                 ),
                 fix: "a `records` batch holds UTF-8 JSON, one record per line (the SDKs' `record` helpers make it so)".into(),
             }
         })?;
-        let text = text.strip_suffix('\n').unwrap_or(&text);
-        if text.is_empty() {
-            continue;
+        if lines.ends_with('\n') {
+            lines.pop();
         }
-        for line in text.split('\n') {
-            out.push(wit::Message::Record(wit::RecordMessage {
-                stream: records.stream.clone(),
-                data: line.to_string(),
-                emitted_at: records.emitted_at,
-            }));
+        if lines.len() + stream.len() <= max_bytes {
+            // No line can be too large: their sizes add up without a look at
+            // each (`n` lines, `n - 1` line breaks between them).
+            if !lines.is_empty() {
+                let n = lines.bytes().filter(|b| *b == b'\n').count() + 1;
+                bytes += (lines.len() + 1 - n + n * stream.len()) as u64;
+            }
+        } else {
+            for line in lines.split('\n') {
+                bytes += measure(line.len() + stream.len(), &|| {
+                    format!("a record of stream `{stream}`")
+                });
+            }
         }
+        items.push(Item::Lines {
+            stream,
+            lines,
+            emitted_at,
+        });
     }
-    Ok(out)
+    Ok(Checked {
+        batch: Batch { items, len: total },
+        bytes,
+        oversized,
+    })
 }
 
 fn message_size(message: &wit::Message) -> usize {
@@ -196,5 +352,120 @@ fn describe_message(message: &wit::Message) -> String {
         wit::Message::Log(_) => "a log message".into(),
         wit::Message::Trace(_) => "a trace message".into(),
         wit::Message::Records(r) => format!("a records batch of stream `{}`", r.stream),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(stream: &str, data: &str) -> wit::Message {
+        wit::Message::Records(wit::RecordBatch {
+            stream: stream.into(),
+            data: data.as_bytes().to_vec(),
+            emitted_at: 7,
+        })
+    }
+
+    fn record(stream: &str, data: &str) -> wit::Message {
+        wit::Message::Record(wit::RecordMessage {
+            stream: stream.into(),
+            data: data.into(),
+            emitted_at: 7,
+        })
+    }
+
+    /// (stream, data) of each message a batch hands out, records only.
+    fn lines(batch: &Batch) -> Vec<(String, String)> {
+        batch
+            .messages()
+            .filter_map(|m| match m {
+                Msg::Record(r) => Some((r.stream.to_string(), r.data.to_string())),
+                Msg::Other(_) => None,
+            })
+            .collect()
+    }
+
+    /// A `records` message hands out its lines as records, in order among
+    /// the other messages, and counts for the output budget as those records
+    /// would: the same bytes whether its lines are looked at one by one (a
+    /// large batch) or added up (one that fits).
+    #[test]
+    fn a_batch_hands_out_its_lines_as_records() {
+        let state = wit::Message::State(wit::StreamState {
+            stream: "s".into(),
+            data: "{}".into(),
+        });
+        let input = vec![
+            record("s", "{\"a\":1}"),
+            records("s", "{\"b\":2}\n{\"c\":3}\n"),
+            state,
+            records("t", "{\"d\":4}\n\n{\"e\":5}"),
+            records("s", ""),
+            records("s", "\n"),
+        ];
+        let want = [
+            ("s", "{\"a\":1}"),
+            ("s", "{\"b\":2}"),
+            ("s", "{\"c\":3}"),
+            ("t", "{\"d\":4}"),
+            ("t", ""),
+            ("t", "{\"e\":5}"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(s, d)| (s.to_string(), d.to_string()))
+            .collect();
+        // Each record: its text and its stream's name; the state likewise.
+        let expected_bytes: u64 = want
+            .iter()
+            .map(|(s, d)| (s.len() + d.len()) as u64)
+            .sum::<u64>()
+            + 3;
+        for max_bytes in [1 << 20, 10] {
+            let checked = checked_batch(input.clone(), 100, max_bytes).unwrap();
+            assert_eq!(lines(&checked.batch), want, "max {max_bytes}");
+            assert_eq!(checked.batch.len(), 7, "6 records and a state");
+            assert_eq!(checked.batch.messages().count(), 7);
+            assert_eq!(checked.bytes, expected_bytes, "max {max_bytes}");
+            assert!(checked.oversized.is_none(), "max {max_bytes}");
+        }
+    }
+
+    /// Each record of a batch is held to the message size limit on its own;
+    /// more records than asked for, and data that is not UTF-8, are refused.
+    #[test]
+    fn a_batch_is_held_to_the_limits_record_by_record() {
+        // `{"long":1}` and the stream's name `s`: 11 bytes.
+        let checked = checked_batch(vec![records("s", "{}\n{\"long\":1}\n{}")], 100, 10).unwrap();
+        assert_eq!(
+            checked.oversized,
+            Some((11, "a record of stream `s`".to_string()))
+        );
+        let checked = checked_batch(vec![records("s", "{}\n{\"long\":1}\n{}")], 100, 11).unwrap();
+        assert_eq!(checked.oversized, None);
+
+        let many = checked_batch(vec![records("s", "{}\n{}\n{}")], 2, 100);
+        assert!(
+            matches!(&many, Err(PluginError::MalformedMessage { problem, .. }) if problem.contains("returned 3 messages")),
+            "{:?}",
+            many.err()
+        );
+        let mut bad = b"{}\n{\"x\":\"".to_vec();
+        bad.extend([0xff, b'"', b'}']);
+        let not_utf8 = checked_batch(
+            vec![wit::Message::Records(wit::RecordBatch {
+                stream: "s".into(),
+                data: bad,
+                emitted_at: 0,
+            })],
+            100,
+            100,
+        );
+        assert!(
+            matches!(&not_utf8, Err(PluginError::MalformedMessage { problem, .. }) if problem.contains("not UTF-8 at byte 9 (line 2, the record at index 1")),
+            "{:?}",
+            not_utf8.err()
+        );
     }
 }

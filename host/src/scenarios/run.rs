@@ -31,6 +31,7 @@ use super::template::Scope;
 use crate::checks::{Failure, Verdict};
 use crate::ops::TestCtx;
 use crate::ops::read::{ReadError, read_answer};
+use crate::sandbox::Msg;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::sandbox::{Component, ConnectorError, PluginError};
 
@@ -688,7 +689,7 @@ fn configured_stream(s: &wit::StreamInfo, mode: wit::SyncMode) -> wit::Configure
 }
 
 /// Keeps one message of a read, within the bounds.
-fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
+fn keep(kept: &mut Kept, message: Msg<'_>, max: u64) {
     let room = |kept: &mut Kept, bytes: usize| {
         if kept.kept < max && kept.bytes + bytes <= MAX_KEPT_BYTES {
             kept.kept += 1;
@@ -699,16 +700,20 @@ fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
             false
         }
     };
-    match message {
-        wit::Message::Record(r) => {
-            *kept.counts.entry(r.stream.clone()).or_default() += 1;
+    let message = match message {
+        Msg::Record(r) => {
+            *kept.counts.entry(r.stream.to_string()).or_default() += 1;
             if room(kept, r.data.len()) {
                 kept.records
-                    .entry(r.stream)
+                    .entry(r.stream.to_string())
                     .or_default()
-                    .push(json_or_text(&r.data));
+                    .push(json_or_text(r.data));
             }
+            return;
         }
+        Msg::Other(message) => message.clone(),
+    };
+    match message {
         wit::Message::State(s) => {
             if room(kept, s.data.len()) {
                 kept.states
@@ -742,8 +747,8 @@ fn keep(kept: &mut Kept, message: wit::Message, max: u64) {
                 }));
             }
         }
-        // Expanded into records before they reach here.
-        wit::Message::Records(_) => {}
+        // A batch hands records out as `Msg::Record`.
+        wit::Message::Record(_) | wit::Message::Records(_) => {}
     }
 }
 

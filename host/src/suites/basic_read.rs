@@ -8,8 +8,8 @@ use std::time::Duration;
 use super::{DiscoveredStream, Run, TestCtx, Verdict, expected_records, verdict};
 use crate::checks::records::{Findings, KEPT_RECORDS_BUDGET, Known, KnownRecords, RecordChecker};
 use crate::ops::read;
-use crate::sandbox::PluginError;
 use crate::sandbox::bindings::ctest::connector::types as wit;
+use crate::sandbox::{Msg, PluginError};
 use crate::test_config::PreparedSet;
 
 const SUITE: &str = "basic_read";
@@ -214,9 +214,9 @@ fn read_all(
     let outcome = read::read_all(ctx, config, catalog, &[], None, &mut |m| match shared
         .as_deref_mut()
     {
-        None => checker.observe(&m),
-        Some(shared) => checker.observe_with(&m, &mut |r, value| {
-            shared.observe(&r.stream, value, r.emitted_at)
+        None => checker.observe(m),
+        Some(shared) => checker.observe_with(m, &mut |r, value| {
+            shared.observe(r.stream, value, r.emitted_at)
         }),
     });
     ctx.logs.append(&mut checker.logs);
@@ -415,11 +415,13 @@ fn unknown_stream(ctx: &mut TestCtx<'_>, config: &str) -> Verdict {
         loop {
             match plugin.next_batch(&mut session) {
                 Ok(Some(batch)) => {
-                    for m in batch {
+                    for m in batch.messages() {
                         match m {
-                            wit::Message::Record(_) => records += 1,
-                            wit::Message::Trace(wit::TraceMessage::Error(_)) => errored = true,
-                            _ => {}
+                            Msg::Record(_) => records += 1,
+                            Msg::Other(wit::Message::Trace(wit::TraceMessage::Error(_))) => {
+                                errored = true
+                            }
+                            Msg::Other(_) => {}
                         }
                     }
                 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict};
 use crate::checks::rules::Rules;
 use crate::ops::read;
+use crate::sandbox::Msg;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 use crate::test_config::InputSet;
@@ -318,19 +319,19 @@ impl Snapshot {
 
     /// Notes a record of the first read (`first`: `None`), or compares one of
     /// the second with the first read's.
-    fn observe(&mut self, message: wit::Message, first: Option<&mut Snapshot>) {
-        let wit::Message::Record(r) = message else {
+    fn observe(&mut self, message: Msg<'_>, first: Option<&mut Snapshot>) {
+        let Msg::Record(r) = message else {
             return;
         };
         // Records of unknown streams and records that are not JSON are the
         // basic_read suite's findings.
-        if !self.streams.contains_key(&r.stream) {
+        if !self.streams.contains_key(r.stream) {
             return;
         }
-        let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+        let Ok(value) = serde_json::from_str::<Value>(r.data) else {
             return;
         };
-        self.observe_value(&r.stream, &value, r.emitted_at, first);
+        self.observe_value(r.stream, &value, r.emitted_at, first);
     }
 
     /// [`Snapshot::observe`] of a record already parsed.
@@ -599,11 +600,11 @@ mod tests {
         let (mut first, mut second) =
             (Snapshot::new(&streams, &set), Snapshot::new(&streams, &set));
         for (id, name) in [(1, "a"), (2, "b"), (3, "c")] {
-            first.observe(record(id, name), None);
+            first.observe(Msg::from(&record(id, name)), None);
         }
         first.seal();
         for (id, name) in [(1, "a"), (3, "C"), (4, "d")] {
-            second.observe(record(id, name), Some(&mut first));
+            second.observe(Msg::from(&record(id, name)), Some(&mut first));
         }
         assert!(second.streams["users"].records.is_empty());
         let Verdict::Fail(message) = compare(&first, &second) else {
@@ -622,9 +623,9 @@ mod tests {
 
         let (mut first, mut second) =
             (Snapshot::new(&streams, &set), Snapshot::new(&streams, &set));
-        first.observe(record(1, "a"), None);
+        first.observe(Msg::from(&record(1, "a")), None);
         first.seal();
-        second.observe(record(1, "a"), Some(&mut first));
+        second.observe(Msg::from(&record(1, "a")), Some(&mut first));
         assert!(matches!(compare(&first, &second), Verdict::Pass));
     }
 
@@ -638,11 +639,11 @@ mod tests {
             let (mut first, mut second) =
                 (Snapshot::new(&streams, &set), Snapshot::new(&streams, &set));
             for name in ["a", "b"] {
-                first.observe(record(1, name), None);
+                first.observe(Msg::from(&record(1, name)), None);
             }
             first.seal();
             for name in second_names {
-                second.observe(record(1, name), Some(&mut first));
+                second.observe(Msg::from(&record(1, name)), Some(&mut first));
             }
             compare(&first, &second)
         };

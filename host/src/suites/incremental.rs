@@ -17,6 +17,7 @@ use super::{DiscoveredStream, EXAMPLES, Run, TestCtx, Verdict, verdict};
 use crate::checks::rules::Rules;
 use crate::cursor::{self, CursorKind};
 use crate::ops::read;
+use crate::sandbox::Msg;
 use crate::sandbox::bindings::ctest::connector::types as wit;
 use crate::schema;
 
@@ -821,15 +822,13 @@ fn read_from(
         &state,
         Some(rules),
         &mut |message| match message {
-            wit::Message::Record(r) => {
+            Msg::Record(r) => {
                 // Records that are not JSON are basic_read's finding.
-                let (Some(s), Some(c)) = (
-                    collected.streams.get_mut(&r.stream),
-                    paths.get(r.stream.as_str()),
-                ) else {
+                let (Some(s), Some(c)) = (collected.streams.get_mut(r.stream), paths.get(r.stream))
+                else {
                     return;
                 };
-                let Ok(value) = serde_json::from_str::<Value>(&r.data) else {
+                let Ok(value) = serde_json::from_str::<Value>(r.data) else {
                     return;
                 };
                 let index = s.count;
@@ -879,7 +878,7 @@ fn read_from(
                 }
                 over_budget = collected.kept_bytes > KEPT_BUDGET;
             }
-            wit::Message::State(st) => {
+            Msg::Other(wit::Message::State(st)) => {
                 let problem = match (
                     collected.streams.get_mut(&st.stream),
                     paths.get(st.stream.as_str()),
@@ -973,11 +972,11 @@ fn read_from(
                         .push((issue, crate::sandbox::clip_to(&p, PROBLEM_TEXT)));
                 }
             }
-            wit::Message::Trace(wit::TraceMessage::Error(e)) => {
+            Msg::Other(wit::Message::Trace(wit::TraceMessage::Error(e))) => {
                 error_count += 1;
                 first_error.get_or_insert_with(|| {
                     crate::sandbox::clip_to(
-                        &crate::sandbox::ConnectorError::from(e.error).to_string(),
+                        &crate::sandbox::ConnectorError::from(e.error.clone()).to_string(),
                         PROBLEM_TEXT,
                     )
                 });

@@ -15,9 +15,9 @@ pub enum Message {
     },
     /// Records of one stream in one message: `data` holds one JSON object
     /// per line (UTF-8). The host reads it as that many `Record`s with one
-    /// `emitted_at`. Rust strings are cheap to hand over, so `Record` is as
-    /// fast here; the shape exists for languages whose strings are not
-    /// (JavaScript), and [`Message::records`] makes it.
+    /// `emitted_at`. [`Message::records`] makes it; there is no need to:
+    /// the reader sends consecutive `Record`s of a stream with one
+    /// `emitted_at` this way itself.
     Records {
         stream: String,
         data: Vec<u8>,
