@@ -643,16 +643,16 @@ impl RecordChecker {
         }
         let learning = match &self.known {
             Known::Off => None,
-            Known::Learning(k) => Some(k.hash(stream, &r.data)),
+            Known::Learning(k) => Some(k.hash(stream, r.data)),
             Known::Using(k) => {
-                if k.contains(k.hash(stream, &r.data)) {
+                if k.contains(k.hash(stream, r.data)) {
                     return;
                 }
                 None
             }
         };
         let problems_before = self.schema.count + self.undeclared.count + self.pk_null.count;
-        let value: Value = match serde_json::from_str(&r.data) {
+        let value: Value = match serde_json::from_str(r.data) {
             Ok(v) => v,
             Err(e) => {
                 self.schema
