@@ -150,9 +150,12 @@ fn utc_instant(s: &str) -> Option<(i64, u32)> {
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+    // A leap second (`:60`) is left to the parser, which ranks it as the
+    // last second of its minute.
+    if hh > 23 || mm > 59 || ss > 59 {
         return None;
     }
+    NaiveDate::from_ymd_opt(y as i32, u32::try_from(m).ok()?, u32::try_from(d).ok()?)?;
     let (frac, zone) = match b[19] {
         b'Z' if b.len() == 20 => (0u32, 20),
         b'.' => {
@@ -175,6 +178,34 @@ fn utc_instant(s: &str) -> Option<(i64, u32)> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + hh * 3600 + mm * 60 + ss, frac))
+}
+
+/// Whether `s` is a date-time as the `date-time` format of a record's schema
+/// takes it: RFC 3339 or a lenient form [`parse_instant`] reads, with a time
+/// of day. The usual `YYYY-MM-DDTHH:MM:SS[.f]Z` is told without a parser.
+pub fn is_date_time(s: &str) -> bool {
+    utc_instant(s).is_some() || (parse_instant(s).is_some() && s.contains(['T', 't', ' ']))
+}
+
+/// Whether `s` is a calendar date `YYYY-MM-DD` (the `date` format): the
+/// usual all-digit form told without a parser.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 {
+        return false;
+    }
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b[4] == b'-'
+        && b[7] == b'-'
+        && let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10))
+    {
+        return NaiveDate::from_ymd_opt(y as i32, m, d).is_some();
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 /// Seconds and nanoseconds since the Unix epoch of a date-time in RFC 3339 or a
@@ -271,9 +302,52 @@ mod tests {
             "2024-01-01T00:00:00+02:00",
             "2024-01-01 00:00:00Z",
             "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-01-01T23:59:60Z",
         ] {
             assert_eq!(utc_instant(other), None, "{other}");
         }
+    }
+
+    /// The formats' quick answers are the parsers' answers: strings made by
+    /// changing characters of date-times and dates at random (digits,
+    /// separators, zones, spaces) are judged alike with and without them.
+    #[test]
+    fn the_quick_formats_agree_with_the_parsers() {
+        let slow_date_time = |s: &str| parse_instant(s).is_some() && s.contains(['T', 't', ' ']);
+        let slow_date = |s: &str| s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
+        let alphabet = b"0123456789012345678901239-:.TZtz +\x00";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut date_times, mut dates) = (0, 0);
+        for template in [
+            "2024-02-29T23:59:59Z",
+            "2000-12-31T00:00:00.123456Z",
+            "1999-01-01T12:30:45+02:00",
+            "2024-02-29",
+            "0000-01-01",
+        ] {
+            for _ in 0..20_000 {
+                let mut b = template.as_bytes().to_vec();
+                for _ in 0..=(next() % 2) {
+                    let at = (next() % b.len() as u64) as usize;
+                    b[at] = alphabet[(next() % alphabet.len() as u64) as usize];
+                }
+                let s = String::from_utf8(b).unwrap();
+                assert_eq!(is_date_time(&s), slow_date_time(&s), "date-time {s:?}");
+                assert_eq!(is_date(&s), slow_date(&s), "date {s:?}");
+                date_times += usize::from(is_date_time(&s));
+                dates += usize::from(is_date(&s));
+            }
+        }
+        // Both answers occur: the strings reach either side of each check.
+        assert!(date_times > 10_000 && dates > 5_000, "{date_times} {dates}");
     }
     use serde_json::json;
 

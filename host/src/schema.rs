@@ -551,12 +551,8 @@ pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String>
     base_options()
         .with_keyword("airbyte_type", airbyte_type_keyword)
         .should_validate_formats(true)
-        .with_format("date-time", |s: &str| {
-            crate::cursor::parse_instant(s).is_some() && s.contains(['T', 't', ' '])
-        })
-        .with_format("date", |s: &str| {
-            s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
-        })
+        .with_format("date-time", crate::cursor::is_date_time)
+        .with_format("date", crate::cursor::is_date)
         .build(schema)
         .map_err(|e| e.to_string())
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Default)]
 pub struct Usage {
     cpu_ns: AtomicU64,
+    checks_cpu_ns: AtomicU64,
     peak_memory_bytes: AtomicU64,
     instances: AtomicU64,
     http_requests: AtomicU64,
@@ -25,6 +26,12 @@ impl Usage {
     /// CPU time a call of the plugin took on the thread that ran it.
     pub fn add_cpu(&self, cpu: Duration) {
         self.cpu_ns
+            .fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// CPU time ctest's checks of a read's messages took, on their thread.
+    pub fn add_checks_cpu(&self, cpu: Duration) {
+        self.checks_cpu_ns
             .fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
     }
 
@@ -58,6 +65,7 @@ impl Usage {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         Resources {
             cpu_ms: get(&self.cpu_ns) / 1_000_000,
+            checks_cpu_ms: get(&self.checks_cpu_ns) / 1_000_000,
             peak_memory_bytes: get(&self.peak_memory_bytes),
             instances: get(&self.instances),
             http_requests: get(&self.http_requests),
@@ -73,6 +81,11 @@ impl Usage {
 pub struct Resources {
     /// CPU time of the plugin's calls, on the threads that ran them.
     pub cpu_ms: u64,
+    /// CPU time ctest's checks of the test's reads took, on the thread that
+    /// checks each read's messages as they stream (beside `cpu_ms`, it says
+    /// which side a read waited for). Absent in reports older than it.
+    #[serde(default)]
+    pub checks_cpu_ms: u64,
     /// The most linear memory and table space one instance held.
     pub peak_memory_bytes: u64,
     pub instances: u64,
@@ -96,6 +109,7 @@ impl Resources {
     /// `self` and `other` together: counts add up, the peak is the larger.
     pub fn add(&mut self, other: &Resources) {
         self.cpu_ms += other.cpu_ms;
+        self.checks_cpu_ms += other.checks_cpu_ms;
         self.peak_memory_bytes = self.peak_memory_bytes.max(other.peak_memory_bytes);
         self.instances += other.instances;
         self.http_requests += other.http_requests;
@@ -133,12 +147,14 @@ mod tests {
         usage.add_http(10, false);
         usage.add_http(5, true);
         usage.add_cpu(Duration::from_millis(3));
+        usage.add_checks_cpu(Duration::from_millis(2));
         usage.add_output(7);
         let one = usage.resources();
         assert_eq!(
             one,
             Resources {
                 cpu_ms: 3,
+                checks_cpu_ms: 2,
                 peak_memory_bytes: 100,
                 instances: 1,
                 http_requests: 2,
@@ -153,7 +169,15 @@ mod tests {
         };
         job.add(&one);
         job.add(&one);
-        assert_eq!((job.instances, job.http_requests, job.cpu_ms), (2, 4, 6));
+        assert_eq!(
+            (
+                job.instances,
+                job.http_requests,
+                job.cpu_ms,
+                job.checks_cpu_ms
+            ),
+            (2, 4, 6, 4)
+        );
         assert_eq!(job.peak_memory_bytes, 400);
         assert!(Resources::default().is_zero() && !one.is_zero());
         // The calling thread's CPU time moves when it works.

@@ -128,12 +128,14 @@ pub(crate) fn read_answer(
         };
         let (batches, incoming) = std::sync::mpsc::sync_channel::<crate::sandbox::Batch>(4);
         let overtime = std::sync::atomic::AtomicBool::new(false);
-        std::thread::scope(|scope| {
+        let checks_cpu = std::sync::atomic::AtomicU64::new(0);
+        let outcome = std::thread::scope(|scope| {
             // Owned here, so that it is dropped, ending the consumer's loop, on
             // every way out of this closure, before the scope joins the thread.
             let batches = batches;
-            let overtime = &overtime;
+            let (overtime, checks_cpu) = (&overtime, &checks_cpu);
             scope.spawn(move || {
+                let started = crate::usage::thread_cpu_time();
                 // The checks have the test's deadline too: past it, the consumer
                 // stops draining (dropping `incoming` stops the producer).
                 // Checked once a batch (at most `batch_size` messages), off
@@ -142,9 +144,14 @@ pub(crate) fn read_answer(
                     batch.messages().for_each(&mut *consume);
                     if std::time::Instant::now() >= deadline {
                         overtime.store(true, std::sync::atomic::Ordering::Relaxed);
-                        return;
+                        break;
                     }
                 }
+                let spent = crate::usage::thread_cpu_time().saturating_sub(started);
+                checks_cpu.store(
+                    spent.as_nanos() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             });
             let scan = ctx.secrets.finds_leaks();
             let mut index = 0u64;
@@ -180,7 +187,13 @@ pub(crate) fn read_answer(
                 }
             }
             Ok::<(), ReadError>(())
-        })?;
+        });
+        ctx.network
+            .usage()
+            .add_checks_cpu(std::time::Duration::from_nanos(
+                checks_cpu.load(std::sync::atomic::Ordering::Relaxed),
+            ));
+        outcome?;
         if overtime.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(ReadError::Other(
                 "checking the records did not finish within the read's time limit, so the read was stopped (the streams' schemas are costly to validate: deep `$ref`/`allOf` nesting or complex patterns); fix: simplify the schemas, or raise the limit with `--timeout SECONDS`"

@@ -156,8 +156,9 @@ impl<W: Write> ConsoleReporter<W> {
                 self.paint(
                     DIM,
                     &format!(
-                        "used: {} ms CPU, {:.1} MiB peak memory, {} instance(s), {} HTTP request(s) ({} from cassettes), {} bytes of output",
+                        "used: {} ms CPU in the plugin, {} ms checking, {:.1} MiB peak memory, {} instance(s), {} HTTP request(s) ({} from cassettes), {} bytes of output",
                         u.cpu_ms,
+                        u.checks_cpu_ms,
                         u.peak_memory_bytes as f64 / (1 << 20) as f64,
                         u.instances,
                         u.http_requests,
@@ -297,7 +298,10 @@ mod tests {
             ConsoleReporter::new(Vec::new()).verbosity(Verbosity::Verbose),
             &results,
         );
-        assert!(verbose.contains("used: 7 ms CPU"), "{verbose}");
+        assert!(
+            verbose.contains("used: 7 ms CPU in the plugin, 0 ms checking"),
+            "{verbose}"
+        );
         assert!(
             verbose.contains("plugin log (last 15 of 15 lines)"),
             "{verbose}"

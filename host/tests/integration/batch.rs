@@ -15,6 +15,7 @@ fn verdicts(report: &Path) -> serde_json::Value {
         t.remove("duration_ms");
         if let Some(r) = t.get_mut("resources").and_then(|r| r.as_object_mut()) {
             r.remove("cpu_ms");
+            r.remove("checks_cpu_ms");
             r.remove("peak_memory_bytes");
         }
     }

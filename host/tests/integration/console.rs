@@ -173,7 +173,7 @@ fn quiet_says_only_failures_and_verbose_says_what_each_test_used() {
         &["-v", "--run", "connection/check"],
     );
     let used =
-        regex::Regex::new(r"(?m)^     used: \d+ ms CPU, [\d.]+ MiB peak memory, 1 instance\(s\)")
+        regex::Regex::new(r"(?m)^     used: \d+ ms CPU in the plugin, \d+ ms checking, [\d.]+ MiB peak memory, 1 instance\(s\)")
             .unwrap();
     assert!(used.is_match(&verbose.stdout), "{}", verbose.stdout);
 }

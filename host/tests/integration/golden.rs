@@ -38,12 +38,13 @@ fn normalize(text: &str, masks: &[(&str, &str)]) -> String {
     for (from, to) in masks {
         out = out.replace(from, to);
     }
-    let patterns: [(&str, &str); 12] = [
+    let patterns: [(&str, &str); 13] = [
         (r"\((\d+) ms\)", "(T ms)"),
         (r#""duration_ms": ?\d+"#, "\"duration_ms\":T"),
         // The plugin's CPU time and its allocator's growth vary with the
         // machine and with how reads interleave; counts do not.
         (r#""cpu_ms": ?\d+"#, "\"cpu_ms\":T"),
+        (r#""checks_cpu_ms": ?\d+"#, "\"checks_cpu_ms\":T"),
         (r#""peak_memory_bytes": ?\d+"#, "\"peak_memory_bytes\":N"),
         (r#"time="[0-9.]+""#, "time=\"T\""),
         (r#"timestamp="[^"]*""#, "timestamp=\"T\""),
