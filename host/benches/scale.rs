@@ -8,7 +8,9 @@
 //! `CTEST_BASELINE=/path/to/ctest` runs that binary too, alternately with this
 //! one on the same minute (baseline, new, baseline, new, ...), and prints the
 //! ratios: on a shared machine only a comparison made on the same minute says
-//! whether a change made ctest faster. `-- --sizes 1000,100000 --rounds 5`
+//! whether a change made ctest faster. `CTEST_BASELINE_PLUGIN=/path/to/
+//! source-faker.wasm` gives the baseline its own build of the connector (when
+//! the SDK changed too). `-- --sizes 1000,100000 --rounds 5`
 //! chooses the sizes and how many runs of each binary (the median is shown).
 //!
 //! Results are measurements, not assertions.
@@ -95,9 +97,10 @@ fn main() {
     let baseline = std::env::var_os("CTEST_BASELINE").map(PathBuf::from);
     let work = tempfile::tempdir().unwrap();
     let cache = work.path().join("cache");
-    let mut binaries = vec![("new", new)];
+    let mut binaries = vec![("new", new, faker.clone())];
     if let Some(b) = baseline {
-        binaries.insert(0, ("baseline", b));
+        let plugin = std::env::var_os("CTEST_BASELINE_PLUGIN").map_or(faker, PathBuf::from);
+        binaries.insert(0, ("baseline", b, plugin));
     }
     let mut rows = Vec::new();
     for &users in &options.sizes {
@@ -111,11 +114,11 @@ fn main() {
         let mut runs: Vec<Runs> = binaries.iter().map(|_| Runs::default()).collect();
         // A first run of each warms the compile cache (not measured).
         for (round, _) in std::iter::repeat_n((), options.rounds + 1).enumerate() {
-            for (i, (_, bin)) in binaries.iter().enumerate() {
+            for (i, (_, bin, plugin)) in binaries.iter().enumerate() {
                 let report = work.path().join("report.json");
                 let m = measure(
                     Command::new(bin)
-                        .args(["run", faker.to_str().unwrap(), "--config"])
+                        .args(["run", plugin.to_str().unwrap(), "--config"])
                         .arg(&config)
                         .arg("--report-json")
                         .arg(&report)
@@ -131,7 +134,7 @@ fn main() {
             binaries
                 .iter()
                 .zip(&runs)
-                .map(|((name, _), r)| format!(
+                .map(|((name, _, _), r)| format!(
                     "{name} {:.3} s wall, {:.3} s CPU, {:.0} MiB ({})",
                     r.wall(),
                     r.cpu(),
@@ -144,7 +147,7 @@ fn main() {
         rows.push((users, runs));
     }
 
-    let names: Vec<&str> = binaries.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = binaries.iter().map(|(n, _, _)| *n).collect();
     println!(
         "\n| users | {} |",
         names

@@ -105,6 +105,11 @@ fn records_in(data: &[u8]) -> usize {
     data.iter().filter(|b| **b == b'\n').count() + 1
 }
 
+/// How large a `records` message of joined records grows before the next
+/// record starts another (see the host's BENCHMARKS.md: a buffer of a whole
+/// batch, hundreds of KiB, costs the host's allocator more memory).
+const JOINED_BYTES: usize = 16 << 10;
+
 /// Whether a record may travel as a line of a `records` message: one line
 /// of text (serde_json's compact output always is). An empty record or one
 /// with a line break goes as it is, for the host to judge.
@@ -183,7 +188,8 @@ impl GuestReader for MessageReader {
                         Some(wit::Message::Records(last))
                             if joining
                                 && last.stream == stream
-                                && last.emitted_at == emitted_at =>
+                                && last.emitted_at == emitted_at
+                                && last.data.len() < JOINED_BYTES =>
                         {
                             last.data.push(b'\n');
                             last.data.extend_from_slice(data.as_bytes());
@@ -361,6 +367,28 @@ mod tests {
         );
         let counted: Vec<usize> = calls.iter().map(|c| c.0).collect();
         assert_eq!(counted, [4, 4, 2]);
+        // A joined message stops growing past `JOINED_BYTES`: the record
+        // that finds it full starts the next one.
+        let large = "x".repeat(JOINED_BYTES / 3);
+        let reader = MessageReader {
+            messages: RefCell::new(Some(Box::new(
+                (0..7)
+                    .map(|_| Ok(Message::record("a", &large, 1)))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ))),
+            carry: RefCell::new(None),
+        };
+        let sizes: Vec<usize> = reader
+            .next(100)
+            .unwrap()
+            .iter()
+            .map(|m| match m {
+                wit::Message::Records(r) => r.data.split(|b| *b == b'\n').count(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(sizes, [3, 3, 1]);
         let records: Vec<String> = calls.iter().flat_map(|c| c.1.clone()).collect();
         let expected: Vec<String> = (1..=10).map(|n| format!("{{\"n\":{n}}}")).collect();
         assert_eq!(records, expected);
