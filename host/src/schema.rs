@@ -691,9 +691,25 @@ impl FieldTree {
             }
             Value::Object(map) => {
                 let Some(fields) = &self.fields else { return };
+                // Both in key order: the record's fields pair with the
+                // declared ones in one pass, no lookup per field.
+                let mut declared = fields.iter().peekable();
+                let sorted = maps_iterate_in_key_order();
                 for (k, v) in map {
+                    let sub = if sorted {
+                        while declared
+                            .next_if(|(name, _)| name.as_str() < k.as_str())
+                            .is_some()
+                        {}
+                        declared
+                            .peek()
+                            .filter(|(name, _)| *name == k)
+                            .map(|(_, sub)| *sub)
+                    } else {
+                        fields.get(k)
+                    };
                     path.push(Step::Field(k));
-                    match fields.get(k) {
+                    match sub {
                         None => {
                             found.undeclared.get_or_insert_with(|| pointer(path));
                         }
@@ -713,6 +729,19 @@ impl FieldTree {
             _ => {}
         }
     }
+}
+
+/// Whether a JSON object's fields iterate in key order, as a `BTreeMap`'s
+/// do (serde_json's maps, unless a crate turns on its `preserve_order`).
+fn maps_iterate_in_key_order() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut map = serde_json::Map::new();
+        for key in ["b", "c", "a"] {
+            map.insert(key.into(), Value::Null);
+        }
+        map.keys().map(String::as_str).eq(["a", "b", "c"])
+    })
 }
 
 /// One step of [`FieldTree::walk`]'s path: into a field, or an array item.
@@ -1307,6 +1336,44 @@ mod tests {
             tree.inspect(&json!({"address": {"a/b~c": 1}})).undeclared,
             Some("/address/a~1b~0c".into())
         );
+    }
+
+    /// The one-pass pairing of a record's fields with the declared ones
+    /// finds what a lookup of each field finds: every set of declared
+    /// fields against every record over the same six names.
+    #[test]
+    fn undeclared_fields_are_paired_in_one_pass() {
+        let names = ["a", "b", "bb", "c", "d", "e"];
+        let pick = |bits: u32| -> Vec<&str> {
+            names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        for declared in 0..64u32 {
+            let declared = pick(declared);
+            let properties: serde_json::Map<String, Value> = declared
+                .iter()
+                .map(|n| (n.to_string(), json!({"type": "integer"})))
+                .collect();
+            let tree = FieldTree::from_schema(&json!({"type": "object", "properties": properties}));
+            for record in 0..64u32 {
+                let fields = pick(record);
+                let value: serde_json::Map<String, Value> =
+                    fields.iter().map(|n| (n.to_string(), json!(1))).collect();
+                let expected = fields
+                    .iter()
+                    .find(|f| !declared.contains(f))
+                    .map(|f| format!("/{f}"));
+                assert_eq!(
+                    tree.inspect(&Value::Object(value)).undeclared,
+                    expected,
+                    "declared {declared:?}, record {fields:?}"
+                );
+            }
+        }
     }
 
     #[test]
