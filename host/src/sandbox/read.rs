@@ -26,11 +26,12 @@ pub struct Batch {
 enum Item {
     /// Any message but `records`.
     One(wit::Message),
-    /// A `records` message: `lines` are its records, one per line, the
-    /// last `\n` of its data taken off (empty: it holds none).
+    /// A `records` message: `text[ends[i - 1] + 1 .. ends[i]]` is its
+    /// record `i` (from 0 for the first), found once as the batch arrived.
     Lines {
         stream: String,
-        lines: String,
+        text: String,
+        ends: Vec<usize>,
         emitted_at: i64,
     },
 }
@@ -105,8 +106,9 @@ impl Batch {
 /// The iterator of [`Batch::messages`].
 pub struct Messages<'a> {
     items: std::slice::Iter<'a, Item>,
-    /// The rest of the `records` message being handed out.
-    lines: Option<(std::str::Split<'a, char>, &'a str, i64)>,
+    /// The `records` message being handed out, and where its next record
+    /// starts.
+    lines: Option<(&'a Item, std::slice::Iter<'a, usize>, usize)>,
 }
 
 impl<'a> Iterator for Messages<'a> {
@@ -114,8 +116,19 @@ impl<'a> Iterator for Messages<'a> {
 
     fn next(&mut self) -> Option<Msg<'a>> {
         loop {
-            if let Some((lines, stream, emitted_at)) = &mut self.lines {
-                if let Some(data) = lines.next() {
+            if let Some((item, ends, start)) = &mut self.lines {
+                let Item::Lines {
+                    stream,
+                    text,
+                    emitted_at,
+                    ..
+                } = item
+                else {
+                    unreachable!("only a `records` message is handed out by lines")
+                };
+                if let Some(&end) = ends.next() {
+                    let data = &text[*start..end];
+                    *start = end + 1;
                     return Some(Msg::Record(Rec {
                         stream,
                         data,
@@ -126,15 +139,7 @@ impl<'a> Iterator for Messages<'a> {
             }
             match self.items.next()? {
                 Item::One(message) => return Some(Msg::from(message)),
-                Item::Lines {
-                    stream,
-                    lines,
-                    emitted_at,
-                } => {
-                    if !lines.is_empty() {
-                        self.lines = Some((lines.split('\n'), stream.as_str(), *emitted_at));
-                    }
-                }
+                item @ Item::Lines { ends, .. } => self.lines = Some((item, ends.iter(), 0)),
             }
         }
     }
@@ -229,7 +234,7 @@ fn lines_in(data: &[u8]) -> usize {
     if data.is_empty() {
         0
     } else {
-        data.iter().filter(|b| **b == b'\n').count() + 1
+        memchr::memchr_iter(b'\n', data).count() + 1
     }
 }
 
@@ -245,30 +250,56 @@ struct Checked {
 }
 
 /// `batch` as a [`Batch`]. A call that returns more than the `max` messages
-/// it was asked for, counting a batch's records, is a malformed message, and
-/// so is a batch whose data is not UTF-8. The count comes before anything
-/// else, so a batch of a million empty lines costs the host little.
+/// it was asked for, counting a batch's records, is a malformed message (told
+/// before more than `max` record places are taken), and so is a batch whose
+/// data is not UTF-8. Each `records` message's lines are found in one pass.
 fn checked_batch(
     batch: Vec<wit::Message>,
     max: u32,
     max_bytes: usize,
 ) -> Result<Checked, PluginError> {
-    let total: usize = batch
-        .iter()
-        .map(|m| match m {
-            wit::Message::Records(r) => lines_in(&r.data),
-            _ => 1,
-        })
-        .sum();
-    if total > max as usize {
-        return Err(PluginError::MalformedMessage {
+    let too_many = |batch: &[wit::Message]| {
+        let total: usize = batch
+            .iter()
+            .map(|m| match m {
+                wit::Message::Records(r) => lines_in(&r.data),
+                _ => 1,
+            })
+            .sum();
+        PluginError::MalformedMessage {
             problem: format!(
                 "one `reader.next({max})` call returned {total} messages, counting each line of its `records` batches as one"
             ),
             fix: format!(
                 "return at most the {max} messages asked for, records in batches included (the SDKs do)"
             ),
-        });
+        }
+    };
+    // Where each `records` message's lines end, found before anything else
+    // is made of the batch.
+    let mut all_ends = Vec::new();
+    let mut total = 0usize;
+    for message in &batch {
+        let wit::Message::Records(records) = message else {
+            total += 1;
+            continue;
+        };
+        let data = &records.data;
+        let body = data.strip_suffix(b"\n").unwrap_or(data);
+        let mut ends = Vec::new();
+        if !body.is_empty() {
+            for end in memchr::memchr_iter(b'\n', body).chain([body.len()]) {
+                total += 1;
+                if total > max as usize {
+                    return Err(too_many(&batch));
+                }
+                ends.push(end);
+            }
+        }
+        all_ends.push(ends);
+    }
+    if total > max as usize {
+        return Err(too_many(&batch));
     }
     let (mut bytes, mut oversized) = (0u64, None);
     // One message of `size` bytes.
@@ -278,6 +309,7 @@ fn checked_batch(
         }
         size as u64
     };
+    let mut all_ends = all_ends.into_iter();
     let mut items = Vec::with_capacity(batch.len());
     for message in batch {
         let wit::Message::Records(records) = message else {
@@ -285,15 +317,15 @@ fn checked_batch(
             items.push(Item::One(message));
             continue;
         };
+        let ends = all_ends.next().unwrap_or_default();
         let wit::RecordBatch {
             stream,
             data,
             emitted_at,
         } = records;
-        let mut lines = String::from_utf8(data).map_err(|e| {
+        let text = String::from_utf8(data).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
-            let bytes = e.as_bytes();
-            let line = bytes[..at].iter().filter(|b| **b == b'\n').count();
+            let line = ends.partition_point(|end| *end < at);
             PluginError::MalformedMessage {
                 problem: format!(
                     "a `records` batch of stream `{stream}` is not UTF-8 at byte {at} (line {}, the record at index {line} of the batch)",
@@ -302,26 +334,17 @@ fn checked_batch(
                 fix: "a `records` batch holds UTF-8 JSON, one record per line (the SDKs' `record` helpers make it so)".into(),
             }
         })?;
-        if lines.ends_with('\n') {
-            lines.pop();
-        }
-        if lines.len() + stream.len() <= max_bytes {
-            // No line can be too large: their sizes add up without a look at
-            // each (`n` lines, `n - 1` line breaks between them).
-            if !lines.is_empty() {
-                let n = lines.bytes().filter(|b| *b == b'\n').count() + 1;
-                bytes += (lines.len() + 1 - n + n * stream.len()) as u64;
-            }
-        } else {
-            for line in lines.split('\n') {
-                bytes += measure(line.len() + stream.len(), &|| {
-                    format!("a record of stream `{stream}`")
-                });
-            }
+        let mut start = 0;
+        for &end in &ends {
+            bytes += measure(end - start + stream.len(), &|| {
+                format!("a record of stream `{stream}`")
+            });
+            start = end + 1;
         }
         items.push(Item::Lines {
             stream,
-            lines,
+            text,
+            ends,
             emitted_at,
         });
     }
