@@ -70,20 +70,6 @@ impl<'a> From<&'a wit::Message> for Msg<'a> {
     }
 }
 
-impl Msg<'_> {
-    /// The message as the contract's own value (a record is copied).
-    pub fn to_message(&self) -> wit::Message {
-        match self {
-            Msg::Record(r) => wit::Message::Record(wit::RecordMessage {
-                stream: r.stream.to_string(),
-                data: r.data.to_string(),
-                emitted_at: r.emitted_at,
-            }),
-            Msg::Other(m) => (*m).clone(),
-        }
-    }
-}
-
 impl Batch {
     /// The messages, in order, each record of a `records` message one.
     pub fn messages(&self) -> Messages<'_> {
@@ -106,9 +92,17 @@ impl Batch {
 /// The iterator of [`Batch::messages`].
 pub struct Messages<'a> {
     items: std::slice::Iter<'a, Item>,
-    /// The `records` message being handed out, and where its next record
-    /// starts.
-    lines: Option<(&'a Item, std::slice::Iter<'a, usize>, usize)>,
+    /// The `records` message being handed out: its stream, text, time, the
+    /// ends of its records still to come, and where the next one starts.
+    lines: Option<Lines<'a>>,
+}
+
+struct Lines<'a> {
+    stream: &'a str,
+    text: &'a str,
+    emitted_at: i64,
+    ends: std::slice::Iter<'a, usize>,
+    start: usize,
 }
 
 impl<'a> Iterator for Messages<'a> {
@@ -116,30 +110,34 @@ impl<'a> Iterator for Messages<'a> {
 
     fn next(&mut self) -> Option<Msg<'a>> {
         loop {
-            if let Some((item, ends, start)) = &mut self.lines {
-                let Item::Lines {
-                    stream,
-                    text,
-                    emitted_at,
-                    ..
-                } = item
-                else {
-                    unreachable!("only a `records` message is handed out by lines")
-                };
-                if let Some(&end) = ends.next() {
-                    let data = &text[*start..end];
-                    *start = end + 1;
+            if let Some(lines) = &mut self.lines {
+                if let Some(&end) = lines.ends.next() {
+                    let data = &lines.text[lines.start..end];
+                    lines.start = end + 1;
                     return Some(Msg::Record(Rec {
-                        stream,
+                        stream: lines.stream,
                         data,
-                        emitted_at: *emitted_at,
+                        emitted_at: lines.emitted_at,
                     }));
                 }
                 self.lines = None;
             }
             match self.items.next()? {
                 Item::One(message) => return Some(Msg::from(message)),
-                item @ Item::Lines { ends, .. } => self.lines = Some((item, ends.iter(), 0)),
+                Item::Lines {
+                    stream,
+                    text,
+                    ends,
+                    emitted_at,
+                } => {
+                    self.lines = Some(Lines {
+                        stream,
+                        text,
+                        emitted_at: *emitted_at,
+                        ends: ends.iter(),
+                        start: 0,
+                    })
+                }
             }
         }
     }
