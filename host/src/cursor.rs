@@ -318,13 +318,7 @@ mod tests {
         let slow_date_time = |s: &str| parse_instant(s).is_some() && s.contains(['T', 't', ' ']);
         let slow_date = |s: &str| s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok();
         let alphabet = b"0123456789012345678901239-:.TZtz +\x00";
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::test_random(0x2545_f491_4f6c_dd1du64);
         let (mut date_times, mut dates) = (0, 0);
         for template in [
             "2024-02-29T23:59:59Z",

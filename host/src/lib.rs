@@ -41,3 +41,15 @@ pub mod session;
 pub mod suites;
 pub mod test_config;
 pub mod usage;
+
+/// Deterministic pseudo-random numbers (xorshift64) for the randomized unit
+/// tests: the same `seed`, the same sequence.
+#[cfg(test)]
+pub(crate) fn test_random(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
