@@ -177,9 +177,10 @@ impl KeysSeen {
 pub(crate) struct KnownRecords {
     hashing: ahash::RandomState,
     /// The hashes, sorted once the read is over ([`KnownRecords::seal`]):
-    /// 8 bytes a record, and a lookup is an interpolation search (the
-    /// hashes are uniform), a probe or two.
+    /// 8 bytes a record, and a lookup goes through their [`Directory`]
+    /// (the hashes are uniform), made then.
     hashes: Vec<u64>,
+    directory: Option<Directory>,
     sealed: bool,
 }
 
@@ -192,6 +193,7 @@ impl KnownRecords {
         KnownRecords {
             hashing: ahash::RandomState::new(),
             hashes: Vec::new(),
+            directory: None,
             sealed: false,
         }
     }
@@ -215,22 +217,78 @@ impl KnownRecords {
         self.hashes.sort_unstable();
         self.hashes.dedup();
         self.hashes.shrink_to_fit();
+        self.directory = Directory::new(&self.hashes, |h| *h);
         self.sealed = true;
         self
     }
 
     fn contains(&self, hash: u64) -> bool {
         debug_assert!(self.sealed, "looked up before it was sealed");
-        find_uniform(&self.hashes, hash, |h| *h).is_some()
+        find_uniform(&self.hashes, self.directory.as_ref(), hash, |h| *h).is_some()
+    }
+}
+
+/// Where each part of the key space starts in a vector sorted by uniform
+/// 64-bit keys (keyed hashes): 2^bits buckets of about 4 to 8 entries, the
+/// directory 0.5 to 1 byte an entry. A lookup reads one directory entry and
+/// then the one bucket, a cache line or two: against a vector larger than
+/// the caches, one memory access where a search of the vector itself
+/// (interpolation or binary) makes several, each waiting for the last.
+pub(crate) struct Directory {
+    /// 64 - bits: a key's bucket is `key >> shift`.
+    shift: u32,
+    /// Where each bucket starts, and after the last, the vector's length.
+    starts: Vec<u32>,
+}
+
+impl Directory {
+    /// The directory of `v`, sorted by `key_of`; `None` past `u32::MAX`
+    /// entries (then [`find_uniform`]).
+    pub(crate) fn new<T>(v: &[T], key_of: impl Fn(&T) -> u64) -> Option<Self> {
+        let len = u32::try_from(v.len()).ok()?;
+        let bits = (len / 4).max(2).ilog2().clamp(1, 31);
+        let shift = 64 - bits;
+        let buckets = 1usize << bits;
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut at = 0usize;
+        for bucket in 0..buckets as u64 {
+            while at < v.len() && key_of(&v[at]) >> shift < bucket {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        starts.push(len);
+        Some(Directory { shift, starts })
+    }
+
+    /// Where `hash` is in `v` (the vector this directory was made of).
+    pub(crate) fn find<T>(&self, v: &[T], hash: u64, key_of: impl Fn(&T) -> u64) -> Option<usize> {
+        let bucket = (hash >> self.shift) as usize;
+        let (lo, hi) = (
+            self.starts[bucket] as usize,
+            self.starts[bucket + 1] as usize,
+        );
+        v[lo..hi]
+            .iter()
+            .position(|e| key_of(e) == hash)
+            .map(|at| lo + at)
     }
 }
 
 /// Where `hash` is in `v`, sorted by `key_of`, whose keys are uniform
-/// (keyed hashes): an interpolation search. It starts where a uniform key
-/// would sit, widens in doubling steps to a window that holds it, then
-/// searches the window: a probe or two, and never worse than about twice
-/// a binary search.
-pub(crate) fn find_uniform<T>(v: &[T], hash: u64, key_of: impl Fn(&T) -> u64) -> Option<usize> {
+/// (keyed hashes): with the vector's [`Directory`] when it has one, else an
+/// interpolation search. That starts where a uniform key would sit, widens
+/// in doubling steps to a window that holds it, then searches the window:
+/// never worse than about twice a binary search.
+pub(crate) fn find_uniform<T>(
+    v: &[T],
+    directory: Option<&Directory>,
+    hash: u64,
+    key_of: impl Fn(&T) -> u64,
+) -> Option<usize> {
+    if let Some(d) = directory {
+        return d.find(v, hash, key_of);
+    }
     if v.is_empty() {
         return None;
     }
@@ -279,7 +337,10 @@ impl std::hash::Hasher for PrehashedKey {
     }
 }
 
-/// Hashes a key value: scalars directly, anything else as its JSON text.
+/// Hashes a JSON value by its tree: scalars by kind and value, arrays and
+/// objects by length and members, objects in key order (serde_json's maps
+/// keep their keys sorted), so that equal values hash equally whatever
+/// order their text gave the fields. No text is written.
 pub(crate) fn hash_value<H: std::hash::Hasher>(v: &Value, hasher: &mut H) {
     use std::hash::Hash;
     match v {
@@ -291,23 +352,19 @@ pub(crate) fn hash_value<H: std::hash::Hasher>(v: &Value, hasher: &mut H) {
         },
         Value::Bool(b) => (5u8, *b).hash(hasher),
         Value::Null => 6u8.hash(hasher),
-        other => {
-            7u8.hash(hasher);
-            let _ = serde_json::to_writer(HashWriter(hasher), other);
+        Value::Array(items) => {
+            (7u8, items.len()).hash(hasher);
+            for item in items {
+                hash_value(item, hasher);
+            }
         }
-    }
-}
-
-/// Feeds serialized JSON to a hasher without building the text.
-struct HashWriter<'a, H>(&'a mut H);
-
-impl<H: std::hash::Hasher> std::io::Write for HashWriter<'_, H> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        std::hash::Hasher::write(self.0, bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        Value::Object(fields) => {
+            (8u8, fields.len()).hash(hasher);
+            for (name, value) in fields {
+                name.as_str().hash(hasher);
+                hash_value(value, hasher);
+            }
+        }
     }
 }
 
@@ -967,6 +1024,88 @@ mod tests {
             assert!(!known.contains(0) || learned.contains(&0));
             assert!(!known.contains(u64::MAX) || learned.contains(&u64::MAX));
         }
+    }
+
+    /// A directory's lookup answers as a search of the whole vector does:
+    /// for uniform keys, keys all in one bucket, the first and last keys
+    /// of the space, and vectors of 0 to 100,000 entries.
+    #[test]
+    fn the_directory_finds_what_a_search_finds() {
+        let mut random = crate::test_random(0x5eed);
+        let uniform = |n: usize, random: &mut dyn FnMut() -> u64| {
+            let mut v: Vec<u64> = (0..n).map(|_| random()).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let mut cases: Vec<Vec<u64>> = [0, 1, 2, 7, 8, 9, 1000, 100_000]
+            .iter()
+            .map(|&n| uniform(n, &mut random))
+            .collect();
+        cases.push((0..1000).collect());
+        cases.push(vec![0, 1, u64::MAX - 1, u64::MAX]);
+        for v in &cases {
+            let directory = Directory::new(v, |k| *k).expect("fewer than 2^32 entries");
+            let mut probes: Vec<u64> = v.clone();
+            probes.extend((0..1000).map(|_| random()));
+            probes.extend([0, 1, 500, u64::MAX / 2, u64::MAX - 1, u64::MAX]);
+            for p in probes {
+                let expected = v.binary_search(&p).ok();
+                assert_eq!(
+                    directory.find(v, p, |k| *k),
+                    expected,
+                    "{} entries, {p}",
+                    v.len()
+                );
+                assert_eq!(
+                    find_uniform(v, None, p, |k| *k),
+                    expected,
+                    "{} entries, {p}",
+                    v.len()
+                );
+            }
+        }
+    }
+
+    /// A record's hash is of its tree: the same whatever the order of its
+    /// fields' text, different for a change of value, kind, order of array
+    /// items or nesting.
+    #[test]
+    fn values_hash_by_their_tree() {
+        use std::hash::BuildHasher;
+        let hashing = ahash::RandomState::new();
+        let hash = |text: &str| {
+            let v: Value = serde_json::from_str(text).unwrap();
+            let mut h = hashing.build_hasher();
+            hash_value(&v, &mut h);
+            std::hash::Hasher::finish(&h)
+        };
+        assert_eq!(
+            hash(r#"{"id": 1, "name": "a", "tags": [1, {"x": null, "y": true}]}"#),
+            hash(r#"{"tags": [1, {"y": true, "x": null}], "name": "a", "id": 1}"#),
+        );
+        let distinct = [
+            r#"{"id": 1}"#,
+            r#"{"id": "1"}"#,
+            r#"{"id": 1.0}"#,
+            r#"{"id": -1}"#,
+            r#"{"id": true}"#,
+            r#"{"id": null}"#,
+            r#"{"id": [1]}"#,
+            r#"{"id": {"id": 1}}"#,
+            r#"{"ID": 1}"#,
+            r#"{"id": 1, "x": null}"#,
+            r#"{"a": [1, 2]}"#,
+            r#"{"a": [2, 1]}"#,
+            r#"{"a": [[1], 2]}"#,
+            r#"{"a": [1, [2]]}"#,
+            r#"{"a": "", "b": "x"}"#,
+            r#"{"a": "x", "b": ""}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ];
+        let hashes: HashSet<u64> = distinct.iter().map(|t| hash(t)).collect();
+        assert_eq!(hashes.len(), distinct.len());
     }
 
     /// Hostile: a stream named by the expected records that sends more than

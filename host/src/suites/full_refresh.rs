@@ -13,6 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use serde_json::Value;
 
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict};
+use crate::checks::records::{Directory, find_uniform};
 use crate::checks::rules::Rules;
 use crate::ops::read;
 use crate::sandbox::Msg;
@@ -215,10 +216,10 @@ pub(super) fn to_share(
 /// What one read produced, per stream: a digest of each record by its key.
 struct Snapshot {
     streams: HashMap<String, StreamSnapshot>,
-    /// Keys are hashed with this process's random keys: a plugin cannot aim
-    /// two keys at one hash, and the hashes are uniform (the lookup below
-    /// relies on it).
-    hashing: std::collections::hash_map::RandomState,
+    /// Keys and records are hashed with this process's random keys (ahash):
+    /// a plugin, which never sees a hash, cannot aim two keys at one hash,
+    /// and the hashes are uniform (the lookup below relies on it).
+    hashing: ahash::RandomState,
     /// Stream names in catalog order, for stable messages.
     order: Vec<String>,
 }
@@ -233,6 +234,8 @@ struct StreamSnapshot {
     /// order while the first read goes on, then sorted by key hash, each key
     /// once ([`Snapshot::seal`]).
     records: Vec<Seen>,
+    /// Where each part of the key space starts in `records`, once sealed.
+    directory: Option<Directory>,
     /// The second read: records whose key the first read had with another
     /// record (the first few, described), and how many.
     changed: Vec<String>,
@@ -290,7 +293,7 @@ impl Snapshot {
     /// `set`'s `ignored_fields` are left out of the comparison.
     fn new(streams: &[DiscoveredStream], set: &InputSet) -> Self {
         Snapshot {
-            hashing: std::collections::hash_map::RandomState::new(),
+            hashing: ahash::RandomState::new(),
             order: streams.iter().map(|s| s.info.name.clone()).collect(),
             streams: streams
                 .iter()
@@ -302,6 +305,7 @@ impl Snapshot {
                             primary_key,
                             ignored: set.ignored_paths(&s.info.name),
                             records: Vec::new(),
+                            directory: None,
                             changed: Vec::new(),
                             changed_count: 0,
                             repeated: HashMap::new(),
@@ -369,11 +373,14 @@ impl Snapshot {
         }
         s.first_emitted_at.get_or_insert(emitted_at);
         s.last_emitted_at = Some(emitted_at);
-        // `Value`'s objects keep their keys sorted, so equal records print equally.
-        let canonical = value.to_string();
-        // Both reads hash with the first read's keys.
+        // Both reads hash with the first read's keys; equal records hash
+        // equally whatever the order of their fields' text.
         let hashing = first.as_deref().map_or(&self.hashing, |f| &f.hashing);
-        let digest = hashing.hash_one((0u8, &canonical));
+        let digest = {
+            let mut h = hashing.build_hasher();
+            crate::checks::records::hash_value(&value, &mut h);
+            h.finish()
+        };
         let values: Vec<&Value> = s
             .primary_key
             .iter()
@@ -460,6 +467,7 @@ impl Snapshot {
                 kept.occurrences = (kept.occurrences() + 1).min(MATCHED - 1);
                 true
             });
+            s.directory = Directory::new(&s.records, |seen| seen.key);
         }
     }
 }
@@ -467,7 +475,7 @@ impl Snapshot {
 impl StreamSnapshot {
     /// The first read's entry of the key hashed `key` (the records sorted).
     fn find(&mut self, key: u64) -> Option<&mut Seen> {
-        let at = crate::checks::records::find_uniform(&self.records, key, |s| s.key)?;
+        let at = find_uniform(&self.records, self.directory.as_ref(), key, |s| s.key)?;
         Some(&mut self.records[at])
     }
 }
