@@ -967,6 +967,217 @@ fn push_escaped(path: &mut String, key: &str) {
     }
 }
 
+/// The values at `paths` in the JSON text `text`, each as [`value_at`]
+/// finds it in the parsed text (`None` where it is absent; a field named
+/// twice: its last value), building a `Value` only of those: the rest of
+/// the text is checked as JSON and skipped. `Err` when the text is not JSON.
+/// For a read that needs a record's cursor and key, not the record.
+pub fn values_at(text: &str, paths: &[&[String]]) -> serde_json::Result<Vec<Option<Value>>> {
+    let mut found = vec![None; paths.len()];
+    let mut de = serde_json::Deserializer::from_str(text);
+    let active: Vec<usize> = (0..paths.len()).collect();
+    serde::de::DeserializeSeed::deserialize(
+        Picker {
+            paths,
+            depth: 0,
+            active: &active,
+            found: &mut found,
+        },
+        &mut de,
+    )?;
+    de.end()?;
+    Ok(found)
+}
+
+/// [`values_at`] at one place of the text: `active`, the paths that lead
+/// through it (their first `depth` names led here).
+struct Picker<'p, 'f> {
+    paths: &'p [&'p [String]],
+    depth: usize,
+    active: &'p [usize],
+    found: &'f mut Vec<Option<Value>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Picker<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if self
+            .active
+            .iter()
+            .any(|&i| self.paths[i].len() == self.depth)
+        {
+            // A path ends here: this value whole, and the paths that go on
+            // from it found in it.
+            let value = <Value as serde::Deserialize>::deserialize(d)?;
+            for &i in self.active {
+                self.found[i] = value_at(&value, &self.paths[i][self.depth..]).cloned();
+            }
+            return Ok(());
+        }
+        d.deserialize_any(self)
+    }
+}
+
+/// A value [`values_at`] needs nothing of, parsed as strictly as into a
+/// `Value` (numbers in range, strings valid, nesting within the parser's
+/// limit) but kept nowhere: the text is JSON for one exactly when it is
+/// for the other. (serde's `IgnoredAny` checks numbers and escapes less.)
+struct Skip;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(SkipName)?.is_some() {
+            map.next_value_seed(Skip)?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// A field name [`Skip`] passes over, read as a string (escapes checked).
+struct SkipName;
+
+impl<'de> serde::de::DeserializeSeed<'de> for SkipName {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(Skip)
+    }
+}
+
+/// A field's name in [`Picker`]'s object: `through` gets the active paths
+/// that go on through it (compared in place, the name not copied).
+struct FieldName<'p, 't> {
+    paths: &'p [&'p [String]],
+    depth: usize,
+    active: &'p [usize],
+    through: &'t mut Vec<usize>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldName<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldName<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<(), E> {
+        self.through.clear();
+        self.through.extend(
+            self.active
+                .iter()
+                .copied()
+                .filter(|&i| self.paths[i][self.depth] == name),
+        );
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Picker<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut through = Vec::new();
+        while map
+            .next_key_seed(FieldName {
+                paths: self.paths,
+                depth: self.depth,
+                active: self.active,
+                through: &mut through,
+            })?
+            .is_some()
+        {
+            if through.is_empty() {
+                map.next_value_seed(Skip)?;
+                continue;
+            }
+            // A field named again replaces what its first value gave.
+            for &i in &through {
+                self.found[i] = None;
+            }
+            map.next_value_seed(Picker {
+                paths: self.paths,
+                depth: self.depth + 1,
+                active: &through,
+                found: &mut *self.found,
+            })?;
+        }
+        Ok(())
+    }
+
+    // Anything but an object has no fields: the paths end nowhere.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip)?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 /// The value at a field path of a record.
 pub fn value_at<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut current = record;
@@ -1205,6 +1416,71 @@ fn breaking_values(sub: &Value) -> Vec<(String, Value)> {
 
 #[cfg(test)]
 mod tests {
+    /// `values_at` finds what `value_at` finds in the parsed text, for
+    /// nested paths, a path and one through it, fields named twice, escaped
+    /// names, arrays and scalars on the way, and roots that are not
+    /// objects; text that is not JSON is an error for both.
+    #[test]
+    fn values_at_finds_what_the_parsed_record_holds() {
+        use super::{value_at, values_at};
+        let path = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let paths: Vec<Vec<String>> = ["id", "a/b", "a", "a/b/c", "x/0", "ab", "k\"/y", "e"]
+            .iter()
+            .map(|p| path(p))
+            .collect();
+        let paths: Vec<&[String]> = paths.iter().map(Vec::as_slice).collect();
+        let texts = [
+            r#"{"id": 7, "a": {"b": {"c": "2024-01-01"}}, "x": [1, 2], "e": [{"id": 1}]}"#,
+            r#"{"a": {"b": 1}, "a": 5, "id": "x"}"#,
+            r#"{"a": 5, "a": {"b": {"c": null}}}"#,
+            r#"{"a": {"b": 1, "b": {"c": true}}, "id": 1e300, "z": [1e-400]}"#,
+            r#"{"a\u0062": 3, "a": {"\u0062": 4}, "k\"": {"y": -1.5}}"#,
+            r#"{"id": {"deep": [[{"z": 1}]]}, "x": {"0": "zero"}}"#,
+            r#"{}"#,
+            r#"[1, {"id": 2}]"#,
+            r#""text""#,
+            r#"null"#,
+            r#"12"#,
+        ];
+        for text in texts {
+            let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+            let expected: Vec<Option<serde_json::Value>> = paths
+                .iter()
+                .map(|p| value_at(&parsed, p).cloned())
+                .collect();
+            assert_eq!(values_at(text, &paths).unwrap(), expected, "{text}");
+            // The empty path: the whole record.
+            assert_eq!(values_at(text, &[&[]]).unwrap(), [Some(parsed)], "{text}");
+        }
+        let deep = format!("{{\"skip\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        for bad in [
+            r#"{"skip": 1e400}"#,
+            r#"{"id": 1e400}"#,
+            r#"{"skip": "\ud800"}"#,
+            r#"{"\ud800": 1}"#,
+            r#"{"skip": "\x"}"#,
+            "{\"skip\": \"\u{1}\"}",
+            &deep,
+            r#"{"id": 1"#,
+            r#"{"id": 1} x"#,
+            r#"{"id": tru}"#,
+            r#"{"skipped": [1,]}"#,
+            r#"{"a": {"b": 1,}}"#,
+            "",
+        ] {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(bad).is_err(),
+                "{bad}"
+            );
+            assert!(values_at(bad, &paths).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn removing_fields_takes_airbyte_paths_patterns_and_indexes() {
         use serde_json::json;

@@ -60,4 +60,78 @@ impl<'r> TestCtx<'r> {
     pub fn keep_logs(&mut self, plugin: &Plugin<'_>) {
         self.logs.extend(plugin.logs());
     }
+
+    /// Runs `work` on each of `jobs`, each on a context of this test (same
+    /// plugin, limits, time limit and network), several at once when the
+    /// test's reads may share the machine (`at_once`, at most the cores;
+    /// one at a time under a tenant's instance quota, which counts on a job
+    /// holding one instance at a time). The answers come back in the order
+    /// of `jobs`, and the jobs' logs and leaks join this test's in that
+    /// order too: what the test reports does not depend on which finished
+    /// first.
+    pub(crate) fn side_by_side<J: Sync, A: Send>(
+        &mut self,
+        jobs: &[J],
+        at_once: bool,
+        work: impl Fn(&mut TestCtx<'r>, &J) -> A + Sync,
+    ) -> Vec<A> {
+        let threads = if at_once && self.limits.instance_slots.is_none() {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            1
+        };
+        if threads <= 1 || jobs.len() <= 1 {
+            return jobs.iter().map(|j| work(self, j)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let this: &TestCtx<'r> = self;
+        let done: Vec<Vec<(usize, A, TestCtx<'r>)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads.min(jobs.len()))
+                .map(|_| {
+                    let (next, work) = (&next, &work);
+                    scope.spawn(move || {
+                        let mut done = Vec::new();
+                        loop {
+                            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(at) else {
+                                return done;
+                            };
+                            let mut ctx = this.beside();
+                            let answer = work(&mut ctx, job);
+                            done.push((at, answer, ctx));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut done: Vec<(usize, A, TestCtx<'r>)> = done.into_iter().flatten().collect();
+        done.sort_by_key(|(at, _, _)| *at);
+        done.into_iter()
+            .map(|(_, answer, ctx)| {
+                self.logs.extend(ctx.logs);
+                self.leaks.extend(ctx.leaks);
+                answer
+            })
+            .collect()
+    }
+
+    /// A context beside this one: the same plugin, limits, time limit and
+    /// network (its usage counts for this test), no logs or leaks yet.
+    fn beside(&self) -> TestCtx<'r> {
+        TestCtx {
+            component: self.component,
+            limits: self.limits,
+            time_limit: self.time_limit,
+            run_deadline: self.run_deadline,
+            logs: Vec::new(),
+            network: self.network.clone(),
+            secrets: self.secrets.clone(),
+            leaks: Vec::new(),
+            progress: self.progress.clone(),
+        }
+    }
 }

@@ -48,9 +48,9 @@ struct Running {
     started: Instant,
     /// How many reads the test has started.
     reads: u32,
-    /// The current read's streams, and when it started.
-    read: Option<Vec<StreamProgress>>,
-    read_started: Instant,
+    /// The read shown: the last one started (which of the test's reads,
+    /// its streams). Reads of one test side by side each count their own.
+    read: Option<(u32, Vec<StreamProgress>)>,
 }
 
 /// A stream of the current read: its records so far, and the span they
@@ -123,7 +123,6 @@ impl Progress {
             started: Instant::now(),
             reads: 0,
             read: None,
-            read_started: Instant::now(),
         });
     }
 
@@ -142,13 +141,17 @@ impl Progress {
             .map(|s| StreamProgress::new(clip(s)))
             .chain([StreamProgress::new("other streams".to_string())])
             .collect();
-        if let Some(test) = self.state().test.as_mut() {
-            test.reads += 1;
-            test.read = Some(shown);
-            test.read_started = Instant::now();
+        let mut test = None;
+        if let Some(running) = self.state().test.as_mut() {
+            running.reads += 1;
+            running.read = Some((running.reads, shown.clone()));
+            test = Some((running.id.clone(), running.reads));
         }
         ReadCounter {
             progress: self,
+            test,
+            started: Instant::now(),
+            streams: shown,
             batch_asked: Instant::now(),
             names: raw
                 .iter()
@@ -178,7 +181,7 @@ impl Progress {
             Some(t) => Now::Testing {
                 id: t.id.clone(),
                 elapsed: t.started.elapsed(),
-                read: t.read.as_ref().map(|streams| (t.reads, streams.clone())),
+                read: t.read.clone(),
             },
         }
     }
@@ -197,6 +200,11 @@ fn clip(name: &str) -> String {
 /// Counts one read's records per stream, a batch at a time.
 pub struct ReadCounter<'p> {
     progress: &'p Progress,
+    /// The test reading, and which of its reads this is (none outside a test).
+    test: Option<(String, u32)>,
+    started: Instant,
+    /// This read's streams so far.
+    streams: Vec<StreamProgress>,
     /// When the batch being counted was asked for (the last count, or the
     /// read's start).
     batch_asked: Instant,
@@ -221,15 +229,21 @@ impl ReadCounter<'_> {
             self.counts[last] += 1;
         }
         let now = Instant::now();
-        let mut state = self.progress.state();
-        if let Some(shown) = state.test.as_mut().and_then(|t| t.read.as_mut()) {
-            for (slot, &n) in shown.iter_mut().zip(&self.counts) {
-                if n > 0 {
-                    slot.records += n;
-                    slot.first.get_or_insert(self.batch_asked);
-                    slot.last = Some(now);
-                }
+        for (slot, &n) in self.streams.iter_mut().zip(&self.counts) {
+            if n > 0 {
+                slot.records += n;
+                slot.first.get_or_insert(self.batch_asked);
+                slot.last = Some(now);
             }
+        }
+        // Shown while it is the test's last read started.
+        let mut state = self.progress.state();
+        if let (Some(shown), Some((_, nth))) = (
+            state.test.as_mut().and_then(|t| t.read.as_mut()),
+            &self.test,
+        ) && shown.0 == *nth
+        {
+            shown.1.clone_from(&self.streams);
         }
         drop(state);
         self.batch_asked = now;
@@ -240,23 +254,21 @@ impl ReadCounter<'_> {
 impl Drop for ReadCounter<'_> {
     /// The read ended: it joins the finished reads.
     fn drop(&mut self) {
-        let mut state = self.progress.state();
-        let Some(test) = state.test.as_ref() else {
-            return;
-        };
-        let Some(streams) = &test.read else {
+        let Some((test, nth)) = self.test.take() else {
             return;
         };
         let done = ReadDone {
-            test: test.id.clone(),
-            nth: test.reads,
-            seconds: test.read_started.elapsed().as_secs_f64(),
-            streams: streams
+            test,
+            nth,
+            seconds: self.started.elapsed().as_secs_f64(),
+            streams: self
+                .streams
                 .iter()
                 .filter(|s| s.records > 0)
                 .map(|s| (s.name.clone(), s.records, s.rate()))
                 .collect(),
         };
+        let mut state = self.progress.state();
         if state.reads.len() < MAX_READS {
             state.reads.push(done);
         }
@@ -362,6 +374,26 @@ mod tests {
         assert_eq!(reads[1].streams[0].1, 1);
         p.test_ended();
         assert_eq!(p.now(), Now::Idle);
+    }
+
+    /// Reads of one test side by side (the incremental slices) each count
+    /// their own records; the line shows the last one started.
+    #[test]
+    fn reads_side_by_side_count_their_own_records() {
+        let p = Progress::default();
+        p.test_started("incremental/sequential_slices");
+        let mut first = p.read_started(&["users".into()], &["users"]);
+        let mut second = p.read_started(&["users".into()], &["users"]);
+        first.count(["users", "users", "users"].into_iter());
+        second.count(["users"].into_iter());
+        first.count(["users"].into_iter());
+        let line = describe(&p.now()).unwrap();
+        assert!(line.contains(", read 2: users 1 ("), "{line}");
+        drop(first);
+        second.count(["users", "users"].into_iter());
+        drop(second);
+        let reads: Vec<(u32, u64)> = p.reads().iter().map(|r| (r.nth, r.streams[0].1)).collect();
+        assert_eq!(reads, [(1, 4), (2, 3)]);
     }
 
     #[test]

@@ -736,6 +736,8 @@ struct Collected {
     state_bytes: usize,
     /// Bytes kept per record (keys, cursors), against [`KEPT_BUDGET`].
     kept_bytes: usize,
+    /// The read made HTTP requests (live or replayed).
+    used_network: bool,
 }
 
 /// The most bytes one read may make ctest keep of its records (a key and a
@@ -783,7 +785,19 @@ fn read_from(
     state: Vec<wit::StreamState>,
     plan: ReadPlan<'_>,
 ) -> Result<Collected, String> {
-    let paths: HashMap<&str, &Cursor> = cursors.iter().map(|c| (c.stream.as_str(), c)).collect();
+    // Per stream, its cursor and what the read needs of each record: the
+    // cursor's value, and the key's when keys are kept. Only those are
+    // parsed of a record ([`schema::values_at`]).
+    let paths: HashMap<&str, (&Cursor, Vec<&[String]>)> = cursors
+        .iter()
+        .map(|c| {
+            let mut wanted = vec![c.path.as_slice()];
+            if plan.keep != Keep::Nothing {
+                wanted.extend(c.primary_key.iter().map(Vec::as_slice));
+            }
+            (c.stream.as_str(), (c, wanted))
+        })
+        .collect();
     let mut collected = Collected {
         streams: cursors
             .iter()
@@ -812,7 +826,9 @@ fn read_from(
         state_problems: Vec::new(),
         state_bytes: 0,
         kept_bytes: 0,
+        used_network: false,
     };
+    let requests_before = ctx.network.usage().resources().http_requests;
     let (mut first_error, mut error_count) = (None, 0u64);
     let mut over_budget = false;
     read::read_all(
@@ -824,16 +840,17 @@ fn read_from(
         &mut |message| match message {
             Msg::Record(r) => {
                 // Records that are not JSON are basic_read's finding.
-                let (Some(s), Some(c)) = (collected.streams.get_mut(r.stream), paths.get(r.stream))
+                let (Some(s), Some((c, wanted))) =
+                    (collected.streams.get_mut(r.stream), paths.get(r.stream))
                 else {
                     return;
                 };
-                let Ok(value) = serde_json::from_str::<Value>(r.data) else {
+                let Ok(picked) = schema::values_at(r.data, wanted) else {
                     return;
                 };
                 let index = s.count;
                 s.count += 1;
-                let cursor = schema::value_at(&value, &c.path);
+                let cursor = picked[0].as_ref();
                 let rank = cursor.and_then(|v| c.kind.rank(v));
                 if let Some(tally) = &mut s.outside {
                     tally.observe(c, index, cursor, rank);
@@ -853,10 +870,9 @@ fn read_from(
                 if plan.keep == Keep::Nothing || c.primary_key.is_empty() || over_budget {
                     return;
                 }
-                let key: Vec<&Value> = c
-                    .primary_key
+                let key: Vec<&Value> = picked[1..]
                     .iter()
-                    .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
+                    .map(|v| v.as_ref().unwrap_or(&Value::Null))
                     .collect();
                 let (code, integer) = key_code(&key);
                 s.kept.integer_keys &= integer;
@@ -883,7 +899,7 @@ fn read_from(
                     collected.streams.get_mut(&st.stream),
                     paths.get(st.stream.as_str()),
                 ) {
-                    (Some(s), Some(c)) => match serde_json::from_str::<Value>(&st.data) {
+                    (Some(s), Some((c, _))) => match serde_json::from_str::<Value>(&st.data) {
                         Ok(v) if v.is_object() => {
                             let text = || crate::sandbox::clip_to(&v.to_string(), 200);
                             let problem = match c.in_state(&v) {
@@ -984,6 +1000,7 @@ fn read_from(
             _ => {}
         },
     )?;
+    collected.used_network = ctx.network.usage().resources().http_requests > requests_before;
     if let Some(e) = first_error {
         let more = match error_count {
             1 => String::new(),
@@ -1111,6 +1128,12 @@ fn slice_states(s: &StreamRead) -> Vec<usize> {
 /// From intermediate states of the first read (see [`slice_states`]), a
 /// fresh read of that stream must return every record the first read emitted
 /// after the state (by primary key), and none before the state's cursor.
+///
+/// The reads are independent: when the first read made no HTTP request,
+/// they run side by side on the machine's cores ([`TestCtx::side_by_side`]);
+/// a connector that talks to a service reads one slice at a time, as it
+/// would in production (its rate limits, and a cassette's order, stay as
+/// they were). Either way the findings are reported in slice order.
 fn sequential_slices(
     ctx: &mut TestCtx<'_>,
     rules: &Rules<'_>,
@@ -1118,96 +1141,119 @@ fn sequential_slices(
     cursors: &[Cursor],
     first: &Collected,
 ) -> Verdict {
-    let mut found = Outside::default();
-    let mut slices = 0;
-    for c in cursors.iter().filter(|c| !c.primary_key.is_empty()) {
-        let s = &first.streams[&c.stream];
-        let total = s.count;
-        for i in slice_states(s) {
-            slices += 1;
-            let state = wit::StreamState {
-                stream: c.stream.clone(),
-                data: s.states[i].to_string(),
-            };
-            let position = s.state_positions[i];
-            let read = format!(
-                "the read from the first read's checkpoint after its record index {}",
-                position.saturating_sub(1)
-            );
-            let catalog = wit::ConfiguredCatalog {
-                streams: vec![wit::ConfiguredStream {
-                    name: c.stream.clone(),
-                    sync_mode: wit::SyncMode::Incremental,
-                    cursor_field: c.path.clone(),
-                    primary_key: c.primary_key.clone(),
-                }],
-            };
-            let remaining: HashMap<String, u64> =
-                [(c.stream.clone(), (total - position) as u64)].into();
-            let plan = ReadPlan {
-                keep: Keep::Keys,
-                outside: Some((Ordering::Less, &read)),
-                expected: &remaining,
-            };
-            let mut slice = match read_from(
-                ctx,
-                rules,
-                config,
-                &catalog,
-                std::slice::from_ref(c),
-                vec![state.clone()],
-                plan,
-            ) {
-                Ok(slice) => slice,
-                Err(e) => {
-                    found.problems.push(format!(
-                        "stream `{}`, {read} (the state {}): {e}",
-                        c.stream, state.data
-                    ));
-                    continue;
-                }
-            };
-            let got = {
-                let mut keys =
-                    std::mem::take(&mut slice.streams.get_mut(&c.stream).expect("read").kept.keys);
-                keys.sort_unstable();
-                keys
-            };
-            // The keys are codes of one process's hash: the same key has the same code.
-            let missing: Vec<usize> = (position..total)
-                .filter(|&k| got.binary_search(&s.kept.keys[k]).is_err())
-                .collect();
-            drop(got);
-            if let Some(&k) = missing.first() {
-                let key = s
-                    .kept
-                    .key_text(k)
-                    .map(|t| format!(", primary key {t}"))
-                    .unwrap_or_default();
-                found.problems.push(format!(
-                    "stream `{}`, {read} (the state {}): {} record(s) the first read emitted after it are missing, the first its record index {k}{key}",
-                    c.stream,
-                    state.data,
-                    missing.len(),
-                ));
-                found
-                    .fixes
-                    .push((c.stream.clone(), why_missing(c, s, i, &missing)));
-            }
-            let outside = slice.outside(std::slice::from_ref(c));
-            found.problems.extend(outside.problems);
-            found.more += outside.more;
-            found.fixes.extend(outside.fixes);
-        }
-    }
-    if slices == 0 {
+    let slices: Vec<(&Cursor, usize)> = cursors
+        .iter()
+        .filter(|c| !c.primary_key.is_empty())
+        .flat_map(|c| {
+            slice_states(&first.streams[&c.stream])
+                .into_iter()
+                .map(move |i| (c, i))
+        })
+        .collect();
+    if slices.is_empty() {
         return Verdict::Skip(
             "the first read emitted no intermediate state (a state before the last record) for a stream with a primary key".into(),
         );
     }
+    let mut found = Outside::default();
+    for slice in ctx.side_by_side(&slices, !first.used_network, |ctx, &(c, i)| {
+        read_slice(ctx, rules, config, c, &first.streams[&c.stream], i)
+    }) {
+        found.problems.extend(slice.problems);
+        found.more += slice.more;
+        found.fixes.extend(slice.fixes);
+    }
     found.verdict(
         "expected a read from each intermediate state of the first read to return the records that came after it, and none before its cursor",
     )
+}
+
+/// One slice of [`sequential_slices`]: a read of `c`'s stream from the
+/// first read's `i`th state (`s`: that stream in the first read), and what
+/// it found.
+fn read_slice(
+    ctx: &mut TestCtx<'_>,
+    rules: &Rules<'_>,
+    config: &str,
+    c: &Cursor,
+    s: &StreamRead,
+    i: usize,
+) -> Outside {
+    let mut found = Outside::default();
+    let total = s.count;
+    let state = wit::StreamState {
+        stream: c.stream.clone(),
+        data: s.states[i].to_string(),
+    };
+    let position = s.state_positions[i];
+    let read = format!(
+        "the read from the first read's checkpoint after its record index {}",
+        position.saturating_sub(1)
+    );
+    let catalog = wit::ConfiguredCatalog {
+        streams: vec![wit::ConfiguredStream {
+            name: c.stream.clone(),
+            sync_mode: wit::SyncMode::Incremental,
+            cursor_field: c.path.clone(),
+            primary_key: c.primary_key.clone(),
+        }],
+    };
+    let remaining: HashMap<String, u64> = [(c.stream.clone(), (total - position) as u64)].into();
+    let plan = ReadPlan {
+        keep: Keep::Keys,
+        outside: Some((Ordering::Less, &read)),
+        expected: &remaining,
+    };
+    let mut slice = match read_from(
+        ctx,
+        rules,
+        config,
+        &catalog,
+        std::slice::from_ref(c),
+        vec![state.clone()],
+        plan,
+    ) {
+        Ok(slice) => slice,
+        Err(e) => {
+            found.problems.push(format!(
+                "stream `{}`, {read} (the state {}): {e}",
+                c.stream, state.data
+            ));
+            return found;
+        }
+    };
+    let got = {
+        let mut keys =
+            std::mem::take(&mut slice.streams.get_mut(&c.stream).expect("read").kept.keys);
+        keys.sort_unstable();
+        keys
+    };
+    // The keys are codes of one process's hash: the same key has the same code.
+    let missing: Vec<usize> = (position..total)
+        .filter(|&k| got.binary_search(&s.kept.keys[k]).is_err())
+        .collect();
+    drop(got);
+    if let Some(&k) = missing.first() {
+        let key = s
+            .kept
+            .key_text(k)
+            .map(|t| format!(", primary key {t}"))
+            .unwrap_or_default();
+        found.problems.push(format!(
+            "stream `{}`, {read} (the state {}): {} record(s) the first read emitted after it are missing, the first its record index {k}{key}",
+            c.stream,
+            state.data,
+            missing.len(),
+        ));
+        found
+            .fixes
+            .push((c.stream.clone(), why_missing(c, s, i, &missing)));
+    }
+    let outside = slice.outside(std::slice::from_ref(c));
+    found.problems.extend(outside.problems);
+    found.more += outside.more;
+    found.fixes.extend(outside.fixes);
+    found
 }
 
 /// Why a read from the first read's `i`th state of `c` missed the records

@@ -230,6 +230,40 @@ fn each_read_has_its_own_time_limit() {
 /// (one instance, one read fewer), and the verdicts are what two reads of
 /// its own give: a connector whose reads differ fails either way, naming
 /// the same records.
+/// The incremental slices are independent reads: a connector that made no
+/// HTTP request in its first read has them read side by side on the
+/// machine's cores. Each read of `good-read-takes-a-second` waits 1.2 s, so
+/// one at a time they take at least 1.2 s each; side by side, less.
+#[test]
+fn slices_are_read_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"count": 100, "seed": 1, "records_per_state": 25}"#,
+    )
+    .unwrap();
+    let run = run_plugin(
+        "good-read-takes-a-second",
+        &config,
+        &["--run", "incremental/sequential_slices", "--exact"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let report = run.report.as_ref().unwrap();
+    let test = &report["tests"][0];
+    assert_eq!(test["name"], "sequential_slices", "{test}");
+    assert_eq!(test["status"], "passed", "{test}");
+    let reads = test["resources"]["instances"].as_u64().unwrap();
+    let ms = test["duration_ms"].as_u64().unwrap();
+    assert!(reads >= 4, "{reads} slices: {test}");
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        assert!(
+            ms < reads * 1200,
+            "{reads} slice reads of 1.2 s each took {ms} ms: not side by side"
+        );
+    }
+}
+
 #[test]
 fn full_refresh_takes_basic_reads_read_as_its_first() {
     let dir = tempfile::tempdir().unwrap();
