@@ -42,26 +42,71 @@ pub(crate) enum Phase {
 type CursorRank = (i64, u32);
 
 pub(crate) struct KeysSeen {
-    /// Integer keys that came in increasing order, as most do: no hashing,
-    /// no table.
-    ascending: Ascending,
-    /// Every other key, by a 64-bit hash. Keys are hashed with this
-    /// process's random SipHash keys: a plugin cannot make its keys collide
-    /// in the table (a quadratic insert).
+    /// Integer keys that came in increasing order, as most do, as runs of
+    /// consecutive keys at consecutive record indexes: no hashing, no
+    /// table; a stream whose ids count up, record after record, is one run
+    /// of 16 bytes.
+    runs: Vec<KeyRun>,
+    /// For cdc streams, each record's cursor rank by its index (a repeat is
+    /// judged by its cursor).
+    ranks: Option<Ranks>,
+    /// Every other key, by a 64-bit hash, with its latest record's index
+    /// and rank. Keys are hashed with this process's random SipHash keys: a
+    /// plugin cannot make its keys collide in the table (a quadratic insert).
     hashing: std::collections::hash_map::RandomState,
     seen: HashMap<u64, (u32, Option<CursorRank>), BuildHasherDefault<PrehashedKey>>,
     /// For cdc streams: where the cursor is, and how its values compare.
     cursor: Option<(Vec<String>, crate::cursor::CursorKind)>,
 }
 
-/// The increasing integer keys of a stream.
-enum Ascending {
-    /// Runs of consecutive keys at consecutive record indexes: a stream
-    /// whose ids count up, record after record, is one run of 16 bytes.
-    Runs(Vec<KeyRun>),
-    /// For cdc streams, each key with its record index and cursor rank (a
-    /// repeat is judged by its cursor).
-    Ranked(Vec<(i64, u32, Option<CursorRank>)>),
+/// Cursor ranks by record index: the seconds, 8 bytes a record; the
+/// nanoseconds only once a rank has some (whole-second cursors, and
+/// numbers, have none), 4 more; the records without a rank by index.
+#[derive(Default)]
+struct Ranks {
+    secs: Vec<i64>,
+    /// Empty until a rank with nanoseconds comes, then one per record.
+    nanos: Vec<u32>,
+    /// The indexes of records without a rank, ascending.
+    unranked: Vec<u32>,
+}
+
+/// The most records whose ranks are kept (8 to 12 bytes each); a later
+/// record's repeat has no rank to be judged by and passes.
+const MOST_RANKS: usize = 1 << 26;
+
+impl Ranks {
+    /// Notes the rank of record `index` (indexes grow; records in between
+    /// without one get none).
+    fn note(&mut self, index: u32, rank: Option<CursorRank>) {
+        let at = index as usize;
+        if at >= MOST_RANKS || at < self.secs.len() {
+            return;
+        }
+        let from = self.secs.len() as u32;
+        self.unranked.extend(from..index);
+        self.secs.resize(at, 0);
+        let (secs, nanos) = match rank {
+            Some(r) => r,
+            None => {
+                self.unranked.push(index);
+                (0, 0)
+            }
+        };
+        if nanos != 0 || !self.nanos.is_empty() {
+            self.nanos.resize(at, 0);
+            self.nanos.push(nanos);
+        }
+        self.secs.push(secs);
+    }
+
+    fn of(&self, index: u32) -> Option<CursorRank> {
+        let secs = *self.secs.get(index as usize)?;
+        if self.unranked.binary_search(&index).is_ok() {
+            return None;
+        }
+        Some((secs, self.nanos.get(index as usize).copied().unwrap_or(0)))
+    }
 }
 
 /// Keys `key .. key + len` at record indexes `index .. index + len`.
@@ -82,11 +127,8 @@ impl KeyRun {
 impl KeysSeen {
     fn new(cursor: Option<(Vec<String>, crate::cursor::CursorKind)>) -> Self {
         KeysSeen {
-            ascending: if cursor.is_some() {
-                Ascending::Ranked(Vec::new())
-            } else {
-                Ascending::Runs(Vec::new())
-            },
+            runs: Vec::new(),
+            ranks: cursor.is_some().then(Ranks::default),
             hashing: std::collections::hash_map::RandomState::new(),
             seen: HashMap::default(),
             cursor,
@@ -98,27 +140,16 @@ impl KeysSeen {
     /// problem (a repeat, or for a change stream a repeat with an earlier
     /// cursor).
     fn repeats(&mut self, values: &[&Value], index: u32, rank: Option<CursorRank>) -> Option<u32> {
+        if let Some(ranks) = &mut self.ranks {
+            ranks.note(index, rank);
+        }
         let single = match values {
             [single] => single.as_i64(),
             _ => None,
         };
-        let earlier = match (single, &mut self.ascending) {
-            (Some(key), Ascending::Ranked(ascending)) => {
-                if ascending.last().is_none_or(|(last, _, _)| key > *last) {
-                    ascending.push((key, index, rank));
-                    return None;
-                }
-                match ascending.binary_search_by_key(&key, |(k, _, _)| *k) {
-                    Ok(at) => {
-                        let earlier = ascending[at];
-                        ascending[at] = (key, index, rank);
-                        Some((earlier.1, earlier.2))
-                    }
-                    Err(_) => self.insert_hashed(values, index, rank),
-                }
-            }
-            (Some(key), Ascending::Runs(runs)) => {
-                match runs.last_mut() {
+        let earlier = match single {
+            Some(key) => {
+                match self.runs.last_mut() {
                     Some(last) if i128::from(key) < last.end() => {}
                     Some(last)
                         if i128::from(key) == last.end()
@@ -128,7 +159,7 @@ impl KeysSeen {
                         return None;
                     }
                     _ => {
-                        runs.push(KeyRun { key, index, len: 1 });
+                        self.runs.push(KeyRun { key, index, len: 1 });
                         return None;
                     }
                 }
@@ -136,16 +167,14 @@ impl KeysSeen {
                 // latest record of every key seen out of order, so it answers
                 // first; else the runs tell whether the key came before.
                 let in_table = self.insert_hashed(values, index, rank);
-                let Ascending::Runs(runs) = &self.ascending else {
-                    unreachable!("matched above")
-                };
                 in_table.or_else(|| {
-                    let at = runs.partition_point(|r| r.end() <= i128::from(key));
-                    let run = runs.get(at).filter(|r| r.key <= key)?;
-                    Some((run.index + (key - run.key) as u32, None))
+                    let at = self.runs.partition_point(|r| r.end() <= i128::from(key));
+                    let run = self.runs.get(at).filter(|r| r.key <= key)?;
+                    let earlier = run.index + (key - run.key) as u32;
+                    Some((earlier, self.ranks.as_ref().and_then(|r| r.of(earlier))))
                 })
             }
-            (None, _) => self.insert_hashed(values, index, rank),
+            None => self.insert_hashed(values, index, rank),
         }?;
         let in_order =
             self.cursor.is_some() && (rank.is_none() || earlier.1.is_none() || rank >= earlier.1);
@@ -216,7 +245,11 @@ impl KnownRecords {
     pub(crate) fn seal(mut self) -> Self {
         self.hashes.sort_unstable();
         self.hashes.dedup();
-        self.hashes.shrink_to_fit();
+        // Growth leaves at most twice the room needed; giving back less
+        // than half would copy the table at the read's peak.
+        if self.hashes.capacity() > 2 * self.hashes.len() {
+            self.hashes.shrink_to_fit();
+        }
         self.directory = Directory::new(&self.hashes, |h| *h);
         self.sealed = true;
         self
@@ -992,13 +1025,61 @@ mod tests {
         assert_eq!(note(i64::MIN, 1007), None);
         assert_eq!(note(i64::MAX, 1008), None);
         assert_eq!(note(i64::MAX, 1009), Some(1008));
-        let Ascending::Runs(runs) = &keys.ascending else {
-            panic!("a stream without a cursor keeps runs")
-        };
-        assert_eq!(runs.len(), 3, "1..=1000, 5000..=5001, i64::MAX");
+        assert_eq!(keys.runs.len(), 3, "1..=1000, 5000..=5001, i64::MAX");
         let s = Value::from("a");
         assert_eq!(keys.repeats(&[&s], 1010, None), None);
         assert_eq!(keys.repeats(&[&s], 1011, None), Some(1010));
+    }
+
+    /// A change stream (cdc) may emit a key again only with a later cursor:
+    /// a repeat is judged against the rank of the key's latest record,
+    /// whether that came in an ascending run or out of order, across
+    /// records without a key (their indexes have no rank) and gapped keys.
+    #[test]
+    fn a_change_stream_repeats_keys_only_later_in_cursor_order() {
+        let mut keys = KeysSeen::new(Some((
+            vec!["updated_at".to_string()],
+            crate::cursor::CursorKind::Integer,
+        )));
+        let n = |i: i64| Value::from(i);
+        let rank = |r: i64| Some((r, 0));
+        let mut note =
+            |key: i64, index: u32, r: Option<CursorRank>| keys.repeats(&[&n(key)], index, r);
+        // Keys 1..=1000 at indexes 0..1000 with ranks 10..; index 1000 has
+        // no key; keys 2000, 2002 (gapped) at 1001, 1002.
+        for i in 0..1000u32 {
+            assert_eq!(note(i64::from(i) + 1, i, rank(10 + i64::from(i))), None);
+        }
+        assert_eq!(note(2000, 1001, rank(5000)), None);
+        assert_eq!(note(2002, 1002, rank(5001)), None);
+        // Key 5 (index 4, rank 14) again with a later cursor: fine; then
+        // with one before that later record's: the repeat names it.
+        assert_eq!(note(5, 1003, rank(6000)), None);
+        assert_eq!(note(5, 1004, rank(5999)), Some(1003));
+        // Key 6 (index 5, rank 15) with an earlier cursor, and an equal one.
+        assert_eq!(note(6, 1005, rank(14)), Some(5));
+        assert_eq!(note(7, 1006, rank(16)), None);
+        assert_eq!(note(2002, 1007, rank(5000)), Some(1002));
+        // Without a rank on either side, the order is unknown: no finding.
+        assert_eq!(note(8, 1008, None), None);
+        assert_eq!(note(8, 1009, rank(1)), None);
+        assert_eq!(keys.runs.len(), 3, "1..=1000, 2000, 2002");
+        let ranks = keys.ranks.as_ref().unwrap();
+        assert_eq!(ranks.of(4), Some((14, 0)));
+        assert_eq!(ranks.of(1000), None, "the record without a key");
+        assert_eq!(ranks.of(1008), None);
+        assert_eq!(ranks.of(5000), None);
+        assert!(ranks.nanos.is_empty(), "whole ranks keep no nanoseconds");
+        // Sub-second ranks: the first keeps the nanoseconds from then on.
+        assert_eq!(keys.repeats(&[&n(3000)], 1010, Some((6000, 5))), None);
+        assert_eq!(keys.repeats(&[&n(3001)], 1011, Some((6001, 0))), None);
+        assert_eq!(keys.repeats(&[&n(3000)], 1012, Some((6000, 4))), Some(1010));
+        assert_eq!(keys.repeats(&[&n(3001)], 1013, Some((6001, 0))), None);
+        let ranks = keys.ranks.as_ref().unwrap();
+        assert_eq!(ranks.of(1010), Some((6000, 5)));
+        assert_eq!(ranks.of(1011), Some((6001, 0)));
+        assert_eq!(ranks.of(4), Some((14, 0)));
+        assert_eq!(ranks.of(1000), None);
     }
 
     /// The records basic_read found keeping the rules are found again, and

@@ -502,14 +502,15 @@ struct StreamRead {
 
 /// Per record, fixed-size: its primary key's code ([`key_code`]) and its
 /// cursor's rank ([`CursorKind::rank`]); a cursor without a rank (text, or
-/// a value of another type) is kept whole beside them. About 20 bytes a
-/// record, whatever the records hold.
+/// a value of another type) is kept whole beside them. 16 bytes a record,
+/// 20 once a rank has nanoseconds or a cursor is missing or unranked.
 #[derive(Default)]
 struct Kept {
     keys: Vec<u64>,
     /// Seconds (or a number's order) of each record's cursor rank.
     ranks: Vec<i64>,
-    /// Nanoseconds of the rank, or [`NO_CURSOR`] / [`OTHER_CURSOR`].
+    /// Nanoseconds of the rank, or [`NO_CURSOR`] / [`OTHER_CURSOR`]: empty
+    /// while all are 0 (whole-second cursors, numbers), then one a record.
     nanos: Vec<u32>,
     /// Cursors without a rank: (record index, value), in index order.
     others: Vec<(usize, Value)>,
@@ -528,8 +529,21 @@ enum KeptCursor<'a> {
 }
 
 impl Kept {
+    /// Keeps the next record's cursor rank (seconds, nanoseconds or
+    /// [`NO_CURSOR`] / [`OTHER_CURSOR`]).
+    fn push_rank(&mut self, secs: i64, nanos: u32) {
+        if nanos != 0 || !self.nanos.is_empty() {
+            if self.nanos.is_empty() {
+                self.nanos.reserve_exact(self.ranks.capacity());
+            }
+            self.nanos.resize(self.ranks.len(), 0);
+            self.nanos.push(nanos);
+        }
+        self.ranks.push(secs);
+    }
+
     fn cursor(&self, index: usize) -> KeptCursor<'_> {
-        match self.nanos[index] {
+        match self.nanos.get(index).copied().unwrap_or(0) {
             NO_CURSOR => KeptCursor::Missing,
             OTHER_CURSOR => match self.others.binary_search_by_key(&index, |(i, _)| *i) {
                 Ok(at) => KeptCursor::Value(&self.others[at].1),
@@ -816,7 +830,6 @@ fn read_from(
                     s.kept.keys.reserve_exact(size);
                     if plan.keep == Keep::KeysAndCursors {
                         s.kept.ranks.reserve_exact(size);
-                        s.kept.nanos.reserve_exact(size);
                     }
                     s.kept.integer_keys = true;
                 }
@@ -888,8 +901,7 @@ fn read_from(
                             (0, OTHER_CURSOR)
                         }
                     };
-                    s.kept.ranks.push(secs);
-                    s.kept.nanos.push(nanos);
+                    s.kept.push_rank(secs, nanos);
                     collected.kept_bytes += 12;
                 }
                 over_budget = collected.kept_bytes > KEPT_BUDGET;
@@ -1398,8 +1410,7 @@ mod tests {
                     (0, OTHER_CURSOR)
                 }
             };
-            kept.ranks.push(secs);
-            kept.nanos.push(nanos);
+            kept.push_rank(secs, nanos);
             kept.keys.push(i as u64);
         }
         let bound = Value::from("2024-01-01T00:00:00Z");
@@ -1417,5 +1428,23 @@ mod tests {
         assert!(!int_a);
         assert_eq!(a, b, "one key, one code, read after read");
         assert_eq!(key_code(&[&Value::from(-5)]), (-5i64 as u64, true));
+
+        // Whole seconds keep no nanoseconds until one has some; those before
+        // still compare as whole.
+        let mut kept = Kept::default();
+        let texts = [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T00:00:01Z",
+            "2024-01-01T00:00:00.000000001Z",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let (secs, nanos) = kind.rank(&Value::from(*text)).unwrap();
+            kept.push_rank(secs, nanos);
+            assert_eq!(kept.nanos.is_empty(), i < 2, "{i}");
+        }
+        let expected = [Ordering::Equal, Ordering::Greater, Ordering::Greater];
+        for (i, e) in expected.into_iter().enumerate() {
+            assert_eq!(kept.compare(kind, i, &bound, rank), Some(e), "{i}");
+        }
     }
 }
