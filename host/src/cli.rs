@@ -417,6 +417,13 @@ struct RunArgs {
     #[arg(long, value_name = "MIB", default_value_t = 256)]
     memory_limit: usize,
 
+    /// The most plugin instances the run uses at once, for reads that do
+    /// not depend on each other (incremental's slices, when the connector
+    /// made no HTTP request) and for scenarios; default: the machine's
+    /// cores. 1 runs everything one at a time.
+    #[arg(long, value_name = "N")]
+    threads: Option<std::num::NonZeroUsize>,
+
     /// The largest message a read may return, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_message_bytes)]
     max_message_size: usize,
@@ -822,6 +829,7 @@ fn request(args: &RunArgs) -> RunRequest {
         memory_limit_mib: args.memory_limit,
         max_message_bytes: args.max_message_size,
         max_messages: args.max_messages,
+        threads: args.threads,
         vars: args.vars.clone(),
         ..RunRequest::new(args.plugin.clone(), config)
     }

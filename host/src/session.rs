@@ -83,6 +83,8 @@ pub struct RunRequest {
     pub memory_limit_mib: usize,
     pub max_message_bytes: usize,
     pub max_messages: u64,
+    /// The most instances used at once (`--threads`); `None`: the cores.
+    pub threads: Option<std::num::NonZeroUsize>,
     /// The scenarios' variables given on the command line (`--var`).
     pub vars: Vec<(String, Value)>,
     /// `ctest snapshot`: basic_read writes each input set's expected records
@@ -121,6 +123,7 @@ impl RunRequest {
             memory_limit_mib: limits.memory_bytes >> 20,
             max_message_bytes: limits.max_message_bytes,
             max_messages: limits.max_messages,
+            threads: None,
             vars: Vec::new(),
             snapshot: false,
         }
@@ -401,6 +404,7 @@ pub fn plan(request: &RunRequest) -> Result<RunPlan, PlanError> {
         cpu_budget,
         output_budget: request.max_run_output_bytes.map(OutputBudget::new),
         instance_slots: request.instance_slots.clone(),
+        threads: request.threads,
         ..Limits::default()
     };
     Ok(RunPlan {

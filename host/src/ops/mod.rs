@@ -63,9 +63,8 @@ impl<'r> TestCtx<'r> {
 
     /// Runs `work` on each of `jobs`, each on a context of this test (same
     /// plugin, limits, time limit and network), several at once when the
-    /// test's reads may share the machine (`at_once`, at most the cores;
-    /// one at a time under a tenant's instance quota, which counts on a job
-    /// holding one instance at a time). The answers come back in the order
+    /// test's reads may share the machine (`at_once`; as many as
+    /// [`Limits::at_once`] allows). The answers come back in the order
     /// of `jobs`, and the jobs' logs and leaks join this test's in that
     /// order too: what the test reports does not depend on which finished
     /// first.
@@ -75,11 +74,7 @@ impl<'r> TestCtx<'r> {
         at_once: bool,
         work: impl Fn(&mut TestCtx<'r>, &J) -> A + Sync,
     ) -> Vec<A> {
-        let threads = if at_once && self.limits.instance_slots.is_none() {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        } else {
-            1
-        };
+        let threads = if at_once { self.limits.at_once() } else { 1 };
         if threads <= 1 || jobs.len() <= 1 {
             return jobs.iter().map(|j| work(self, j)).collect();
         }

@@ -124,6 +124,24 @@ pub struct Limits {
     pub output_budget: Option<OutputBudget>,
     /// The instances the tenant may hold at once, shared by its jobs.
     pub instance_slots: Option<InstanceSlots>,
+    /// The most instances the run uses at once for independent reads and
+    /// scenarios (`--threads`); `None`: as many as the machine has cores.
+    pub threads: Option<std::num::NonZeroUsize>,
+}
+
+impl Limits {
+    /// How many independent reads or scenarios may run at once: `threads`,
+    /// else the cores; one under a tenant's instance quota (`ctest batch`),
+    /// which counts on a job holding one instance at a time.
+    pub fn at_once(&self) -> usize {
+        if self.instance_slots.is_some() {
+            return 1;
+        }
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(2, |n| n.get()),
+            |n| n.get(),
+        )
+    }
 }
 
 impl Default for Limits {
@@ -138,6 +156,7 @@ impl Default for Limits {
             cpu_budget: None,
             output_budget: None,
             instance_slots: None,
+            threads: None,
         }
     }
 }

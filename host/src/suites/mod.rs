@@ -766,8 +766,8 @@ impl<'a> Run<'a> {
         );
     }
 
-    /// Runs tests at the same time, at most as many as there are cores,
-    /// and reports each (in the order given) when all have ended. Each is
+    /// Runs tests at the same time, at most [`Limits::at_once`], and
+    /// reports each (in the order given) when all have ended. Each is
     /// `(name, time limit, body)`; selection and bypasses apply as for
     /// [`Run::test`].
     #[allow(clippy::type_complexity)]
@@ -798,13 +798,7 @@ impl<'a> Run<'a> {
             }
             begun.push((self.begin(suite, &name, timeout), body));
         }
-        // A tenant's instance quota (`ctest batch`) counts on a job holding
-        // one instance at a time: its tests then run one at a time.
-        let threads = if self.options.limits.instance_slots.is_some() {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        };
+        let threads = self.options.limits.at_once();
         let mut done = Vec::new();
         let mut pending = begun.into_iter();
         loop {

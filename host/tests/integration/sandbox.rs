@@ -232,8 +232,9 @@ fn each_read_has_its_own_time_limit() {
 /// the same records.
 /// The incremental slices are independent reads: a connector that made no
 /// HTTP request in its first read has them read side by side on the
-/// machine's cores. Each read of `good-read-takes-a-second` waits 1.2 s, so
-/// one at a time they take at least 1.2 s each; side by side, less.
+/// machine's cores, or as many at once as `--threads` says. Each read of
+/// `good-read-takes-a-second` waits 1.2 s, so one at a time they take at
+/// least 1.2 s each; side by side, less.
 #[test]
 fn slices_are_read_side_by_side() {
     let dir = tempfile::tempdir().unwrap();
@@ -262,6 +263,29 @@ fn slices_are_read_side_by_side() {
             "{reads} slice reads of 1.2 s each took {ms} ms: not side by side"
         );
     }
+    // `--threads 1`: one at a time.
+    let one = run_plugin(
+        "good-read-takes-a-second",
+        &config,
+        &[
+            "--run",
+            "incremental/sequential_slices",
+            "--exact",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(one.code, 0, "{}", one.stdout);
+    let test = &one.report.as_ref().unwrap()["tests"][0];
+    assert_eq!(test["resources"]["instances"].as_u64(), Some(reads));
+    let ms = test["duration_ms"].as_u64().unwrap();
+    assert!(
+        ms >= reads * 1200,
+        "{reads} slice reads one at a time took {ms} ms"
+    );
+    let zero = run_plugin("good-read-takes-a-second", &config, &["--threads", "0"]);
+    assert_eq!(zero.code, 2, "{}", zero.stderr);
+    assert!(zero.stderr.contains("--threads"), "{}", zero.stderr);
 }
 
 #[test]
