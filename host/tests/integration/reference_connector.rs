@@ -256,6 +256,19 @@ fn a_million_records_read_streams_through_the_checks() {
         "{}",
         run.stdout
     );
+    // The report says what the read cost on both sides: the plugin's calls
+    // and the thread that checked two million records beside them.
+    let report = run.report.as_ref().unwrap();
+    let read = report["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["suite"] == "basic_read" && t["name"] == "read")
+        .unwrap();
+    for figure in ["cpu_ms", "checks_cpu_ms"] {
+        let ms = read["resources"][figure].as_u64().unwrap();
+        assert!(ms > 0, "{figure}: {read}");
+    }
 }
 
 #[test]
