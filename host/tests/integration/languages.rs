@@ -380,6 +380,48 @@ fn the_python_build_names_native_modules_and_what_to_use_instead() {
     assert!(!dir.path().join("app.wasm").exists());
 }
 
+/// On a machine where the SDK has never made its bindings (an empty cache),
+/// importing it outside a component loads componentize-py, which is native:
+/// the build's probe must not count that against a pure-Python app (every
+/// Python build on a fresh CI machine failed so).
+#[test]
+fn the_python_build_on_a_fresh_machine_finds_no_native_module_in_a_pure_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "import ctest_sdk\nfrom ctest_sdk import Connector, Spec\n\n\
+         class A(Connector):\n    def spec(self):\n        return Spec(\"a\", \"0.1.0\", {\"type\": \"object\"}).no_network()\n\n\
+         Source = ctest_sdk.export(A)\n",
+    )
+    .unwrap();
+    let out = tools_python(dir.path(), "")
+        .env("XDG_CACHE_HOME", cache.path())
+        .args([
+            "-c",
+            "import sys; from pathlib import Path; from ctest_sdk_build import native_modules; \
+             print(native_modules(Path(sys.argv[1]), 'app'))",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "None", "the probe found native modules");
+    // The cache was empty, and the SDK made its bindings there.
+    assert!(
+        std::fs::read_dir(cache.path().join("ctest-sdk"))
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("bindings-")),
+        "the SDK made no bindings in the empty cache"
+    );
+}
+
 /// The TypeScript build type-checks the connector where the author is, so
 /// tsc names the file as they wrote it, and a type error stops the build.
 #[test]

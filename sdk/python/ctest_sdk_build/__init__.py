@@ -95,10 +95,18 @@ def native_modules(stage: Path, app: str) -> Optional[str]:
     which componentize-py then reports)."""
     import json
 
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    # Outside a component the SDK makes the contract's bindings with
+    # componentize-py (native) the first time it is imported on a machine:
+    # made here first, so the probe sees only what the app loads.
+    subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); import ctest_sdk",
+         str(stage)],
+        capture_output=True, env=env,
+    )
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, str(stage), app],
-        capture_output=True, text=True,
-        env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"),
+        capture_output=True, text=True, env=env,
     )
     try:
         found = json.loads(done.stdout.strip().splitlines()[-1])
