@@ -11,8 +11,17 @@
 //!   configuration) and the artifact. The key is 32 random bytes in a file
 //!   outside the cache directory, created `0600`; whoever cannot read it cannot
 //!   make an entry ctest accepts, nor move a valid entry under another name.
-//! - An entry is read into memory (up to a size bound), verified, and only then
-//!   deserialized from those same bytes: no window between check and use.
+//! - An entry is verified before wasmtime sees a byte of it. Where the entry
+//!   is a file only this user can change (owned by the user, written by no
+//!   one else, one link, in the `0700` directory) and code may run from its
+//!   file system, it is verified through an open handle and wasmtime maps that
+//!   same file (`/proc/self/fd`): nothing is copied, and only the pages a run
+//!   touches are read again. Whoever could change that file between the check
+//!   and the mapping runs as this user or as root, and so can read the key and
+//!   forge entries anyway. Any other entry is read into memory (up to a size
+//!   bound), verified, and deserialized from those same bytes.
+//! - The entry's file is the artifact as wasmtime wrote it, then the MAC and
+//!   a magic number (a trailer: wasmtime maps the file from its start).
 //! - The directory is created `0700`. A directory (or key file) that is group-
 //!   or world-writable, or owned by another user, is not used: ctest warns and
 //!   compiles instead.
@@ -24,8 +33,9 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 8] = b"ctestC02";
-const HEADER: usize = MAGIC.len() + 32;
+const MAGIC: &[u8; 8] = b"ctestC03";
+/// The MAC, then [`MAGIC`], after the artifact.
+const TRAILER: usize = 32 + MAGIC.len();
 const KEY_LEN: usize = 32;
 
 /// Where compiled components are kept, and the key that authenticates them.
@@ -162,26 +172,11 @@ impl CompileCache {
         digest: blake3::Hash,
         name: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let mut outcome = CacheOutcome::Compiled;
+        let outcome = match self.take_entry(engine, digest, wasm.len()) {
+            Ok(component) => return Ok((component, CacheOutcome::Hit)),
+            Err(outcome) => outcome,
+        };
         let entry = self.store.as_ref().map(|s| s.entry(engine, digest));
-        if let (Some(store), Some((path, name))) = (&self.store, &entry) {
-            let bound = size_bound(wasm.len());
-            match store.read_verified(path, name, bound) {
-                Entry::Valid(artifact) => {
-                    // SAFETY: the artifact is byte-for-byte what `Component::serialize`
-                    // produced on a host holding the key, for this component and this
-                    // engine configuration: the MAC covers the entry's name (the
-                    // component's hash and the engine's settings) and the bytes, and it
-                    // was checked on these very bytes.
-                    if let Ok(component) = unsafe { Component::deserialize(engine, &artifact) } {
-                        return Ok((component, CacheOutcome::Hit));
-                    }
-                    outcome = CacheOutcome::Recompiled;
-                }
-                Entry::Corrupt => outcome = CacheOutcome::Recompiled,
-                Entry::Missing => {}
-            }
-        }
         // Another process (a parallel test, another job on the runner) may
         // be compiling the same component: wait for it, then take its entry.
         let _lock = match (&self.store, &entry) {
@@ -190,9 +185,8 @@ impl CompileCache {
                 if lock.is_some()
                     && let Entry::Valid(artifact) =
                         store.read_verified(path, name, size_bound(wasm.len()))
-                    // SAFETY: as above: a verified entry of this component and
-                    // engine configuration.
-                    && let Ok(component) = unsafe { Component::deserialize(engine, &artifact) }
+                    && let Some(component) =
+                        store.deserialize(engine, artifact, name, size_bound(wasm.len()))
                 {
                     return Ok((component, CacheOutcome::Hit));
                 }
@@ -229,6 +223,82 @@ impl CompileCache {
             let _ = store.write_entry(path, name, &artifact);
         }
         Ok((component, outcome))
+    }
+}
+
+impl CompileCache {
+    /// The component whose bytes (`wasm_len` of them) hash to `digest`, from
+    /// its verified entry, without those bytes: a warm load needs none.
+    /// `None` when there is no such entry (or caching is off).
+    pub(crate) fn load_entry(
+        &self,
+        engine: &Engine,
+        digest: blake3::Hash,
+        wasm_len: u64,
+    ) -> Option<Component> {
+        let wasm_len = usize::try_from(wasm_len).ok()?;
+        self.take_entry(engine, digest, wasm_len).ok()
+    }
+
+    /// The verified entry's component, or what a load must do instead:
+    /// compile ([`CacheOutcome::Compiled`]: no entry, or no cache) or compile
+    /// again ([`CacheOutcome::Recompiled`]: the entry failed).
+    fn take_entry(
+        &self,
+        engine: &Engine,
+        digest: blake3::Hash,
+        wasm_len: usize,
+    ) -> Result<Component, CacheOutcome> {
+        let Some(store) = &self.store else {
+            return Err(CacheOutcome::Compiled);
+        };
+        let (path, name) = store.entry(engine, digest);
+        let bound = size_bound(wasm_len);
+        match store.read_verified(&path, &name, bound) {
+            Entry::Valid(artifact) => store
+                .deserialize(engine, artifact, &name, bound)
+                .ok_or(CacheOutcome::Recompiled),
+            Entry::Corrupt => Err(CacheOutcome::Recompiled),
+            Entry::Missing => Err(CacheOutcome::Compiled),
+        }
+    }
+}
+
+/// How much of a file is read at a time to hash it as it is read.
+const HASH_CHUNK: usize = 2 << 20;
+
+/// Feeds `hasher` what `reader` gives, up to `max` bytes or its end, a chunk
+/// at a time (nothing of it kept; large chunks hashed on every core), and
+/// says how many bytes that was. `first` receives the first bytes read.
+pub(crate) fn update_from_reader(
+    hasher: &mut blake3::Hasher,
+    reader: impl Read,
+    max: u64,
+    first: &mut [u8],
+) -> std::io::Result<u64> {
+    let mut reader = reader.take(max);
+    let mut chunk = vec![0u8; HASH_CHUNK];
+    let mut total = 0u64;
+    loop {
+        // A full chunk where the file has one (the hash's threads share it).
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match reader.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if total == 0 {
+            let n = first.len().min(filled);
+            first[..n].copy_from_slice(&chunk[..n]);
+        }
+        update_large(hasher, &chunk[..filled]);
+        total += filled as u64;
+        if filled < chunk.len() {
+            return Ok(total);
+        }
     }
 }
 
@@ -374,20 +444,40 @@ fn private_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     builder.tempfile_in(dir)
 }
 
+/// Whether an open entry may be mapped where it is rather than read into
+/// memory: a regular file this user owns, that no one else may write, with
+/// no other name (a link elsewhere could be written through), on a file
+/// system that lets code run from it (else wasmtime cannot map its code).
+#[cfg(target_os = "linux")]
+fn mappable(file: &std::fs::File, meta: &std::fs::Metadata) -> bool {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me || meta.mode() & 0o022 != 0 || meta.nlink() != 1 {
+        return false;
+    }
+    // SAFETY: `fs` is a plain struct fstatvfs fills; the descriptor is open.
+    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), &mut fs) } == 0;
+    ok && fs.f_flag & libc::ST_NOEXEC == 0
+}
+
 enum Entry {
     Missing,
     Corrupt,
     Valid(Artifact),
 }
 
-/// A verified entry's bytes, the header left in place (not moved out: the
-/// artifact is tens of MiB) and skipped.
-struct Artifact(Vec<u8>);
-
-impl AsRef<[u8]> for Artifact {
-    fn as_ref(&self) -> &[u8] {
-        &self.0[HEADER..]
-    }
+/// A verified entry.
+enum Artifact {
+    /// Its bytes in memory, the trailer left in place (not moved out: the
+    /// artifact is tens of MiB) and skipped.
+    Bytes(Vec<u8>),
+    /// Its file, open, verified through this handle, and one only this user
+    /// (or root) can change, on a file system that lets code run from it.
+    #[cfg(target_os = "linux")]
+    File(std::fs::File),
 }
 
 impl Store {
@@ -408,11 +498,17 @@ impl Store {
     }
 
     fn mac(&self, name: &str, artifact: &[u8]) -> blake3::Hash {
+        let mut mac = self.mac_hasher(name);
+        update_large(&mut mac, artifact);
+        mac.finalize()
+    }
+
+    /// The MAC of an entry called `name`, its artifact still to be fed.
+    fn mac_hasher(&self, name: &str) -> blake3::Hasher {
         let mut mac = blake3::Hasher::new_keyed(&self.key);
         mac.update(&(name.len() as u64).to_le_bytes());
         mac.update(name.as_bytes());
-        update_large(&mut mac, artifact);
-        mac.finalize()
+        mac
     }
 
     fn read_verified(&self, path: &Path, name: &str, bound: u64) -> Entry {
@@ -422,29 +518,123 @@ impl Store {
             Ok(_) => return Entry::Corrupt,
             Err(_) => return Entry::Missing,
         }
-        let Ok(file) = std::fs::File::open(path) else {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let Ok(file) = options.open(path) else {
             return Entry::Missing;
         };
-        // Sized from the file at once (no regrowing copies of tens of MiB).
-        let size = file.metadata().map_or(0, |m| m.len()).min(bound);
-        let mut bytes = Vec::with_capacity(size as usize + 1);
+        let Ok(meta) = file.metadata() else {
+            return Entry::Corrupt;
+        };
+        if !meta.is_file() || meta.len() > bound || meta.len() < TRAILER as u64 {
+            return Entry::Corrupt;
+        }
+        #[cfg(target_os = "linux")]
+        if mappable(&file, &meta) {
+            return match self.verify_in_place(&file, meta.len(), name) {
+                Some(true) => Entry::Valid(Artifact::File(file)),
+                _ => Entry::Corrupt,
+            };
+        }
+        self.read_into_memory(file, meta.len(), name, bound)
+    }
+
+    /// Reads the entry into memory (sized from its length at once: no
+    /// regrowing copies of tens of MiB) and verifies those bytes.
+    fn read_into_memory(&self, file: std::fs::File, len: u64, name: &str, bound: u64) -> Entry {
+        let mut bytes = Vec::with_capacity(len.min(bound) as usize + 1);
         if file.take(bound + 1).read_to_end(&mut bytes).is_err() || bytes.len() as u64 > bound {
             return Entry::Corrupt;
         }
-        if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
+        if bytes.len() < TRAILER || !bytes.ends_with(MAGIC) {
             return Entry::Corrupt;
         }
-        let artifact = &bytes[HEADER..];
+        let (artifact, trailer) = bytes.split_at(bytes.len() - TRAILER);
+        if !self.mac_matches(self.mac(name, artifact), trailer) {
+            return Entry::Corrupt;
+        }
+        Entry::Valid(Artifact::Bytes(bytes))
+    }
+
+    /// Whether the `len` bytes of `file` end in the trailer of a MAC that
+    /// matches them: read a chunk at a time, nothing kept. `None`: the file
+    /// could not be read (or changed length meanwhile).
+    #[cfg(target_os = "linux")]
+    fn verify_in_place(&self, mut file: &std::fs::File, len: u64, name: &str) -> Option<bool> {
+        let mut mac = self.mac_hasher(name);
+        let artifact = len - TRAILER as u64;
+        if update_from_reader(&mut mac, file, artifact, &mut []).ok()? != artifact {
+            return None;
+        }
+        let mut trailer = [0u8; TRAILER + 1];
+        // One byte more than the trailer: a file that grew is not this entry.
+        let n = file.read(&mut trailer).ok()?;
+        if n != TRAILER || file.read(&mut trailer[TRAILER..]).ok()? != 0 {
+            return None;
+        }
+        Some(
+            trailer[..TRAILER].ends_with(MAGIC)
+                && self.mac_matches(mac.finalize(), &trailer[..TRAILER]),
+        )
+    }
+
+    /// The stored MAC (the trailer's first 32 bytes) against `computed`.
+    fn mac_matches(&self, computed: blake3::Hash, trailer: &[u8]) -> bool {
+        let stored: [u8; 32] = trailer[..32]
+            .try_into()
+            .expect("the trailer holds 32 bytes");
         // blake3::Hash compares in constant time.
-        let expected = blake3::Hash::from_bytes(
-            bytes[MAGIC.len()..HEADER]
-                .try_into()
-                .expect("the header holds 32 bytes"),
-        );
-        if self.mac(name, artifact) != expected {
-            return Entry::Corrupt;
+        computed == blake3::Hash::from_bytes(stored)
+    }
+
+    /// The component a verified entry holds; `None` when wasmtime refuses it.
+    fn deserialize(
+        &self,
+        engine: &Engine,
+        artifact: Artifact,
+        name: &str,
+        bound: u64,
+    ) -> Option<Component> {
+        match artifact {
+            Artifact::Bytes(bytes) => {
+                // SAFETY: the artifact is byte-for-byte what `Component::serialize`
+                // produced on a host holding the key, for this component and this
+                // engine configuration: the MAC covers the entry's name (the
+                // component's hash and the engine's settings) and the bytes, and it
+                // was checked on these very bytes.
+                unsafe { Component::deserialize(engine, &bytes[..bytes.len() - TRAILER]) }.ok()
+            }
+            #[cfg(target_os = "linux")]
+            Artifact::File(mut file) => {
+                use std::os::fd::AsRawFd;
+                // The very file verified (not its path, which may name another
+                // file by now); wasmtime maps it from its start and ignores
+                // the trailer past the artifact's end.
+                let handle = format!("/proc/self/fd/{}", file.as_raw_fd());
+                // SAFETY: the file holds what `Component::serialize` produced on
+                // a host holding the key, for this component and engine
+                // configuration (the MAC, checked through this handle, covers
+                // the entry's name and the artifact), and only this user or root
+                // can change it, who could forge an entry anyway (`mappable`).
+                match unsafe { Component::deserialize_file(engine, &handle) } {
+                    Ok(component) => Some(component),
+                    // No /proc, or mapping refused: from memory instead,
+                    // verified again on the bytes read.
+                    Err(_) => {
+                        std::io::Seek::rewind(&mut file).ok()?;
+                        let len = file.metadata().ok()?.len();
+                        match self.read_into_memory(file, len, name, bound) {
+                            Entry::Valid(artifact @ Artifact::Bytes(_)) => {
+                                self.deserialize(engine, artifact, name, bound)
+                            }
+                            _ => None,
+                        }
+                    }
+                }
+            }
         }
-        Entry::Valid(Artifact(bytes))
     }
 
     /// Holds the entry's lock file (`locks/NAME.lock`) while this process compiles
@@ -483,9 +673,9 @@ impl Store {
     fn write_entry(&self, path: &Path, name: &str, artifact: &[u8]) -> std::io::Result<()> {
         // Write to a temporary file and rename, so a reader never sees half an entry.
         let mut file = private_tempfile(&self.dir)?;
-        file.write_all(MAGIC)?;
-        file.write_all(self.mac(name, artifact).as_bytes())?;
         file.write_all(artifact)?;
+        file.write_all(self.mac(name, artifact).as_bytes())?;
+        file.write_all(MAGIC)?;
         file.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
@@ -750,8 +940,8 @@ mod tests {
         // Flip one byte of the artifact: the entry must not be trusted.
         let entry = s.only_entry();
         let mut bytes = std::fs::read(&entry).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
+        let middle = (bytes.len() - TRAILER) / 2;
+        bytes[middle] ^= 0xff;
         std::fs::write(&entry, &bytes).unwrap();
         let (_, third) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(third, CacheOutcome::Recompiled);
@@ -759,7 +949,7 @@ mod tests {
         assert_eq!(fourth, CacheOutcome::Hit);
 
         // A truncated entry likewise.
-        std::fs::write(&entry, b"ctestC02").unwrap();
+        std::fs::write(&entry, MAGIC).unwrap();
         let (_, fifth) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(fifth, CacheOutcome::Recompiled);
     }
@@ -778,9 +968,9 @@ mod tests {
             .unwrap()
             .serialize()
             .unwrap();
-        let mut bytes = MAGIC.to_vec();
+        let mut bytes = planted.to_vec();
         bytes.extend_from_slice(blake3::hash(&planted).as_bytes());
-        bytes.extend_from_slice(&planted);
+        bytes.extend_from_slice(MAGIC);
         std::fs::write(&entry, &bytes).unwrap();
         let (_, outcome) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(outcome, CacheOutcome::Recompiled);
@@ -875,6 +1065,198 @@ mod tests {
         let cache = CompileCache::with_key_file(Some(s.dir.clone()), Some(s.key.clone()));
         let warning = cache.warnings().join("\n");
         assert!(warning.contains("is owned by user 65534"), "{warning}");
+    }
+
+    /// A reader that hands out at most 1000 bytes a call (as a pipe or a
+    /// slow file system may).
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1000).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// Hashing as it reads is hashing the bytes: over several chunks, from
+    /// short reads, up to a limit, and the first bytes are handed back.
+    #[test]
+    fn hashing_as_it_reads_hashes_what_it_read() {
+        let data: Vec<u8> = (0..HASH_CHUNK * 2 + 12_345)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        for len in [
+            0,
+            5,
+            1024,
+            HASH_CHUNK - 1,
+            HASH_CHUNK,
+            HASH_CHUNK + 1,
+            data.len(),
+        ] {
+            for max in [u64::MAX, len as u64, (len / 2) as u64] {
+                let mut hasher = blake3::Hasher::new();
+                let mut first = [0u8; 8];
+                let n = update_from_reader(&mut hasher, Trickle(&data[..len]), max, &mut first)
+                    .unwrap();
+                let read = (len as u64).min(max) as usize;
+                assert_eq!(n, read as u64, "len {len} max {max}");
+                assert_eq!(
+                    hasher.finalize(),
+                    blake3::hash(&data[..read]),
+                    "len {len} max {max}"
+                );
+                let head = read.min(8);
+                assert_eq!(first[..head], data[..head]);
+            }
+        }
+    }
+
+    /// Whether this process maps the file at `path` (a component's code).
+    #[cfg(target_os = "linux")]
+    fn mapped(path: &Path) -> bool {
+        let path = path.canonicalize().unwrap();
+        let path = path.to_str().unwrap();
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .any(|line| line.ends_with(path))
+    }
+
+    /// An entry only this user can change is mapped where it is (nothing
+    /// copied); one with a second name (a link that could be written
+    /// through) or that others may write is read into memory instead, and
+    /// both are verified first (the tests above tamper with mapped ones).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_private_entry_is_mapped_where_it_is_and_any_other_read_into_memory() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = setup();
+        let cache = s.cache();
+        let engine = engine();
+        let wasm = wat_component();
+        let (_, first) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(first, CacheOutcome::Compiled);
+        let entry = s.only_entry();
+        assert!(!mapped(&entry), "a compile's component is in memory");
+
+        let (component, outcome) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit);
+        assert!(mapped(&entry), "a private entry is mapped");
+        drop(component);
+        assert!(!mapped(&entry));
+
+        let link = s.dir.join("another-name");
+        std::fs::hard_link(&entry, &link).unwrap();
+        let (component, outcome) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit);
+        assert!(!mapped(&entry), "an entry with two names is read");
+        drop(component);
+        std::fs::remove_file(&link).unwrap();
+
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let (component, outcome) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit);
+        assert!(!mapped(&entry), "an entry others may write is read");
+        drop(component);
+        // Tampered with while others may write it: refused all the same.
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut bytes = std::fs::read(&entry).unwrap();
+        let middle = (bytes.len() - TRAILER) / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&entry, &bytes).unwrap();
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let (_, outcome) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(outcome, CacheOutcome::Recompiled);
+    }
+
+    /// A tmpfs mounted `noexec` here, unmounted when dropped.
+    #[cfg(target_os = "linux")]
+    struct NoExec(tempfile::TempDir);
+
+    #[cfg(target_os = "linux")]
+    impl NoExec {
+        /// `None` where this process may not mount (not root, or no
+        /// permission in this container).
+        fn mount() -> Option<NoExec> {
+            let dir = tempfile::tempdir().unwrap();
+            let target = std::ffi::CString::new(dir.path().to_str().unwrap()).unwrap();
+            // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+            let done = unsafe {
+                libc::mount(
+                    c"tmpfs".as_ptr(),
+                    target.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOEXEC,
+                    c"size=64m".as_ptr().cast(),
+                )
+            };
+            (done == 0).then_some(NoExec(dir))
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    impl Drop for NoExec {
+        fn drop(&mut self) {
+            let target = std::ffi::CString::new(self.0.path().to_str().unwrap()).unwrap();
+            // SAFETY: a NUL-terminated path that outlives the call.
+            unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+
+    /// On a file system where code may not run from files (a `noexec`
+    /// mount) wasmtime cannot map an entry's code: it is read into memory,
+    /// and a verified file handed over anyway falls back to being read and
+    /// verified again (a file changed meanwhile is refused).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn where_code_may_not_run_from_files_an_entry_is_read_into_memory() {
+        let Some(noexec) = NoExec::mount() else {
+            // Mounting needs root; CI runs as root.
+            eprintln!("cannot mount a tmpfs here: skipped");
+            return;
+        };
+        let s = setup();
+        let dir = noexec.0.path().join("cache");
+        let cache = CompileCache::with_key_file(Some(dir.clone()), Some(s.key.clone()));
+        assert!(cache.warnings().is_empty(), "{:?}", cache.warnings());
+        let engine = engine();
+        let wasm = wat_component();
+        assert_eq!(
+            cache.load(&engine, &wasm, "c").unwrap().1,
+            CacheOutcome::Compiled
+        );
+        let (component, outcome) = cache.load(&engine, &wasm, "c").unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit);
+        let entry = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .unwrap();
+        assert!(!mapped(&entry));
+        drop(component);
+
+        // SAFETY: a verified entry of this engine (the load above took it).
+        let direct = unsafe { Component::deserialize_file(&engine, &entry) };
+        assert!(direct.is_err(), "wasmtime mapped code from a noexec mount");
+        let store = cache.store.as_ref().unwrap();
+        let name = entry.file_stem().unwrap().to_str().unwrap().to_string();
+        let bound = size_bound(wasm.len());
+        let handed = |store: &Store| {
+            let file = std::fs::File::open(&entry).unwrap();
+            store.deserialize(&engine, Artifact::File(file), &name, bound)
+        };
+        assert!(handed(store).is_some(), "the fallback read it");
+        let mut bytes = std::fs::read(&entry).unwrap();
+        let middle = (bytes.len() - TRAILER) / 2;
+        bytes[middle] ^= 1;
+        std::fs::write(&entry, &bytes).unwrap();
+        assert!(
+            handed(store).is_none(),
+            "the fallback verifies what it reads"
+        );
     }
 
     /// Two processes (here two caches on one directory) loading the same

@@ -90,6 +90,18 @@ impl Loaded {
                     error: format!("{e:#}"),
                 },
             })?;
+        Ok((Self::linked(host, path, component, role)?, cache_outcome))
+    }
+
+    /// A compiled component (`path` its file), its contract checked and
+    /// linked for `role`.
+    pub(super) fn linked(
+        host: Arc<Shared>,
+        path: &Path,
+        component: wasmtime::component::Component,
+        role: Role,
+    ) -> Result<Arc<Loaded>, LoadFailure> {
+        let engine = &host.engine;
         contract::check_exports(path, engine, &component, role)?;
         let pre = host
             .linker
@@ -109,17 +121,14 @@ impl Loaded {
             ),
             (Role::Connector, false) => None,
         };
-        Ok((
-            Arc::new(Loaded {
-                host,
-                pre,
-                source,
-                write_back,
-                path: path.to_path_buf(),
-                language: std::sync::OnceLock::new(),
-            }),
-            cache_outcome,
-        ))
+        Ok(Arc::new(Loaded {
+            host,
+            pre,
+            source,
+            write_back,
+            path: path.to_path_buf(),
+            language: std::sync::OnceLock::new(),
+        }))
     }
 }
 

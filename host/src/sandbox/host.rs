@@ -153,14 +153,85 @@ impl Host {
     /// Loads the component at `path` for `role`, compiling it or taking it
     /// from the cache.
     pub fn load_as(&self, path: &Path, role: Role) -> Result<Component, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let unreadable = |e: std::io::Error| {
             let failure = LoadFailure::Unreadable {
                 path: path.to_path_buf(),
                 error: e.to_string(),
             };
             LoadError::new(failure, path, None)
-        })?;
+        };
+        // The file is hashed as it is read, a chunk at a time: when its
+        // compiled form is cached (or loaded here already), nothing else of
+        // its bytes (19 MiB for a Python plugin) is needed.
+        let mut hasher = blake3::Hasher::new();
+        let mut head = [0u8; 8];
+        let len = std::fs::File::open(path)
+            .and_then(|file| {
+                super::cache::update_from_reader(&mut hasher, file, u64::MAX, &mut head)
+            })
+            .map_err(unreadable)?;
+        let key = (hasher.finalize(), role);
+        if len >= head.len() as u64
+            && super::contract::check_binary_kind(path, &head).is_ok()
+            && let Some(component) = self.load_warm(path, key, len)?
+        {
+            return Ok(component);
+        }
+        // Compiled from these bytes (hashed again: the file may have
+        // changed since), or refused with the reason.
+        let bytes = std::fs::read(path).map_err(unreadable)?;
         self.load_bytes(path, &bytes, role)
+    }
+
+    /// The component of `key` loaded already in this host, or from its
+    /// verified cache entry; `None` when it must be compiled.
+    fn load_warm(
+        &self,
+        path: &Path,
+        key: (blake3::Hash, Role),
+        len: u64,
+    ) -> Result<Option<Component>, LoadError> {
+        let slot = self.slot(key);
+        let mut slot = lock(&slot);
+        if let Some(loaded) = slot.as_ref() {
+            return Ok(Some(Component {
+                loaded: loaded.clone(),
+                digest: key.0,
+                cache_outcome: CacheOutcome::Shared,
+            }));
+        }
+        let Some(compiled) = self
+            .shared
+            .cache
+            .load_entry(&self.shared.engine, key.0, len)
+        else {
+            return Ok(None);
+        };
+        let loaded =
+            Loaded::linked(self.shared.clone(), path, compiled, key.1).map_err(|failure| {
+                // The file's bytes only for the message (its language).
+                LoadError::new(failure, path, std::fs::read(path).ok().as_deref())
+            })?;
+        *slot = Some(loaded.clone());
+        Ok(Some(Component {
+            loaded,
+            digest: key.0,
+            cache_outcome: CacheOutcome::Hit,
+        }))
+    }
+
+    /// The slot of `key` in the loads of this host, made when missing.
+    fn slot(&self, key: (blake3::Hash, Role)) -> Slot {
+        let mut loaded = lock(&self.shared.loaded);
+        if loaded.len() >= MAX_LOADED && !loaded.contains_key(&key) {
+            // Forget the loads no component holds any more, and those
+            // that failed; keep those in flight.
+            loaded.retain(|_, slot| match slot.try_lock() {
+                Err(_) => true,
+                Ok(done) => done.as_ref().is_some_and(|l| Arc::strong_count(l) > 1),
+            });
+        }
+        loaded.entry(key).or_default().clone()
     }
 
     /// Loads a component from its bytes; `path` names it in messages. The
@@ -174,18 +245,7 @@ impl Host {
         role: Role,
     ) -> Result<Component, LoadError> {
         let key = (super::cache::hash_large(bytes), role);
-        let slot = {
-            let mut loaded = lock(&self.shared.loaded);
-            if loaded.len() >= MAX_LOADED && !loaded.contains_key(&key) {
-                // Forget the loads no component holds any more, and those
-                // that failed; keep those in flight.
-                loaded.retain(|_, slot| match slot.try_lock() {
-                    Err(_) => true,
-                    Ok(done) => done.as_ref().is_some_and(|l| Arc::strong_count(l) > 1),
-                });
-            }
-            loaded.entry(key).or_default().clone()
-        };
+        let slot = self.slot(key);
         let mut slot = lock(&slot);
         if let Some(loaded) = slot.as_ref() {
             return Ok(Component {

@@ -208,6 +208,44 @@ fn the_same_bytes_loaded_at_once_compile_once_and_are_shared() {
     assert_eq!(next.load(&wasm).unwrap().cache_outcome, CacheOutcome::Hit);
 }
 
+/// A warm load hashes the plugin's file as it reads it and keeps none of
+/// it: the digest (what cassettes and pinned jobs check) is the file's
+/// BLAKE3 whether the component was compiled, taken from the cache or
+/// shared; and a file rewritten with other bytes is that other component.
+#[test]
+fn every_load_names_the_files_bytes_and_a_rewritten_file_is_loaded_anew() {
+    use ctest::sandbox::CacheOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = || CompileCache::new(Some(dir.path().join("cache")));
+    let file = dir.path().join("plugin.wasm");
+    let numbers = std::fs::read(plugin("source-numbers")).unwrap();
+    std::fs::write(&file, &numbers).unwrap();
+    let load = |host: &Host| {
+        let c = host.load(&file).unwrap();
+        (c.cache_outcome, c.digest)
+    };
+    let first = Host::new(&HostOptions::default(), cache()).unwrap();
+    let second = Host::new(&HostOptions::default(), cache()).unwrap();
+    let digest = blake3::hash(&numbers);
+    assert_eq!(load(&first), (CacheOutcome::Compiled, digest));
+    assert_eq!(load(&second), (CacheOutcome::Hit, digest));
+    assert_eq!(load(&second), (CacheOutcome::Shared, digest));
+
+    let other = std::fs::read(plugin("source-faker")).unwrap();
+    std::fs::write(&file, &other).unwrap();
+    let (outcome, new_digest) = load(&second);
+    assert_eq!(
+        (outcome, new_digest),
+        (CacheOutcome::Compiled, blake3::hash(&other))
+    );
+    let third = Host::new(&HostOptions::default(), cache()).unwrap();
+    assert_eq!(load(&third), (CacheOutcome::Hit, blake3::hash(&other)));
+    // Not a component: refused from the file's first bytes, with the reason.
+    std::fs::write(&file, b"\0asm\x01\0\0\0").unwrap();
+    let refused = third.load(&file).err().expect("a core module is refused");
+    assert!(format!("{refused}").contains("core"), "{refused}");
+}
+
 /// A tenant's instance quota, shared by its jobs: while another job of the
 /// tenant holds its only slot, a test that needs an instance fails at once
 /// naming the quota (it does not wait); once the slot is given back, the
