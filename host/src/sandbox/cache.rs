@@ -562,22 +562,21 @@ impl Store {
     /// matches them: read a chunk at a time, nothing kept. `None`: the file
     /// could not be read (or changed length meanwhile).
     #[cfg(target_os = "linux")]
-    fn verify_in_place(&self, mut file: &std::fs::File, len: u64, name: &str) -> Option<bool> {
+    fn verify_in_place(&self, file: &std::fs::File, len: u64, name: &str) -> Option<bool> {
         let mut mac = self.mac_hasher(name);
         let artifact = len - TRAILER as u64;
         if update_from_reader(&mut mac, file, artifact, &mut []).ok()? != artifact {
             return None;
         }
-        let mut trailer = [0u8; TRAILER + 1];
-        // One byte more than the trailer: a file that grew is not this entry.
-        let n = file.read(&mut trailer).ok()?;
-        if n != TRAILER || file.read(&mut trailer[TRAILER..]).ok()? != 0 {
+        // Up to one byte more than the trailer: a file that grew is not this entry.
+        let mut trailer = Vec::with_capacity(TRAILER + 1);
+        file.take(TRAILER as u64 + 1)
+            .read_to_end(&mut trailer)
+            .ok()?;
+        if trailer.len() != TRAILER {
             return None;
         }
-        Some(
-            trailer[..TRAILER].ends_with(MAGIC)
-                && self.mac_matches(mac.finalize(), &trailer[..TRAILER]),
-        )
+        Some(trailer.ends_with(MAGIC) && self.mac_matches(mac.finalize(), &trailer))
     }
 
     /// The stored MAC (the trailer's first 32 bytes) against `computed`.
