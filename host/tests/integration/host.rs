@@ -246,6 +246,60 @@ fn every_load_names_the_files_bytes_and_a_rewritten_file_is_loaded_anew() {
     assert!(format!("{refused}").contains("core"), "{refused}");
 }
 
+/// The bytes this process has read with `read` and its kin so far.
+#[cfg(target_os = "linux")]
+fn bytes_read() -> u64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap();
+    io.lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A warm load reads the plugin's file once (hashing it as it goes) and
+/// its cache entry once (verifying it), then maps the entry: a load that
+/// read the plugin again, or read the entry into memory as well, reads
+/// more than that.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_warm_load_reads_the_plugin_and_its_entry_once_and_maps_the_entry() {
+    use ctest::sandbox::CacheOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = || CompileCache::new(Some(dir.path().join("cache")));
+    let wasm = plugin("source-numbers");
+    let first = Host::new(&HostOptions::default(), cache()).unwrap();
+    assert_eq!(
+        first.load(&wasm).unwrap().cache_outcome,
+        CacheOutcome::Compiled
+    );
+    let entry = std::fs::read_dir(dir.path().join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .unwrap();
+    let plugin_len = std::fs::metadata(&wasm).unwrap().len();
+    let entry_len = std::fs::metadata(&entry).unwrap().len();
+    let next = Host::new(&HostOptions::default(), cache()).unwrap();
+    let before = bytes_read();
+    let component = next.load(&wasm).unwrap();
+    let read = bytes_read() - before;
+    assert_eq!(component.cache_outcome, CacheOutcome::Hit);
+    // The key file, /proc and the like: a few KiB.
+    let expected = plugin_len + entry_len;
+    assert!(
+        read >= expected && read < expected + plugin_len / 2,
+        "read {read} bytes; the plugin is {plugin_len} and its entry {entry_len}"
+    );
+    let entry = entry.canonicalize().unwrap();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        maps.lines().any(|l| l.ends_with(entry.to_str().unwrap())),
+        "the entry is not mapped"
+    );
+}
+
 /// A tenant's instance quota, shared by its jobs: while another job of the
 /// tenant holds its only slot, a test that needs an instance fails at once
 /// naming the quota (it does not wait); once the slot is given back, the
