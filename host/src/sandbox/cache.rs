@@ -172,7 +172,8 @@ impl CompileCache {
         digest: blake3::Hash,
         name: &str,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let outcome = match self.take_entry(engine, digest, wasm.len()) {
+        let wasm_len = wasm.len() as u64;
+        let outcome = match self.take_entry(engine, digest, wasm_len) {
             Ok(component) => return Ok((component, CacheOutcome::Hit)),
             Err(outcome) => outcome,
         };
@@ -180,13 +181,10 @@ impl CompileCache {
         // Another process (a parallel test, another job on the runner) may
         // be compiling the same component: wait for it, then take its entry.
         let _lock = match (&self.store, &entry) {
-            (Some(store), Some((path, name))) => {
+            (Some(store), Some((_, name))) => {
                 let lock = store.lock_entry(name, self.compile_timeout);
                 if lock.is_some()
-                    && let Entry::Valid(artifact) =
-                        store.read_verified(path, name, size_bound(wasm.len()))
-                    && let Some(component) =
-                        store.deserialize(engine, artifact, name, size_bound(wasm.len()))
+                    && let Ok(component) = self.take_entry(engine, digest, wasm_len)
                 {
                     return Ok((component, CacheOutcome::Hit));
                 }
@@ -236,7 +234,6 @@ impl CompileCache {
         digest: blake3::Hash,
         wasm_len: u64,
     ) -> Option<Component> {
-        let wasm_len = usize::try_from(wasm_len).ok()?;
         self.take_entry(engine, digest, wasm_len).ok()
     }
 
@@ -247,7 +244,7 @@ impl CompileCache {
         &self,
         engine: &Engine,
         digest: blake3::Hash,
-        wasm_len: usize,
+        wasm_len: u64,
     ) -> Result<Component, CacheOutcome> {
         let Some(store) = &self.store else {
             return Err(CacheOutcome::Compiled);
@@ -321,10 +318,8 @@ pub(crate) fn hash_large(data: &[u8]) -> blake3::Hash {
 
 /// The largest entry read for a component of `wasm_len` bytes: artifacts are
 /// a few times their component; anything far larger is not ctest's.
-fn size_bound(wasm_len: usize) -> u64 {
-    (wasm_len as u64)
-        .saturating_mul(16)
-        .saturating_add(64 << 20)
+fn size_bound(wasm_len: u64) -> u64 {
+    wasm_len.saturating_mul(16).saturating_add(64 << 20)
 }
 
 /// Checks the directory and the key file, creating them as needed.
@@ -1242,7 +1237,7 @@ mod tests {
         assert!(direct.is_err(), "wasmtime mapped code from a noexec mount");
         let store = cache.store.as_ref().unwrap();
         let name = entry.file_stem().unwrap().to_str().unwrap().to_string();
-        let bound = size_bound(wasm.len());
+        let bound = size_bound(wasm.len() as u64);
         let handed = |store: &Store| {
             let file = std::fs::File::open(&entry).unwrap();
             store.deserialize(&engine, Artifact::File(file), &name, bound)
