@@ -20,6 +20,11 @@
 //!   and the mapping runs as this user or as root, and so can read the key and
 //!   forge entries anyway. Any other entry is read into memory (up to a size
 //!   bound), verified, and deserialized from those same bytes.
+//! - A mapped entry verified once, and a plugin file hashed once, are known
+//!   afterwards by their identity (device, inode, size, modification and
+//!   change times) through records under the same key (`known.rs`): while a
+//!   file keeps that identity it holds the same bytes, so it is neither read
+//!   nor hashed again.
 //! - The entry's file is the artifact as wasmtime wrote it, then the MAC and
 //!   a magic number (a trailer: wasmtime maps the file from its start).
 //! - The directory is created `0700`. A directory (or key file) that is group-
@@ -32,6 +37,8 @@ use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use super::known::{Identity, Known, Purpose};
 
 const MAGIC: &[u8; 8] = b"ctestC03";
 /// The MAC, then [`MAGIC`], after the artifact.
@@ -77,6 +84,8 @@ struct Store {
     key: [u8; KEY_LEN],
     /// Where the key is, for the compiler process (it reads it itself).
     key_file: PathBuf,
+    /// What files read before held, by their identity.
+    known: Known,
 }
 
 /// How a component was obtained, for diagnostics and benchmarks.
@@ -133,6 +142,53 @@ impl CompileCache {
     /// Why the cache asked for is not used (empty when it is, or none was asked for).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// The BLAKE3 hash of the open plugin `file`, its length and its first
+    /// bytes (`head`, as many as it has). Where this cache holds an authentic
+    /// record that the file, with the identity it has now, hashed to a value
+    /// (see `known.rs`), that value: nothing of the file is read but `head`.
+    /// Otherwise the file is hashed as it is read, a chunk at a time, and
+    /// the hash recorded when the file had settled.
+    pub(crate) fn digest_file(
+        &self,
+        file: &std::fs::File,
+        head: &mut [u8],
+    ) -> std::io::Result<(blake3::Hash, u64)> {
+        let read_began = std::time::SystemTime::now();
+        let known = self.store.as_ref().map(|s| &s.known);
+        let before = known.and_then(|_| Identity::of(file));
+        if let (Some(known), Some(identity)) = (known, &before)
+            && let Some(digest) = known.recall(Purpose::ComponentDigest, identity)
+        {
+            read_head(file, head)?;
+            return Ok((blake3::Hash::from_bytes(digest), identity.len));
+        }
+        let mut hasher = blake3::Hasher::new();
+        let len = update_from_reader(&mut hasher, file, u64::MAX, head)?;
+        let digest = hasher.finalize();
+        if let (Some(known), Some(identity)) = (known, &before)
+            && identity.len == len
+        {
+            let after = Identity::of(file);
+            known.remember(
+                Purpose::ComponentDigest,
+                identity,
+                after.as_ref(),
+                read_began,
+                digest.as_bytes(),
+            );
+        }
+        Ok((digest, len))
+    }
+
+    /// Records made from now on need files only `settle` old (tests).
+    #[cfg(test)]
+    pub(crate) fn settle_known_after(&mut self, settle: std::time::Duration) {
+        if let Some(store) = self.store.as_mut() {
+            let known = std::mem::replace(&mut store.known, Known::new(&store.dir, store.key));
+            store.known = known.with_settle(settle);
+        }
     }
 
     /// The default directory: `$CTEST_CACHE_DIR`, else the user's cache directory.
@@ -264,6 +320,21 @@ impl CompileCache {
 /// How much of a file is read at a time to hash it as it is read.
 const HASH_CHUNK: usize = 2 << 20;
 
+/// Reads the first bytes of `file` into `head` (fewer when it is shorter).
+fn read_head(mut file: &std::fs::File, head: &mut [u8]) -> std::io::Result<()> {
+    std::io::Seek::rewind(&mut file)?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Feeds `hasher` what `reader` gives, up to `max` bytes or its end, a chunk
 /// at a time (nothing of it kept; large chunks hashed on every core), and
 /// says how many bytes that was. `first` receives the first bytes read.
@@ -347,10 +418,11 @@ fn open(dir: &Path, key_file: &Path) -> Result<Store, String> {
         dir: dir.to_path_buf(),
         key,
         key_file: key_file.to_path_buf(),
+        known: Known::new(dir, key),
     })
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), String> {
+pub(super) fn create_private_dir(dir: &Path) -> Result<(), String> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -432,7 +504,7 @@ fn read_or_create_key(path: &Path) -> Result<[u8; KEY_LEN], String> {
 
 /// A temporary file in `dir` that only its owner may read (0600 on Unix),
 /// to be persisted under its final name.
-fn private_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+pub(super) fn private_tempfile(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
@@ -507,6 +579,7 @@ impl Store {
     }
 
     fn read_verified(&self, path: &Path, name: &str, bound: u64) -> Entry {
+        let read_began = std::time::SystemTime::now();
         // Only a regular file: not a link to elsewhere, not a device.
         match std::fs::symlink_metadata(path) {
             Ok(m) if m.is_file() && m.len() <= bound => {}
@@ -528,8 +601,28 @@ impl Store {
         }
         #[cfg(target_os = "linux")]
         if mappable(&file, &meta) {
+            // Verified before with the identity it has now: unchanged since.
+            let named = blake3::hash(name.as_bytes());
+            let before = Identity::of(&file);
+            if let Some(identity) = &before
+                && self.known.recall(Purpose::VerifiedEntry, identity) == Some(*named.as_bytes())
+            {
+                return Entry::Valid(Artifact::File(file));
+            }
             return match self.verify_in_place(&file, meta.len(), name) {
-                Some(true) => Entry::Valid(Artifact::File(file)),
+                Some(true) => {
+                    if let Some(identity) = &before {
+                        let after = Identity::of(&file);
+                        self.known.remember(
+                            Purpose::VerifiedEntry,
+                            identity,
+                            after.as_ref(),
+                            read_began,
+                            named.as_bytes(),
+                        );
+                    }
+                    Entry::Valid(Artifact::File(file))
+                }
                 _ => Entry::Corrupt,
             };
         }
@@ -946,6 +1039,79 @@ mod tests {
         std::fs::write(&entry, MAGIC).unwrap();
         let (_, fifth) = cache.load(&engine, EMPTY_COMPONENT, "empty").unwrap();
         assert_eq!(fifth, CacheOutcome::Recompiled);
+    }
+
+    /// Rewrites `path` with `bytes` (as long as before) and sets its
+    /// modification time back, a clock tick later: only its change time
+    /// differs.
+    fn rewrite_keeping_times(path: &Path, bytes: &[u8]) {
+        let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        std::fs::write(path, bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_times(std::fs::FileTimes::new().set_modified(modified))
+            .unwrap();
+    }
+
+    /// A mapped entry verified once is known by its identity: loaded again
+    /// without its MAC checked, until it changes in any way (here its MAC,
+    /// which wasmtime never reads, with its length and modification time
+    /// kept): then it is verified again, and refused.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_verified_entry_is_known_until_it_changes() {
+        let s = setup();
+        let mut cache = s.cache();
+        cache.settle_known_after(std::time::Duration::ZERO);
+        let engine = engine();
+        let component = other_component();
+        let load = |cache: &CompileCache| cache.load(&engine, &component, "other").unwrap().1;
+        assert_eq!(load(&cache), CacheOutcome::Compiled);
+        assert_eq!(load(&cache), CacheOutcome::Hit);
+        let records = || std::fs::read_dir(s.dir.join("known")).map_or(0, |d| d.count());
+        assert_eq!(records(), 1, "the verified entry is recorded");
+        assert_eq!(load(&cache), CacheOutcome::Hit);
+
+        let entry = s.only_entry();
+        let mut bytes = std::fs::read(&entry).unwrap();
+        let mac = bytes.len() - TRAILER;
+        bytes[mac] ^= 0xff;
+        rewrite_keeping_times(&entry, &bytes);
+        assert_eq!(load(&cache), CacheOutcome::Recompiled);
+        assert_eq!(load(&cache), CacheOutcome::Hit);
+    }
+
+    /// A plugin file hashed once is known by its identity: its digest comes
+    /// from the record, its first bytes from the file; rewritten in place
+    /// (same length, modification time set back) it is hashed again.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_plugin_file_rewritten_in_place_is_hashed_again() {
+        let s = setup();
+        let mut cache = s.cache();
+        cache.settle_known_after(std::time::Duration::ZERO);
+        let plugin = s.dir.parent().unwrap().join("plugin.wasm");
+        std::fs::write(&plugin, b"\0asm version one").unwrap();
+        let digest = |cache: &CompileCache| {
+            let mut head = [0u8; 8];
+            let file = std::fs::File::open(&plugin).unwrap();
+            let (digest, len) = cache.digest_file(&file, &mut head).unwrap();
+            (digest, len, head)
+        };
+        let one = (blake3::hash(b"\0asm version one"), 16, *b"\0asm ver");
+        assert_eq!(digest(&cache), one);
+        assert_eq!(std::fs::read_dir(s.dir.join("known")).unwrap().count(), 1);
+        assert_eq!(digest(&cache), one);
+
+        rewrite_keeping_times(&plugin, b"\0asm version two");
+        let two = (blake3::hash(b"\0asm version two"), 16, *b"\0asm ver");
+        assert_eq!(digest(&cache), two);
+        assert_eq!(digest(&cache), two);
+        // Without a cache, the same digests, from the bytes.
+        assert_eq!(digest(&CompileCache::new(None)), two);
     }
 
     #[test]

@@ -160,17 +160,15 @@ impl Host {
             };
             LoadError::new(failure, path, None)
         };
-        // The file is hashed as it is read, a chunk at a time: when its
-        // compiled form is cached (or loaded here already), nothing else of
-        // its bytes (19 MiB for a Python plugin) is needed.
-        let mut hasher = blake3::Hasher::new();
+        // The file is hashed as it is read, a chunk at a time (or known
+        // unchanged since it was): when its compiled form is cached (or
+        // loaded here already), nothing else of its bytes (19 MiB for a
+        // Python plugin) is needed.
         let mut head = [0u8; 8];
-        let len = std::fs::File::open(path)
-            .and_then(|file| {
-                super::cache::update_from_reader(&mut hasher, file, u64::MAX, &mut head)
-            })
+        let (digest, len) = std::fs::File::open(path)
+            .and_then(|file| self.shared.cache.digest_file(&file, &mut head))
             .map_err(unreadable)?;
-        let key = (hasher.finalize(), role);
+        let key = (digest, role);
         if len >= head.len() as u64
             && super::contract::check_binary_kind(path, &head).is_ok()
             && let Some(component) = self.load_warm(path, key, len)?

@@ -5,6 +5,10 @@
 //!   linker, the epoch ticker, the [`CompileCache`] and the runtime.
 //! - `component.rs`: one [`Component`] per plugin file, loaded into the host:
 //!   compiled or taken from the cache, checked against the contract, linked.
+//! - `cache.rs`: the authenticated cache of compiled components (and of
+//!   cranelift's compiled functions); `known.rs`: files read before, known by
+//!   their identity, so a warm load reads and hashes neither the plugin nor
+//!   its entry again.
 //! - `instance.rs`: one [`Plugin`] per test: a fresh store and instance, so no
 //!   state leaks between tests (nor, through the pool's slots, between
 //!   tenants). It gets no preopened directory, an empty environment, no arguments, an
@@ -26,6 +30,7 @@ mod contract;
 mod errors;
 mod host;
 mod instance;
+mod known;
 mod language;
 mod output;
 mod quota;
