@@ -173,55 +173,88 @@ fn compile_in_child(
         .spawn()
         .map_err(|e| wasmtime::format_err!("cannot start the compiler process: {e}"))?;
     let mut stdin = child.stdin.take().expect("piped");
-    let input = wasm.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
     let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = stdout.read_to_end(&mut out);
-        out
-    });
     let mut stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
+    // An artifact is a few times its component; far more is not ours.
+    let bound = (wasm.len() as u64)
+        .saturating_mul(16)
+        .saturating_add(64 << 20);
+    std::thread::scope(|scope| {
+        // Each side says its length first, so the other reads it into a
+        // buffer of that size (tens of MiB, never grown and copied).
+        scope.spawn(move || {
+            let _ = stdin
+                .write_all(&(wasm.len() as u64).to_le_bytes())
+                .and_then(|_| stdin.write_all(wasm));
+        });
+        let reader = scope.spawn(move || read_framed(&mut stdout, bound));
+        let errors = scope.spawn(move || {
+            let mut out = Vec::new();
+            let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        });
+        let status = loop {
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+            if started.elapsed() >= timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(too_slow(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let artifact = reader.join().ok().and_then(Result::ok);
+        let message = errors.join().unwrap_or_default();
+        match artifact {
+            Some(artifact) if status.success() => Ok(artifact),
+            _ if !status.success() => Err(wasmtime::format_err!("{}", message.trim())),
+            _ => Err(wasmtime::format_err!(
+                "the compiler process gave no artifact {}",
+                message.trim()
+            )),
         }
-        if started.elapsed() >= timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(too_slow(timeout));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let _ = writer.join();
-    let artifact = reader.join().unwrap_or_default();
-    let message = errors.join().unwrap_or_default();
-    if !status.success() {
-        return Err(wasmtime::format_err!("{}", message.trim()));
-    }
-    Ok(artifact)
+    })
 }
 
-/// The child's side: the component on stdin, the artifact on stdout, an error
-/// on stderr with exit code 1.
+/// Reads a length (8 bytes, little-endian), then that many bytes, at most
+/// `bound` of them, into a buffer of that length.
+fn read_framed(reader: &mut impl Read, bound: u64) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 8];
+    reader.read_exact(&mut len)?;
+    let len = u64::from_le_bytes(len);
+    if len > bound {
+        return Err(std::io::Error::other(format!(
+            "{len} bytes announced, more than {bound}"
+        )));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    reader.take(len).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 != len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(bytes)
+}
+
+/// The largest component the child reads (the pre-scan's bounds keep real
+/// ones far below).
+const CHILD_INPUT_MAX: u64 = 1 << 30;
+
+/// The child's side: the component on stdin, the artifact on stdout (each
+/// after its length), an error on stderr with exit code 1.
 pub fn child_main(engine: &Engine) -> std::process::ExitCode {
-    let mut wasm = Vec::new();
-    let result = std::io::stdin()
-        .read_to_end(&mut wasm)
+    let result = read_framed(&mut std::io::stdin().lock(), CHILD_INPUT_MAX)
         .map_err(wasmtime::Error::from)
-        .and_then(|_| Component::new(engine, &wasm))
+        .and_then(|wasm| Component::new(engine, &wasm))
         .and_then(|c| c.serialize());
     match result {
         Ok(artifact) => {
             let mut out = std::io::stdout().lock();
-            if out.write_all(&artifact).and_then(|_| out.flush()).is_err() {
+            let written = out
+                .write_all(&(artifact.len() as u64).to_le_bytes())
+                .and_then(|_| out.write_all(&artifact))
+                .and_then(|_| out.flush());
+            if written.is_err() {
                 return std::process::ExitCode::FAILURE;
             }
             std::process::ExitCode::SUCCESS
@@ -236,6 +269,25 @@ pub fn child_main(engine: &Engine) -> std::process::ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A frame is read whole into a buffer of its length; one announcing
+    /// more than the bound, or ending early, is an error (nothing allocated
+    /// for the announced length).
+    #[test]
+    fn frames_are_read_whole_and_bounded() {
+        let frame = |len: u64, body: &[u8]| {
+            let mut bytes = len.to_le_bytes().to_vec();
+            bytes.extend_from_slice(body);
+            bytes
+        };
+        let read = |bytes: Vec<u8>, bound| read_framed(&mut bytes.as_slice(), bound);
+        let ok = read(frame(5, b"hello and more"), 10).unwrap();
+        assert_eq!((ok.as_slice(), ok.capacity()), (&b"hello"[..], 5));
+        assert!(read(frame(u64::MAX, b""), 10).is_err());
+        assert!(read(frame(11, &[0; 11]), 10).is_err());
+        assert!(read(frame(5, b"hell"), 10).is_err());
+        assert!(read(vec![1, 2, 3], 10).is_err());
+    }
 
     #[test]
     fn prescan_names_the_bound_broken() {
