@@ -187,7 +187,13 @@ fn compile_in_child(
                 .write_all(&(wasm.len() as u64).to_le_bytes())
                 .and_then(|_| stdin.write_all(wasm));
         });
-        let reader = scope.spawn(move || read_framed(&mut stdout, bound));
+        let reader = scope.spawn(move || {
+            let artifact = read_framed(&mut stdout, bound);
+            // Whatever else comes (nothing, from a child that keeps to the
+            // frame) is drained, so the child never blocks on a full pipe.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+            artifact
+        });
         let errors = scope.spawn(move || {
             let mut out = Vec::new();
             let _ = (&mut stderr).take(64 << 10).read_to_end(&mut out);
@@ -210,8 +216,11 @@ fn compile_in_child(
             Some(artifact) if status.success() => Ok(artifact),
             _ if !status.success() => Err(wasmtime::format_err!("{}", message.trim())),
             _ => Err(wasmtime::format_err!(
-                "the compiler process gave no artifact {}",
-                message.trim()
+                "the compiler process ended without a whole artifact{}",
+                Some(message.trim())
+                    .filter(|m| !m.is_empty())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
             )),
         }
     })
