@@ -323,16 +323,21 @@ const HASH_CHUNK: usize = 2 << 20;
 /// Reads the first bytes of `file` into `head` (fewer when it is shorter).
 fn read_head(mut file: &std::fs::File, head: &mut [u8]) -> std::io::Result<()> {
     std::io::Seek::rewind(&mut file)?;
+    fill(file, head).map(|_| ())
+}
+
+/// Fills `buf` from `reader`, short only at its end; how much it read.
+fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..]) {
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(filled)
 }
 
 /// Feeds `hasher` what `reader` gives, up to `max` bytes or its end, a chunk
@@ -349,15 +354,7 @@ pub(crate) fn update_from_reader(
     let mut total = 0u64;
     loop {
         // A full chunk where the file has one (the hash's threads share it).
-        let mut filled = 0;
-        while filled < chunk.len() {
-            match reader.read(&mut chunk[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let filled = fill(&mut reader, &mut chunk)?;
         if total == 0 {
             let n = first.len().min(filled);
             first[..n].copy_from_slice(&chunk[..n]);
@@ -1041,21 +1038,6 @@ mod tests {
         assert_eq!(fifth, CacheOutcome::Recompiled);
     }
 
-    /// Rewrites `path` with `bytes` (as long as before) and sets its
-    /// modification time back, a clock tick later: only its change time
-    /// differs.
-    fn rewrite_keeping_times(path: &Path, bytes: &[u8]) {
-        let modified = std::fs::metadata(path).unwrap().modified().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(30));
-        std::fs::write(path, bytes).unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_times(std::fs::FileTimes::new().set_modified(modified))
-            .unwrap();
-    }
-
     /// A mapped entry verified once is known by its identity: loaded again
     /// without its MAC checked, until it changes in any way (here its MAC,
     /// which wasmtime never reads, with its length and modification time
@@ -1063,6 +1045,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_verified_entry_is_known_until_it_changes() {
+        use crate::sandbox::known::tests::rewrite_keeping_times;
         let s = setup();
         let mut cache = s.cache();
         cache.settle_known_after(std::time::Duration::ZERO);
@@ -1090,6 +1073,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_plugin_file_rewritten_in_place_is_hashed_again() {
+        use crate::sandbox::known::tests::rewrite_keeping_times;
         let s = setup();
         let mut cache = s.cache();
         cache.settle_known_after(std::time::Duration::ZERO);

@@ -257,7 +257,7 @@ impl Known {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Longer than a tick of the clock that stamps change times (1–10 ms).
@@ -275,7 +275,7 @@ mod tests {
     /// Rewrites `path` in place with `bytes` (as long as what it held), then
     /// sets its modification time back: all that tells it apart is the
     /// change time, which no one but the kernel sets.
-    fn rewrite_keeping_times(path: &Path, bytes: &[u8]) {
+    pub(in crate::sandbox) fn rewrite_keeping_times(path: &Path, bytes: &[u8]) {
         let modified = std::fs::metadata(path).unwrap().modified().unwrap();
         std::thread::sleep(TICK);
         write(path, bytes);
