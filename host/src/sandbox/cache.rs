@@ -186,8 +186,7 @@ impl CompileCache {
     #[cfg(test)]
     pub(crate) fn settle_known_after(&mut self, settle: std::time::Duration) {
         if let Some(store) = self.store.as_mut() {
-            let known = std::mem::replace(&mut store.known, Known::new(&store.dir, store.key));
-            store.known = known.with_settle(settle);
+            store.known.settle = settle;
         }
     }
 
@@ -343,7 +342,7 @@ fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Feeds `hasher` what `reader` gives, up to `max` bytes or its end, a chunk
 /// at a time (nothing of it kept; large chunks hashed on every core), and
 /// says how many bytes that was. `first` receives the first bytes read.
-pub(crate) fn update_from_reader(
+fn update_from_reader(
     hasher: &mut blake3::Hasher,
     reader: impl Read,
     max: u64,
@@ -384,9 +383,10 @@ pub(crate) fn hash_large(data: &[u8]) -> blake3::Hash {
     hasher.finalize()
 }
 
-/// The largest entry read for a component of `wasm_len` bytes: artifacts are
-/// a few times their component; anything far larger is not ctest's.
-fn size_bound(wasm_len: u64) -> u64 {
+/// The largest entry read for a component of `wasm_len` bytes (and the
+/// largest artifact taken from a compiler process): artifacts are a few times
+/// their component; anything far larger is not ctest's.
+pub(super) fn size_bound(wasm_len: u64) -> u64 {
     wasm_len.saturating_mul(16).saturating_add(64 << 20)
 }
 

@@ -175,10 +175,7 @@ fn compile_in_child(
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
-    // An artifact is a few times its component; far more is not ours.
-    let bound = (wasm.len() as u64)
-        .saturating_mul(16)
-        .saturating_add(64 << 20);
+    let bound = super::cache::size_bound(wasm.len() as u64);
     std::thread::scope(|scope| {
         // Each side says its length first, so the other reads it into a
         // buffer of that size (tens of MiB, never grown and copied).
@@ -212,17 +209,18 @@ fn compile_in_child(
         };
         let artifact = reader.join().ok().and_then(Result::ok);
         let message = errors.join().unwrap_or_default();
-        match artifact {
-            Some(artifact) if status.success() => Ok(artifact),
-            _ if !status.success() => Err(wasmtime::format_err!("{}", message.trim())),
-            _ => Err(wasmtime::format_err!(
-                "the compiler process ended without a whole artifact{}",
-                Some(message.trim())
-                    .filter(|m| !m.is_empty())
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            )),
+        let message = message.trim();
+        if !status.success() {
+            return Err(wasmtime::format_err!("{message}"));
         }
+        artifact.ok_or_else(|| {
+            let why = if message.is_empty() {
+                String::new()
+            } else {
+                format!(": {message}")
+            };
+            wasmtime::format_err!("the compiler process ended without a whole artifact{why}")
+        })
     })
 }
 

@@ -37,10 +37,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 /// How much older than its read a file's times must be for a record of it.
-pub(crate) const SETTLE: Duration = Duration::from_secs(2);
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// The most records `known/` holds.
-pub(crate) const KNOWN_HELD: usize = 1024;
+const KNOWN_HELD: usize = 1024;
 
 const VALUE_LEN: usize = 32;
 const RECORD_LEN: usize = VALUE_LEN + 32;
@@ -160,7 +160,7 @@ pub(crate) struct Known {
     dir: PathBuf,
     key: [u8; 32],
     /// [`SETTLE`]; shorter in tests, which then wait a clock tick instead.
-    settle: Duration,
+    pub(super) settle: Duration,
 }
 
 impl Known {
@@ -171,12 +171,6 @@ impl Known {
             key,
             settle: SETTLE,
         }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn with_settle(mut self, settle: Duration) -> Known {
-        self.settle = settle;
-        self
     }
 
     /// The file name of the record of `identity` for `purpose`.
@@ -288,7 +282,10 @@ pub(super) mod tests {
     }
 
     fn records(dir: &Path, key: u8) -> Known {
-        Known::new(dir, [key; 32]).with_settle(Duration::ZERO)
+        Known {
+            settle: Duration::ZERO,
+            ..Known::new(dir, [key; 32])
+        }
     }
 
     /// A record answers for the identity and purpose it was made for, and
@@ -390,7 +387,8 @@ pub(super) mod tests {
         assert_eq!(known.recall(Purpose::ComponentDigest, &id_a), Some([1; 32]));
     }
 
-    /// The directory never holds more than KNOWN_HELD records.
+    /// The directory holds up to KNOWN_HELD records, each its own, and
+    /// never more: the next one starts it afresh, and is kept.
     #[test]
     fn the_records_are_bounded() {
         let home = tempfile::tempdir().unwrap();
@@ -407,6 +405,10 @@ pub(super) mod tests {
             known.remember(Purpose::ComponentDigest, &id, Some(&id), now, &[3; 32]);
             let held = std::fs::read_dir(&known.dir).unwrap().count();
             assert!(held <= KNOWN_HELD, "{held} records after {ino}");
+            if ino < KNOWN_HELD as u64 {
+                assert_eq!(held as u64, ino + 1, "one record per identity");
+            }
+            assert_eq!(known.recall(Purpose::ComponentDigest, &id), Some([3; 32]));
         }
     }
 }
