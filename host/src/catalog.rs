@@ -10,7 +10,9 @@ pub struct DiscoveredStream {
     /// `None` when the stream's schema is not a usable JSON Schema.
     pub schema: Option<Value>,
     /// The records' validator, compiled once for every read that checks them.
-    pub validator: std::sync::OnceLock<Option<std::sync::Arc<jsonschema::Validator>>>,
+    pub(crate) validator: std::sync::OnceLock<
+        Option<std::sync::Arc<jsonschema::Validator<crate::checks::doc::DocJson>>>,
+    >,
 }
 
 impl DiscoveredStream {
@@ -23,11 +25,13 @@ impl DiscoveredStream {
     }
 
     /// The validator of the stream's records (`None`: no usable schema).
-    pub fn record_validator(&self) -> Option<std::sync::Arc<jsonschema::Validator>> {
+    pub(crate) fn record_validator(
+        &self,
+    ) -> Option<std::sync::Arc<jsonschema::Validator<crate::checks::doc::DocJson>>> {
         self.validator
             .get_or_init(|| {
                 let schema = self.schema.as_ref()?;
-                crate::schema::record_validator(schema)
+                crate::schema::record_validator_for(schema)
                     .ok()
                     .map(std::sync::Arc::new)
             })

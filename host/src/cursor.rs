@@ -117,6 +117,20 @@ impl CursorKind {
         }
     }
 
+    /// [`CursorKind::rank`] of a value of a parsed record, the usual
+    /// date-time text ranked where it lies (no `Value` made of it).
+    pub(crate) fn rank_of<'a>(
+        self,
+        value: impl crate::checks::doc::Tree<'a>,
+    ) -> Option<(i64, u32)> {
+        if let (CursorKind::DateTime, crate::checks::doc::Kind::Str(text)) = (self, value.kind())
+            && let Some(instant) = utc_instant(text)
+        {
+            return Some(instant);
+        }
+        self.rank(&value.to_value())
+    }
+
     /// A value far past any real data, for the "abnormally large state" test.
     pub fn far_future(self) -> Value {
         match self {
@@ -155,7 +169,9 @@ fn utc_instant(s: &str) -> Option<(i64, u32)> {
     if hh > 23 || mm > 59 || ss > 59 {
         return None;
     }
-    NaiveDate::from_ymd_opt(y as i32, u32::try_from(m).ok()?, u32::try_from(d).ok()?)?;
+    if !is_calendar_day(y, m, d) {
+        return None;
+    }
     let (frac, zone) = match b[19] {
         b'Z' if b.len() == 20 => (0u32, 20),
         b'.' => {
@@ -178,6 +194,20 @@ fn utc_instant(s: &str) -> Option<(i64, u32)> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + hh * 3600 + mm * 60 + ss, frac))
+}
+
+/// Whether day `d` of month `m` of year `y` (0 to 9999) is on the
+/// proleptic Gregorian calendar, as chrono's dates are.
+fn is_calendar_day(y: i64, m: i64, d: i64) -> bool {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// Whether `s` is a date-time as the `date-time` format of a record's schema
@@ -313,6 +343,22 @@ mod tests {
     /// The formats' quick answers are the parsers' answers: strings made by
     /// changing characters of date-times and dates at random (digits,
     /// separators, zones, spaces) are judged alike with and without them.
+    #[test]
+    fn calendar_days_are_chronos_days() {
+        for y in 0..=2500 {
+            for m in -1..=13 {
+                for d in -1..=32 {
+                    let chrono = u32::try_from(m)
+                        .ok()
+                        .zip(u32::try_from(d).ok())
+                        .and_then(|(m, d)| NaiveDate::from_ymd_opt(y as i32, m, d))
+                        .is_some();
+                    assert_eq!(is_calendar_day(y, m, d), chrono, "{y}-{m}-{d}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_quick_formats_agree_with_the_parsers() {
         let slow_date_time = |s: &str| parse_instant(s).is_some() && s.contains(['T', 't', ' ']);

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::checks::doc::{Kind, Tree};
+
 /// Why a schema is not usable, with the JSON path of the problem.
 pub fn schema_problem(schema: &Value) -> Option<String> {
     if !schema.is_object() && !schema.is_boolean() {
@@ -121,11 +123,19 @@ pub fn validator(schema: &Value) -> Result<jsonschema::Validator, String> {
 }
 
 fn base_options() -> jsonschema::ValidationOptions<'static> {
-    jsonschema::draft7::options().with_pattern_options(
-        jsonschema::PatternOptions::fancy_regex()
-            .backtrack_limit(100_000)
-            .size_limit(4 << 20),
-    )
+    base_options_for()
+}
+
+/// [`base_options`] for validating instances of the representation `F`.
+fn base_options_for<F: jsonschema::json::Json>()
+-> jsonschema::ValidationOptions<'static, std::sync::Arc<dyn jsonschema::Retrieve>, F> {
+    jsonschema::options_for::<F>()
+        .with_draft(jsonschema::Draft::Draft7)
+        .with_pattern_options(
+            jsonschema::PatternOptions::fancy_regex()
+                .backtrack_limit(100_000)
+                .size_limit(4 << 20),
+        )
 }
 
 pub fn pointer_or_root(p: &str) -> &str {
@@ -545,11 +555,19 @@ pub fn field_schema<'a>(schema: &'a Value, path: &[String]) -> Option<&'a Value>
 /// zone meaning UTC) and `date` is a calendar date `YYYY-MM-DD`. email, ipv4,
 /// ipv6 and uri are jsonschema's own checks.
 pub fn record_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    record_validator_for(schema)
+}
+
+/// [`record_validator`] for instances of the representation `F` (the checks
+/// validate records parsed into a [`crate::checks::doc::Doc`]).
+pub(crate) fn record_validator_for<F: jsonschema::json::Json>(
+    schema: &Value,
+) -> Result<jsonschema::Validator<F>, String> {
     if let Some(problem) = complexity_problem(schema) {
         return Err(problem);
     }
-    base_options()
-        .with_keyword("airbyte_type", airbyte_type_keyword)
+    base_options_for::<F>()
+        .with_keyword("airbyte_type", airbyte_type_keyword::<F>)
         .should_validate_formats(true)
         .with_format("date-time", crate::cursor::is_date_time)
         .with_format("date", crate::cursor::is_date)
@@ -614,11 +632,12 @@ fn email_as_jsonschema_says(s: &str) -> bool {
 /// a time zone must have one (`Z` or an offset); the lenient `date-time`
 /// format alone lets a zone-less value through. Other `airbyte_type`s are
 /// annotations ctest does not check.
-fn airbyte_type_keyword<'a>(
+#[allow(clippy::type_complexity)]
+fn airbyte_type_keyword<'a, F: jsonschema::json::Json>(
     _parent: &'a serde_json::Map<String, Value>,
     value: &'a Value,
     _at: jsonschema::paths::Location,
-) -> Result<Box<dyn for<'i> jsonschema::Keyword<'i>>, jsonschema::ValidationError<'a>> {
+) -> Result<Box<dyn for<'i> jsonschema::Keyword<'i, F>>, jsonschema::ValidationError<'a>> {
     Ok(Box::new(AirbyteType {
         with_timezone: value.as_str() == Some("timestamp_with_timezone"),
     }))
@@ -628,9 +647,9 @@ struct AirbyteType {
     with_timezone: bool,
 }
 
-impl<'i> jsonschema::Keyword<'i> for AirbyteType {
-    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
-        if self.is_valid(instance) {
+impl<'i, F: jsonschema::json::Json> jsonschema::Keyword<'i, F> for AirbyteType {
+    fn validate(&self, instance: F::Node<'i>) -> Result<(), jsonschema::ValidationError<'i>> {
+        if <Self as jsonschema::Keyword<'i, F>>::is_valid(self, instance) {
             Ok(())
         } else {
             Err(jsonschema::ValidationError::custom(
@@ -639,9 +658,10 @@ impl<'i> jsonschema::Keyword<'i> for AirbyteType {
         }
     }
 
-    fn is_valid(&self, instance: &'i Value) -> bool {
-        match instance.as_str() {
-            Some(text) if self.with_timezone => has_zone(text),
+    fn is_valid(&self, instance: F::Node<'i>) -> bool {
+        use jsonschema::json::Node;
+        match instance.as_string() {
+            Some(text) if self.with_timezone => has_zone(&text),
             _ => true,
         }
     }
@@ -665,30 +685,54 @@ pub fn has_zone(text: &str) -> bool {
 pub struct FieldTree {
     /// `None`: the object accepts any field (no `properties` declared).
     fields: Option<BTreeMap<String, FieldTree>>,
+    /// The [`crate::checks::doc::head_of`] of each field's name, in the
+    /// fields' order: most names pair by comparing these alone.
+    heads: Vec<u64>,
     items: Option<Box<FieldTree>>,
     /// The schema allows integers and no other numbers here.
     integer: bool,
+    /// An object valid against the schema has no field but the declared
+    /// ones here: the validator surely applies this node (no `$ref` here or
+    /// above it, whose siblings draft 7 ignores), which says
+    /// `additionalProperties: false` beside its `properties`, with no
+    /// `patternProperties` (a combinator's fields merged in make a tree
+    /// that is not closed).
+    closed: bool,
+    /// In a record valid against the schema, nothing here or below can be
+    /// a finding: no integer field, and every object closed.
+    clean: bool,
 }
 
 impl FieldTree {
     pub fn from_schema(schema: &Value) -> FieldTree {
+        FieldTree::from_node(schema, true)
+    }
+
+    /// `applied`: the validator surely applies `schema` where it stands.
+    fn from_node(schema: &Value, applied: bool) -> FieldTree {
         let mut tree = FieldTree::default();
         let Some(obj) = schema.as_object() else {
+            tree.clean = true;
             return tree;
         };
+        let applied = applied && !obj.contains_key("$ref");
         let types = declared_types(schema);
         tree.integer = types.contains(&"integer") && !types.contains(&"number");
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
             tree.fields = Some(
                 props
                     .iter()
-                    .map(|(k, v)| (k.clone(), FieldTree::from_schema(v)))
+                    .map(|(k, v)| (k.clone(), FieldTree::from_node(v, applied)))
                     .collect(),
             );
         }
         if let Some(items) = obj.get("items") {
-            tree.items = Some(Box::new(FieldTree::from_schema(items)));
+            tree.items = Some(Box::new(FieldTree::from_node(items, applied)));
         }
+        tree.closed = applied
+            && tree.fields.is_some()
+            && obj.get("additionalProperties") == Some(&Value::Bool(false))
+            && !obj.contains_key("patternProperties");
         // Combinators may declare further fields: accept them all rather than
         // report a field one of the options declares.
         for key in ["oneOf", "anyOf", "allOf"] {
@@ -698,7 +742,23 @@ impl FieldTree {
                 }
             }
         }
+        tree.note_heads();
+        tree.clean = !tree.integer
+            && tree.items.as_ref().is_none_or(|t| t.clean)
+            && tree
+                .fields
+                .as_ref()
+                .is_none_or(|f| tree.closed && f.values().all(|t| t.clean));
         tree
+    }
+
+    fn note_heads(&mut self) {
+        self.heads = self
+            .fields
+            .iter()
+            .flatten()
+            .map(|(name, _)| crate::checks::doc::head_of(name))
+            .collect();
     }
 
     fn merge(&mut self, other: FieldTree) {
@@ -719,6 +779,11 @@ impl FieldTree {
                 None => self.items = Some(items),
             }
         }
+        self.note_heads();
+        // A merged tree holds what several nodes declare: nothing is known
+        // of it from one node's validity.
+        self.closed = false;
+        self.clean = false;
     }
 
     /// Finds, in one walk of a record, the first field the schema does not
@@ -726,38 +791,65 @@ impl FieldTree {
     /// record has a number with a fraction part, even `.0`. (JSON Schema counts
     /// 1.0 as an integer; ctest is strict, as a typed destination would be.)
     /// Both as JSON pointers.
-    pub fn inspect(&self, value: &Value) -> FieldFindings {
+    pub(crate) fn inspect<'v>(&'v self, value: impl Tree<'v>) -> FieldFindings {
         let mut findings = FieldFindings::default();
-        self.walk(value, &mut Vec::new(), &mut findings);
+        self.walk(value, &mut Vec::new(), &mut findings, false);
+        findings
+    }
+
+    /// [`FieldTree::inspect`] of a record the schema's validator accepts:
+    /// the same findings, looking only where validity leaves one possible
+    /// (the integer fields, and objects not [`FieldTree::closed`]).
+    pub(crate) fn inspect_valid<'v>(&'v self, value: impl Tree<'v>) -> FieldFindings {
+        let mut findings = FieldFindings::default();
+        self.walk(value, &mut Vec::new(), &mut findings, true);
         findings
     }
 
     /// `path`: where `value` is, written out as a JSON pointer only for a
-    /// finding (a record without one costs no text).
-    fn walk<'v>(&self, value: &'v Value, path: &mut Vec<Step<'v>>, found: &mut FieldFindings) {
-        if found.undeclared.is_some() && found.non_integer.is_some() {
+    /// finding (a record without one costs no text). `valid`: the record is
+    /// valid against the schema.
+    fn walk<'v>(
+        &'v self,
+        value: impl Tree<'v>,
+        path: &mut Vec<Step<'v>>,
+        found: &mut FieldFindings,
+        valid: bool,
+    ) {
+        if found.undeclared.is_some() && found.non_integer.is_some() || valid && self.clean {
             return;
         }
-        match value {
-            Value::Number(n) if self.integer && n.is_f64() => {
+        match value.kind() {
+            Kind::Number(n) if self.integer && n.is_f64() => {
                 found.non_integer.get_or_insert_with(|| pointer(path));
             }
-            Value::Object(map) => {
+            Kind::Object(_) if valid && self.closed => {
+                // Every field of the record is declared: only the fields
+                // that may hold a finding are looked at.
+                for ((name, sub), &head) in self.fields.iter().flatten().zip(&self.heads) {
+                    if let (false, Some(v)) = (sub.clean, value.get_headed(name, head)) {
+                        path.push(Step::Field(name));
+                        sub.walk(v, path, found, valid);
+                        path.pop();
+                    }
+                }
+            }
+            Kind::Object(_) => {
                 let Some(fields) = &self.fields else { return };
                 // Both in key order: the record's fields pair with the
                 // declared ones in one pass, no lookup per field.
-                let mut declared = fields.iter().peekable();
+                let mut declared = fields.iter().zip(&self.heads).peekable();
                 let sorted = maps_iterate_in_key_order();
-                for (k, v) in map {
+                for (k, head, v) in value.members_headed() {
                     let sub = if sorted {
                         while declared
-                            .next_if(|(name, _)| name.as_str() < k.as_str())
+                            .next_if(|((name, _), h)| (**h, name.as_str()) < (head, k))
                             .is_some()
                         {}
                         declared
                             .peek()
-                            .filter(|(name, _)| *name == k)
-                            .map(|(_, sub)| *sub)
+                            .filter(|((name, _), h)| **h == head && *name == k)
+                            .map(|((_, sub), _)| *sub)
                     } else {
                         fields.get(k)
                     };
@@ -766,16 +858,16 @@ impl FieldTree {
                         None => {
                             found.undeclared.get_or_insert_with(|| pointer(path));
                         }
-                        Some(sub) => sub.walk(v, path, found),
+                        Some(sub) => sub.walk(v, path, found, valid),
                     }
                     path.pop();
                 }
             }
-            Value::Array(items) => {
+            Kind::Array(_) => {
                 let Some(sub) = &self.items else { return };
-                for (i, v) in items.iter().enumerate() {
+                for (i, v) in value.items().enumerate() {
                     path.push(Step::Item(i));
-                    sub.walk(v, path, found);
+                    sub.walk(v, path, found, valid);
                     path.pop();
                 }
             }
@@ -841,15 +933,24 @@ impl FieldTree {
 
     /// Adds to `present` each declared field that holds a non-null value in
     /// `value`.
-    pub fn mark_present(&self, value: &Value, present: &mut std::collections::HashSet<String>) {
+    pub(crate) fn mark_present<'v>(
+        &self,
+        value: impl Tree<'v>,
+        present: &mut std::collections::HashSet<String>,
+    ) {
         self.mark("", value, present);
     }
 
-    fn mark(&self, prefix: &str, value: &Value, present: &mut std::collections::HashSet<String>) {
-        match value {
-            Value::Object(map) => {
+    fn mark<'v>(
+        &self,
+        prefix: &str,
+        value: impl Tree<'v>,
+        present: &mut std::collections::HashSet<String>,
+    ) {
+        match value.kind() {
+            Kind::Object(_) => {
                 let Some(fields) = &self.fields else { return };
-                for (name, v) in map {
+                for (name, v) in value.members() {
                     if let (Some(sub), false) = (fields.get(name), v.is_null()) {
                         let path = join_path(prefix, name);
                         sub.mark(&path, v, present);
@@ -857,10 +958,10 @@ impl FieldTree {
                     }
                 }
             }
-            Value::Array(items) => {
+            Kind::Array(_) => {
                 if let Some(sub) = &self.items {
                     let path = format!("{prefix}[]");
-                    for v in items {
+                    for v in value.items() {
                         sub.mark(&path, v, present);
                     }
                 }

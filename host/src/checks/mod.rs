@@ -3,6 +3,7 @@
 //! ([`rules`]). The suites use them now; a scenario runner can use them the
 //! same way.
 
+pub(crate) mod doc;
 pub mod records;
 pub mod rules;
 

@@ -10,6 +10,7 @@ use std::hash::BuildHasherDefault;
 
 use serde_json::Value;
 
+use super::doc::{Doc, DocRef, Kind, Tree, value_at};
 use super::{EXAMPLES, Failure, Verdict};
 use crate::catalog::DiscoveredStream;
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -139,7 +140,12 @@ impl KeysSeen {
     /// the index of an earlier record with the same key, when that is a
     /// problem (a repeat, or for a change stream a repeat with an earlier
     /// cursor).
-    fn repeats(&mut self, values: &[&Value], index: u32, rank: Option<CursorRank>) -> Option<u32> {
+    fn repeats<'a>(
+        &mut self,
+        values: &[impl Tree<'a>],
+        index: u32,
+        rank: Option<CursorRank>,
+    ) -> Option<u32> {
         if let Some(ranks) = &mut self.ranks {
             ranks.note(index, rank);
         }
@@ -181,14 +187,14 @@ impl KeysSeen {
         (!in_order).then_some(earlier.0)
     }
 
-    fn insert_hashed(
+    fn insert_hashed<'a>(
         &mut self,
-        values: &[&Value],
+        values: &[impl Tree<'a>],
         index: u32,
         rank: Option<CursorRank>,
     ) -> Option<(u32, Option<CursorRank>)> {
         let mut hasher = std::hash::BuildHasher::build_hasher(&self.hashing);
-        for v in values {
+        for &v in values {
             hash_value(v, &mut hasher);
         }
         self.seen
@@ -371,30 +377,30 @@ impl std::hash::Hasher for PrehashedKey {
 }
 
 /// Hashes a JSON value by its tree: scalars by kind and value, arrays and
-/// objects by length and members, objects in key order (serde_json's maps
-/// keep their keys sorted), so that equal values hash equally whatever
-/// order their text gave the fields. No text is written.
-pub(crate) fn hash_value<H: std::hash::Hasher>(v: &Value, hasher: &mut H) {
+/// objects by length and members, objects in key order (a [`Tree`] gives
+/// its members sorted), so that equal values hash equally whatever order
+/// their text gave the fields. No text is written.
+pub(crate) fn hash_value<'a, H: std::hash::Hasher>(v: impl Tree<'a>, hasher: &mut H) {
     use std::hash::Hash;
-    match v {
-        Value::String(s) => (1u8, s.as_str()).hash(hasher),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+    match v.kind() {
+        Kind::Str(s) => (1u8, s).hash(hasher),
+        Kind::Number(n) => match (n.as_i64(), n.as_u64()) {
             (Some(i), _) => (2u8, i).hash(hasher),
             (None, Some(u)) => (3u8, u).hash(hasher),
             _ => (4u8, n.as_f64().unwrap_or_default().to_bits()).hash(hasher),
         },
-        Value::Bool(b) => (5u8, *b).hash(hasher),
-        Value::Null => 6u8.hash(hasher),
-        Value::Array(items) => {
-            (7u8, items.len()).hash(hasher);
-            for item in items {
+        Kind::Bool(b) => (5u8, b).hash(hasher),
+        Kind::Null => 6u8.hash(hasher),
+        Kind::Array(len) => {
+            (7u8, len).hash(hasher);
+            for item in v.items() {
                 hash_value(item, hasher);
             }
         }
-        Value::Object(fields) => {
-            (8u8, fields.len()).hash(hasher);
-            for (name, value) in fields {
-                name.as_str().hash(hasher);
+        Kind::Object(len) => {
+            (8u8, len).hash(hasher);
+            for (name, value) in v.members() {
+                name.hash(hasher);
                 hash_value(value, hasher);
             }
         }
@@ -402,7 +408,7 @@ pub(crate) fn hash_value<H: std::hash::Hasher>(v: &Value, hasher: &mut H) {
 }
 
 pub(crate) struct StreamCheck {
-    pub(crate) validator: Option<std::sync::Arc<jsonschema::Validator>>,
+    pub(crate) validator: Option<std::sync::Arc<jsonschema::Validator<super::doc::DocJson>>>,
     pub(crate) fields: Option<FieldTree>,
     pub(crate) primary_key: Vec<Vec<String>>,
     /// Each primary key seen (a 64-bit hash) with the index of its record
@@ -476,6 +482,8 @@ pub(crate) struct RecordChecker {
     pub(crate) over_budget: Option<String>,
     pub(crate) logs: Vec<crate::sandbox::LogLine>,
     pub(crate) known: Known,
+    /// Each record parsed in turn.
+    doc: Doc,
 }
 
 pub(crate) struct Findings {
@@ -545,6 +553,7 @@ impl RecordChecker {
             over_budget: None,
             logs: Vec::new(),
             known: Known::Off,
+            doc: Doc::default(),
         }
     }
 
@@ -570,7 +579,11 @@ impl RecordChecker {
     /// [`RecordChecker::observe`], handing `tap` each record this checker
     /// parsed (one that is JSON), so that a second look at the record need
     /// not parse it again.
-    pub(crate) fn observe_with(&mut self, message: Msg<'_>, tap: &mut dyn FnMut(&Rec<'_>, &Value)) {
+    pub(crate) fn observe_with(
+        &mut self,
+        message: Msg<'_>,
+        tap: &mut dyn FnMut(&Rec<'_>, DocRef<'_>),
+    ) {
         let message = match message {
             Msg::Record(r) => return self.record(&r, tap),
             Msg::Other(message) => message,
@@ -697,7 +710,7 @@ impl RecordChecker {
         }
     }
 
-    fn record(&mut self, r: &Rec<'_>, tap: &mut dyn FnMut(&Rec<'_>, &Value)) {
+    fn record(&mut self, r: &Rec<'_>, tap: &mut dyn FnMut(&Rec<'_>, DocRef<'_>)) {
         let Some(check) = self.streams.get_mut(r.stream) else {
             self.unconfigured.add(|| {
                 format!(
@@ -742,7 +755,7 @@ impl RecordChecker {
             }
         };
         let problems_before = self.schema.count + self.undeclared.count + self.pk_null.count;
-        let value: Value = match serde_json::from_str(r.data) {
+        let value = match self.doc.parse(r.data) {
             Ok(v) => v,
             Err(e) => {
                 self.schema
@@ -750,21 +763,20 @@ impl RecordChecker {
                 return;
             }
         };
-        tap(r, &value);
-        if !value.is_object() {
+        tap(r, value);
+        if !matches!(value.kind(), Kind::Object(_)) {
             self.schema.add(|| {
                 format!(
                     "record index {index} of stream `{stream}` is {}, not a JSON object",
-                    schema::kind_of(&value)
+                    super::doc::kind_in_words(value)
                 )
             });
             return;
         }
-        if let Some(validator) = &check.validator
-            && !validator.is_valid(&value)
-        {
+        let valid = check.validator.as_ref().map(|v| v.is_valid(value));
+        if let (Some(validator), Some(false)) = (&check.validator, valid) {
             let detail = validator
-                .iter_errors(&value)
+                .iter_errors(value)
                 .next()
                 .map(|e| {
                     format!(
@@ -781,10 +793,14 @@ impl RecordChecker {
         let findings = check
             .fields
             .as_ref()
-            .map(|f| f.inspect(&value))
+            .map(|f| match valid {
+                Some(true) => f.inspect_valid(value),
+                _ => f.inspect(value),
+            })
             .unwrap_or_default();
         if let Some(path) = findings.non_integer {
             let found = value
+                .to_value()
                 .pointer(&path)
                 .map(Value::to_string)
                 .unwrap_or_default();
@@ -801,16 +817,16 @@ impl RecordChecker {
             });
         }
         // The key's values, without allocating for the common single key.
-        let mut one = [&Value::Null];
-        let many: Vec<&Value>;
-        let values: &[&Value] = if let [path] = check.primary_key.as_slice() {
-            one[0] = schema::value_at(&value, path).unwrap_or(&Value::Null);
+        let mut one = [None];
+        let many: Vec<Option<DocRef<'_>>>;
+        let values: &[Option<DocRef<'_>>] = if let [path] = check.primary_key.as_slice() {
+            one[0] = value_at(value, path);
             &one
         } else {
             many = check
                 .primary_key
                 .iter()
-                .map(|k| schema::value_at(&value, k).unwrap_or(&Value::Null))
+                .map(|k| value_at(value, k))
                 .collect();
             &many
         };
@@ -818,7 +834,7 @@ impl RecordChecker {
         // primary_key_unique's.
         let mut keyed = true;
         for (key, v) in check.primary_key.iter().zip(values) {
-            if v.is_null() {
+            if v.is_none_or(Tree::is_null) {
                 keyed = false;
                 self.pk_null.add(|| {
                     format!(
@@ -832,12 +848,25 @@ impl RecordChecker {
             let rank = keys
                 .cursor
                 .as_ref()
-                .and_then(|(path, kind)| schema::value_at(&value, path).and_then(|c| kind.rank(c)));
+                .and_then(|(path, kind)| value_at(value, path).and_then(|c| kind.rank_of(c)));
             let index32 = u32::try_from(index).unwrap_or(u32::MAX);
+            // Keyed: every value is there.
+            let one: [DocRef<'_>; 1];
+            let many: Vec<DocRef<'_>>;
+            let values: &[DocRef<'_>] = match values {
+                [Some(v)] => {
+                    one = [*v];
+                    &one
+                }
+                _ => {
+                    many = values.iter().flatten().copied().collect();
+                    &many
+                }
+            };
             if let Some(first) = keys.repeats(values, index32, rank) {
                 let key_text: Vec<String> = values
                     .iter()
-                    .map(|v| crate::sandbox::clip_to(&v.to_string(), 100))
+                    .map(|v| crate::sandbox::clip_to(&v.to_value().to_string(), 100))
                     .collect();
                 let order = if keys.cursor.is_some() {
                     " with an earlier cursor"
@@ -853,7 +882,7 @@ impl RecordChecker {
             }
         }
         if let (Some(present), Some(fields)) = (&mut check.present, &check.fields) {
-            fields.mark_present(&value, present);
+            fields.mark_present(value, present);
         }
         if let (Some(hash), Known::Learning(known)) = (learning, &mut self.known)
             && self.schema.count + self.undeclared.count + self.pk_null.count == problems_before
@@ -867,7 +896,7 @@ impl RecordChecker {
                 check.kept = None;
                 self.over_budget.get_or_insert_with(|| stream.to_string());
             } else {
-                kept.push(value);
+                kept.push(value.to_value());
             }
         }
     }

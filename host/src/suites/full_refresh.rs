@@ -13,6 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use serde_json::Value;
 
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict};
+use crate::checks::doc::{Doc, DocRef, Tree, value_at};
 use crate::checks::records::{Directory, find_uniform};
 use crate::checks::rules::Rules;
 use crate::ops::read;
@@ -158,7 +159,7 @@ impl SharedFirstRead {
     }
 
     /// Notes a record of basic_read's read, parsed by its checks.
-    pub(super) fn observe(&mut self, stream: &str, value: &Value, emitted_at: i64) {
+    pub(super) fn observe(&mut self, stream: &str, value: DocRef<'_>, emitted_at: i64) {
         self.snapshot.observe_value(stream, value, emitted_at, None);
     }
 
@@ -222,6 +223,8 @@ struct Snapshot {
     hashing: ahash::RandomState,
     /// Stream names in catalog order, for stable messages.
     order: Vec<String>,
+    /// Each record of the read parsed in turn.
+    doc: Doc,
 }
 
 struct StreamSnapshot {
@@ -295,6 +298,7 @@ impl Snapshot {
         Snapshot {
             hashing: ahash::RandomState::new(),
             order: streams.iter().map(|s| s.info.name.clone()).collect(),
+            doc: Doc::default(),
             streams: streams
                 .iter()
                 .map(|s| {
@@ -332,32 +336,46 @@ impl Snapshot {
         if !self.streams.contains_key(r.stream) {
             return;
         }
-        let Ok(value) = serde_json::from_str::<Value>(r.data) else {
-            return;
-        };
-        self.observe_value(r.stream, &value, r.emitted_at, first);
+        let mut doc = std::mem::take(&mut self.doc);
+        if let Ok(value) = doc.parse(r.data) {
+            self.observe_value(r.stream, value, r.emitted_at, first);
+        }
+        self.doc = doc;
     }
 
     /// [`Snapshot::observe`] of a record already parsed.
     fn observe_value(
         &mut self,
         stream: &str,
-        value: &Value,
+        value: DocRef<'_>,
         emitted_at: i64,
         first: Option<&mut Snapshot>,
     ) {
         let Some(s) = self.streams.get_mut(stream) else {
             return;
         };
-        let value: std::borrow::Cow<'_, Value> = if s.ignored.is_empty() {
-            std::borrow::Cow::Borrowed(value)
-        } else {
-            let mut value = value.clone();
-            for path in &s.ignored {
-                schema::remove_at(&mut value, path);
-            }
-            std::borrow::Cow::Owned(value)
-        };
+        if s.ignored.is_empty() {
+            return s.note(stream, value, emitted_at, &self.hashing, first);
+        }
+        let mut value = value.to_value();
+        for path in &s.ignored {
+            schema::remove_at(&mut value, path);
+        }
+        s.note(stream, &value, emitted_at, &self.hashing, first);
+    }
+}
+
+impl StreamSnapshot {
+    /// A record of this stream (`stream`), its ignored fields left out.
+    fn note<'v>(
+        &mut self,
+        stream: &str,
+        value: impl Tree<'v>,
+        emitted_at: i64,
+        hashing: &ahash::RandomState,
+        first: Option<&mut Snapshot>,
+    ) {
+        let s = self;
         let index = s.count;
         s.count += 1;
         if let Some(last) = s.last_emitted_at
@@ -375,34 +393,40 @@ impl Snapshot {
         s.last_emitted_at = Some(emitted_at);
         // Both reads hash with the first read's keys; equal records hash
         // equally whatever the order of their fields' text.
-        let hashing = first.as_deref().map_or(&self.hashing, |f| &f.hashing);
+        let hashing = first.as_deref().map_or(hashing, |f| &f.hashing);
         let digest = {
             let mut h = hashing.build_hasher();
-            crate::checks::records::hash_value(&value, &mut h);
+            crate::checks::records::hash_value(value, &mut h);
             h.finish()
         };
-        let values: Vec<&Value> = s
-            .primary_key
-            .iter()
-            .map(|p| schema::value_at(&value, p).unwrap_or(&Value::Null))
-            .collect();
+        // The key's values, looked up again only for a message.
+        let primary_key = &s.primary_key;
+        let values = || primary_key.iter().map(|p| value_at(value, p));
         // Without a primary key, a record is its own key.
-        let key = if values.is_empty() {
+        let key = if primary_key.is_empty() {
             digest
         } else {
             let mut h = hashing.build_hasher();
-            for v in &values {
-                crate::checks::records::hash_value(v, &mut h);
+            for v in values() {
+                match v {
+                    Some(v) => crate::checks::records::hash_value(v, &mut h),
+                    None => crate::checks::records::hash_value(&Value::Null, &mut h),
+                }
             }
             h.finish()
         };
         // The key as messages show it: written only for one.
-        let text = || match values.is_empty() {
+        let text = || match primary_key.is_empty() {
             true => String::new(),
-            false => crate::sandbox::clip_to(
-                &serde_json::to_string(&values).unwrap_or_default(),
-                KEY_TEXT,
-            ),
+            false => {
+                let values: Vec<Value> = values()
+                    .map(|v| v.map_or(Value::Null, Tree::to_value))
+                    .collect();
+                crate::sandbox::clip_to(
+                    &serde_json::to_string(&values).unwrap_or_default(),
+                    KEY_TEXT,
+                )
+            }
         };
         let Some(first) = first else {
             s.records.push(Seen {
@@ -442,7 +466,9 @@ impl Snapshot {
             }
         }
     }
+}
 
+impl Snapshot {
     /// Room for each stream's records at once, from basic_read's counts
     /// (capped: a count is a guess).
     fn reserve(&mut self, counts: &HashMap<String, u64>) {

@@ -592,7 +592,7 @@ fn key_code(values: &[&Value]) -> (u64, bool) {
         return (i as u64, true);
     }
     let mut h = hashing.build_hasher();
-    for v in values {
+    for &v in values {
         crate::checks::records::hash_value(v, &mut h);
     }
     (h.finish(), false)
