@@ -45,9 +45,11 @@ enum Slot {
     },
 }
 
-/// Capacity a document keeps between records, in slots; a larger record's
-/// storage is freed after it (a plugin's one huge record is not held).
+/// Capacity a document keeps between records: slots (and as many items
+/// and members), and bytes of unescaped strings. A larger record's storage
+/// is freed after it (a plugin's one huge record is not held).
 const KEPT_SLOTS: usize = 1 << 16;
+const KEPT_BYTES: usize = 1 << 20;
 
 /// A parsed record's storage, reused from record to record.
 #[derive(Default)]
@@ -86,7 +88,14 @@ impl Doc {
     }
 
     fn clear(&mut self) {
-        if self.slots.capacity() > KEPT_SLOTS {
+        let slots = [
+            self.slots.capacity(),
+            self.items.capacity(),
+            self.members.capacity(),
+            self.pending_items.capacity(),
+            self.pending_members.capacity(),
+        ];
+        if slots.into_iter().any(|n| n > KEPT_SLOTS) || self.owned.capacity() > KEPT_BYTES {
             *self = Doc::default();
             return;
         }
@@ -840,6 +849,24 @@ mod tests {
             doc.slots.capacity() <= KEPT_SLOTS && doc.items.capacity() <= KEPT_SLOTS,
             "{}",
             doc.slots.capacity()
+        );
+        // One string with an escape, unescaped into the document's buffer.
+        let escaped = format!("{{\"a\": \"\\n{}\"}}", "x".repeat(8 << 20));
+        doc.parse(&escaped).unwrap();
+        assert!(doc.owned.capacity() > KEPT_BYTES);
+        doc.parse("{}").unwrap();
+        assert!(
+            doc.owned.capacity() <= KEPT_BYTES,
+            "{}",
+            doc.owned.capacity()
+        );
+        // An object of many members.
+        let wide: String = (0..100_000).map(|i| format!("\"{i}\": 0,")).collect();
+        doc.parse(&format!("{{{wide}\"a\": 0}}")).unwrap();
+        assert!(doc.members.capacity() > KEPT_SLOTS);
+        doc.parse("{}").unwrap();
+        assert!(
+            doc.members.capacity() <= KEPT_SLOTS && doc.pending_members.capacity() <= KEPT_SLOTS
         );
     }
 
