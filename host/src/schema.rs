@@ -143,15 +143,15 @@ pub fn pointer_or_root(p: &str) -> &str {
 }
 
 /// A value's JSON type in words, for messages ("an integer", "null").
-pub fn kind_of(v: &Value) -> &'static str {
-    match json_type(v) {
-        "boolean" => "a boolean",
-        "integer" => "an integer",
-        "number" => "a number",
-        "string" => "a string",
-        "array" => "an array",
-        "object" => "an object",
-        _ => "null",
+pub(crate) fn kind_of<'a>(v: impl Tree<'a>) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool(_) => "a boolean",
+        Kind::Number(n) if n.is_f64() => "a number",
+        Kind::Number(_) => "an integer",
+        Kind::Str(_) => "a string",
+        Kind::Array(_) => "an array",
+        Kind::Object(_) => "an object",
     }
 }
 
@@ -737,8 +737,9 @@ impl FieldTree {
         // report a field one of the options declares.
         for key in ["oneOf", "anyOf", "allOf"] {
             if let Some(options) = obj.get(key).and_then(Value::as_array) {
+                // Only allOf's options surely apply to a valid record.
                 for option in options {
-                    tree.merge(FieldTree::from_schema(option));
+                    tree.merge(FieldTree::from_node(option, applied && key == "allOf"));
                 }
             }
         }
@@ -1267,10 +1268,10 @@ impl<'de> serde::de::Visitor<'de> for Picker<'_, '_> {
 }
 
 /// The value at a field path of a record.
-pub fn value_at<'a>(record: &'a Value, path: &[String]) -> Option<&'a Value> {
+pub(crate) fn value_at<'a, T: Tree<'a>>(record: T, path: &[String]) -> Option<T> {
     let mut current = record;
     for name in path {
-        current = current.as_object()?.get(name)?;
+        current = current.get(name)?;
     }
     Some(current)
 }

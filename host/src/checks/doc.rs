@@ -502,29 +502,6 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// The value at `path` (field names from the root), if every step is an
-/// object holding the next name.
-pub(crate) fn value_at<'a, T: Tree<'a>>(record: T, path: &[String]) -> Option<T> {
-    let mut current = record;
-    for name in path {
-        current = current.get(name)?;
-    }
-    Some(current)
-}
-
-/// A value's JSON type in words, for messages ("an integer", "null").
-pub(crate) fn kind_in_words<'a>(v: impl Tree<'a>) -> &'static str {
-    match v.kind() {
-        Kind::Null => "null",
-        Kind::Bool(_) => "a boolean",
-        Kind::Number(n) if n.is_f64() => "a number",
-        Kind::Number(_) => "an integer",
-        Kind::Str(_) => "a string",
-        Kind::Array(_) => "an array",
-        Kind::Object(_) => "an object",
-    }
-}
-
 /// jsonschema's view of a parsed record: validators built with
 /// `jsonschema::options_for::<DocJson>()` validate a [`DocRef`] in place.
 pub(crate) struct DocJson;
@@ -783,13 +760,16 @@ mod tests {
                         hash(&|h| crate::checks::records::hash_value(&theirs, h)),
                         "{text}"
                     );
-                    assert_eq!(kind_in_words(ours), kind_in_words(&theirs));
+                    assert_eq!(
+                        crate::schema::kind_of(ours),
+                        crate::schema::kind_of(&theirs)
+                    );
                     assert_eq!(tree.inspect(ours), tree.inspect(&theirs), "{text}");
                     for path in [&["id"][..], &["a", "b"], &["é"], &["a\"b"], &["abcdefghi"]] {
                         let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
                         assert_eq!(
-                            value_at(ours, &path).map(Tree::to_value),
-                            value_at(&theirs, &path).cloned(),
+                            crate::schema::value_at(ours, &path).map(Tree::to_value),
+                            crate::schema::value_at(&theirs, &path).cloned(),
                             "{text} at {path:?}"
                         );
                     }
@@ -933,6 +913,8 @@ mod tests {
                    "anyOf": [{"properties": {"b": {"type": "integer"}}}, {"required": ["id"]}]}),
             json!({"type": "object", "additionalProperties": false, "properties": {"name": {}, "b": {}, "ab": {"items": {"properties": {"a": {}}}}}}),
             json!({"type": "object", "additionalProperties": false, "properties": {"id": {}}, "patternProperties": {"^a": {}}}),
+            json!({"anyOf": [{"properties": {"a": {"additionalProperties": false, "properties": {"id": {}}}}}, {"required": ["b"]}],
+                   "allOf": [{"properties": {"ab": {"additionalProperties": false, "properties": {"b": {"type": "integer"}}}}}]}),
         ];
         let mut next = crate::test_random(0xd1b5_4a32_d192_ed03);
         let mut doc = Doc::default();

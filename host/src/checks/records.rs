@@ -10,7 +10,7 @@ use std::hash::BuildHasherDefault;
 
 use serde_json::Value;
 
-use super::doc::{Doc, DocRef, Kind, Tree, value_at};
+use super::doc::{Doc, DocRef, Kind, Tree};
 use super::{EXAMPLES, Failure, Verdict};
 use crate::catalog::DiscoveredStream;
 use crate::sandbox::bindings::ctest::connector::types as wit;
@@ -768,7 +768,7 @@ impl RecordChecker {
             self.schema.add(|| {
                 format!(
                     "record index {index} of stream `{stream}` is {}, not a JSON object",
-                    super::doc::kind_in_words(value)
+                    schema::kind_of(value)
                 )
             });
             return;
@@ -820,13 +820,13 @@ impl RecordChecker {
         let mut one = [None];
         let many: Vec<Option<DocRef<'_>>>;
         let values: &[Option<DocRef<'_>>] = if let [path] = check.primary_key.as_slice() {
-            one[0] = value_at(value, path);
+            one[0] = schema::value_at(value, path);
             &one
         } else {
             many = check
                 .primary_key
                 .iter()
-                .map(|k| value_at(value, k))
+                .map(|k| schema::value_at(value, k))
                 .collect();
             &many
         };
@@ -845,10 +845,9 @@ impl RecordChecker {
             }
         }
         if let Some(keys) = check.keys.as_mut().filter(|_| keyed) {
-            let rank = keys
-                .cursor
-                .as_ref()
-                .and_then(|(path, kind)| value_at(value, path).and_then(|c| kind.rank_of(c)));
+            let rank = keys.cursor.as_ref().and_then(|(path, kind)| {
+                schema::value_at(value, path).and_then(|c| kind.rank_of(c))
+            });
             let index32 = u32::try_from(index).unwrap_or(u32::MAX);
             // Keyed: every value is there.
             let one: [DocRef<'_>; 1];

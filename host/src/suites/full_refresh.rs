@@ -13,7 +13,7 @@ use std::hash::{BuildHasher, Hasher};
 use serde_json::Value;
 
 use super::{DiscoveredStream, EXAMPLES, Run, Verdict};
-use crate::checks::doc::{Doc, DocRef, Tree, value_at};
+use crate::checks::doc::{Doc, DocRef, Tree};
 use crate::checks::records::{Directory, find_uniform};
 use crate::checks::rules::Rules;
 use crate::ops::read;
@@ -401,7 +401,7 @@ impl StreamSnapshot {
         };
         // The key's values, looked up again only for a message.
         let primary_key = &s.primary_key;
-        let values = || primary_key.iter().map(|p| value_at(value, p));
+        let values = || primary_key.iter().map(|p| schema::value_at(value, p));
         // Without a primary key, a record is its own key.
         let key = if primary_key.is_empty() {
             digest
