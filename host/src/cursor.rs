@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 
+use crate::checks::doc::{Kind, Tree};
 use crate::schema;
 
 /// How a cursor field's values compare.
@@ -61,28 +62,23 @@ impl CursorKind {
         }
     }
 
-    fn parse(self, value: &Value) -> Result<Parsed, String> {
-        let bad = || format!("{value} is not a {} cursor value", self.name());
-        match self {
-            CursorKind::Integer | CursorKind::Number => match value {
-                Value::Number(n) => n.as_f64().map(Parsed::Number).ok_or_else(bad),
-                Value::String(s) => s
-                    .trim()
-                    .parse::<f64>()
-                    .map(Parsed::Number)
-                    .map_err(|_| bad()),
-                _ => Err(bad()),
-            },
-            CursorKind::DateTime | CursorKind::Date => {
-                let s = value.as_str().ok_or_else(bad)?;
-                parse_instant(s)
-                    .map(|(secs, nanos)| Parsed::Instant(secs, nanos))
-                    .ok_or_else(bad)
+    fn parse<'a>(self, value: impl Tree<'a>) -> Result<Parsed, String> {
+        let bad = || format!("{} is not a {} cursor value", value.to_value(), self.name());
+        match (self, value.kind()) {
+            (CursorKind::Integer | CursorKind::Number, Kind::Number(n)) => {
+                n.as_f64().map(Parsed::Number).ok_or_else(bad)
             }
-            CursorKind::Text => Ok(Parsed::Text(match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })),
+            (CursorKind::Integer | CursorKind::Number, Kind::Str(s)) => s
+                .trim()
+                .parse::<f64>()
+                .map(Parsed::Number)
+                .map_err(|_| bad()),
+            (CursorKind::DateTime | CursorKind::Date, Kind::Str(s)) => parse_instant(s)
+                .map(|(secs, nanos)| Parsed::Instant(secs, nanos))
+                .ok_or_else(bad),
+            (CursorKind::Text, Kind::Str(s)) => Ok(Parsed::Text(s.to_owned())),
+            (CursorKind::Text, _) => Ok(Parsed::Text(value.to_value().to_string())),
+            _ => Err(bad()),
         }
     }
 
@@ -100,8 +96,8 @@ impl CursorKind {
     /// A fixed-size rank of a cursor value that orders as [`CursorKind::compare`]
     /// does, for numbers and instants (`None` for text, or a value not of
     /// this kind): kept per key without keeping the value.
-    pub fn rank(self, value: &Value) -> Option<(i64, u32)> {
-        if let (CursorKind::DateTime, Some(text)) = (self, value.as_str())
+    pub(crate) fn rank<'a>(self, value: impl Tree<'a>) -> Option<(i64, u32)> {
+        if let (CursorKind::DateTime, Kind::Str(text)) = (self, value.kind())
             && let Some(instant) = utc_instant(text)
         {
             return Some(instant);
@@ -115,20 +111,6 @@ impl CursorKind {
             }
             Parsed::Text(_) => None,
         }
-    }
-
-    /// [`CursorKind::rank`] of a value of a parsed record, the usual
-    /// date-time text ranked where it lies (no `Value` made of it).
-    pub(crate) fn rank_of<'a>(
-        self,
-        value: impl crate::checks::doc::Tree<'a>,
-    ) -> Option<(i64, u32)> {
-        if let (CursorKind::DateTime, crate::checks::doc::Kind::Str(text)) = (self, value.kind())
-            && let Some(instant) = utc_instant(text)
-        {
-            return Some(instant);
-        }
-        self.rank(&value.to_value())
     }
 
     /// A value far past any real data, for the "abnormally large state" test.

@@ -136,13 +136,14 @@ impl KeysSeen {
         }
     }
 
-    /// Notes the key `values` of record `index` (its cursor ranked `rank`):
+    /// Notes the key `values` of record `index` (its cursor ranked `rank`;
+    /// every value there, the record being keyed):
     /// the index of an earlier record with the same key, when that is a
     /// problem (a repeat, or for a change stream a repeat with an earlier
     /// cursor).
     fn repeats<'a>(
         &mut self,
-        values: &[impl Tree<'a>],
+        values: &[Option<impl Tree<'a>>],
         index: u32,
         rank: Option<CursorRank>,
     ) -> Option<u32> {
@@ -150,7 +151,7 @@ impl KeysSeen {
             ranks.note(index, rank);
         }
         let single = match values {
-            [single] => single.as_i64(),
+            [Some(single)] => single.as_i64(),
             _ => None,
         };
         let earlier = match single {
@@ -189,12 +190,12 @@ impl KeysSeen {
 
     fn insert_hashed<'a>(
         &mut self,
-        values: &[impl Tree<'a>],
+        values: &[Option<impl Tree<'a>>],
         index: u32,
         rank: Option<CursorRank>,
     ) -> Option<(u32, Option<CursorRank>)> {
         let mut hasher = std::hash::BuildHasher::build_hasher(&self.hashing);
-        for &v in values {
+        for &v in values.iter().flatten() {
             hash_value(v, &mut hasher);
         }
         self.seen
@@ -845,26 +846,15 @@ impl RecordChecker {
             }
         }
         if let Some(keys) = check.keys.as_mut().filter(|_| keyed) {
-            let rank = keys.cursor.as_ref().and_then(|(path, kind)| {
-                schema::value_at(value, path).and_then(|c| kind.rank_of(c))
-            });
+            let rank = keys
+                .cursor
+                .as_ref()
+                .and_then(|(path, kind)| schema::value_at(value, path).and_then(|c| kind.rank(c)));
             let index32 = u32::try_from(index).unwrap_or(u32::MAX);
-            // Keyed: every value is there.
-            let one: [DocRef<'_>; 1];
-            let many: Vec<DocRef<'_>>;
-            let values: &[DocRef<'_>] = match values {
-                [Some(v)] => {
-                    one = [*v];
-                    &one
-                }
-                _ => {
-                    many = values.iter().flatten().copied().collect();
-                    &many
-                }
-            };
             if let Some(first) = keys.repeats(values, index32, rank) {
                 let key_text: Vec<String> = values
                     .iter()
+                    .flatten()
                     .map(|v| crate::sandbox::clip_to(&v.to_value().to_string(), 100))
                     .collect();
                 let order = if keys.cursor.is_some() {
@@ -1038,7 +1028,7 @@ mod tests {
     fn ascending_keys_are_runs_and_repeats_name_the_last_record() {
         let mut keys = KeysSeen::new(None);
         let n = |i: i64| Value::from(i);
-        let mut note = |key: i64, index: u32| keys.repeats(&[&n(key)], index, None);
+        let mut note = |key: i64, index: u32| keys.repeats(&[Some(&n(key))], index, None);
         for i in 0..1000 {
             assert_eq!(note(i + 1, i as u32), None);
         }
@@ -1055,8 +1045,8 @@ mod tests {
         assert_eq!(note(i64::MAX, 1009), Some(1008));
         assert_eq!(keys.runs.len(), 3, "1..=1000, 5000..=5001, i64::MAX");
         let s = Value::from("a");
-        assert_eq!(keys.repeats(&[&s], 1010, None), None);
-        assert_eq!(keys.repeats(&[&s], 1011, None), Some(1010));
+        assert_eq!(keys.repeats(&[Some(&s)], 1010, None), None);
+        assert_eq!(keys.repeats(&[Some(&s)], 1011, None), Some(1010));
     }
 
     /// A change stream (cdc) may emit a key again only with a later cursor:
@@ -1072,7 +1062,7 @@ mod tests {
         let n = |i: i64| Value::from(i);
         let rank = |r: i64| Some((r, 0));
         let mut note =
-            |key: i64, index: u32, r: Option<CursorRank>| keys.repeats(&[&n(key)], index, r);
+            |key: i64, index: u32, r: Option<CursorRank>| keys.repeats(&[Some(&n(key))], index, r);
         // Keys 1..=1000 at indexes 0..1000 with ranks 10..; index 1000 has
         // no key; keys 2000, 2002 (gapped) at 1001, 1002.
         for i in 0..1000u32 {
@@ -1099,10 +1089,13 @@ mod tests {
         assert_eq!(ranks.of(5000), None);
         assert!(ranks.nanos.is_empty(), "whole ranks keep no nanoseconds");
         // Sub-second ranks: the first keeps the nanoseconds from then on.
-        assert_eq!(keys.repeats(&[&n(3000)], 1010, Some((6000, 5))), None);
-        assert_eq!(keys.repeats(&[&n(3001)], 1011, Some((6001, 0))), None);
-        assert_eq!(keys.repeats(&[&n(3000)], 1012, Some((6000, 4))), Some(1010));
-        assert_eq!(keys.repeats(&[&n(3001)], 1013, Some((6001, 0))), None);
+        assert_eq!(keys.repeats(&[Some(&n(3000))], 1010, Some((6000, 5))), None);
+        assert_eq!(keys.repeats(&[Some(&n(3001))], 1011, Some((6001, 0))), None);
+        assert_eq!(
+            keys.repeats(&[Some(&n(3000))], 1012, Some((6000, 4))),
+            Some(1010)
+        );
+        assert_eq!(keys.repeats(&[Some(&n(3001))], 1013, Some((6001, 0))), None);
         let ranks = keys.ranks.as_ref().unwrap();
         assert_eq!(ranks.of(1010), Some((6000, 5)));
         assert_eq!(ranks.of(1011), Some((6001, 0)));

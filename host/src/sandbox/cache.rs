@@ -325,6 +325,15 @@ fn read_head(mut file: &std::fs::File, head: &mut [u8]) -> std::io::Result<()> {
     fill(file, head).map(|_| ())
 }
 
+/// All that `reader` holds, when that is at most `bound` bytes (one byte
+/// past it is read to tell); `None` when it holds more, or on an error.
+/// Room for `expected` bytes (within the bound) is made at once.
+pub(super) fn read_at_most(reader: impl Read, bound: u64, expected: u64) -> Option<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(expected.min(bound) as usize + 1);
+    reader.take(bound + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= bound).then_some(bytes)
+}
+
 /// Fills `buf` from `reader`, short only at its end; how much it read.
 fn fill(mut reader: impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
@@ -629,10 +638,9 @@ impl Store {
     /// Reads the entry into memory (sized from its length at once: no
     /// regrowing copies of tens of MiB) and verifies those bytes.
     fn read_into_memory(&self, file: std::fs::File, len: u64, name: &str, bound: u64) -> Entry {
-        let mut bytes = Vec::with_capacity(len.min(bound) as usize + 1);
-        if file.take(bound + 1).read_to_end(&mut bytes).is_err() || bytes.len() as u64 > bound {
+        let Some(bytes) = read_at_most(file, bound, len) else {
             return Entry::Corrupt;
-        }
+        };
         if bytes.len() < TRAILER || !bytes.ends_with(MAGIC) {
             return Entry::Corrupt;
         }
@@ -653,11 +661,8 @@ impl Store {
         if update_from_reader(&mut mac, file, artifact, &mut []).ok()? != artifact {
             return None;
         }
-        // Up to one byte more than the trailer: a file that grew is not this entry.
-        let mut trailer = Vec::with_capacity(TRAILER + 1);
-        file.take(TRAILER as u64 + 1)
-            .read_to_end(&mut trailer)
-            .ok()?;
+        // A file that grew is not this entry.
+        let trailer = read_at_most(file, TRAILER as u64, TRAILER as u64)?;
         if trailer.len() != TRAILER {
             return None;
         }
@@ -864,11 +869,8 @@ fn held_bytes(dir: &Path) -> u64 {
 impl wasmtime::CacheStore for FunctionCache {
     fn get(&self, key: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
         let file = std::fs::File::open(self.path(key)).ok()?;
-        let mut bytes = Vec::new();
-        file.take(FUNCTION_ENTRY_MAX + 1)
-            .read_to_end(&mut bytes)
-            .ok()?;
-        if bytes.len() < 32 || bytes.len() as u64 > FUNCTION_ENTRY_MAX {
+        let mut bytes = read_at_most(file, FUNCTION_ENTRY_MAX, 0)?;
+        if bytes.len() < 32 {
             return None;
         }
         let value = bytes.split_off(32);

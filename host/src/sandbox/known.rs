@@ -32,7 +32,7 @@
 //! The directory holds at most [`KNOWN_HELD`] records; past it, a new record
 //! starts it afresh (records only save time).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -199,10 +199,7 @@ impl Known {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
         let file = options.open(self.dir.join(&name)).ok()?;
-        let mut record = Vec::with_capacity(RECORD_LEN + 1);
-        file.take(RECORD_LEN as u64 + 1)
-            .read_to_end(&mut record)
-            .ok()?;
+        let record = super::cache::read_at_most(file, RECORD_LEN as u64, RECORD_LEN as u64)?;
         if record.len() != RECORD_LEN {
             return None;
         }
